@@ -1,0 +1,200 @@
+// Command bpfsh is a bpftrace-style tracing and policy shell: it compiles
+// scripts to BPF in pure Go, loads and attaches them, and prints what they
+// collect.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/bpfsh/bpfsh/compiler"
+	"github.com/bpfsh/bpfsh/lang"
+	"github.com/bpfsh/bpfsh/probes"
+	bpfrt "github.com/bpfsh/bpfsh/runtime"
+)
+
+var version = "0.1.0-dev"
+
+const usage = `USAGE:
+    bpfsh [options] filename [args...]
+    bpfsh [options] -e 'program' [args...]
+    bpfsh [options] -            (program from stdin)
+
+OPTIONS:
+    -e PROGRAM     run PROGRAM
+    -d STAGE       print a compilation stage and exit: ast, asm
+    --dry-run      load and attach the probes, then exit without running them
+    -q             do not print the "Attaching N probes..." line
+    -v             verbose: print the kernel verifier's log of every program
+    -h, --help     show this help
+    -V, --version  show the version
+
+Positional parameters after the program are $1, $2, ... (and $# is their count).
+`
+
+type config struct {
+	prog    string
+	file    string
+	hasProg bool
+	params  []string
+	dump    string
+	dryRun  bool
+	verbose bool
+	quiet   bool
+}
+
+func main() {
+	os.Exit(mainErr(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cfg, err := parseArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "ERROR: %v\n\n%s", err, usage)
+		return 1
+	}
+	if cfg == nil {
+		return 0
+	}
+	if cfg.prog == "help" && !cfg.hasProg {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	if cfg.prog == "version" && !cfg.hasProg {
+		fmt.Fprintf(stdout, "bpfsh v%s\n", version)
+		return 0
+	}
+	name, src, err := readSource(cfg, stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "ERROR: %v\n", err)
+		return 1
+	}
+	prog, diags := lang.Parse(name, src)
+	if diags.HasErrors() {
+		fmt.Fprint(stderr, diags.Format())
+		return 1
+	}
+	if cfg.dump == "ast" {
+		fmt.Fprint(stdout, printAST(prog))
+		return 0
+	}
+	obj, cdiags := compiler.Compile(prog, compiler.Options{Env: probes.SystemEnv(), Params: cfg.params})
+	if cdiags.HasErrors() {
+		// Parse warnings and compile diagnostics together, in source order.
+		cdiags.List = append(diags.List, cdiags.List...)
+		fmt.Fprint(stderr, cdiags.Format())
+		return 1
+	}
+	if w := diags.Warnings() + obj.Warnings; w != "" {
+		fmt.Fprint(stderr, w)
+	}
+	if cfg.dump == "asm" {
+		for _, p := range obj.Programs {
+			fmt.Fprintf(stdout, "%s: %s (%s)\n%v\n", p.Spec.Name, p.Point, p.Spec.Type, p.Spec.Instructions)
+		}
+		return 0
+	}
+	code, err := bpfrt.Run(obj, bpfrt.Options{Out: stdout, Err: stderr, DryRun: cfg.dryRun, Verbose: cfg.verbose, Quiet: cfg.quiet})
+	if err != nil {
+		fmt.Fprintf(stderr, "ERROR: %v\n", explain(err))
+		return 1
+	}
+	return code
+}
+
+// parseArgs reads bpftrace-style options: options come first; the first
+// non-option is the script file (unless -e was given); the rest are $1...
+func parseArgs(args []string) (*config, error) {
+	cfg := &config{}
+	i := 0
+	for ; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			i++
+			break
+		}
+		if a == "-" || !strings.HasPrefix(a, "-") {
+			break
+		}
+		val := func() (string, error) {
+			if i+1 >= len(args) {
+				return "", fmt.Errorf("option %s needs a value", a)
+			}
+			i++
+			return args[i], nil
+		}
+		var err error
+		switch a {
+		case "-e":
+			cfg.prog, err = val()
+			cfg.hasProg = true
+		case "-d":
+			cfg.dump, err = val()
+			if err == nil && cfg.dump != "ast" && cfg.dump != "asm" {
+				err = fmt.Errorf("-d takes ast or asm, not %q", cfg.dump)
+			}
+		case "--dry-run":
+			cfg.dryRun = true
+		case "-v":
+			cfg.verbose = true
+		case "-q":
+			cfg.quiet = true
+		case "-h", "--help":
+			return &config{prog: "help"}, nil
+		case "-V", "--version":
+			return &config{prog: "version"}, nil
+		default:
+			return nil, fmt.Errorf("unknown option %s", a)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	rest := args[i:]
+	if !cfg.hasProg {
+		if len(rest) == 0 {
+			return nil, errors.New("no program given: use -e 'PROGRAM', a file, or - for stdin")
+		}
+		cfg.file, rest = rest[0], rest[1:]
+	}
+	cfg.params = rest
+	return cfg, nil
+}
+
+func readSource(cfg *config, stdin io.Reader) (string, []byte, error) {
+	switch {
+	case cfg.hasProg:
+		return "stdin", []byte(cfg.prog), nil
+	case cfg.file == "-":
+		b, err := io.ReadAll(stdin)
+		return "stdin", b, err
+	}
+	b, err := os.ReadFile(cfg.file)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = fmt.Errorf("failed to open file '%s': %v", cfg.file, describeErrno(pe.Err))
+		}
+		return "", nil, err
+	}
+	return cfg.file, b, nil
+}
+
+func describeErrno(err error) string {
+	s := err.Error()
+	if len(s) > 0 {
+		s = strings.ToUpper(s[:1]) + s[1:]
+	}
+	return s
+}
+
+// explain turns low-level errors into messages a user can act on.
+func explain(err error) error {
+	if errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("%v (bpfsh needs root, or CAP_BPF and CAP_PERFMON)", err)
+	}
+	return err
+}

@@ -1,0 +1,5 @@
+package main
+
+import "github.com/bpfsh/bpfsh/lang"
+
+func printAST(p *lang.Program) string { return "" }

@@ -1,0 +1,531 @@
+package compiler
+
+import (
+	"strconv"
+
+	"github.com/bpfsh/bpfsh/lang"
+	"github.com/bpfsh/bpfsh/probes"
+)
+
+// mapInfo is what the checker learns about one @map across the program.
+type mapInfo struct {
+	name  string // "@x"
+	key   *Type  // nil for a scalar map
+	val   *Type
+	first lang.Span
+}
+
+// scope holds what one probe instance (a probe body at one attach point) knows.
+type scope struct {
+	point probes.Point
+	prov  *probes.Provider
+	ctx   *probes.Context
+	vars  map[string]*Type
+	types map[lang.Expr]*Type
+}
+
+// checker infers and checks types. It runs over all probe instances twice:
+// the first pass only learns map types (a map may be read in one probe before
+// the probe that writes it), the second reports errors.
+type checker struct {
+	c      *compiler
+	diags  *lang.Diags
+	maps   map[string]*mapInfo
+	sc     *scope
+	quiet  bool // first pass: learn, do not report
+	inLoop int
+}
+
+func (k *checker) errorf(sp lang.Span, format string, args ...any) *lang.Diag {
+	if k.quiet {
+		return &lang.Diag{}
+	}
+	return k.diags.Errorf(sp, format, args...)
+}
+
+func (k *checker) warnf(sp lang.Span, format string, args ...any) *lang.Diag {
+	if k.quiet {
+		return &lang.Diag{}
+	}
+	return k.diags.Warnf(sp, format, args...)
+}
+
+func (k *checker) probe(p *lang.Probe, sc *scope) {
+	k.sc = sc
+	if p.Pred != nil {
+		t := k.expr(p.Pred)
+		if t.Kind != KInt && t.Kind != KNone && t.Kind != KPtr {
+			k.errorf(p.Pred.Sp(), "predicate must be an integer expression, not %s", t)
+		}
+	}
+	k.block(p.Body)
+}
+
+func (k *checker) block(b *lang.Block) {
+	if b == nil {
+		return
+	}
+	for _, s := range b.Stmts {
+		k.stmt(s)
+	}
+}
+
+func (k *checker) stmt(s lang.Stmt) {
+	switch s := s.(type) {
+	case *lang.ExprStmt:
+		switch x := s.X.(type) {
+		case *lang.Call:
+			k.call(x, true)
+		case *lang.Unary:
+			if x.Op == "++" || x.Op == "--" {
+				k.expr(x)
+				return
+			}
+			k.expr(x)
+			k.warnf(s.Span, "expression result is unused")
+		case *lang.MapRef:
+			k.expr(x)
+			k.warnf(s.Span, "expression result is unused").Hint("to print a map, use print(@%s)", x.Name)
+		default:
+			k.expr(s.X)
+			k.warnf(s.Span, "expression result is unused")
+		}
+	case *lang.Assign:
+		k.assign(s)
+	case *lang.VarDecl:
+		if s.Value != nil {
+			k.assignVar(s.Var, k.expr(s.Value), s.Value.Sp())
+		} else {
+			k.errorf(s.Span, "not supported yet: a declaration without a value")
+		}
+	case *lang.If:
+		k.cond(s.Cond)
+		k.block(s.Then)
+		if s.Else != nil {
+			k.stmt(s.Else)
+		}
+	case *lang.Block:
+		k.block(s)
+	case *lang.Unroll, *lang.While, *lang.For:
+		k.errorf(s.Sp(), "not supported yet: loops (%s)", loopName(s))
+	case *lang.Jump:
+		k.errorf(s.Span, "not supported yet: %s", s.Kind)
+	default:
+		k.errorf(s.Sp(), "not supported yet: this statement")
+	}
+}
+
+func loopName(s lang.Stmt) string {
+	switch s.(type) {
+	case *lang.Unroll:
+		return "unroll"
+	case *lang.While:
+		return "while"
+	}
+	return "for"
+}
+
+func (k *checker) cond(e lang.Expr) {
+	t := k.expr(e)
+	if t.Kind != KInt && t.Kind != KPtr && t.Kind != KNone {
+		k.errorf(e.Sp(), "condition must be an integer, not %s", t)
+	}
+}
+
+func (k *checker) assign(s *lang.Assign) {
+	switch lhs := s.LHS.(type) {
+	case *lang.Var:
+		rt := k.expr(s.RHS)
+		if s.Op != "=" {
+			if vt, ok := k.sc.vars[lhs.Name]; !ok {
+				k.errorf(lhs.Span, "undefined variable $%s", lhs.Name)
+			} else if vt.Kind != KInt || rt.Kind != KInt {
+				k.errorf(s.Span, "%s needs integers", s.Op)
+			}
+			k.sc.types[lhs] = k.sc.vars[lhs.Name]
+			return
+		}
+		k.assignVar(lhs, rt, s.RHS.Sp())
+	case *lang.MapRef:
+		keyT := k.keys(lhs)
+		var valT *Type
+		if call, ok := s.RHS.(*lang.Call); ok && isAgg(call.Name) {
+			if s.Op != "=" {
+				k.errorf(s.Span, "%s cannot be used with %s()", s.Op, call.Name)
+			}
+			valT = k.call(call, false)
+		} else {
+			valT = k.expr(s.RHS)
+			if s.Op != "=" && valT.Kind != KInt {
+				k.errorf(s.Span, "%s needs integers", s.Op)
+			}
+			if valT.Kind == KNone {
+				k.errorf(s.RHS.Sp(), "this expression has no value to store")
+				return
+			}
+		}
+		k.defineMap(lhs, keyT, valT, s.Span)
+		k.sc.types[lhs] = k.maps[lhs.Name].val
+	case *lang.Ident:
+		k.errorf(lhs.Span, "cannot assign to %s here", lhs.Name)
+	default:
+		k.errorf(s.LHS.Sp(), "not supported yet: assignment to this expression")
+	}
+}
+
+func (k *checker) assignVar(v *lang.Var, rt *Type, sp lang.Span) {
+	if rt.Kind == KNone {
+		k.errorf(sp, "this expression has no value to assign")
+		return
+	}
+	if rt.IsAgg() {
+		k.errorf(sp, "aggregations can only be assigned to maps")
+		return
+	}
+	if old, ok := k.sc.vars[v.Name]; ok {
+		if !compatible(old, rt) {
+			k.errorf(sp, "type mismatch for $%s: it holds %s, cannot assign %s", v.Name, old, rt)
+			return
+		}
+		rt = unify(old, rt)
+	}
+	k.sc.vars[v.Name] = rt
+	k.sc.types[v] = rt
+}
+
+// keys checks a map reference's keys and returns the key type (nil: scalar).
+func (k *checker) keys(m *lang.MapRef) *Type {
+	if m.Keys == nil {
+		return nil
+	}
+	var elems []*Type
+	for _, e := range m.Keys {
+		t := k.expr(e)
+		switch t.Kind {
+		case KInt, KString, KTuple:
+		case KPtr:
+			t = tUint64
+		default:
+			k.errorf(e.Sp(), "%s cannot be a map key", t)
+			t = tInt64
+		}
+		if t.Kind == KInt {
+			t = intType(8, t.Signed)
+		}
+		elems = append(elems, t)
+	}
+	if len(elems) == 1 {
+		return elems[0]
+	}
+	return &Type{Kind: KTuple, Elems: elems}
+}
+
+func (k *checker) defineMap(m *lang.MapRef, keyT, valT *Type, sp lang.Span) {
+	mi, ok := k.maps[m.Name]
+	if !ok {
+		k.maps[m.Name] = &mapInfo{name: "@" + m.Name, key: keyT, val: valT, first: sp}
+		return
+	}
+	switch {
+	case (mi.key == nil) != (keyT == nil):
+		k.errorf(m.Span, "@%s is used both with and without keys", m.Name)
+	case mi.key != nil && !compatible(mi.key, keyT):
+		k.errorf(m.Span, "@%s has keys of type %s, not %s", m.Name, mi.key, keyT)
+	case mi.val != nil && !compatible(mi.val, valT):
+		k.errorf(sp, "@%s holds %s, cannot store %s", m.Name, mi.val, valT).Hint("a map keeps the type of its first assignment")
+	default:
+		if mi.key != nil {
+			mi.key = unify(mi.key, keyT)
+		}
+		if mi.val == nil {
+			mi.val = valT
+		} else {
+			mi.val = unify(mi.val, valT)
+		}
+	}
+}
+
+func (k *checker) expr(e lang.Expr) *Type {
+	t := k.expr1(e)
+	k.sc.types[e] = t
+	return t
+}
+
+func (k *checker) expr1(e lang.Expr) *Type {
+	switch e := e.(type) {
+	case *lang.IntLit:
+		return tInt64
+	case *lang.BoolLit:
+		return tInt64
+	case *lang.StrLit:
+		return strType(len(e.Val) + 1)
+	case *lang.PosParam:
+		if e.Count {
+			return tInt64
+		}
+		v, ok := k.c.param(e.N)
+		if !ok {
+			return tInt64
+		}
+		if _, err := strconv.ParseInt(v, 0, 64); err == nil {
+			return tInt64
+		}
+		return strType(len(v) + 1)
+	case *lang.Var:
+		t, ok := k.sc.vars[e.Name]
+		if !ok {
+			k.errorf(e.Span, "undefined variable $%s", e.Name).Hint("assign a value first: $%s = ...", e.Name)
+			return tInt64
+		}
+		return t
+	case *lang.MapRef:
+		keyT := k.keys(e)
+		mi, ok := k.maps[e.Name]
+		if !ok {
+			if !k.quiet {
+				k.errorf(e.Span, "undefined map @%s", e.Name).Hint("assign it somewhere: @%s = ...", e.Name)
+			}
+			return tInt64
+		}
+		if (mi.key == nil) != (keyT == nil) {
+			k.errorf(e.Span, "@%s is used both with and without keys", e.Name)
+		} else if keyT != nil && !compatible(mi.key, keyT) {
+			k.errorf(e.Span, "@%s has keys of type %s, not %s", e.Name, mi.key, keyT)
+		}
+		return readType(mi.val)
+	case *lang.Ident:
+		return k.ident(e)
+	case *lang.Call:
+		return k.call(e, false)
+	case *lang.Binary:
+		return k.binary(e)
+	case *lang.Unary:
+		return k.unary(e)
+	case *lang.Ternary:
+		k.cond(e.Cond)
+		a, b := k.expr(e.Then), k.expr(e.Else)
+		if !compatible(a, b) {
+			k.errorf(e.Span, "the two branches have different types: %s and %s", a, b)
+			return a
+		}
+		if a.Kind == KString || a.Kind == KTuple {
+			k.errorf(e.Span, "not supported yet: a ternary over %s values", a)
+		}
+		return unify(a, b)
+	case *lang.Field:
+		return k.field(e)
+	case *lang.Cast:
+		t := k.expr(e.X)
+		ct, ok := castType(e.Type)
+		if !ok {
+			k.errorf(e.Type.Span, "not supported yet: casts to %s", e.Type.Name)
+			return tInt64
+		}
+		if t.Kind != KInt && t.Kind != KPtr {
+			k.errorf(e.X.Sp(), "cannot cast %s to %s", t, e.Type.Name)
+		}
+		return ct
+	case *lang.Tuple:
+		tt := &Type{Kind: KTuple}
+		for _, x := range e.Elems {
+			et := k.expr(x)
+			switch et.Kind {
+			case KInt:
+				et = intType(8, et.Signed)
+			case KString, KTuple:
+			default:
+				k.errorf(x.Sp(), "%s cannot be part of a tuple", et)
+			}
+			tt.Elems = append(tt.Elems, et)
+		}
+		tt.Size = tt.MemSize()
+		return tt
+	case *lang.Index:
+		k.errorf(e.Span, "not supported yet: indexing")
+		return tInt64
+	case *lang.TypeName:
+		k.errorf(e.Span, "a type is not a value here")
+		return tInt64
+	}
+	k.errorf(e.Sp(), "not supported yet: this expression")
+	return tInt64
+}
+
+// readType is the type a map read yields: aggregations read as integers.
+func readType(t *Type) *Type {
+	switch t.Kind {
+	case KCount, KSum:
+		return tUint64
+	case KMin, KMax, KAvg:
+		return tInt64
+	}
+	return t
+}
+
+var castTypes = map[string]*Type{
+	"int8": intType(1, true), "int16": intType(2, true), "int32": intType(4, true), "int64": intType(8, true),
+	"uint8": intType(1, false), "uint16": intType(2, false), "uint32": intType(4, false), "uint64": intType(8, false),
+	"char": intType(1, true), "short": intType(2, true), "int": intType(4, true), "long": intType(8, true),
+	"unsigned char": intType(1, false), "unsigned short": intType(2, false), "unsigned int": intType(4, false),
+	"unsigned long": intType(8, false), "bool": intType(1, false),
+}
+
+func castType(tn *lang.TypeName) (*Type, bool) {
+	if tn.Ptr > 0 {
+		return &Type{Kind: KPtr, Size: 8, Char: tn.Name == "char" && tn.Ptr == 1}, true
+	}
+	if tn.ArrLen > 0 {
+		return nil, false
+	}
+	t, ok := castTypes[tn.Name]
+	return t, ok
+}
+
+func (k *checker) binary(e *lang.Binary) *Type {
+	a, b := k.expr(e.X), k.expr(e.Y)
+	switch e.Op {
+	case "&&", "||":
+		for _, x := range []struct {
+			t *Type
+			e lang.Expr
+		}{{a, e.X}, {b, e.Y}} {
+			if x.t.Kind != KInt && x.t.Kind != KPtr {
+				k.errorf(x.e.Sp(), "%s needs integer operands, not %s", e.Op, x.t)
+			}
+		}
+		return tInt64
+	case "==", "!=":
+		if a.Kind == KString && b.Kind == KString {
+			return tInt64
+		}
+	}
+	if a.Kind == KString || b.Kind == KString {
+		k.errorf(e.Span, "%s cannot be applied to %s and %s", e.Op, a, b).Hint("strings support only == and !=")
+		return tInt64
+	}
+	if (a.Kind != KInt && a.Kind != KPtr) || (b.Kind != KInt && b.Kind != KPtr) {
+		k.errorf(e.Span, "%s cannot be applied to %s and %s", e.Op, a, b)
+		return tInt64
+	}
+	switch e.Op {
+	case "<", "<=", ">", ">=", "==", "!=":
+		return tInt64
+	}
+	if a.Signed && b.Signed {
+		return tInt64
+	}
+	return tUint64
+}
+
+func (k *checker) unary(e *lang.Unary) *Type {
+	switch e.Op {
+	case "++", "--":
+		switch x := e.X.(type) {
+		case *lang.Var:
+			t, ok := k.sc.vars[x.Name]
+			if !ok {
+				k.errorf(x.Span, "undefined variable $%s", x.Name)
+				return tInt64
+			}
+			k.sc.types[x] = t
+			if t.Kind != KInt {
+				k.errorf(e.Span, "%s needs an integer variable", e.Op)
+			}
+			return t
+		case *lang.MapRef:
+			keyT := k.keys(x)
+			k.defineMap(x, keyT, tInt64, e.Span)
+			mt := k.maps[x.Name].val
+			if mt.Kind != KInt {
+				k.errorf(e.Span, "%s needs an integer map", e.Op)
+			}
+			k.sc.types[x] = mt
+			return tInt64
+		}
+		k.errorf(e.Span, "%s needs a variable or a map", e.Op)
+		return tInt64
+	case "*", "&":
+		k.expr(e.X)
+		k.errorf(e.Span, "not supported yet: pointer %s", map[string]string{"*": "dereference", "&": "address-of"}[e.Op])
+		return tInt64
+	}
+	t := k.expr(e.X)
+	if t.Kind != KInt && t.Kind != KPtr {
+		k.errorf(e.Span, "%s cannot be applied to %s", e.Op, t)
+		return tInt64
+	}
+	if e.Op == "!" {
+		return tInt64
+	}
+	return intType(8, t.Signed || e.Op == "-")
+}
+
+// field handles args.NAME / args->NAME.
+func (k *checker) field(e *lang.Field) *Type {
+	if id, ok := e.X.(*lang.Ident); ok && id.Name == "args" {
+		if k.sc.ctx == nil || len(k.sc.ctx.Args) == 0 {
+			k.errorf(id.Span, "args is not available in %s probes", k.sc.prov.Name)
+			return tInt64
+		}
+		f, ok := k.sc.ctx.Arg(e.Name)
+		if !ok {
+			d := k.errorf(e.Span, "%s has no argument %q", k.sc.point, e.Name)
+			var names []string
+			for _, a := range k.sc.ctx.Args {
+				names = append(names, a.Name)
+			}
+			d.Hint("available: %s", joinNames(names))
+			return tInt64
+		}
+		t, ok := fieldType(f, k.sc.ctx, k.c.strlen)
+		if !ok {
+			k.errorf(e.Span, "not supported yet: argument %s of type %s", f.Name, f.CType)
+			return tInt64
+		}
+		return t
+	}
+	k.expr(e.X)
+	k.errorf(e.Span, "not supported yet: field access on this value")
+	return tInt64
+}
+
+func fieldType(f probes.Field, ctx *probes.Context, strlen int) (*Type, bool) {
+	switch {
+	case f.DataLoc:
+		if !f.Char {
+			return nil, false
+		}
+		return strType(strlen), true
+	case f.Elems > 0:
+		if f.Char {
+			return strType(f.Elems), true
+		}
+		return nil, false
+	case f.Ptr:
+		return &Type{Kind: KPtr, Size: 8, User: ctx.UserPtrs, Char: f.Char}, true
+	}
+	switch f.Size {
+	case 1, 2, 4, 8:
+		return intType(f.Size, f.Signed), true
+	}
+	return nil, false
+}
+
+func joinNames(names []string) string {
+	out := ""
+	for i, n := range names {
+		if i > 0 {
+			out += ", "
+		}
+		out += n
+	}
+	return out
+}
+
+func isAgg(name string) bool {
+	switch name {
+	case "count", "sum", "min", "max", "avg":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,825 @@
+package compiler
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	"github.com/cilium/ebpf/asm"
+
+	"github.com/bpfsh/bpfsh/lang"
+)
+
+// maxStack is the BPF stack size.
+const maxStack = 512
+
+// gen generates the instructions of one probe instance.
+type gen struct {
+	c        *compiler
+	k        *checker // for diagnostics
+	sc       *scope
+	insns    asm.Instructions
+	freeRegs []asm.Register
+	live     []*val
+	sp       int // stack bytes in use
+	maxSp    int
+	vars     map[string]*val
+	nlabel   int
+	pending  []string          // labels for the next instruction
+	alias    map[string]string // label → label it coincides with
+	source   fmt.Stringer      // source line for the next instruction
+	prefix   string
+	exit     string
+	overflow lang.Span
+	overErr  bool
+}
+
+func newGen(c *compiler, sc *scope, prefix string) *gen {
+	g := &gen{c: c, sc: sc, vars: map[string]*val{}, alias: map[string]string{}, prefix: prefix}
+	g.freeRegs = append([]asm.Register(nil), tempRegs...)
+	g.exit = g.label()
+	return g
+}
+
+func (g *gen) label() string {
+	g.nlabel++
+	return fmt.Sprintf("%s_L%d", g.prefix, g.nlabel)
+}
+
+// mark places label at the next instruction.
+func (g *gen) mark(l string) {
+	if len(g.pending) > 0 {
+		g.alias[l] = g.pending[0]
+		return
+	}
+	g.pending = append(g.pending, l)
+}
+
+func (g *gen) emit(ins ...asm.Instruction) {
+	for _, in := range ins {
+		if len(g.pending) > 0 {
+			in = in.WithSymbol(g.pending[0])
+			g.pending = g.pending[:0]
+		}
+		if g.source != nil {
+			in = in.WithSource(g.source)
+			g.source = nil
+		}
+		g.insns = append(g.insns, in)
+	}
+}
+
+// finish resolves label aliases.
+func (g *gen) finish() asm.Instructions {
+	for i := range g.insns {
+		ref := g.insns[i].Reference()
+		if ref == "" {
+			continue
+		}
+		for {
+			a, ok := g.alias[ref]
+			if !ok {
+				break
+			}
+			ref = a
+		}
+		g.insns[i] = g.insns[i].WithReference(ref)
+	}
+	return g.insns
+}
+
+// alloc reserves size bytes of stack (8-aligned) and returns the offset.
+func (g *gen) alloc(size int) int16 {
+	g.sp += align8(size)
+	if g.sp > g.maxSp {
+		g.maxSp = g.sp
+	}
+	if g.sp > maxStack {
+		g.overErr = true
+		return -maxStack
+	}
+	return int16(-g.sp)
+}
+
+// buffer returns a zeroed stack buffer.
+func (g *gen) buffer(size int, t *Type) *val {
+	size = align8(size)
+	off := g.alloc(size)
+	g.zero(off, size)
+	return &val{kind: vMem, off: off, size: size, t: t}
+}
+
+func (g *gen) zero(off int16, size int) {
+	for i := 0; i < size; i += 8 {
+		g.emit(storeImm(asm.R10, off+int16(i), 0, asm.DWord))
+	}
+}
+
+// copyMem copies src (a stack buffer) into the buffer at dst, zero-filling
+// when src is shorter.
+func (g *gen) copyMem(dst int16, dstSize int, src *val) {
+	n := min(src.size, dstSize)
+	for i := 0; i < n; i += 8 {
+		g.emit(asm.LoadMem(asm.R0, asm.R10, src.off+int16(i), asm.DWord),
+			asm.StoreMem(asm.R10, dst+int16(i), asm.R0, asm.DWord))
+	}
+	if n < dstSize {
+		g.zero(dst+int16(n), dstSize-n)
+	}
+}
+
+// store writes v (of type t) into memory at dst+off, using t's MemSize layout.
+func (g *gen) store(base asm.Register, off int16, v *val, size int) {
+	switch v.kind {
+	case vMem:
+		if base != asm.R10 {
+			panic("store of a buffer through a pointer")
+		}
+		g.copyMem(off, size, v)
+	case vImm:
+		if v.imm == int64(int32(v.imm)) {
+			g.emit(storeImm(base, off, v.imm, asm.DWord))
+			return
+		}
+		fallthrough
+	default:
+		r, _, _ := g.operandReg(v, asm.R0)
+		g.emit(asm.StoreMem(base, off, r, asm.DWord))
+	}
+}
+
+func (g *gen) operandReg(v *val, scratch asm.Register) (asm.Register, int32, bool) {
+	if v.kind == vReg {
+		return v.reg, 0, false
+	}
+	g.load(scratch, v)
+	return scratch, 0, false
+}
+
+// program generates a whole probe instance.
+func (g *gen) program(p *lang.Probe) {
+	// The kernel wants line info on the first instruction when any has it.
+	g.setSource(p.Span)
+	g.emit(asm.Mov.Reg(ctxReg, asm.R1))
+	g.allocVars()
+	if p.Pred != nil {
+		g.setSource(p.Pred.Sp())
+		g.branchFalse(p.Pred, g.exit)
+		g.resetTemps()
+	}
+	g.block(p.Body)
+	g.mark(g.exit)
+	g.emit(asm.Mov.Imm(asm.R0, g.c.retval(g.sc)), asm.Return())
+	if g.overErr {
+		g.k.errorf(p.Span, "this probe needs %d bytes of stack, more than BPF's %d", g.maxSp, maxStack).
+			Hint("use fewer or shorter strings in one probe")
+	}
+}
+
+// allocVars gives every $variable of the probe its stack home up front.
+func (g *gen) allocVars() {
+	for _, name := range sortedKeys(g.sc.vars) {
+		t := g.sc.vars[name]
+		if t.Kind == KString || t.Kind == KTuple {
+			g.vars[name] = g.buffer(t.MemSize(), t)
+		} else {
+			off := g.alloc(8)
+			g.emit(storeImm(asm.R10, off, 0, asm.DWord))
+			g.vars[name] = &val{kind: vSlot, off: off, t: t}
+		}
+	}
+}
+
+func (g *gen) setSource(sp lang.Span) {
+	line, _ := lineText(g.c.prog.Src, sp.Start.Offset)
+	g.source = asm.Comment(fmt.Sprintf("%s:%d: %s", g.c.file(), sp.Start.Line, strings.TrimSpace(line)))
+}
+
+func lineText(src []byte, off int) (string, int) {
+	start := off
+	for start > 0 && src[start-1] != '\n' {
+		start--
+	}
+	end := off
+	for end < len(src) && src[end] != '\n' {
+		end++
+	}
+	return string(src[start:end]), start
+}
+
+// resetTemps frees statement temporaries: at a statement boundary nothing is live.
+func (g *gen) resetTemps() {
+	for len(g.live) > 0 {
+		g.release(g.live[0])
+	}
+}
+
+func (g *gen) block(b *lang.Block) {
+	for _, s := range b.Stmts {
+		g.stmt(s)
+	}
+}
+
+func (g *gen) stmt(s lang.Stmt) {
+	mark := g.sp
+	defer func() {
+		g.resetTemps()
+		g.sp = mark
+	}()
+	if _, ok := s.(*lang.Block); !ok {
+		if _, ok := s.(*lang.If); !ok {
+			g.setSource(s.Sp())
+		}
+	}
+	switch s := s.(type) {
+	case *lang.ExprStmt:
+		switch x := s.X.(type) {
+		case *lang.Call:
+			g.call(x, true)
+		default:
+			g.release(g.expr(s.X))
+		}
+	case *lang.Assign:
+		g.assign(s)
+	case *lang.VarDecl:
+		g.assignVar(s.Var, "=", s.Value)
+	case *lang.If:
+		g.setSource(s.Cond.Sp())
+		elseL, endL := g.label(), g.label()
+		g.branchFalse(s.Cond, elseL)
+		g.resetTemps()
+		g.block(s.Then)
+		if s.Else != nil {
+			g.emit(asm.Ja.Label(endL))
+			g.mark(elseL)
+			g.stmt(s.Else)
+			g.mark(endL)
+		} else {
+			g.mark(elseL)
+		}
+		// A label must land on an instruction; the next statement or the
+		// epilogue provides it.
+	case *lang.Block:
+		g.block(s)
+	}
+}
+
+func (g *gen) assign(s *lang.Assign) {
+	switch lhs := s.LHS.(type) {
+	case *lang.Var:
+		g.assignVar(lhs, s.Op, s.RHS)
+	case *lang.MapRef:
+		if call, ok := s.RHS.(*lang.Call); ok && isAgg(call.Name) {
+			g.aggregate(lhs, call)
+			return
+		}
+		g.mapAssign(lhs, s.Op, s.RHS)
+	}
+}
+
+func (g *gen) assignVar(v *lang.Var, op string, rhs lang.Expr) {
+	home := g.vars[v.Name]
+	x := g.expr(rhs)
+	if home.kind == vMem {
+		g.copyMem(home.off, home.size, x)
+		return
+	}
+	if op != "=" {
+		cur := g.newTemp(home.t)
+		g.load(cur.reg, home)
+		g.arith(strings.TrimSuffix(op, "="), cur, x, home.t.Signed)
+		x = cur
+	}
+	r, _, _ := g.operandReg(x, asm.R0)
+	g.emit(asm.StoreMem(asm.R10, home.off, r, asm.DWord))
+	g.release(x)
+}
+
+// expr evaluates an expression.
+func (g *gen) expr(e lang.Expr) *val {
+	t := g.sc.types[e]
+	switch e := e.(type) {
+	case *lang.IntLit:
+		return imm(int64(e.Val), t)
+	case *lang.BoolLit:
+		if e.Val {
+			return imm(1, t)
+		}
+		return imm(0, t)
+	case *lang.StrLit:
+		return g.strLit(e.Val, t.Size)
+	case *lang.PosParam:
+		return g.posParam(e, t)
+	case *lang.Var:
+		home := g.vars[e.Name]
+		if home.kind == vMem {
+			return home
+		}
+		n := g.newTemp(home.t)
+		g.load(n.reg, home)
+		return n
+	case *lang.MapRef:
+		return g.mapRead(e)
+	case *lang.Ident:
+		return g.ident(e)
+	case *lang.Call:
+		return g.call(e, false)
+	case *lang.Binary:
+		return g.binary(e)
+	case *lang.Unary:
+		return g.unary(e)
+	case *lang.Ternary:
+		elseL, endL := g.label(), g.label()
+		dst := g.newTemp(t)
+		g.branchFalse(e.Cond, elseL)
+		a := g.expr(e.Then)
+		g.load(dst.reg, a)
+		g.release(a)
+		g.emit(asm.Ja.Label(endL))
+		g.mark(elseL)
+		b := g.expr(e.Else)
+		g.load(dst.reg, b)
+		g.release(b)
+		g.mark(endL)
+		g.emit(asm.Mov.Reg(dst.reg, dst.reg)) // land the label
+		return dst
+	case *lang.Field:
+		return g.field(e)
+	case *lang.Cast:
+		x := g.expr(e.X)
+		if t.Kind != KInt {
+			return x
+		}
+		return g.truncate(x, t)
+	case *lang.Tuple:
+		buf := g.buffer(t.MemSize(), t)
+		for i, el := range e.Elems {
+			x := g.expr(el)
+			g.store(asm.R10, buf.off+int16(t.ElemOffset(i)), x, t.Elems[i].MemSize())
+			g.release(x)
+		}
+		return buf
+	}
+	panic(fmt.Sprintf("codegen: unexpected %T", e))
+}
+
+// truncate narrows an integer to t's width, sign- or zero-extending to 64 bits.
+func (g *gen) truncate(x *val, t *Type) *val {
+	if t.Size >= 8 {
+		return x
+	}
+	if x.kind == vImm {
+		return imm(normInt(x.imm, t), t)
+	}
+	x = g.toTemp(x)
+	x.t = t
+	g.extend(x.reg, t.Size, t.Signed)
+	return x
+}
+
+func normInt(v int64, t *Type) int64 {
+	shift := 64 - 8*t.Size
+	if t.Signed {
+		return v << shift >> shift
+	}
+	return int64(uint64(v) << shift >> shift)
+}
+
+func (g *gen) extend(r asm.Register, size int, signed bool) {
+	if size >= 8 {
+		return
+	}
+	shift := int32(64 - 8*size)
+	if signed {
+		g.emit(asm.LSh.Imm(r, shift), asm.ArSh.Imm(r, shift))
+	} else if size == 4 {
+		g.emit(asm.Mov.Reg32(r, r))
+	} else {
+		g.emit(asm.And.Imm(r, int32(1<<(8*size))-1))
+	}
+}
+
+func (g *gen) strLit(s string, size int) *val {
+	buf := g.buffer(size, strType(size))
+	b := make([]byte, align8(size))
+	copy(b, s)
+	for i := 0; i+4 <= len(b); i += 4 {
+		w := int32(binary.LittleEndian.Uint32(b[i:]))
+		if w != 0 {
+			g.emit(storeImm(asm.R10, buf.off+int16(i), int64(w), asm.Word))
+		}
+	}
+	return buf
+}
+
+func (g *gen) posParam(e *lang.PosParam, t *Type) *val {
+	if e.Count {
+		return imm(int64(len(g.c.opts.Params)), t)
+	}
+	v, _ := g.c.param(e.N)
+	if t.Kind == KString {
+		return g.strLit(v, t.Size)
+	}
+	n, _ := parseIntParam(v)
+	return imm(n, t)
+}
+
+var aluOps = map[string]asm.ALUOp{
+	"+": asm.Add, "-": asm.Sub, "*": asm.Mul, "/": asm.Div, "%": asm.Mod,
+	"&": asm.And, "|": asm.Or, "^": asm.Xor, "<<": asm.LSh, ">>": asm.RSh,
+}
+
+func (g *gen) binary(e *lang.Binary) *val {
+	t := g.sc.types[e]
+	switch e.Op {
+	case "&&", "||", "==", "!=", "<", "<=", ">", ">=":
+		falseL, endL := g.label(), g.label()
+		dst := g.newTemp(t)
+		g.emit(asm.Mov.Imm(dst.reg, 1))
+		g.branchFalse(e, falseL)
+		g.emit(asm.Ja.Label(endL))
+		g.mark(falseL)
+		g.emit(asm.Mov.Imm(dst.reg, 0))
+		g.mark(endL)
+		g.emit(asm.Mov.Reg(dst.reg, dst.reg))
+		return dst
+	}
+	x, y := g.expr(e.X), g.expr(e.Y)
+	if x.kind == vImm && y.kind == vImm {
+		if v, ok := fold(e.Op, x.imm, y.imm, t.Signed); ok {
+			return imm(v, t)
+		}
+	}
+	x = g.toTemp(x)
+	x.t = t
+	g.arith(e.Op, x, y, t.Signed)
+	return x
+}
+
+func fold(op string, a, b int64, signed bool) (int64, bool) {
+	switch op {
+	case "+":
+		return a + b, true
+	case "-":
+		return a - b, true
+	case "*":
+		return a * b, true
+	case "/":
+		if b == 0 {
+			return 0, false
+		}
+		if signed {
+			return a / b, true
+		}
+		return int64(uint64(a) / uint64(b)), true
+	case "%":
+		if b == 0 {
+			return 0, false
+		}
+		if signed {
+			return a % b, true
+		}
+		return int64(uint64(a) % uint64(b)), true
+	case "&":
+		return a & b, true
+	case "|":
+		return a | b, true
+	case "^":
+		return a ^ b, true
+	case "<<":
+		return a << uint(b&63), true
+	case ">>":
+		if signed {
+			return a >> uint(b&63), true
+		}
+		return int64(uint64(a) >> uint(b&63)), true
+	}
+	return 0, false
+}
+
+// arith applies op to the temporary x with operand y, releasing y.
+func (g *gen) arith(op string, x, y *val, signed bool) {
+	defer g.release(y)
+	aop := aluOps[op]
+	if op == ">>" && signed {
+		aop = asm.ArSh
+	}
+	if (op == "/" || op == "%") && signed {
+		// BPF's DIV/MOD are unsigned (signed forms need cpu v4): divide
+		// magnitudes and fix the sign.
+		g.signedDivMod(op, x, y)
+		return
+	}
+	g.alu(aop, x.reg, y)
+}
+
+func (g *gen) signedDivMod(op string, x, y *val) {
+	yr := g.toTemp(&val{kind: y.kind, imm: y.imm, reg: y.reg, off: y.off, t: y.t})
+	if y.temp && y.kind == vReg {
+		// toTemp reused y's register; make sure y is not released twice.
+		y.temp = false
+	}
+	neg := g.newTemp(tInt64)
+	l1, l2, l3 := g.label(), g.label(), g.label()
+	g.emit(asm.Mov.Imm(neg.reg, 0))
+	g.emit(asm.JSGE.Imm(x.reg, 0, l1), asm.Neg.Imm(x.reg, 0), asm.Xor.Imm(neg.reg, 1))
+	g.mark(l1)
+	g.emit(asm.JSGE.Imm(yr.reg, 0, l2), asm.Neg.Imm(yr.reg, 0))
+	if op == "/" {
+		g.emit(asm.Xor.Imm(neg.reg, 1))
+	}
+	g.mark(l2)
+	if op == "/" {
+		g.emit(asm.Div.Reg(x.reg, yr.reg))
+	} else {
+		g.emit(asm.Mod.Reg(x.reg, yr.reg))
+	}
+	g.emit(asm.JEq.Imm(neg.reg, 0, l3), asm.Neg.Imm(x.reg, 0))
+	g.mark(l3)
+	g.emit(asm.Mov.Reg(x.reg, x.reg))
+	g.release(neg)
+	g.release(yr)
+}
+
+func (g *gen) unary(e *lang.Unary) *val {
+	t := g.sc.types[e]
+	switch e.Op {
+	case "++", "--":
+		return g.incDec(e)
+	case "!":
+		falseL, endL := g.label(), g.label()
+		dst := g.newTemp(t)
+		g.emit(asm.Mov.Imm(dst.reg, 1))
+		g.branchTrue(e.X, falseL)
+		g.emit(asm.Ja.Label(endL))
+		g.mark(falseL)
+		g.emit(asm.Mov.Imm(dst.reg, 0))
+		g.mark(endL)
+		g.emit(asm.Mov.Reg(dst.reg, dst.reg))
+		return dst
+	}
+	x := g.expr(e.X)
+	if x.kind == vImm {
+		switch e.Op {
+		case "-":
+			return imm(-x.imm, t)
+		case "~":
+			return imm(^x.imm, t)
+		}
+	}
+	x = g.toTemp(x)
+	x.t = t
+	switch e.Op {
+	case "-":
+		g.emit(asm.Neg.Imm(x.reg, 0))
+	case "~":
+		g.emit(asm.Xor.Imm(x.reg, -1))
+	}
+	return x
+}
+
+func (g *gen) incDec(e *lang.Unary) *val {
+	delta := int32(1)
+	if e.Op == "--" {
+		delta = -1
+	}
+	switch x := e.X.(type) {
+	case *lang.Var:
+		home := g.vars[x.Name]
+		cur := g.newTemp(home.t)
+		g.load(cur.reg, home)
+		res := cur
+		if e.Postfix {
+			res = g.newTemp(home.t)
+			g.emit(asm.Mov.Reg(res.reg, cur.reg))
+		}
+		g.emit(asm.Add.Imm(cur.reg, delta))
+		g.emit(asm.StoreMem(asm.R10, home.off, cur.reg, asm.DWord))
+		if e.Postfix {
+			g.release(cur)
+		}
+		return res
+	case *lang.MapRef:
+		old := g.mapRead(x)
+		nv := g.newTemp(tInt64)
+		g.load(nv.reg, old)
+		g.emit(asm.Add.Imm(nv.reg, delta))
+		g.mapStore(x, nv)
+		if e.Postfix {
+			g.release(nv)
+			return old
+		}
+		g.release(old)
+		return nv
+	}
+	panic("incDec")
+}
+
+var jumpOps = map[string][2]asm.JumpOp{ // unsigned, signed
+	"==": {asm.JEq, asm.JEq}, "!=": {asm.JNE, asm.JNE},
+	"<": {asm.JLT, asm.JSLT}, "<=": {asm.JLE, asm.JSLE},
+	">": {asm.JGT, asm.JSGT}, ">=": {asm.JGE, asm.JSGE},
+}
+
+var negated = map[string]string{"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+
+// branchFalse jumps to label when e is false (zero) and falls through otherwise.
+func (g *gen) branchFalse(e lang.Expr, label string) {
+	switch e := e.(type) {
+	case *lang.Binary:
+		switch e.Op {
+		case "&&":
+			g.branchFalse(e.X, label)
+			g.branchFalse(e.Y, label)
+			return
+		case "||":
+			ok := g.label()
+			g.branchTrue(e.X, ok)
+			g.branchFalse(e.Y, label)
+			g.mark(ok)
+			return
+		case "==", "!=", "<", "<=", ">", ">=":
+			g.compare(e, negated[e.Op], label)
+			return
+		}
+	case *lang.Unary:
+		if e.Op == "!" {
+			g.branchTrue(e.X, label)
+			return
+		}
+	case *lang.IntLit:
+		if e.Val == 0 {
+			g.emit(asm.Ja.Label(label))
+		}
+		return
+	}
+	x := g.toTemp(g.expr(e))
+	g.emit(asm.JEq.Imm(x.reg, 0, label))
+	g.release(x)
+}
+
+// branchTrue jumps to label when e is true and falls through otherwise.
+func (g *gen) branchTrue(e lang.Expr, label string) {
+	switch e := e.(type) {
+	case *lang.Binary:
+		switch e.Op {
+		case "&&":
+			no := g.label()
+			g.branchFalse(e.X, no)
+			g.branchTrue(e.Y, label)
+			g.mark(no)
+			return
+		case "||":
+			g.branchTrue(e.X, label)
+			g.branchTrue(e.Y, label)
+			return
+		case "==", "!=", "<", "<=", ">", ">=":
+			g.compare(e, e.Op, label)
+			return
+		}
+	case *lang.Unary:
+		if e.Op == "!" {
+			g.branchFalse(e.X, label)
+			return
+		}
+	}
+	x := g.toTemp(g.expr(e))
+	g.emit(asm.JNE.Imm(x.reg, 0, label))
+	g.release(x)
+}
+
+// compare jumps to label when (e.X op e.Y) holds.
+func (g *gen) compare(e *lang.Binary, op, label string) {
+	xt, yt := g.sc.types[e.X], g.sc.types[e.Y]
+	if xt.Kind == KString && yt.Kind == KString {
+		g.strCompare(e, op == "==", label)
+		return
+	}
+	x, y := g.expr(e.X), g.expr(e.Y)
+	signed := xt.Signed && yt.Signed
+	if x.kind == vImm && y.kind != vImm {
+		// Put the constant on the right: swap and mirror the operator.
+		x, y = y, x
+		op = map[string]string{"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
+	}
+	x = g.toTemp(x)
+	ops := jumpOps[op]
+	jop := ops[0]
+	if signed {
+		jop = ops[1]
+	}
+	g.jump(jop, x.reg, y, label)
+	g.release(x)
+	g.release(y)
+}
+
+// strCompare jumps to label when the strings are equal (eq) or differ (!eq).
+func (g *gen) strCompare(e *lang.Binary, eq bool, label string) {
+	var lit *string
+	var other lang.Expr
+	if s, ok := e.Y.(*lang.StrLit); ok {
+		lit, other = &s.Val, e.X
+	} else if s, ok := e.X.(*lang.StrLit); ok {
+		lit, other = &s.Val, e.Y
+	}
+	differ, same := g.label(), g.label()
+	if lit != nil {
+		x := g.expr(other)
+		n := len(*lit) + 1
+		if n > x.size {
+			n = x.size // the buffer cannot hold the terminator: compare what fits
+			if len(*lit) > x.size {
+				g.emit(asm.Ja.Label(differ))
+				n = 0
+			}
+		}
+		b := []byte(*lit + "\x00")
+		for i := 0; i < n; i++ {
+			g.emit(asm.LoadMem(asm.R0, asm.R10, x.off+int16(i), asm.Byte),
+				asm.JNE.Imm(asm.R0, int32(b[i]), differ))
+		}
+	} else {
+		x, y := g.expr(e.X), g.expr(e.Y)
+		n := min(x.size, y.size)
+		for i := 0; i < n; i++ {
+			g.emit(asm.LoadMem(asm.R0, asm.R10, x.off+int16(i), asm.Byte),
+				asm.LoadMem(asm.R1, asm.R10, y.off+int16(i), asm.Byte),
+				asm.JNE.Reg(asm.R0, asm.R1, differ),
+				asm.JEq.Imm(asm.R0, 0, same))
+		}
+		if x.size != y.size {
+			// The longer one must end where the shorter one does.
+			longer := x
+			if y.size > x.size {
+				longer = y
+			}
+			g.emit(asm.LoadMem(asm.R0, asm.R10, longer.off+int16(n), asm.Byte),
+				asm.JNE.Imm(asm.R0, 0, differ))
+		}
+	}
+	g.mark(same)
+	if eq {
+		g.emit(asm.Ja.Label(label))
+		g.mark(differ)
+	} else {
+		skip := g.label()
+		g.emit(asm.Ja.Label(skip))
+		g.mark(differ)
+		g.emit(asm.Ja.Label(label))
+		g.mark(skip)
+	}
+}
+
+func (g *gen) field(e *lang.Field) *val {
+	f, _ := g.sc.ctx.Arg(e.Name)
+	t := g.sc.types[e]
+	switch {
+	case t.Kind == KString && f.DataLoc:
+		// __data_loc: the low 16 bits are the data's offset in the record.
+		buf := g.buffer(t.Size, t)
+		g.emit(asm.LoadMem(asm.R3, ctxReg, int16(f.Offset), asm.Word),
+			asm.And.Imm(asm.R3, 0xffff),
+			asm.Add.Reg(asm.R3, ctxReg),
+			asm.Mov.Reg(asm.R1, asm.R10), asm.Add.Imm(asm.R1, int32(buf.off)),
+			asm.Mov.Imm(asm.R2, int32(t.Size)),
+			asm.FnProbeReadKernelStr.Call())
+		return buf
+	case t.Kind == KString:
+		// A char array inside the record: copy it out.
+		buf := g.buffer(t.Size, t)
+		for i := 0; i < f.Elems; i++ {
+			g.emit(asm.LoadMem(asm.R0, ctxReg, int16(f.Offset+i), asm.Byte),
+				asm.StoreMem(asm.R10, buf.off+int16(i), asm.R0, asm.Byte))
+		}
+		return buf
+	}
+	dst := g.newTemp(t)
+	size := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[f.Size]
+	g.emit(asm.LoadMem(dst.reg, ctxReg, int16(f.Offset), size))
+	if t.Kind == KInt && t.Signed {
+		g.extend(dst.reg, f.Size, true)
+	}
+	return dst
+}
+
+// helperCall moves args into R1..R5, calls fn and returns R0 in a temporary
+// (or nil when the result is not wanted).
+func (g *gen) helperCall(fn asm.BuiltinFunc, want bool, args ...*val) *val {
+	for i, a := range args {
+		g.load(asm.R1+asm.Register(i), a)
+	}
+	for _, a := range args {
+		g.release(a)
+	}
+	g.emit(fn.Call())
+	if !want {
+		return nil
+	}
+	r := g.newTemp(tInt64)
+	g.emit(asm.Mov.Reg(r.reg, asm.R0))
+	return r
+}
+
+func (g *gen) mapPtr(r asm.Register, name string) {
+	g.emit(asm.LoadMapPtr(r, 0).WithReference(name))
+}

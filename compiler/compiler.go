@@ -1,0 +1,346 @@
+// Package compiler turns a parsed bpfsh program into BPF programs and maps
+// as pure data: it checks types, plans resources (maps, printf formats) and
+// generates instructions in a fixed order. It never touches the kernel; what
+// it knows about the machine comes through probes.Env, which tests point at
+// captured files.
+package compiler
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+
+	"github.com/bpfsh/bpfsh/lang"
+	"github.com/bpfsh/bpfsh/probes"
+)
+
+// Options configure a compilation.
+type Options struct {
+	Env    *probes.Env
+	Params []string // positional parameters $1..$N
+	StrLen int      // default string buffer size (64)
+}
+
+// Names of the maps every program may share.
+const (
+	ringMap  = "bpfsh_events"
+	statsMap = "bpfsh_stats"
+)
+
+// Indexes in the stats map (per-CPU counters of things that went wrong).
+const (
+	statLost    = iota // ring buffer full: events dropped
+	statMapFull        // map update failed (max entries reached)
+	statCount
+)
+
+// DefaultMaxKeys is the default number of entries of a keyed map.
+const DefaultMaxKeys = 4096
+
+// RingSize is the ring buffer size in bytes.
+const RingSize = 1 << 20
+
+// PatchKind names a constant the runtime fills in just before loading.
+type PatchKind int
+
+const (
+	PatchStartTime PatchKind = iota // ktime (ns) when the script started, for elapsed
+)
+
+// Program is one BPF program: one probe body at one attach point.
+type Program struct {
+	Point    probes.Point
+	Provider *probes.Provider
+	Spec     *ebpf.ProgramSpec
+	Probe    int // index of the probe in the source
+}
+
+// Map is one @map.
+type Map struct {
+	Name   string // "@x", "@" for the anonymous map
+	Key    *Type  // nil: scalar
+	Value  *Type
+	PerCPU bool
+	Spec   *ebpf.MapSpec
+	Order  int // position of first use in the source
+}
+
+// Object is the compiled form of a script.
+type Object struct {
+	Programs []*Program
+	Maps     []*Map // sorted by name
+	Printfs  []*Printf
+	// Ring and Stats are the event ring buffer and error counters, nil when unused.
+	Ring  *ebpf.MapSpec
+	Stats *ebpf.MapSpec
+	// Patches lists instructions (by symbol) whose constants the runtime sets.
+	Patches map[string]PatchKind
+	Warnings string
+}
+
+// MapSpecs returns every map spec by name, for loading.
+func (o *Object) MapSpecs() map[string]*ebpf.MapSpec {
+	out := map[string]*ebpf.MapSpec{}
+	for _, m := range o.Maps {
+		out[m.Spec.Name] = m.Spec
+	}
+	if o.Ring != nil {
+		out[ringMap] = o.Ring
+	}
+	if o.Stats != nil {
+		out[statsMap] = o.Stats
+	}
+	return out
+}
+
+type compiler struct {
+	prog     *lang.Program
+	opts     Options
+	strlen   int
+	maps     map[string]*Map
+	printfs  []*Printf
+	useRing  bool
+	useStats bool
+	patches  map[string]PatchKind
+	npatch   int
+}
+
+func (c *compiler) file() string {
+	if c.prog.File == "" {
+		return "stdin"
+	}
+	return c.prog.File
+}
+
+func (c *compiler) param(n int) (string, bool) {
+	if n < 1 || n > len(c.opts.Params) {
+		return "", false
+	}
+	return c.opts.Params[n-1], true
+}
+
+func parseIntParam(s string) (int64, error) { return strconv.ParseInt(s, 0, 64) }
+
+func (c *compiler) constInt(e lang.Expr) (int64, bool) {
+	switch e := e.(type) {
+	case *lang.IntLit:
+		return int64(e.Val), true
+	case *lang.PosParam:
+		v, ok := c.param(e.N)
+		if !ok {
+			return 0, false
+		}
+		n, err := parseIntParam(v)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+func (c *compiler) addPrintf(p *Printf) int {
+	c.printfs = append(c.printfs, p)
+	return len(c.printfs) - 1
+}
+
+func (c *compiler) patchSymbol(k PatchKind) string {
+	c.npatch++
+	s := fmt.Sprintf("bpfsh_patch_%d", c.npatch)
+	c.patches[s] = k
+	return s
+}
+
+// retval is what a program returns when it ends normally.
+func (c *compiler) retval(sc *scope) int32 { return 0 }
+
+// Compile checks prog and generates its BPF programs and maps.
+func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
+	diags := &lang.Diags{File: prog.File, Src: prog.Src}
+	if opts.StrLen == 0 {
+		opts.StrLen = 64
+	}
+	if opts.Env == nil {
+		opts.Env = probes.SystemEnv()
+	}
+	c := &compiler{prog: prog, opts: opts, strlen: opts.StrLen, maps: map[string]*Map{}, patches: map[string]PatchKind{}}
+	k := &checker{c: c, diags: diags, maps: map[string]*mapInfo{}}
+
+	for _, d := range prog.Preamble {
+		diags.Errorf(d.Span, "not supported yet: C definitions and preprocessor lines")
+	}
+	for _, d := range prog.Config {
+		diags.Errorf(d.Span, "not supported yet: config")
+	}
+	for _, d := range prog.MapDecls {
+		diags.Errorf(d.Span, "not supported yet: map declarations")
+	}
+	for _, d := range prog.Macros {
+		diags.Errorf(d.Span, "not supported yet: macros")
+	}
+
+	// Resolve attach points.
+	type instance struct {
+		probe *lang.Probe
+		index int
+		sc    *scope
+	}
+	var insts []instance
+	for i, p := range prog.Probes {
+		for _, spec := range p.Specs {
+			prov, ok := probes.Lookup(spec.Provider)
+			if !ok {
+				d := diags.Errorf(spec.Span, "unknown probe type %q", spec.Provider)
+				if known[spec.Provider] {
+					d.Msg = fmt.Sprintf("not supported yet: %s probes", spec.Provider)
+				}
+				continue
+			}
+			points, err := prov.Expand(opts.Env, spec.Parts)
+			if err != nil {
+				diags.Errorf(spec.Span, "%v", err)
+				continue
+			}
+			for _, pt := range points {
+				sc := &scope{point: pt, prov: prov}
+				if prov.Context != nil {
+					ctx, err := prov.Context(opts.Env, pt)
+					if err != nil {
+						diags.Errorf(spec.Span, "%v", err)
+						continue
+					}
+					sc.ctx = ctx
+				}
+				insts = append(insts, instance{probe: p, index: i, sc: sc})
+			}
+		}
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+
+	// Type check: first learn map types quietly, then check for real.
+	k.quiet = true
+	for _, in := range insts {
+		in.sc.vars, in.sc.types = map[string]*Type{}, map[lang.Expr]*Type{}
+		k.probe(in.probe, in.sc)
+	}
+	k.quiet = false
+	checked := map[*lang.Probe]bool{}
+	for _, in := range insts {
+		in.sc.vars, in.sc.types = map[string]*Type{}, map[lang.Expr]*Type{}
+		if checked[in.probe] {
+			// Report each probe's errors once, however many points it has.
+			saved := k.diags
+			k.diags = &lang.Diags{}
+			k.probe(in.probe, in.sc)
+			k.diags = saved
+			continue
+		}
+		checked[in.probe] = true
+		k.probe(in.probe, in.sc)
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+
+	// Resources: one BPF map per @map, named so bpftool shows the script's names.
+	names := sortedKeys(k.maps)
+	for i, name := range names {
+		mi := k.maps[name]
+		m := &Map{Name: mi.name, Key: mi.key, Value: mi.val, Order: i}
+		m.PerCPU = mi.val.IsAgg()
+		keySize := 8
+		if mi.key != nil {
+			keySize = mi.key.MemSize()
+		}
+		typ := ebpf.Hash
+		if m.PerCPU {
+			typ = ebpf.PerCPUHash
+		}
+		maxEntries := uint32(DefaultMaxKeys)
+		if mi.key == nil {
+			maxEntries = 1
+		}
+		m.Spec = &ebpf.MapSpec{Name: mapObjName(name, i), Type: typ, KeySize: uint32(keySize),
+			ValueSize: uint32(mi.val.MemSize()), MaxEntries: maxEntries}
+		c.maps[name] = m
+	}
+
+	// Code generation.
+	obj := &Object{}
+	for n, in := range insts {
+		g := newGen(c, in.sc, fmt.Sprintf("p%d", n))
+		g.k = k
+		g.program(in.probe)
+		insns := g.finish()
+		if len(insns) > 0 {
+			insns[0] = insns[0].WithSymbol(progName(n))
+		}
+		spec := &ebpf.ProgramSpec{
+			Name:         progName(n),
+			Type:         in.sc.prov.ProgType,
+			AttachType:   in.sc.prov.AttachType,
+			Instructions: insns,
+			License:      "GPL",
+		}
+		obj.Programs = append(obj.Programs, &Program{Point: in.sc.point, Provider: in.sc.prov, Spec: spec, Probe: in.index})
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	for _, name := range names {
+		obj.Maps = append(obj.Maps, c.maps[name])
+	}
+	obj.Printfs = c.printfs
+	if c.useRing {
+		obj.Ring = &ebpf.MapSpec{Name: ringMap, Type: ebpf.RingBuf, MaxEntries: RingSize}
+	}
+	if c.useStats {
+		obj.Stats = &ebpf.MapSpec{Name: statsMap, Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: statCount}
+	}
+	obj.Patches = c.patches
+	obj.Warnings = diags.Warnings()
+	return obj, diags
+}
+
+// known lists bpftrace probe types bpfsh parses but cannot compile yet.
+var known = map[string]bool{
+	"kprobe": true, "k": true, "kretprobe": true, "kr": true, "uprobe": true, "u": true, "uretprobe": true,
+	"ur": true, "usdt": true, "U": true, "software": true, "s": true, "hardware": true, "h": true,
+	"watchpoint": true, "w": true, "asyncwatchpoint": true, "kfunc": true, "kretfunc": true, "fentry": true,
+	"f": true, "fexit": true, "fr": true, "iter": true, "it": true, "rawtracepoint": true, "rt": true,
+	"sockops": true, "xdp": true, "tc": true, "lsm": true, "fmod_ret": true,
+}
+
+func progName(n int) string { return fmt.Sprintf("bpfsh_p%d", n) }
+
+// mapObjName is the kernel-visible name (at most 15 characters).
+func mapObjName(name string, i int) string {
+	n := "m_" + name
+	if name == "" {
+		n = "m_anon"
+	}
+	clean := []byte{}
+	for _, ch := range []byte(n) {
+		if ch == '_' || ch == '.' || ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' {
+			clean = append(clean, ch)
+		}
+	}
+	s := string(clean)
+	if len(s) > 15 {
+		s = fmt.Sprintf("%s%d", s[:11], i)
+	}
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+var _ = asm.R0

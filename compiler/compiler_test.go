@@ -1,0 +1,138 @@
+package compiler
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/bpfsh/bpfsh/internal/privtest"
+	"github.com/bpfsh/bpfsh/lang"
+	"github.com/bpfsh/bpfsh/probes"
+)
+
+var testEnv = &probes.Env{TracefsRoot: "testdata/tracefs"}
+
+func compile(t testing.TB, src string, params ...string) (*Object, *lang.Diags) {
+	t.Helper()
+	prog, diags := lang.Parse("test.bt", []byte(src))
+	if diags.HasErrors() {
+		t.Fatalf("parse %q:\n%s", src, diags.Format())
+	}
+	return Compile(prog, Options{Env: testEnv, Params: params})
+}
+
+// validPrograms compile without errors; the privileged test also loads each
+// into the kernel's verifier.
+var validPrograms = []string{
+	`BEGIN { printf("hi %d\n", 42); exit(); }`,
+	`BEGIN { printf("%s %d %u %x %c %-5d|%05d %lu %%\n", "str", -1, 7, 255, 65, 3, 42, 9); }`,
+	`t:syscalls:sys_enter_openat /comm == "trig"/ { @[str(args.filename)] = count(); }`,
+	`t:raw_syscalls:sys_enter { @c[tid] = count(); @s = sum(1); @m = max(args.id); } i:ms:200 { exit(); }`,
+	`t:raw_syscalls:sys_enter { @mi = min(args.id); @a = avg(args.id); @x[pid, comm] = count(); }`,
+	`tracepoint:sched:sched_process_exec { printf("%s %d\n", str(args.filename), args.pid); }`,
+	`t:sched:sched_switch { @[args.prev_comm, args.next_comm] = count(); }`,
+	`BEGIN { $x = 1; $y = $x + 2 * 3; if ($y > 6) { printf("big\n"); } else { printf("small\n"); } }`,
+	`BEGIN { $s = "abc"; if ($s == "abc" && $s != "abd") { printf("eq\n"); } }`,
+	`BEGIN { @[1, "a"] = count(); @t = (1, "two"); @u[(1, 2)] = 3; }`,
+	`BEGIN { $a = -7; printf("%d %d %d %d\n", $a / 2, $a % 3, $a >> 1, (uint8)$a); }`,
+	`BEGIN { @x = 1; @x++; @x += 5; $i = 0; $i++; ++$i; printf("%d %d\n", @x, $i); }`,
+	`BEGIN { printf("%d %d %d %d %d\n", pid, tid, uid, gid, cpu); printf("%s %d %d\n", comm, nsecs > 0, elapsed >= 0); }`,
+	`BEGIN { printf("%d %s\n", $1, str($2)); }`,
+	`BEGIN { $c = 1 ? 2 : 3; @m = $c == 2 ? 10 : 20; printf("%d %d\n", !$c, ~$c); }`,
+	`BEGIN { @s["k"] = "value"; printf("%s\n", @s["k"]); }`,
+	`END { printf("bye\n"); }`,
+	`i:s:1 { exit(); } t:syscalls:sys_enter_* { @[comm] = count(); }`,
+}
+
+func TestCompileValid(t *testing.T) {
+	for _, src := range validPrograms {
+		obj, diags := compile(t, src, "5", "five")
+		if diags.HasErrors() {
+			t.Errorf("%s:\n%s", src, diags.Format())
+			continue
+		}
+		if len(obj.Programs) == 0 {
+			t.Errorf("%s: no programs", src)
+		}
+	}
+}
+
+// TestVerifierAcceptsAll loads every valid program into the real verifier.
+func TestVerifierAcceptsAll(t *testing.T) {
+	privtest.Require(t)
+	for _, src := range validPrograms {
+		obj, diags := compile(t, src, "5", "five")
+		if diags.HasErrors() {
+			continue // reported by TestCompileValid
+		}
+		spec := &ebpf.CollectionSpec{Maps: obj.MapSpecs(), Programs: map[string]*ebpf.ProgramSpec{}}
+		for _, p := range obj.Programs {
+			spec.Programs[p.Spec.Name] = p.Spec
+		}
+		coll, err := ebpf.NewCollection(spec)
+		if err != nil {
+			t.Errorf("%s:\n%+v", src, err)
+			continue
+		}
+		coll.Close()
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	tests := []struct {
+		src  string
+		want []string // substrings of the formatted diagnostics, in order
+	}{
+		{`BEGIN { printf("%d\n"); }`, []string{"test.bt:1:9: error: printf: the format has 1 conversion but 0 arguments follow"}},
+		{`BEGIN { $x = 1; $x = "a"; }`, []string{"1:22: error: type mismatch for $x"}},
+		{`BEGIN { print($y); }`, []string{"1:9: error: not supported yet: print()", "1:15: error: undefined variable $y"}},
+		{`BEGIN { @a = count(); @a = 1; }`, []string{"1:23: error: @a holds count, cannot store int64"}},
+		{`t:syscalls:sys_enter_openat { @[args.nosuch] = count(); }`, []string{"1:33: error: tracepoint:syscalls:sys_enter_openat has no argument \"nosuch\"", "hint: available: __syscall_nr, dfd, filename, flags, mode"}},
+		{`t:syscalls:nosuch { }`, []string{"1:1: error: tracepoint not found: syscalls:nosuch"}},
+		{`k:vfs_read { }`, []string{"1:1: error: not supported yet: k probes"}},
+		{`BEGIN { $x = kstack; }`, []string{"1:14: error: not supported yet: kstack"}},
+		{`BEGIN { @x = hist(1); }`, []string{"not supported yet: hist()"}},
+		{`BEGIN { "a" + 1; }`, []string{"+ cannot be applied to string[2] and int64"}},
+		{`BEGIN { $x = unknownfn(1); }`, []string{"unknown function unknownfn()"}},
+		{`BEGIN { printf("%d\n", "s"); }`, []string{"%d needs an integer, not string[2]", "hint: use %s for strings"}},
+		{`BEGIN { while (1) { } }`, []string{"not supported yet: loops (while)"}},
+	}
+	for _, tt := range tests {
+		_, diags := compile(t, tt.src)
+		if !diags.HasErrors() {
+			t.Errorf("%s: compiled without errors", tt.src)
+			continue
+		}
+		got := diags.Format()
+		rest := got
+		for _, w := range tt.want {
+			i := strings.Index(rest, w)
+			if i < 0 {
+				t.Errorf("%s:\nwant %q in:\n%s", tt.src, w, got)
+				break
+			}
+			rest = rest[i+len(w):]
+		}
+	}
+}
+
+func TestSeveralErrorsAtOnce(t *testing.T) {
+	src := "BEGIN {\n  $a = 1;\n  $a = \"x\";\n  @m = nosuch;\n  printf(\"%s\\n\");\n}\n"
+	_, diags := compile(t, src)
+	var n int
+	for _, d := range diags.List {
+		if d.Severity == lang.Error {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Fatalf("want 3 errors, got %d:\n%s", n, diags.Format())
+	}
+	got := diags.Format()
+	for _, w := range []string{"test.bt:3:8: error:", "test.bt:4:8: error: unknown identifier \"nosuch\"", "test.bt:5:3: error: printf"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("want %q in\n%s", w, got)
+		}
+	}
+}

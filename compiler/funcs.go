@@ -1,0 +1,252 @@
+package compiler
+
+import (
+	"github.com/cilium/ebpf/asm"
+
+	"github.com/bpfsh/bpfsh/lang"
+)
+
+// Builtins and functions are tables: each entry checks its use and emits
+// its code, so adding one touches one place.
+
+type builtinDef struct {
+	typ  *Type
+	emit func(g *gen) *val
+}
+
+var builtins = map[string]builtinDef{
+	"pid": {tUint64, func(g *gen) *val {
+		r := g.helperCall(asm.FnGetCurrentPidTgid, true)
+		g.emit(asm.RSh.Imm(r.reg, 32))
+		return r
+	}},
+	"tid": {tUint64, func(g *gen) *val {
+		r := g.helperCall(asm.FnGetCurrentPidTgid, true)
+		g.emit(asm.Mov.Reg32(r.reg, r.reg))
+		return r
+	}},
+	"uid": {tUint64, func(g *gen) *val {
+		r := g.helperCall(asm.FnGetCurrentUidGid, true)
+		g.emit(asm.Mov.Reg32(r.reg, r.reg))
+		return r
+	}},
+	"gid": {tUint64, func(g *gen) *val {
+		r := g.helperCall(asm.FnGetCurrentUidGid, true)
+		g.emit(asm.RSh.Imm(r.reg, 32))
+		return r
+	}},
+	"nsecs": {tUint64, func(g *gen) *val { return g.helperCall(asm.FnKtimeGetNs, true) }},
+	"elapsed": {tUint64, func(g *gen) *val {
+		r := g.helperCall(asm.FnKtimeGetNs, true)
+		// The start time is patched into this instruction at load time.
+		g.emit(asm.LoadImm(asm.R0, 0, asm.DWord).WithSymbol(g.c.patchSymbol(PatchStartTime)))
+		g.emit(asm.Sub.Reg(r.reg, asm.R0))
+		return r
+	}},
+	"cpu": {tUint64, func(g *gen) *val { return g.helperCall(asm.FnGetSmpProcessorId, true) }},
+	"comm": {strType(16), func(g *gen) *val {
+		buf := g.buffer(16, strType(16))
+		g.helperCall(asm.FnGetCurrentComm, false, buf, imm(16, tInt64))
+		return buf
+	}},
+}
+
+// bpftraceNames are builtins and functions bpftrace has that bpfsh does not
+// implement yet: they parse, and the compiler says so at their span.
+var bpftraceNames = map[string]bool{
+	"kstack": true, "ustack": true, "arg0": true, "arg1": true, "arg2": true, "arg3": true, "arg4": true,
+	"arg5": true, "retval": true, "func": true, "probe": true, "curtask": true, "rand": true, "cgroup": true,
+	"cpid": true, "jiffies": true, "ncpus": true, "ppid": true, "username": true, "sarg0": true, "args": true,
+	"print": true, "time": true, "join": true, "buf": true, "ksym": true, "usym": true, "kaddr": true,
+	"uaddr": true, "kptr": true, "uptr": true, "reg": true, "system": true, "cat": true, "signal": true,
+	"strncmp": true, "strcontains": true, "override": true, "sizeof": true, "offsetof": true,
+	"strftime": true, "path": true, "ntop": true, "pton": true, "macaddr": true, "cgroupid": true,
+	"bswap": true, "strerror": true, "len": true, "has_key": true, "clear": true, "zero": true,
+	"delete": true, "hist": true, "lhist": true, "stats": true, "cgroup_path": true, "skboutput": true,
+	"unwatch": true, "percpu_kaddr": true, "debugf": true, "errorf": true, "warnf": true, "nsecs": true,
+}
+
+func (k *checker) ident(e *lang.Ident) *Type {
+	if b, ok := builtins[e.Name]; ok {
+		return b.typ
+	}
+	if e.Name == "args" {
+		k.errorf(e.Span, "args must be followed by a field: args.NAME")
+		return tInt64
+	}
+	if bpftraceNames[e.Name] {
+		k.errorf(e.Span, "not supported yet: %s", e.Name)
+		return tInt64
+	}
+	k.errorf(e.Span, "unknown identifier %q", e.Name)
+	return tInt64
+}
+
+func (g *gen) ident(e *lang.Ident) *val { return builtins[e.Name].emit(g) }
+
+type funcDef struct {
+	stmt  bool // only as a statement
+	check func(k *checker, e *lang.Call) *Type
+	emit  func(g *gen, e *lang.Call) *val
+}
+
+var funcs map[string]funcDef
+
+func init() {
+	funcs = map[string]funcDef{
+		"printf": {stmt: true, check: checkPrintf, emit: emitPrintf},
+		"exit":   {stmt: true, check: checkExit, emit: emitExit},
+		"str":    {check: checkStr, emit: emitStr},
+	}
+	for _, a := range []string{"count", "sum", "min", "max", "avg"} {
+		funcs[a] = funcDef{check: checkAgg}
+	}
+}
+
+func (k *checker) call(e *lang.Call, asStmt bool) *Type {
+	f, ok := funcs[e.Name]
+	if !ok {
+		for _, a := range e.Args {
+			if _, isType := a.(*lang.TypeName); !isType {
+				k.expr(a)
+			}
+		}
+		if bpftraceNames[e.Name] {
+			k.errorf(e.Span, "not supported yet: %s()", e.Name)
+		} else {
+			k.errorf(e.Span, "unknown function %s()", e.Name)
+		}
+		return tNone
+	}
+	if f.stmt && !asStmt {
+		k.errorf(e.Span, "%s() does not return a value", e.Name)
+	}
+	return f.check(k, e)
+}
+
+func (g *gen) call(e *lang.Call, asStmt bool) *val {
+	v := funcs[e.Name].emit(g, e)
+	if asStmt {
+		g.release(v)
+		return nil
+	}
+	return v
+}
+
+func (k *checker) nargs(e *lang.Call, lo, hi int) bool {
+	if len(e.Args) < lo || len(e.Args) > hi {
+		want := "exactly " + itoa(lo)
+		if hi > lo {
+			want = itoa(lo) + " to " + itoa(hi)
+		}
+		if hi == lo && lo == 0 {
+			want = "no"
+		}
+		k.errorf(e.Span, "%s() takes %s argument%s, got %d", e.Name, want, plural(hi), len(e.Args))
+		return false
+	}
+	return true
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func checkAgg(k *checker, e *lang.Call) *Type {
+	kinds := map[string]Kind{"count": KCount, "sum": KSum, "min": KMin, "max": KMax, "avg": KAvg}
+	if e.Name == "count" {
+		k.nargs(e, 0, 0)
+	} else if k.nargs(e, 1, 1) {
+		if t := k.expr(e.Args[0]); t.Kind != KInt {
+			k.errorf(e.Args[0].Sp(), "%s() needs an integer, not %s", e.Name, t)
+		}
+	}
+	t := &Type{Kind: kinds[e.Name]}
+	t.Size = t.MemSize()
+	t.Signed = e.Name != "count"
+	return t
+}
+
+func checkExit(k *checker, e *lang.Call) *Type {
+	if k.nargs(e, 0, 1) && len(e.Args) == 1 {
+		if t := k.expr(e.Args[0]); t.Kind != KInt {
+			k.errorf(e.Args[0].Sp(), "exit() takes an integer exit code")
+		}
+	}
+	return tNone
+}
+
+func emitExit(g *gen, e *lang.Call) *val {
+	code := imm(0, tInt64)
+	if len(e.Args) == 1 {
+		code = g.expr(e.Args[0])
+	}
+	rec := g.buffer(16, nil)
+	g.emit(storeImm(asm.R10, rec.off, int64(EventExit), asm.DWord))
+	g.store(asm.R10, rec.off+8, code, 8)
+	g.release(code)
+	g.output(rec)
+	// exit() ends this probe's run too.
+	g.emit(asm.Ja.Label(g.exit))
+	return nil
+}
+
+func checkStr(k *checker, e *lang.Call) *Type {
+	if !k.nargs(e, 1, 2) {
+		return strType(k.c.strlen)
+	}
+	t := k.expr(e.Args[0])
+	size := k.c.strlen
+	if len(e.Args) == 2 {
+		n, ok := k.c.constInt(e.Args[1])
+		if !ok || n < 1 {
+			k.errorf(e.Args[1].Sp(), "str()'s length must be a positive constant")
+		} else if int(n)+1 < size {
+			size = int(n) + 1
+		}
+	}
+	switch t.Kind {
+	case KString:
+		return strType(min(t.Size, size))
+	case KInt, KPtr:
+		return strType(size)
+	}
+	k.errorf(e.Args[0].Sp(), "str() needs a pointer or an integer address, not %s", t)
+	return strType(size)
+}
+
+func emitStr(g *gen, e *lang.Call) *val {
+	t := g.sc.types[e]
+	at := g.sc.types[e.Args[0]]
+	x := g.expr(e.Args[0])
+	if at.Kind == KString {
+		if x.size <= align8(t.Size) {
+			return x
+		}
+		buf := g.buffer(t.Size, t)
+		g.copyMem(buf.off, buf.size, &val{kind: vMem, off: x.off, size: buf.size})
+		// Keep the terminator inside the requested length.
+		g.emit(storeImm(asm.R10, buf.off+int16(t.Size-1), 0, asm.Byte))
+		return buf
+	}
+	buf := g.buffer(t.Size, t)
+	fn := asm.FnProbeReadKernelStr
+	if at.User {
+		fn = asm.FnProbeReadUserStr
+	}
+	g.helperCall(fn, false, buf, imm(int64(t.Size), tInt64), x)
+	return buf
+}
+
+func itoa(n int) string {
+	if n < 0 {
+		return "-" + itoa(-n)
+	}
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}

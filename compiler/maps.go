@@ -1,0 +1,222 @@
+package compiler
+
+import (
+	"github.com/cilium/ebpf/asm"
+
+	"github.com/bpfsh/bpfsh/lang"
+)
+
+// Map code: keys are built in a stack buffer with the key type's MemSize
+// layout; scalar maps use the single key 0.
+
+// mapKey builds the key buffer of a map reference.
+func (g *gen) mapKey(m *lang.MapRef) *val {
+	mi := g.c.maps[m.Name]
+	if mi.Key == nil {
+		buf := &val{kind: vMem, off: g.alloc(8), size: 8, t: tUint64}
+		g.emit(storeImm(asm.R10, buf.off, 0, asm.DWord))
+		return buf
+	}
+	buf := &val{kind: vMem, off: g.alloc(mi.Key.MemSize()), size: mi.Key.MemSize(), t: mi.Key}
+	if len(m.Keys) == 1 && mi.Key.Kind != KTuple {
+		x := g.expr(m.Keys[0])
+		g.store(asm.R10, buf.off, x, mi.Key.MemSize())
+		g.release(x)
+		return buf
+	}
+	if len(m.Keys) == 1 { // a tuple expression as the key
+		x := g.expr(m.Keys[0])
+		g.copyTuple(buf.off, mi.Key, x, g.sc.types[m.Keys[0]])
+		return buf
+	}
+	for i, k := range m.Keys {
+		x := g.expr(k)
+		g.store(asm.R10, buf.off+int16(mi.Key.ElemOffset(i)), x, mi.Key.Elems[i].MemSize())
+		g.release(x)
+	}
+	return buf
+}
+
+// copyTuple copies a tuple laid out as src type into a (possibly wider) dst layout.
+func (g *gen) copyTuple(dst int16, dt *Type, x *val, st *Type) {
+	for i := range dt.Elems {
+		el := &val{kind: vMem, off: x.off + int16(st.ElemOffset(i)), size: st.Elems[i].MemSize(), t: st.Elems[i]}
+		if st.Elems[i].Kind == KInt {
+			g.emit(asm.LoadMem(asm.R0, asm.R10, el.off, asm.DWord),
+				asm.StoreMem(asm.R10, dst+int16(dt.ElemOffset(i)), asm.R0, asm.DWord))
+			continue
+		}
+		g.copyMem(dst+int16(dt.ElemOffset(i)), dt.Elems[i].MemSize(), el)
+	}
+}
+
+// lookup emits map_lookup_elem and leaves the value pointer in R0.
+func (g *gen) lookup(name string, key *val) {
+	g.mapPtr(asm.R1, name)
+	g.load(asm.R2, key)
+	g.emit(asm.FnMapLookupElem.Call())
+}
+
+// update emits map_update_elem(map, key, value, BPF_ANY) and counts failures.
+func (g *gen) update(name string, key, value *val) {
+	g.mapPtr(asm.R1, name)
+	g.load(asm.R2, key)
+	g.load(asm.R3, value)
+	g.emit(asm.Mov.Imm(asm.R4, 0), asm.FnMapUpdateElem.Call())
+	g.countFailure(statMapFull)
+}
+
+// countFailure increments a per-CPU error counter when R0 is non-zero.
+func (g *gen) countFailure(stat int) {
+	ok := g.label()
+	g.emit(asm.JEq.Imm(asm.R0, 0, ok))
+	g.bumpStat(stat)
+	g.mark(ok)
+	g.emit(asm.Mov.Imm(asm.R0, 0))
+}
+
+func (g *gen) bumpStat(stat int) {
+	g.c.useStats = true
+	off := g.alloc(4)
+	skip := g.label()
+	g.emit(storeImm(asm.R10, off, int64(stat), asm.Word))
+	g.mapPtr(asm.R1, statsMap)
+	g.emit(asm.Mov.Reg(asm.R2, asm.R10), asm.Add.Imm(asm.R2, int32(off)),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, skip),
+		asm.Mov.Imm(asm.R1, 1),
+		asm.StoreXAdd(asm.R0, asm.R1, asm.DWord))
+	g.mark(skip)
+}
+
+// mapRead reads a map value: 0 or an empty string when the key is absent.
+func (g *gen) mapRead(m *lang.MapRef) *val {
+	mi := g.c.maps[m.Name]
+	key := g.mapKey(m)
+	t := readType(mi.Value)
+	if mi.Value.Kind == KString || mi.Value.Kind == KTuple {
+		buf := g.buffer(mi.Value.MemSize(), mi.Value)
+		miss := g.label()
+		g.lookup(mi.Spec.Name, key)
+		g.emit(asm.JEq.Imm(asm.R0, 0, miss))
+		for i := 0; i < buf.size; i += 8 {
+			g.emit(asm.LoadMem(asm.R1, asm.R0, int16(i), asm.DWord),
+				asm.StoreMem(asm.R10, buf.off+int16(i), asm.R1, asm.DWord))
+		}
+		g.mark(miss)
+		return buf
+	}
+	dst := g.newTemp(t)
+	miss := g.label()
+	g.lookup(mi.Spec.Name, key)
+	g.emit(asm.Mov.Imm(dst.reg, 0), asm.JEq.Imm(asm.R0, 0, miss))
+	switch mi.Value.Kind {
+	case KAvg: // {sum, count}
+		g.emit(asm.LoadMem(dst.reg, asm.R0, 0, asm.DWord),
+			asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord),
+			asm.JEq.Imm(asm.R1, 0, miss),
+			asm.Div.Reg(dst.reg, asm.R1))
+	default:
+		g.emit(asm.LoadMem(dst.reg, asm.R0, 0, asm.DWord))
+	}
+	g.mark(miss)
+	g.emit(asm.Mov.Reg(dst.reg, dst.reg))
+	return dst
+}
+
+// mapStore writes an integer value to a map.
+func (g *gen) mapStore(m *lang.MapRef, v *val) {
+	mi := g.c.maps[m.Name]
+	key := g.mapKey(m)
+	buf := &val{kind: vMem, off: g.alloc(8), size: 8}
+	g.store(asm.R10, buf.off, v, 8)
+	g.update(mi.Spec.Name, key, buf)
+}
+
+func (g *gen) mapAssign(m *lang.MapRef, op string, rhs lang.Expr) {
+	mi := g.c.maps[m.Name]
+	if op != "=" {
+		cur := g.toTemp(g.mapRead(m))
+		x := g.expr(rhs)
+		g.arith(op[:len(op)-1], cur, x, mi.Value.Signed)
+		g.mapStore(m, cur)
+		return
+	}
+	x := g.expr(rhs)
+	if mi.Value.Kind == KString || mi.Value.Kind == KTuple {
+		size := mi.Value.MemSize()
+		buf := &val{kind: vMem, off: g.alloc(size), size: size}
+		if mi.Value.Kind == KTuple {
+			g.copyTuple(buf.off, mi.Value, x, g.sc.types[rhs])
+		} else {
+			g.copyMem(buf.off, size, x)
+		}
+		key := g.mapKey(m)
+		g.update(mi.Spec.Name, key, buf)
+		return
+	}
+	// Evaluate the value before building the key: key expressions may call helpers.
+	x = g.toTemp(x)
+	g.mapStore(m, x)
+	g.release(x)
+}
+
+// aggregate emits @m[k] = count()/sum(x)/min(x)/max(x)/avg(x) on a per-CPU map.
+func (g *gen) aggregate(m *lang.MapRef, call *lang.Call) {
+	mi := g.c.maps[m.Name]
+	var x *val
+	if call.Name == "count" {
+		x = imm(1, tInt64)
+	} else {
+		x = g.toTemp(g.expr(call.Args[0]))
+	}
+	key := g.mapKey(m)
+	miss, done := g.label(), g.label()
+	g.lookup(mi.Spec.Name, key)
+	g.emit(asm.JEq.Imm(asm.R0, 0, miss))
+	xr, _, _ := g.operandReg(x, asm.R2)
+	switch call.Name {
+	case "count", "sum":
+		g.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord))
+		if x.kind == vImm {
+			g.emit(asm.Add.Imm(asm.R1, int32(x.imm)))
+		} else {
+			g.emit(asm.Add.Reg(asm.R1, xr))
+		}
+		g.emit(asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord))
+	case "min", "max":
+		// {value, set}: per-CPU slots that never saw a value stay unset.
+		keep := g.label()
+		g.emit(asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord),
+			asm.JEq.Imm(asm.R1, 0, keep+"_set"),
+			asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord))
+		if call.Name == "min" {
+			g.emit(asm.JSLE.Reg(asm.R1, xr, keep))
+		} else {
+			g.emit(asm.JSGE.Reg(asm.R1, xr, keep))
+		}
+		g.mark(keep + "_set")
+		g.emit(asm.StoreMem(asm.R0, 0, xr, asm.DWord), storeImm(asm.R0, 8, 1, asm.DWord))
+		g.mark(keep)
+	case "avg":
+		g.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord),
+			asm.Add.Reg(asm.R1, xr),
+			asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord),
+			asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord),
+			asm.Add.Imm(asm.R1, 1),
+			asm.StoreMem(asm.R0, 8, asm.R1, asm.DWord))
+	}
+	g.emit(asm.Ja.Label(done))
+	g.mark(miss)
+	// First value on this CPU: insert it.
+	size := mi.Value.MemSize()
+	buf := &val{kind: vMem, off: g.alloc(size), size: size}
+	g.store(asm.R10, buf.off, x, 8)
+	if size == 16 {
+		g.emit(storeImm(asm.R10, buf.off+8, 1, asm.DWord))
+	}
+	g.update(mi.Spec.Name, key, buf)
+	g.mark(done)
+	g.emit(asm.Mov.Imm(asm.R0, 0))
+	g.release(x)
+}

@@ -1,0 +1,154 @@
+package compiler
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cilium/ebpf/asm"
+
+	"github.com/bpfsh/bpfsh/lang"
+)
+
+// Events are records in the ring buffer, each starting with a u64 id: a
+// printf's index in Object.Printfs, or one of these.
+const (
+	EventExit uint64 = 0x7fffff00 + iota // followed by the exit code (u64)
+)
+
+// Verb is one conversion in a printf format.
+type Verb struct {
+	Spec string // the whole conversion as written, e.g. "%-5llu"
+	Conv byte   // d, i, u, x, X, o, s, c, p, ...
+}
+
+// Printf is one printf call site: the format and how its arguments are
+// laid out in the event record after the id.
+type Printf struct {
+	Format string
+	Verbs  []Verb
+	Args   []*Type
+	Offs   []int // offset of each argument from the start of the record
+	Size   int
+}
+
+// ParseFormat splits a printf format into conversions. Length modifiers
+// (h, hh, l, ll, z, j, t) are accepted and ignored: arguments are 64-bit.
+func ParseFormat(f string) ([]Verb, error) {
+	var verbs []Verb
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			continue
+		}
+		start := i
+		i++
+		if i < len(f) && f[i] == '%' {
+			continue
+		}
+		for i < len(f) && strings.IndexByte("-+ #0", f[i]) >= 0 {
+			i++
+		}
+		for i < len(f) && (f[i] >= '0' && f[i] <= '9' || f[i] == '.') {
+			i++
+		}
+		for i < len(f) && strings.IndexByte("hlzjtL", f[i]) >= 0 {
+			i++
+		}
+		if i >= len(f) {
+			return nil, fmt.Errorf("incomplete conversion %q at the end of the format", f[start:])
+		}
+		switch f[i] {
+		case 'd', 'i', 'u', 'x', 'X', 'o', 's', 'c', 'p', 'r':
+		default:
+			return nil, fmt.Errorf("unknown conversion %%%c", f[i])
+		}
+		verbs = append(verbs, Verb{Spec: f[start : i+1], Conv: f[i]})
+	}
+	return verbs, nil
+}
+
+func checkPrintf(k *checker, e *lang.Call) *Type {
+	if len(e.Args) == 0 {
+		k.errorf(e.Span, "printf() needs a format string")
+		return tNone
+	}
+	lit, ok := e.Args[0].(*lang.StrLit)
+	if !ok {
+		k.errorf(e.Args[0].Sp(), "printf()'s format must be a string literal")
+		return tNone
+	}
+	verbs, err := ParseFormat(lit.Val)
+	if err != nil {
+		k.errorf(lit.Span, "%v", err)
+		return tNone
+	}
+	args := e.Args[1:]
+	for i, a := range args {
+		t := k.expr(a)
+		if i >= len(verbs) {
+			continue
+		}
+		switch verbs[i].Conv {
+		case 's':
+			if t.Kind != KString && t.Kind != KInt && t.Kind != KTuple {
+				k.errorf(a.Sp(), "%%s cannot print %s", t)
+			}
+		case 'r':
+			if t.Kind != KString {
+				k.errorf(a.Sp(), "%%r needs a buffer or string, not %s", t)
+			}
+		default:
+			if t.Kind != KInt && t.Kind != KPtr {
+				d := k.errorf(a.Sp(), "%s needs an integer, not %s", verbs[i].Spec, t)
+				if t.Kind == KString {
+					d.Hint("use %%s for strings")
+				}
+			}
+		}
+	}
+	if len(args) != len(verbs) {
+		k.errorf(e.Span, "printf: the format has %d conversion%s but %d argument%s follow",
+			len(verbs), plural(len(verbs)), len(args), plural(len(args)))
+	}
+	return tNone
+}
+
+func emitPrintf(g *gen, e *lang.Call) *val {
+	lit := e.Args[0].(*lang.StrLit)
+	verbs, _ := ParseFormat(lit.Val)
+	pf := &Printf{Format: lit.Val, Verbs: verbs}
+	off := 8
+	for _, a := range e.Args[1:] {
+		t := g.sc.types[a]
+		pf.Args = append(pf.Args, t)
+		pf.Offs = append(pf.Offs, off)
+		off += t.MemSize()
+	}
+	pf.Size = off
+	id := g.c.addPrintf(pf)
+	// Evaluate arguments first (they may call helpers), then lay out the record.
+	vals := make([]*val, len(pf.Args))
+	for i, a := range e.Args[1:] {
+		v := g.expr(a)
+		if v.kind == vReg && v.temp {
+			// keep in register
+		}
+		vals[i] = v
+	}
+	rec := &val{kind: vMem, off: g.alloc(pf.Size), size: align8(pf.Size)}
+	g.emit(storeImm(asm.R10, rec.off, int64(id), asm.DWord))
+	for i, v := range vals {
+		g.store(asm.R10, rec.off+int16(pf.Offs[i]), v, pf.Args[i].MemSize())
+		g.release(v)
+	}
+	g.output(rec)
+	return nil
+}
+
+// output sends a stack record to the ring buffer, counting drops.
+func (g *gen) output(rec *val) {
+	g.c.useRing = true
+	g.mapPtr(asm.R1, ringMap)
+	g.load(asm.R2, rec)
+	g.emit(asm.Mov.Imm(asm.R3, int32(rec.size)), asm.Mov.Imm(asm.R4, 0), asm.FnRingbufOutput.Call())
+	g.countFailure(statLost)
+}

@@ -1,0 +1,147 @@
+package compiler
+
+import (
+	"github.com/cilium/ebpf/asm"
+)
+
+// Registers: R0-R5 are scratch (clobbered by helper calls), R6-R8 hold
+// temporaries that live across calls, R9 keeps the context pointer, R10 is
+// the frame pointer. When R6-R8 run out, the oldest temporary is spilled to
+// the stack; vals are pointers so a spilled value follows its new home.
+
+const ctxReg = asm.R9
+
+var tempRegs = []asm.Register{asm.R8, asm.R7, asm.R6}
+
+type valKind uint8
+
+const (
+	vImm  valKind = iota // a constant
+	vReg                 // in a register
+	vSlot                // an 8-byte integer in a stack slot
+	vMem                 // a buffer on the stack (strings, tuples)
+)
+
+// val is where a computed value lives.
+type val struct {
+	kind valKind
+	imm  int64
+	reg  asm.Register
+	off  int16 // frame-pointer offset of a slot or buffer
+	size int   // vMem: buffer bytes
+	t    *Type
+	temp bool // owned: its register is released when consumed
+}
+
+func imm(v int64, t *Type) *val { return &val{kind: vImm, imm: v, t: t} }
+
+func (g *gen) allocReg() asm.Register {
+	if len(g.freeRegs) == 0 {
+		g.spill()
+	}
+	r := g.freeRegs[len(g.freeRegs)-1]
+	g.freeRegs = g.freeRegs[:len(g.freeRegs)-1]
+	return r
+}
+
+// spill moves the oldest live temporary register to a stack slot.
+func (g *gen) spill() {
+	v := g.live[0]
+	g.live = g.live[1:]
+	off := g.alloc(8)
+	g.emit(asm.StoreMem(asm.R10, off, v.reg, asm.DWord))
+	g.freeRegs = append(g.freeRegs, v.reg)
+	v.kind, v.off = vSlot, off
+}
+
+// newTemp returns a fresh temporary register value.
+func (g *gen) newTemp(t *Type) *val {
+	v := &val{kind: vReg, reg: g.allocReg(), t: t, temp: true}
+	g.live = append(g.live, v)
+	return v
+}
+
+// release gives back a temporary's register.
+func (g *gen) release(v *val) {
+	if v == nil || !v.temp || v.kind != vReg {
+		return
+	}
+	for i, l := range g.live {
+		if l == v {
+			g.live = append(g.live[:i], g.live[i+1:]...)
+			break
+		}
+	}
+	g.freeRegs = append(g.freeRegs, v.reg)
+	v.temp = false
+}
+
+// load puts v's value (or, for buffers, its address) into dst.
+func (g *gen) load(dst asm.Register, v *val) {
+	switch v.kind {
+	case vImm:
+		if v.imm == int64(int32(v.imm)) {
+			g.emit(asm.Mov.Imm(dst, int32(v.imm)))
+		} else {
+			g.emit(asm.LoadImm(dst, v.imm, asm.DWord))
+		}
+	case vReg:
+		if v.reg != dst {
+			g.emit(asm.Mov.Reg(dst, v.reg))
+		}
+	case vSlot:
+		g.emit(asm.LoadMem(dst, asm.R10, v.off, asm.DWord))
+	case vMem:
+		g.emit(asm.Mov.Reg(dst, asm.R10), asm.Add.Imm(dst, int32(v.off)))
+	}
+}
+
+// toTemp returns a temporary register holding v, consuming v.
+func (g *gen) toTemp(v *val) *val {
+	if v.temp && v.kind == vReg {
+		return v
+	}
+	n := g.newTemp(v.t)
+	g.load(n.reg, v)
+	g.release(v)
+	return n
+}
+
+// operand makes y usable as the source of an ALU or jump instruction: an
+// immediate if it fits, else a register (loading into scratch if needed).
+func (g *gen) operand(y *val, scratch asm.Register) (asm.Register, int32, bool) {
+	switch y.kind {
+	case vImm:
+		if y.imm == int64(int32(y.imm)) {
+			return 0, int32(y.imm), true
+		}
+	case vReg:
+		return y.reg, 0, false
+	}
+	g.load(scratch, y)
+	return scratch, 0, false
+}
+
+func (g *gen) alu(op asm.ALUOp, dst asm.Register, y *val) {
+	r, c, isImm := g.operand(y, asm.R0)
+	if isImm {
+		g.emit(op.Imm(dst, c))
+	} else {
+		g.emit(op.Reg(dst, r))
+	}
+}
+
+func (g *gen) jump(op asm.JumpOp, x asm.Register, y *val, label string) {
+	r, c, isImm := g.operand(y, asm.R0)
+	if isImm {
+		g.emit(op.Imm(x, c, label))
+	} else {
+		g.emit(op.Reg(x, r, label))
+	}
+}
+
+// storeImm emits *(size *)(dst+off) = v. cilium/ebpf's StoreImm refuses
+// DWord, but the kernel accepts BPF_ST|BPF_DW with a sign-extended imm32.
+func storeImm(dst asm.Register, off int16, v int64, size asm.Size) asm.Instruction {
+	return asm.Instruction{OpCode: asm.StoreImmOp(size), Dst: dst, Offset: off, Constant: int64(int32(v))}
+}

@@ -1,0 +1,158 @@
+package compiler
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Kind classifies a bpfsh value.
+type Kind uint8
+
+const (
+	KNone   Kind = iota
+	KInt         // integers of every width, held in 8-byte registers
+	KString      // a fixed-size, NUL-padded buffer
+	KTuple       // a fixed layout of other values
+	KPtr         // an address in kernel or user memory, not directly dereferenceable
+	KCount       // aggregation values, only in maps
+	KSum
+	KMin
+	KMax
+	KAvg
+)
+
+// Type describes a value. Types are compared structurally.
+type Type struct {
+	Kind   Kind
+	Size   int  // bytes of the value in memory (ints: their declared width)
+	Signed bool // ints
+	Elems  []*Type
+	User   bool // KPtr: points into user memory
+	Char   bool // KPtr: points to char (a C string)
+}
+
+var (
+	tNone   = &Type{Kind: KNone}
+	tInt64  = &Type{Kind: KInt, Size: 8, Signed: true}
+	tUint64 = &Type{Kind: KInt, Size: 8}
+	tUint32 = &Type{Kind: KInt, Size: 4}
+)
+
+func intType(size int, signed bool) *Type { return &Type{Kind: KInt, Size: size, Signed: signed} }
+func strType(size int) *Type              { return &Type{Kind: KString, Size: size} }
+
+// IsAgg reports whether t is an aggregation (count, sum, ...).
+func (t *Type) IsAgg() bool { return t.Kind >= KCount }
+
+// MemSize is the number of bytes t occupies in map keys, map values, tuples
+// and event records: every scalar is widened to 8 bytes, strings are padded
+// to 8, aggregations hold their per-CPU state.
+func (t *Type) MemSize() int {
+	switch t.Kind {
+	case KInt, KPtr, KCount, KSum:
+		return 8
+	case KString:
+		return align8(t.Size)
+	case KTuple:
+		n := 0
+		for _, e := range t.Elems {
+			n += e.MemSize()
+		}
+		return n
+	case KMin, KMax, KAvg:
+		return 16
+	}
+	return 0
+}
+
+// ElemOffset returns the byte offset of tuple element i.
+func (t *Type) ElemOffset(i int) int {
+	off := 0
+	for _, e := range t.Elems[:i] {
+		off += e.MemSize()
+	}
+	return off
+}
+
+func align8(n int) int { return (n + 7) &^ 7 }
+
+func (t *Type) String() string {
+	switch t.Kind {
+	case KNone:
+		return "none"
+	case KInt:
+		if t.Signed {
+			return fmt.Sprintf("int%d", t.Size*8)
+		}
+		return fmt.Sprintf("uint%d", t.Size*8)
+	case KString:
+		return fmt.Sprintf("string[%d]", t.Size)
+	case KTuple:
+		var parts []string
+		for _, e := range t.Elems {
+			parts = append(parts, e.String())
+		}
+		return "(" + strings.Join(parts, ", ") + ")"
+	case KPtr:
+		if t.Char {
+			return "char *"
+		}
+		return "void *"
+	case KCount:
+		return "count"
+	case KSum:
+		return "sum"
+	case KMin:
+		return "min"
+	case KMax:
+		return "max"
+	case KAvg:
+		return "avg"
+	}
+	return "?"
+}
+
+// compatible reports whether a value of type b can be stored where a was
+// stored before (ints of any width mix; strings of any size mix).
+func compatible(a, b *Type) bool {
+	if a.Kind != b.Kind {
+		return false
+	}
+	if a.Kind == KTuple {
+		if len(a.Elems) != len(b.Elems) {
+			return false
+		}
+		for i := range a.Elems {
+			if !compatible(a.Elems[i], b.Elems[i]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// unify widens a to hold b as well (larger strings, signedness kept from a
+// unless b is signed).
+func unify(a, b *Type) *Type {
+	switch a.Kind {
+	case KString:
+		if b.Size > a.Size {
+			return b
+		}
+	case KInt:
+		if b.Signed && !a.Signed {
+			return tInt64
+		}
+		if b.Size > a.Size {
+			return &Type{Kind: KInt, Size: b.Size, Signed: a.Signed}
+		}
+	case KTuple:
+		out := &Type{Kind: KTuple}
+		for i := range a.Elems {
+			out.Elems = append(out.Elems, unify(a.Elems[i], b.Elems[i]))
+		}
+		out.Size = out.MemSize()
+		return out
+	}
+	return a
+}

@@ -1,0 +1,199 @@
+package lang
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// Severity of a diagnostic.
+type Severity int
+
+const (
+	Error Severity = iota
+	Warning
+)
+
+func (s Severity) String() string {
+	if s == Warning {
+		return "warning"
+	}
+	return "error"
+}
+
+// Diag is one message about a span of the source.
+type Diag struct {
+	Span     Span
+	Severity Severity
+	Msg      string
+	Hints    []string
+}
+
+// Diags collects diagnostics; it is an error when it holds at least one Error.
+type Diags struct {
+	File string
+	Src  []byte
+	List []Diag
+	// Incomplete is set by Parse when every error comes from the input ending
+	// inside an unclosed '{', '(' or '[', a string or a block comment: a REPL
+	// should read another line and parse again.
+	Incomplete bool
+}
+
+// Errorf adds an error at span.
+func (d *Diags) Errorf(sp Span, format string, args ...any) *Diag {
+	d.List = append(d.List, Diag{Span: sp, Severity: Error, Msg: fmt.Sprintf(format, args...)})
+	return &d.List[len(d.List)-1]
+}
+
+// Warnf adds a warning at span.
+func (d *Diags) Warnf(sp Span, format string, args ...any) *Diag {
+	d.List = append(d.List, Diag{Span: sp, Severity: Warning, Msg: fmt.Sprintf(format, args...)})
+	return &d.List[len(d.List)-1]
+}
+
+// Hint appends a hint to the diagnostic and returns it, for chaining.
+func (g *Diag) Hint(format string, args ...any) *Diag {
+	g.Hints = append(g.Hints, fmt.Sprintf(format, args...))
+	return g
+}
+
+// HasErrors reports whether any diagnostic is an error.
+func (d *Diags) HasErrors() bool {
+	if d == nil {
+		return false
+	}
+	for _, g := range d.List {
+		if g.Severity == Error {
+			return true
+		}
+	}
+	return false
+}
+
+// Err returns d as an error when it holds errors, else nil.
+func (d *Diags) Err() error {
+	if d.HasErrors() {
+		return d
+	}
+	return nil
+}
+
+// Error renders every diagnostic, sorted by position.
+func (d *Diags) Error() string { return d.Format() }
+
+// Format renders every diagnostic (errors and warnings) sorted by position:
+//
+//	file:line:col: error: message
+//	source line
+//	    ~~~~~~
+//	hint: ...
+func (d *Diags) Format() string {
+	list := append([]Diag(nil), d.List...)
+	sort.SliceStable(list, func(i, j int) bool { return list[i].Span.Start.Offset < list[j].Span.Start.Offset })
+	var b strings.Builder
+	for _, g := range list {
+		d.formatOne(&b, g)
+	}
+	return b.String()
+}
+
+// Warnings renders only the warnings.
+func (d *Diags) Warnings() string {
+	w := &Diags{File: d.File, Src: d.Src}
+	for _, g := range d.List {
+		if g.Severity == Warning {
+			w.List = append(w.List, g)
+		}
+	}
+	return w.Format()
+}
+
+func (d *Diags) formatOne(b *strings.Builder, g Diag) {
+	file := d.File
+	if file == "" {
+		file = "stdin"
+	}
+	st := g.Span.Start
+	if st.Line == 0 {
+		fmt.Fprintf(b, "%s: %s: %s\n", file, g.Severity, g.Msg)
+	} else {
+		fmt.Fprintf(b, "%s:%d:%d: %s: %s\n", file, st.Line, st.Col, g.Severity, g.Msg)
+		if line, start := lineAt(d.Src, st.Offset); line != "" || start >= 0 {
+			exp := expandTabs(line)
+			b.WriteString(exp)
+			b.WriteByte('\n')
+			// Underline from the start column to the end of the span on this line.
+			endCol := st.Col + 1
+			if g.Span.End.Line == st.Line && g.Span.End.Col > st.Col {
+				endCol = g.Span.End.Col
+			} else if g.Span.End.Line > st.Line {
+				endCol = utf8.RuneCountInString(exp) + 1
+			}
+			b.WriteString(strings.Repeat(" ", st.Col-1))
+			b.WriteByte('^')
+			if n := endCol - st.Col - 1; n > 0 {
+				b.WriteString(strings.Repeat("~", n))
+			}
+			b.WriteByte('\n')
+		}
+	}
+	for _, h := range g.Hints {
+		fmt.Fprintf(b, "hint: %s\n", h)
+	}
+}
+
+// lineAt returns the source line containing offset and the offset its line starts at.
+func lineAt(src []byte, off int) (string, int) {
+	if off < 0 || off > len(src) {
+		return "", -1
+	}
+	start := off
+	for start > 0 && src[start-1] != '\n' {
+		start--
+	}
+	end := off
+	for end < len(src) && src[end] != '\n' {
+		end++
+	}
+	return strings.TrimRight(string(src[start:end]), "\r"), start
+}
+
+func expandTabs(s string) string {
+	if !strings.Contains(s, "\t") {
+		return s
+	}
+	var b strings.Builder
+	col := 0
+	for _, r := range s {
+		if r == '\t' {
+			n := 8 - col%8
+			b.WriteString(strings.Repeat(" ", n))
+			col += n
+			continue
+		}
+		b.WriteRune(r)
+		col++
+	}
+	return b.String()
+}
+
+// PosAt computes the Pos of a byte offset in src (columns count runes, tabs
+// advance to the next multiple of 8, as expandTabs renders them).
+func PosAt(src []byte, off int) Pos {
+	line, col := 1, 1
+	for i, r := range string(src[:min(off, len(src))]) {
+		_ = i
+		switch r {
+		case '\n':
+			line++
+			col = 1
+		case '\t':
+			col += 8 - (col-1)%8
+		default:
+			col++
+		}
+	}
+	return Pos{Offset: off, Line: line, Col: col}
+}

@@ -1,0 +1,146 @@
+package probes
+
+import (
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
+)
+
+// interval fires on one CPU at a fixed period; profile fires on every CPU.
+// Both are cpu-clock software perf events with a BPF program attached.
+func init() {
+	register(&Provider{
+		Name:     "interval",
+		Aliases:  []string{"i"},
+		ProgType: ebpf.PerfEvent,
+		Expand:   func(_ *Env, parts []string) ([]Point, error) { return expandRate("interval", parts) },
+		Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
+			return attachClock(prog, p, []int{0})
+		},
+	})
+	register(&Provider{
+		Name:     "profile",
+		Aliases:  []string{"p"},
+		ProgType: ebpf.PerfEvent,
+		Expand:   func(_ *Env, parts []string) ([]Point, error) { return expandRate("profile", parts) },
+		Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
+			return attachClock(prog, p, onlineCPUs())
+		},
+	})
+}
+
+// expandRate accepts UNIT:N (s, ms, us, hz) and the newer single-part form (1s, 100ms, 99hz).
+func expandRate(provider string, parts []string) ([]Point, error) {
+	var unit, num string
+	switch len(parts) {
+	case 1:
+		i := strings.IndexFunc(parts[0], func(r rune) bool { return !unicode.IsDigit(r) })
+		if i <= 0 {
+			return nil, errorf("%s needs a rate: %s:UNIT:N or %s:Nunit (units s, ms, us, hz)", provider, provider, provider)
+		}
+		num, unit = parts[0][:i], parts[0][i:]
+	case 2:
+		unit, num = parts[0], parts[1]
+	default:
+		return nil, errorf("%s needs a rate: %s:UNIT:N (units s, ms, us, hz)", provider, provider)
+	}
+	n, err := strconv.ParseUint(num, 10, 64)
+	if err != nil || n == 0 {
+		return nil, errorf("%s: invalid count %q", provider, num)
+	}
+	switch unit {
+	case "s", "ms", "us", "hz":
+	default:
+		return nil, errorf("%s: unknown unit %q (use s, ms, us or hz)", provider, unit)
+	}
+	return []Point{{Provider: provider, Target: []string{unit, strconv.FormatUint(n, 10)}}}, nil
+}
+
+// PeriodNS returns an interval/profile point's period in nanoseconds, or 0 and
+// the frequency for hz.
+func PeriodNS(p Point) (period uint64, freq uint64) {
+	n, _ := strconv.ParseUint(p.Target[1], 10, 64)
+	switch p.Target[0] {
+	case "s":
+		return n * 1e9, 0
+	case "ms":
+		return n * 1e6, 0
+	case "us":
+		return n * 1e3, 0
+	}
+	return 0, n
+}
+
+type closers []io.Closer
+
+func (cs closers) Close() error {
+	var first error
+	for i := len(cs) - 1; i >= 0; i-- {
+		if err := cs[i].Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+type fdCloser int
+
+func (f fdCloser) Close() error { return unix.Close(int(f)) }
+
+func attachClock(prog *ebpf.Program, p Point, cpus []int) (io.Closer, error) {
+	period, freq := PeriodNS(p)
+	attr := unix.PerfEventAttr{
+		Type:   unix.PERF_TYPE_SOFTWARE,
+		Config: unix.PERF_COUNT_SW_CPU_CLOCK,
+		Size:   uint32(unsafeSizeofPerfAttr),
+		Sample: period,
+	}
+	if freq > 0 {
+		attr.Sample = freq
+		attr.Bits |= unix.PerfBitFreq
+	}
+	var cs closers
+	for _, cpu := range cpus {
+		fd, err := unix.PerfEventOpen(&attr, -1, cpu, -1, unix.PERF_FLAG_FD_CLOEXEC)
+		if err != nil {
+			cs.Close()
+			return nil, errorf("perf_event_open cpu-clock on CPU %d: %v", cpu, err)
+		}
+		l, err := link.AttachRawLink(link.RawLinkOptions{Target: fd, Program: prog, Attach: ebpf.AttachPerfEvent})
+		if err != nil {
+			unix.Close(fd)
+			cs.Close()
+			return nil, errorf("attach to perf event: %v", err)
+		}
+		// The link holds its own reference to the perf event; closing the
+		// link first, then the event, releases both.
+		cs = append(cs, fdCloser(fd), l)
+	}
+	return cs, nil
+}
+
+func onlineCPUs() []int {
+	data, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		return []int{0}
+	}
+	var cpus []int
+	for _, r := range strings.Split(strings.TrimSpace(string(data)), ",") {
+		lo, hi, found := strings.Cut(r, "-")
+		a, _ := strconv.Atoi(lo)
+		b := a
+		if found {
+			b, _ = strconv.Atoi(hi)
+		}
+		for c := a; c <= b; c++ {
+			cpus = append(cpus, c)
+		}
+	}
+	return cpus
+}

@@ -1,0 +1,124 @@
+// Package probes knows every kind of attach point bpfsh supports: how a
+// probe spec is resolved into concrete points (wildcards, aliases), what the
+// program's context looks like (as data, for the compiler), and how a loaded
+// program is attached. One file per provider; this file holds the registry.
+package probes
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/cilium/ebpf"
+)
+
+// Point is one concrete attach point, after alias and wildcard resolution.
+type Point struct {
+	Provider string   // canonical provider name, e.g. "tracepoint"
+	Target   []string // provider-specific parts, e.g. ["syscalls", "sys_enter_openat"]
+}
+
+// String renders the point the way bpftrace names probes ("tracepoint:syscalls:sys_enter_openat").
+func (p Point) String() string {
+	if len(p.Target) == 0 {
+		return p.Provider
+	}
+	return p.Provider + ":" + strings.Join(p.Target, ":")
+}
+
+// Field is one named value in a probe's context (for tracepoints, a field of
+// the event record), described as data so code generation stays in the compiler.
+type Field struct {
+	Name    string
+	CType   string // as the kernel spells it, e.g. "const char *"
+	Offset  int
+	Size    int  // bytes of the whole field (all elements for arrays)
+	Signed  bool //
+	Ptr     bool // a pointer (to CType without the '*')
+	Elems   int  // > 0 for arrays: number of elements
+	DataLoc bool // __data_loc: u32 with offset (low 16 bits) and length (high 16 bits) of data in the record
+	Char    bool // element type is char: arrays, pointers and data_loc read as strings
+}
+
+// Context is what a program sees at a point.
+type Context struct {
+	Args []Field
+	// UserPtrs says pointers in Args point into user memory (syscall arguments).
+	UserPtrs bool
+}
+
+// Arg returns the named field.
+func (c *Context) Arg(name string) (Field, bool) {
+	for _, f := range c.Args {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+// Provider describes one probe type.
+type Provider struct {
+	Name    string
+	Aliases []string
+	// ProgType is the BPF program type generated for this provider.
+	ProgType   ebpf.ProgramType
+	AttachType ebpf.AttachType
+	// Expand validates the spec's parts and resolves wildcards into points.
+	Expand func(env *Env, parts []string) ([]Point, error)
+	// Context describes a point's context; nil means there is none.
+	Context func(env *Env, p Point) (*Context, error)
+	// Attach attaches a loaded program to a point. Nil for providers the runtime
+	// drives itself (BEGIN, END).
+	Attach func(prog *ebpf.Program, p Point) (io.Closer, error)
+}
+
+var registry = map[string]*Provider{}
+var canonical []*Provider
+
+func register(p *Provider) {
+	canonical = append(canonical, p)
+	registry[p.Name] = p
+	for _, a := range p.Aliases {
+		registry[a] = p
+	}
+}
+
+// Lookup finds a provider by name or alias.
+func Lookup(name string) (*Provider, bool) {
+	p, ok := registry[name]
+	return p, ok
+}
+
+// Names lists canonical provider names with their aliases, sorted.
+func Names() []string {
+	var out []string
+	for _, p := range canonical {
+		out = append(out, p.Name)
+		out = append(out, p.Aliases...)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Env is where providers read what they know about the machine: tracefs and
+// the kernel's build configuration. Tests point it at captured copies.
+type Env struct {
+	TracefsRoot string // "/sys/kernel/tracing" by default
+}
+
+// SystemEnv reads the running kernel's files.
+func SystemEnv() *Env {
+	return &Env{TracefsRoot: TracefsRoot()}
+}
+
+// HasWildcard reports whether s contains glob characters.
+func HasWildcard(s string) bool { return strings.ContainsAny(s, "*?[") }
+
+// NotSupportedError says a feature is missing on this kernel or in bpfsh.
+type NotSupportedError struct{ What string }
+
+func (e *NotSupportedError) Error() string { return e.What }
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -1,0 +1,193 @@
+package probes
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+)
+
+func init() {
+	register(&Provider{
+		Name:     "tracepoint",
+		Aliases:  []string{"t"},
+		ProgType: ebpf.TracePoint,
+		Expand:   expandTracepoint,
+		Context:  tracepointContext,
+		Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
+			return link.Tracepoint(p.Target[0], p.Target[1], prog, nil)
+		},
+	})
+}
+
+// TracefsRoot finds the mounted tracefs.
+func TracefsRoot() string {
+	for _, d := range []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"} {
+		if _, err := os.Stat(filepath.Join(d, "events")); err == nil {
+			return d
+		}
+	}
+	return "/sys/kernel/tracing"
+}
+
+func (e *Env) eventsDir() string { return filepath.Join(e.TracefsRoot, "events") }
+
+// Tracepoints lists "category:name" for every tracepoint matching the glob
+// patterns (either may be a wildcard).
+func (e *Env) Tracepoints(catPat, namePat string) ([]Point, error) {
+	cats, err := os.ReadDir(e.eventsDir())
+	if err != nil {
+		return nil, errorf("cannot read tracepoints: %v (is tracefs mounted? try: mount -t tracefs nodev /sys/kernel/tracing)", err)
+	}
+	var out []Point
+	for _, c := range cats {
+		if !c.IsDir() {
+			continue
+		}
+		if ok, _ := path.Match(catPat, c.Name()); !ok {
+			continue
+		}
+		evs, err := os.ReadDir(filepath.Join(e.eventsDir(), c.Name()))
+		if err != nil {
+			continue
+		}
+		for _, ev := range evs {
+			if !ev.IsDir() {
+				continue
+			}
+			if ok, _ := path.Match(namePat, ev.Name()); ok {
+				out = append(out, Point{Provider: "tracepoint", Target: []string{c.Name(), ev.Name()}})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out, nil
+}
+
+func expandTracepoint(env *Env, parts []string) ([]Point, error) {
+	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+		return nil, errorf("tracepoint needs a category and a name: tracepoint:CATEGORY:NAME")
+	}
+	if !HasWildcard(parts[0]) && !HasWildcard(parts[1]) {
+		if _, err := os.Stat(filepath.Join(env.eventsDir(), parts[0], parts[1], "format")); err != nil {
+			if _, err2 := os.Stat(env.eventsDir()); err2 != nil {
+				return nil, errorf("tracefs is not mounted at %s: mount -t tracefs nodev /sys/kernel/tracing", env.TracefsRoot)
+			}
+			return nil, errorf("tracepoint not found: %s:%s", parts[0], parts[1])
+		}
+		return []Point{{Provider: "tracepoint", Target: []string{parts[0], parts[1]}}}, nil
+	}
+	pts, err := env.Tracepoints(parts[0], parts[1])
+	if err != nil {
+		return nil, err
+	}
+	if len(pts) == 0 {
+		return nil, errorf("no tracepoint matches %s:%s", parts[0], parts[1])
+	}
+	return pts, nil
+}
+
+var formatCache sync.Map // path → *Context
+
+func tracepointContext(env *Env, p Point) (*Context, error) {
+	file := filepath.Join(env.eventsDir(), p.Target[0], p.Target[1], "format")
+	if c, ok := formatCache.Load(file); ok {
+		return c.(*Context), nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, errorf("cannot read tracepoint format: %v", err)
+	}
+	c, err := ParseFormat(data)
+	if err != nil {
+		return nil, errorf("%s: %v", file, err)
+	}
+	c.UserPtrs = p.Target[0] == "syscalls"
+	formatCache.Store(file, c)
+	return c, nil
+}
+
+// ParseFormat parses a tracefs event format file. Common fields
+// (common_type, ...) are skipped: bpftrace does not expose them either.
+func ParseFormat(data []byte) (*Context, error) {
+	c := &Context{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if !strings.HasPrefix(line, "field:") {
+			continue
+		}
+		var f Field
+		var decl string
+		for _, part := range strings.Split(line, ";") {
+			part = strings.TrimSpace(part)
+			k, v, ok := strings.Cut(part, ":")
+			if !ok {
+				continue
+			}
+			switch k {
+			case "field":
+				decl = v
+			case "offset":
+				f.Offset, _ = strconv.Atoi(v)
+			case "size":
+				f.Size, _ = strconv.Atoi(v)
+			case "signed":
+				f.Signed = v == "1"
+			}
+		}
+		if err := parseFieldDecl(decl, &f); err != nil {
+			return nil, err
+		}
+		if strings.HasPrefix(f.Name, "common_") {
+			continue
+		}
+		c.Args = append(c.Args, f)
+	}
+	return c, nil
+}
+
+// parseFieldDecl splits "const char * filename", "char comm[16]" or
+// "__data_loc char[] name" into type and name.
+func parseFieldDecl(decl string, f *Field) error {
+	decl = strings.TrimSpace(decl)
+	if strings.HasPrefix(decl, "__data_loc ") {
+		f.DataLoc = true
+		decl = strings.TrimPrefix(decl, "__data_loc ")
+	}
+	i := strings.LastIndexAny(decl, " *")
+	if i < 0 {
+		return errorf("cannot parse field %q", decl)
+	}
+	name := decl[i+1:]
+	typ := strings.TrimSpace(decl[:i+1])
+	if j := strings.IndexByte(name, '['); j >= 0 {
+		n, _ := strconv.Atoi(strings.TrimSuffix(name[j+1:], "]"))
+		f.Elems = n
+		name = name[:j]
+	}
+	if strings.HasSuffix(typ, "[]") {
+		typ = strings.TrimSpace(strings.TrimSuffix(typ, "[]"))
+	}
+	f.Name = name
+	f.CType = typ
+	if strings.HasSuffix(typ, "*") {
+		f.Ptr = true
+		typ = strings.TrimSpace(strings.TrimSuffix(typ, "*"))
+	}
+	base := strings.TrimPrefix(strings.TrimPrefix(typ, "const "), "unsigned ")
+	f.Char = base == "char" || base == "signed char"
+	if f.Elems > 0 && f.Char {
+		f.Signed = false
+	}
+	return nil
+}

@@ -1,0 +1,122 @@
+package runtime
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/bpfsh/bpfsh/compiler"
+)
+
+// formatPrintf renders one printf record (after its id) the way C's printf
+// would, with bpftrace's conventions for strings and tuples.
+func formatPrintf(pf *compiler.Printf, rec []byte) string {
+	var b strings.Builder
+	f := pf.Format
+	arg := 0
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			b.WriteByte(f[i])
+			continue
+		}
+		if i+1 < len(f) && f[i+1] == '%' {
+			b.WriteByte('%')
+			i++
+			continue
+		}
+		v := pf.Verbs[arg]
+		i += len(v.Spec) - 1
+		if arg >= len(pf.Args) {
+			b.WriteString(v.Spec)
+			arg++
+			continue
+		}
+		t, off := pf.Args[arg], pf.Offs[arg]
+		arg++
+		b.WriteString(formatVerb(v, t, rec[off:off+t.MemSize()]))
+	}
+	return b.String()
+}
+
+// goSpec turns a C conversion into Go's: length modifiers go, the verb maps.
+func goSpec(spec string, verb byte) string {
+	body := strings.TrimRight(spec[1:len(spec)-1], "hlzjtL")
+	return "%" + body + string(verb)
+}
+
+func formatVerb(v compiler.Verb, t *compiler.Type, data []byte) string {
+	switch t.Kind {
+	case compiler.KString:
+		s := cString(data)
+		if v.Conv == 'r' {
+			return rawBuf(data)
+		}
+		if v.Conv != 's' {
+			return s
+		}
+		return fmt.Sprintf(goSpec(v.Spec, 's'), s)
+	case compiler.KTuple:
+		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
+	}
+	u := binary.LittleEndian.Uint64(data)
+	switch v.Conv {
+	case 'd', 'i':
+		if t.Signed || true {
+			return fmt.Sprintf(goSpec(v.Spec, 'd'), int64(u))
+		}
+	case 'u':
+		return fmt.Sprintf(goSpec(v.Spec, 'd'), u)
+	case 'x', 'X', 'o':
+		return fmt.Sprintf(goSpec(v.Spec, v.Conv), u)
+	case 'c':
+		return fmt.Sprintf(goSpec(v.Spec, 'c'), rune(byte(u)))
+	case 'p':
+		return fmt.Sprintf("0x%x", u)
+	case 's':
+		return fmt.Sprintf(goSpec(v.Spec, 's'), strconv.FormatInt(int64(u), 10))
+	}
+	return strconv.FormatUint(u, 10)
+}
+
+func cString(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+func rawBuf(b []byte) string {
+	var out strings.Builder
+	for _, c := range []byte(cString(b)) {
+		if c >= 32 && c < 127 {
+			out.WriteByte(c)
+		} else {
+			fmt.Fprintf(&out, "\\x%02x", c)
+		}
+	}
+	return out.String()
+}
+
+// formatValue renders a value of type t the way bpftrace prints map keys and values.
+func formatValue(t *compiler.Type, data []byte) string {
+	switch t.Kind {
+	case compiler.KString:
+		return cString(data)
+	case compiler.KTuple:
+		parts := make([]string, len(t.Elems))
+		for i, e := range t.Elems {
+			off := t.ElemOffset(i)
+			parts[i] = formatValue(e, data[off:off+e.MemSize()])
+		}
+		return "(" + strings.Join(parts, ", ") + ")"
+	case compiler.KInt:
+		u := binary.LittleEndian.Uint64(data)
+		if t.Signed {
+			return strconv.FormatInt(int64(u), 10)
+		}
+		return strconv.FormatUint(u, 10)
+	}
+	return strconv.FormatUint(binary.LittleEndian.Uint64(data), 10)
+}

@@ -1,0 +1,157 @@
+package runtime
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/bpfsh/bpfsh/compiler"
+)
+
+// entry is one map element after per-CPU values are merged.
+type entry struct {
+	key   []byte
+	value []byte // for aggregations: the merged value as 8 bytes (avg: the mean)
+	num   int64  // numeric value used for sorting
+	isNum bool
+}
+
+type pair struct{ A, B uint64 }
+
+// readMap reads and merges every element of a map.
+func readMap(m *compiler.Map, bm *ebpf.Map) ([]entry, error) {
+	var out []entry
+	key := make([]byte, bm.KeySize())
+	it := bm.Iterate()
+	switch m.Value.Kind {
+	case compiler.KCount, compiler.KSum:
+		var vals []uint64
+		for it.Next(&key, &vals) {
+			var s uint64
+			for _, v := range vals {
+				s += v
+			}
+			out = append(out, numEntry(key, int64(s)))
+		}
+	case compiler.KMin, compiler.KMax, compiler.KAvg:
+		var vals []pair
+		for it.Next(&key, &vals) {
+			var res int64
+			set := false
+			var sum, cnt int64
+			for _, v := range vals {
+				switch m.Value.Kind {
+				case compiler.KAvg:
+					sum += int64(v.A)
+					cnt += int64(v.B)
+				default:
+					if v.B == 0 {
+						continue
+					}
+					x := int64(v.A)
+					if !set || (m.Value.Kind == compiler.KMin && x < res) || (m.Value.Kind == compiler.KMax && x > res) {
+						res = x
+					}
+					set = true
+				}
+			}
+			if m.Value.Kind == compiler.KAvg && cnt > 0 {
+				res = sum / cnt
+			}
+			out = append(out, numEntry(key, res))
+		}
+	default:
+		val := make([]byte, bm.ValueSize())
+		for it.Next(&key, &val) {
+			e := entry{key: append([]byte(nil), key...), value: append([]byte(nil), val...)}
+			if m.Value.Kind == compiler.KInt {
+				e.num, e.isNum = int64(binary.LittleEndian.Uint64(val)), true
+				if !m.Value.Signed && e.num < 0 {
+					e.num = int64(^uint64(0) >> 1) // sort huge unsigned values last
+				}
+			}
+			out = append(out, e)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("read map %s: %w", m.Name, err)
+	}
+	return out, nil
+}
+
+func numEntry(key []byte, v int64) entry {
+	val := make([]byte, 8)
+	binary.LittleEndian.PutUint64(val, uint64(v))
+	return entry{key: append([]byte(nil), key...), value: val, num: v, isNum: true}
+}
+
+// sortEntries orders entries as bpftrace prints them: by value ascending,
+// ties (and non-numeric values) by key.
+func sortEntries(m *compiler.Map, es []entry) {
+	sort.SliceStable(es, func(i, j int) bool {
+		if es[i].isNum && es[i].num != es[j].num {
+			return es[i].num < es[j].num
+		}
+		return keyLess(m.Key, es[i].key, es[j].key)
+	})
+}
+
+func keyLess(t *compiler.Type, a, b []byte) bool {
+	if t == nil {
+		return false
+	}
+	if t.Kind == compiler.KInt {
+		x, y := binary.LittleEndian.Uint64(a), binary.LittleEndian.Uint64(b)
+		if t.Signed {
+			return int64(x) < int64(y)
+		}
+		return x < y
+	}
+	return string(a) < string(b)
+}
+
+// printMap writes a map in bpftrace's text format, followed by a blank line.
+func printMap(w io.Writer, m *compiler.Map, es []entry) {
+	sortEntries(m, es)
+	var b strings.Builder
+	for _, e := range es {
+		b.WriteString(m.Name)
+		if m.Key != nil {
+			b.WriteByte('[')
+			b.WriteString(formatKey(m.Key, e.key))
+			b.WriteByte(']')
+		}
+		b.WriteString(": ")
+		b.WriteString(formatMapValue(m.Value, e))
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	io.WriteString(w, b.String())
+}
+
+// formatKey renders a key; multi-key maps print their parts without parentheses.
+func formatKey(t *compiler.Type, data []byte) string {
+	s := formatValue(t, data)
+	if t.Kind == compiler.KTuple {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+func formatMapValue(t *compiler.Type, e entry) string {
+	if t.IsAgg() {
+		if t.Kind == compiler.KCount || t.Kind == compiler.KSum {
+			if t.Kind == compiler.KCount {
+				return strconv.FormatUint(uint64(e.num), 10)
+			}
+			return strconv.FormatInt(e.num, 10)
+		}
+		return strconv.FormatInt(e.num, 10)
+	}
+	return formatValue(t, e.value)
+}

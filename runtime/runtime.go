@@ -1,0 +1,338 @@
+// Package runtime loads a compiled bpfsh object into the kernel, attaches
+// its programs, runs BEGIN, streams events, and on exit runs END, prints
+// maps and releases every kernel object it created, in reverse order.
+package runtime
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfsh/bpfsh/compiler"
+)
+
+// Options control a run.
+type Options struct {
+	Out     io.Writer // program output (printf, maps); default stdout
+	Err     io.Writer // diagnostics; default stderr
+	DryRun  bool      // load and attach, then stop without running anything
+	Verbose bool      // print verifier logs
+	Quiet   bool      // no "Attaching N probes..." line
+}
+
+// Run executes obj until exit(), a signal, or (for BEGIN/END-only
+// programs) right after BEGIN. It returns the exit code the script asked for.
+func Run(obj *compiler.Object, opts Options) (code int, err error) {
+	if opts.Out == nil {
+		opts.Out = os.Stdout
+	}
+	if opts.Err == nil {
+		opts.Err = os.Stderr
+	}
+	out := bufio.NewWriterSize(opts.Out, 64<<10)
+	defer out.Flush()
+
+	// Signals are caught from the start so that an early Ctrl-C still cleans up.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	r := &run{obj: obj, opts: opts, out: out}
+	defer r.close()
+	if err := r.load(); err != nil {
+		return 1, err
+	}
+	var begin, end []*ebpf.Program
+	var attachable []*compiler.Program
+	for _, p := range obj.Programs {
+		switch p.Provider.Name {
+		case "BEGIN":
+			begin = append(begin, r.progs[p])
+		case "END":
+			end = append(end, r.progs[p])
+		default:
+			attachable = append(attachable, p)
+		}
+	}
+	if !opts.Quiet {
+		fmt.Fprintf(out, "Attaching %d probe%s...\n", len(obj.Programs), plural(len(obj.Programs)))
+		out.Flush()
+	}
+	if err := r.attach(attachable); err != nil {
+		return 1, err
+	}
+	if opts.DryRun {
+		return 0, nil
+	}
+	if r.ring != nil {
+		r.startReader()
+	}
+	for _, p := range begin {
+		if err := runOnce(p); err != nil {
+			return 1, fmt.Errorf("run BEGIN: %w", err)
+		}
+	}
+	if len(attachable) == 0 {
+		// Only BEGIN/END: nothing more will happen.
+		r.drain()
+	} else {
+		select {
+		case <-r.exited:
+		case <-sigs:
+		}
+	}
+	// Detach first so no more events arrive, then END, then maps.
+	r.detach()
+	r.drain()
+	if !r.stopped() {
+		for _, p := range end {
+			if err := runOnce(p); err != nil {
+				return 1, fmt.Errorf("run END: %w", err)
+			}
+		}
+		r.drain()
+	}
+	r.printMaps()
+	r.reportLoss()
+	return r.exitCode, nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// runOnce runs a BEGIN/END program once through BPF_PROG_TEST_RUN.
+func runOnce(p *ebpf.Program) error {
+	_, err := p.Run(&ebpf.RunOptions{})
+	return err
+}
+
+type run struct {
+	obj     *compiler.Object
+	opts    Options
+	out     *bufio.Writer
+	coll    *ebpf.Collection
+	progs   map[*compiler.Program]*ebpf.Program
+	links   []io.Closer
+	ring    *ringbuf.Reader
+	mu      sync.Mutex // guards out and exitCode from the reader goroutine
+	exited  chan struct{}
+	once    sync.Once
+	flushed chan struct{}
+	done    chan struct{}
+
+	exitCode int
+	exitSeen bool
+}
+
+func (r *run) load() error {
+	spec := &ebpf.CollectionSpec{Maps: r.obj.MapSpecs(), Programs: map[string]*ebpf.ProgramSpec{}}
+	start := monotonicNS()
+	for _, p := range r.obj.Programs {
+		ps := p.Spec.Copy()
+		for i, ins := range ps.Instructions {
+			if k, ok := r.obj.Patches[ins.Symbol()]; ok && k == compiler.PatchStartTime {
+				ps.Instructions[i].Constant = int64(start)
+			}
+		}
+		spec.Programs[ps.Name] = ps
+	}
+	opts := ebpf.CollectionOptions{}
+	if r.opts.Verbose {
+		opts.Programs.LogLevel = ebpf.LogLevelInstruction | ebpf.LogLevelStats
+	}
+	coll, err := ebpf.NewCollectionWithOptions(spec, opts)
+	if err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return fmt.Errorf("the kernel's verifier rejected the program (a bpfsh bug; please report it):\n%+v", ve)
+		}
+		return fmt.Errorf("load: %w", err)
+	}
+	r.coll = coll
+	r.progs = map[*compiler.Program]*ebpf.Program{}
+	for _, p := range r.obj.Programs {
+		r.progs[p] = coll.Programs[p.Spec.Name]
+		if r.opts.Verbose {
+			fmt.Fprintf(r.opts.Err, "%s (%s):\n%s\n", p.Spec.Name, p.Point, coll.Programs[p.Spec.Name].VerifierLog)
+		}
+	}
+	if r.obj.Ring != nil {
+		rd, err := ringbuf.NewReader(coll.Maps[r.obj.Ring.Name])
+		if err != nil {
+			return fmt.Errorf("open ring buffer: %w", err)
+		}
+		r.ring = rd
+	}
+	r.exited = make(chan struct{})
+	return nil
+}
+
+func (r *run) attach(ps []*compiler.Program) error {
+	for _, p := range ps {
+		l, err := p.Provider.Attach(r.progs[p], p.Point)
+		if err != nil {
+			return fmt.Errorf("attach %s: %w", p.Point, err)
+		}
+		r.links = append(r.links, l)
+	}
+	return nil
+}
+
+func (r *run) detach() {
+	for i := len(r.links) - 1; i >= 0; i-- {
+		r.links[i].Close()
+	}
+	r.links = nil
+}
+
+func (r *run) startReader() {
+	r.flushed = make(chan struct{}, 1)
+	r.done = make(chan struct{})
+	go func() {
+		defer close(r.done)
+		var rec ringbuf.Record
+		for {
+			err := r.ring.ReadInto(&rec)
+			if errors.Is(err, ringbuf.ErrFlushed) {
+				r.out.Flush()
+				r.flushed <- struct{}{}
+				continue
+			}
+			if err != nil {
+				return
+			}
+			r.handle(rec.RawSample)
+			if rec.Remaining == 0 {
+				r.mu.Lock()
+				r.out.Flush()
+				r.mu.Unlock()
+			}
+		}
+	}()
+}
+
+// drain waits until every record written so far has been handled.
+func (r *run) drain() {
+	if r.ring == nil || r.done == nil {
+		return
+	}
+	if err := r.ring.Flush(); err != nil {
+		return
+	}
+	select {
+	case <-r.flushed:
+	case <-r.done:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+func (r *run) stopped() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return false
+}
+
+func (r *run) handle(raw []byte) {
+	if len(raw) < 8 {
+		return
+	}
+	id := binary.LittleEndian.Uint64(raw)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case id < uint64(len(r.obj.Printfs)):
+		if r.exitSeen {
+			return
+		}
+		io.WriteString(r.out, formatPrintf(r.obj.Printfs[id], raw))
+	case id == compiler.EventExit:
+		if !r.exitSeen {
+			r.exitSeen = true
+			r.exitCode = int(int64(binary.LittleEndian.Uint64(raw[8:])))
+			r.once.Do(func() { close(r.exited) })
+		}
+	}
+}
+
+func (r *run) printMaps() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	maps := append([]*compiler.Map(nil), r.obj.Maps...)
+	sort.SliceStable(maps, func(i, j int) bool { return maps[i].Name < maps[j].Name })
+	first := true
+	for _, m := range maps {
+		es, err := readMap(m, r.coll.Maps[m.Spec.Name])
+		if err != nil {
+			fmt.Fprintf(r.opts.Err, "%v\n", err)
+			continue
+		}
+		if first {
+			r.out.WriteString("\n")
+			first = false
+		}
+		printMap(r.out, m, es)
+	}
+	r.out.Flush()
+}
+
+func (r *run) reportLoss() {
+	if r.obj.Stats == nil {
+		return
+	}
+	m := r.coll.Maps[r.obj.Stats.Name]
+	var names = []string{"events lost (ring buffer full)", "map updates failed (map full)"}
+	var msgs []string
+	for i, name := range names {
+		var vals []uint64
+		if err := m.Lookup(uint32(i), &vals); err != nil {
+			continue
+		}
+		var s uint64
+		for _, v := range vals {
+			s += v
+		}
+		if s > 0 {
+			msgs = append(msgs, fmt.Sprintf("%d %s", s, name))
+		}
+	}
+	if len(msgs) > 0 {
+		fmt.Fprintf(r.opts.Err, "WARNING: %s\n", strings.Join(msgs, ", "))
+	}
+}
+
+// close releases every kernel object: links, the reader, programs and maps.
+func (r *run) close() {
+	r.detach()
+	if r.ring != nil {
+		r.ring.Close()
+		if r.done != nil {
+			<-r.done
+		}
+	}
+	if r.coll != nil {
+		r.coll.Close()
+	}
+}
+
+func monotonicNS() uint64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return uint64(ts.Nano())
+}
