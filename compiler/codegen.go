@@ -85,7 +85,47 @@ func (g *gen) finish() asm.Instructions {
 		}
 		g.insns[i] = g.insns[i].WithReference(ref)
 	}
-	return g.insns
+	return dropUnreachable(g.insns)
+}
+
+// dropUnreachable removes instructions no path reaches (constant conditions
+// leave some behind), which the verifier would reject.
+func dropUnreachable(insns asm.Instructions) asm.Instructions {
+	at := map[string]int{}
+	for i, ins := range insns {
+		if s := ins.Symbol(); s != "" {
+			at[s] = i
+		}
+	}
+	seen := make([]bool, len(insns))
+	work := []int{0}
+	for len(work) > 0 {
+		i := work[len(work)-1]
+		work = work[:len(work)-1]
+		if i >= len(insns) || seen[i] {
+			continue
+		}
+		seen[i] = true
+		ins := insns[i]
+		op := ins.OpCode.JumpOp()
+		isJump := ins.OpCode.Class().IsJump()
+		switch {
+		case isJump && op == asm.Exit:
+		case isJump && op == asm.Ja:
+			work = append(work, at[ins.Reference()])
+		case isJump && op != asm.Call:
+			work = append(work, at[ins.Reference()], i+1)
+		default:
+			work = append(work, i+1)
+		}
+	}
+	out := insns[:0]
+	for i, ins := range insns {
+		if seen[i] {
+			out = append(out, ins)
+		}
+	}
+	return out
 }
 
 // alloc reserves size bytes of stack (8-aligned) and returns the offset.

@@ -61,11 +61,28 @@ func formatVerb(v compiler.Verb, t *compiler.Type, data []byte) string {
 		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
 	}
 	u := binary.LittleEndian.Uint64(data)
+	// C semantics, as bpftrace: without a length modifier an integer
+	// conversion reads an int (32 bits); h is 16, hh 8, l/ll/z/j/t 64.
+	bits := 32
+	mods := strings.TrimLeft(v.Spec[1:len(v.Spec)-1], "-+ #0123456789.")
+	switch {
+	case strings.ContainsAny(mods, "lzjtL"):
+		bits = 64
+	case mods == "hh":
+		bits = 8
+	case mods == "h":
+		bits = 16
+	}
+	if bits < 64 {
+		u &= 1<<bits - 1
+	}
+	signed := int64(u)
+	if bits < 64 && u&(1<<(bits-1)) != 0 {
+		signed = int64(u) - 1<<bits
+	}
 	switch v.Conv {
 	case 'd', 'i':
-		if t.Signed || true {
-			return fmt.Sprintf(goSpec(v.Spec, 'd'), int64(u))
-		}
+		return fmt.Sprintf(goSpec(v.Spec, 'd'), signed)
 	case 'u':
 		return fmt.Sprintf(goSpec(v.Spec, 'd'), u)
 	case 'x', 'X', 'o':
@@ -73,9 +90,9 @@ func formatVerb(v compiler.Verb, t *compiler.Type, data []byte) string {
 	case 'c':
 		return fmt.Sprintf(goSpec(v.Spec, 'c'), rune(byte(u)))
 	case 'p':
-		return fmt.Sprintf("0x%x", u)
+		return fmt.Sprintf("0x%x", binary.LittleEndian.Uint64(data))
 	case 's':
-		return fmt.Sprintf(goSpec(v.Spec, 's'), strconv.FormatInt(int64(u), 10))
+		return fmt.Sprintf(goSpec(v.Spec, 's'), strconv.FormatInt(int64(binary.LittleEndian.Uint64(data)), 10))
 	}
 	return strconv.FormatUint(u, 10)
 }

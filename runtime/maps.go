@@ -115,7 +115,7 @@ func keyLess(t *compiler.Type, a, b []byte) bool {
 	return string(a) < string(b)
 }
 
-// printMap writes a map in bpftrace's text format, followed by a blank line.
+// printMap writes a map in bpftrace's text format.
 func printMap(w io.Writer, m *compiler.Map, es []entry) {
 	sortEntries(m, es)
 	var b strings.Builder
@@ -130,7 +130,6 @@ func printMap(w io.Writer, m *compiler.Map, es []entry) {
 		b.WriteString(formatMapValue(m.Value, e))
 		b.WriteByte('\n')
 	}
-	b.WriteByte('\n')
 	io.WriteString(w, b.String())
 }
 

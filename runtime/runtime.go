@@ -276,16 +276,13 @@ func (r *run) printMaps() {
 	defer r.mu.Unlock()
 	maps := append([]*compiler.Map(nil), r.obj.Maps...)
 	sort.SliceStable(maps, func(i, j int) bool { return maps[i].Name < maps[j].Name })
-	first := true
+	// bpftrace 0.17 ends the run's output with two newlines, then the maps.
+	r.out.WriteString("\n\n")
 	for _, m := range maps {
 		es, err := readMap(m, r.coll.Maps[m.Spec.Name])
 		if err != nil {
 			fmt.Fprintf(r.opts.Err, "%v\n", err)
 			continue
-		}
-		if first {
-			r.out.WriteString("\n")
-			first = false
 		}
 		printMap(r.out, m, es)
 	}
