@@ -77,7 +77,7 @@ type Object struct {
 	Ring  *ebpf.MapSpec
 	Stats *ebpf.MapSpec
 	// Patches lists instructions (by symbol) whose constants the runtime sets.
-	Patches map[string]PatchKind
+	Patches  map[string]PatchKind
 	Warnings string
 }
 
