@@ -22,6 +22,8 @@ type scope struct {
 	ctx   *probes.Context
 	vars  map[string]*Type
 	types map[lang.Expr]*Type
+	// timeoutInit: the probe mentions TIMEOUT_INIT, so bare integers given to reply are jiffies.
+	timeoutInit bool
 }
 
 // checker infers and checks types. It runs over all probe instances twice:
@@ -52,6 +54,7 @@ func (k *checker) warnf(sp lang.Span, format string, args ...any) *lang.Diag {
 
 func (k *checker) probe(p *lang.Probe, sc *scope) {
 	k.sc = sc
+	sc.timeoutInit = mentions(p, map[string]int64{"TIMEOUT_INIT": 1}) != 0
 	if p.Pred != nil {
 		t := k.expr(p.Pred)
 		if t.Kind != KInt && t.Kind != KNone && t.Kind != KPtr {
@@ -167,6 +170,10 @@ func (k *checker) assign(s *lang.Assign) {
 		k.defineMap(lhs, keyT, valT, s.Span)
 		k.sc.types[lhs] = k.maps[lhs.Name].val
 	case *lang.Ident:
+		if lhs.Name == "reply" && k.sc.ctx != nil && k.sc.ctx.Reply != nil {
+			k.checkReply(s)
+			return
+		}
 		k.errorf(lhs.Span, "cannot assign to %s here", lhs.Name)
 	default:
 		k.errorf(s.LHS.Sp(), "not supported yet: assignment to this expression")
@@ -202,7 +209,7 @@ func (k *checker) keys(m *lang.MapRef) *Type {
 	for _, e := range m.Keys {
 		t := k.expr(e)
 		switch t.Kind {
-		case KInt, KString, KTuple:
+		case KInt, KString, KTuple, KInet:
 		case KPtr:
 			t = tUint64
 		default:
@@ -254,6 +261,9 @@ func (k *checker) expr(e lang.Expr) *Type {
 func (k *checker) expr1(e lang.Expr) *Type {
 	switch e := e.(type) {
 	case *lang.IntLit:
+		if e.Unit != "" {
+			return tDur
+		}
 		return tInt64
 	case *lang.BoolLit:
 		return tInt64
@@ -332,7 +342,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 			switch et.Kind {
 			case KInt:
 				et = intType(8, et.Signed)
-			case KString, KTuple:
+			case KString, KTuple, KInet:
 			default:
 				k.errorf(x.Sp(), "%s cannot be part of a tuple", et)
 			}
@@ -410,6 +420,12 @@ func (k *checker) binary(e *lang.Binary) *Type {
 	switch e.Op {
 	case "<", "<=", ">", ">=", "==", "!=":
 		return tInt64
+	}
+	switch {
+	case a.Dur && b.Dur && (e.Op == "+" || e.Op == "-"),
+		a.Dur != b.Dur && (e.Op == "*" || e.Op == "+" || e.Op == "-"),
+		a.Dur && !b.Dur && e.Op == "/":
+		return tDur
 	}
 	if a.Signed && b.Signed {
 		return tInt64

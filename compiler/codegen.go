@@ -201,6 +201,7 @@ func (g *gen) program(p *lang.Probe) {
 	// The kernel wants line info on the first instruction when any has it.
 	g.setSource(p.Span)
 	g.emit(asm.Mov.Reg(ctxReg, asm.R1))
+	g.callbackPrologue(p)
 	g.allocVars()
 	if p.Pred != nil {
 		g.setSource(p.Pred.Sp())
@@ -308,6 +309,8 @@ func (g *gen) assign(s *lang.Assign) {
 	switch lhs := s.LHS.(type) {
 	case *lang.Var:
 		g.assignVar(lhs, s.Op, s.RHS)
+	case *lang.Ident:
+		g.reply(s)
 	case *lang.MapRef:
 		if call, ok := s.RHS.(*lang.Call); ok && isAgg(call.Name) {
 			g.aggregate(lhs, call)
@@ -340,7 +343,7 @@ func (g *gen) expr(e lang.Expr) *val {
 	t := g.sc.types[e]
 	switch e := e.(type) {
 	case *lang.IntLit:
-		return imm(int64(e.Val), t)
+		return imm(litValue(e), t)
 	case *lang.BoolLit:
 		if e.Val {
 			return imm(1, t)

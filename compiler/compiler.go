@@ -152,7 +152,12 @@ func (c *compiler) patchSymbol(k PatchKind) string {
 }
 
 // retval is what a program returns when it ends normally.
-func (c *compiler) retval(sc *scope) int32 { return 0 }
+func (c *compiler) retval(sc *scope) int32 {
+	if sc.ctx != nil {
+		return sc.ctx.Return
+	}
+	return 0
+}
 
 // Compile checks prog and generates its BPF programs and maps.
 func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {

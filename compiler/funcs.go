@@ -1,9 +1,11 @@
 package compiler
 
 import (
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 
 	"github.com/bpfsh/bpfsh/lang"
+	"github.com/bpfsh/bpfsh/probes"
 )
 
 // Builtins and functions are tables: each entry checks its use and emits
@@ -63,12 +65,32 @@ var bpftraceNames = map[string]bool{
 	"strftime": true, "path": true, "ntop": true, "pton": true, "macaddr": true, "cgroupid": true,
 	"bswap": true, "strerror": true, "len": true, "has_key": true, "clear": true, "zero": true,
 	"delete": true, "hist": true, "lhist": true, "stats": true, "cgroup_path": true, "skboutput": true,
-	"unwatch": true, "percpu_kaddr": true, "debugf": true, "errorf": true, "warnf": true, "nsecs": true,
+	"unwatch": true, "percpu_kaddr": true, "debugf": true, "errorf": true, "warnf": true,
 }
 
 func (k *checker) ident(e *lang.Ident) *Type {
+	if ctx := k.sc.ctx; ctx != nil {
+		if f, ok := ctx.Builtin(e.Name); ok {
+			if f.Conv == probes.ConvInetAddr {
+				return tInet
+			}
+			return intType(8, false)
+		}
+		if _, ok := ctx.Consts[e.Name]; ok {
+			return tInt64
+		}
+	}
 	if b, ok := builtins[e.Name]; ok {
 		return b.typ
+	}
+	if _, ok := errnos[e.Name]; ok {
+		return tInt64
+	}
+	if k.sc.prov.ProgType != ebpf.SockOps {
+		if _, ok := sockopsOnly(e.Name); ok {
+			k.errorf(e.Span, "%s is only available in sockops probes", e.Name)
+			return tInt64
+		}
 	}
 	if e.Name == "args" {
 		k.errorf(e.Span, "args must be followed by a field: args.NAME")
@@ -82,7 +104,20 @@ func (k *checker) ident(e *lang.Ident) *Type {
 	return tInt64
 }
 
-func (g *gen) ident(e *lang.Ident) *val { return builtins[e.Name].emit(g) }
+func (g *gen) ident(e *lang.Ident) *val {
+	if ctx := g.sc.ctx; ctx != nil {
+		if f, ok := ctx.Builtin(e.Name); ok {
+			return g.ctxBuiltin(f)
+		}
+		if v, ok := ctx.Consts[e.Name]; ok {
+			return imm(v, tInt64)
+		}
+	}
+	if b, ok := builtins[e.Name]; ok {
+		return b.emit(g)
+	}
+	return imm(errnos[e.Name], tInt64)
+}
 
 type funcDef struct {
 	stmt  bool // only as a statement
@@ -94,9 +129,11 @@ var funcs map[string]funcDef
 
 func init() {
 	funcs = map[string]funcDef{
-		"printf": {stmt: true, check: checkPrintf, emit: emitPrintf},
-		"exit":   {stmt: true, check: checkExit, emit: emitExit},
-		"str":    {check: checkStr, emit: emitStr},
+		"printf":     {stmt: true, check: checkPrintf, emit: emitPrintf},
+		"exit":       {stmt: true, check: checkExit, emit: emitExit},
+		"str":        {check: checkStr, emit: emitStr},
+		"ntop":       {check: checkNtop, emit: emitNtop},
+		"setsockopt": {check: checkSetsockopt, emit: emitSetsockopt},
 	}
 	for _, a := range []string{"count", "sum", "min", "max", "avg"} {
 		funcs[a] = funcDef{check: checkAgg}

@@ -14,6 +14,7 @@ const (
 	KString      // a fixed-size, NUL-padded buffer
 	KTuple       // a fixed layout of other values
 	KPtr         // an address in kernel or user memory, not directly dereferenceable
+	KInet        // an IPv4 or IPv6 address: u64 family, then 16 address bytes
 	KCount       // aggregation values, only in maps
 	KSum
 	KMin
@@ -28,6 +29,7 @@ type Type struct {
 	Signed bool // ints
 	Elems  []*Type
 	User   bool // KPtr: points into user memory
+	Dur    bool // KInt: a duration in nanoseconds (from a duration literal)
 	Char   bool // KPtr: points to char (a C string)
 }
 
@@ -36,6 +38,8 @@ var (
 	tInt64  = &Type{Kind: KInt, Size: 8, Signed: true}
 	tUint64 = &Type{Kind: KInt, Size: 8}
 	tUint32 = &Type{Kind: KInt, Size: 4}
+	tDur    = &Type{Kind: KInt, Size: 8, Signed: true, Dur: true}
+	tInet   = &Type{Kind: KInet, Size: 24}
 )
 
 func intType(size int, signed bool) *Type { return &Type{Kind: KInt, Size: size, Signed: signed} }
@@ -61,6 +65,8 @@ func (t *Type) MemSize() int {
 		return n
 	case KMin, KMax, KAvg:
 		return 16
+	case KInet:
+		return 24
 	}
 	return 0
 }
@@ -98,6 +104,8 @@ func (t *Type) String() string {
 			return "char *"
 		}
 		return "void *"
+	case KInet:
+		return "inet"
 	case KCount:
 		return "count"
 	case KSum:

@@ -39,6 +39,8 @@ type Field struct {
 	Elems   int  // > 0 for arrays: number of elements
 	DataLoc bool // __data_loc: u32 with offset (low 16 bits) and length (high 16 bits) of data in the record
 	Char    bool // element type is char: arrays, pointers and data_loc read as strings
+	Conv    string // how to convert the raw value (sockops: ConvBswap32, ...)
+	Offset6 int    // ConvInetAddr: offset of the IPv6 form
 }
 
 // Context is what a program sees at a point.
@@ -46,6 +48,27 @@ type Context struct {
 	Args []Field
 	// UserPtrs says pointers in Args point into user memory (syscall arguments).
 	UserPtrs bool
+	// Builtins are context values a script names directly (sockops: op, lport, ...).
+	Builtins []Field
+	// Consts are names that stand for integers in this context (TIMEOUT_INIT, ...).
+	Consts map[string]int64
+	// Reply is the writable result field (sockops' reply), nil when none.
+	Reply *Field
+	// Return is what the program returns when it ends normally.
+	Return int32
+	// CallbackFlags maps constant names to the callback flags that must be
+	// enabled for the kernel to call the program with that op.
+	CallbackFlags map[string]int64
+}
+
+// Builtin returns the named builtin field.
+func (c *Context) Builtin(name string) (Field, bool) {
+	for _, f := range c.Builtins {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Field{}, false
 }
 
 // Arg returns the named field.
@@ -106,6 +129,10 @@ func Names() []string {
 // the kernel's build configuration. Tests point it at captured copies.
 type Env struct {
 	TracefsRoot string // "/sys/kernel/tracing" by default
+	// Hz is the kernel's CONFIG_HZ; 0 means find it on first use.
+	Hz int
+	// SkipCgroupCheck accepts any cgroup path (compiling without the kernel).
+	SkipCgroupCheck bool
 }
 
 // SystemEnv reads the running kernel's files.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 
@@ -57,7 +58,7 @@ func formatVerb(v compiler.Verb, t *compiler.Type, data []byte) string {
 			return s
 		}
 		return fmt.Sprintf(goSpec(v.Spec, 's'), s)
-	case compiler.KTuple:
+	case compiler.KTuple, compiler.KInet:
 		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
 	}
 	u := binary.LittleEndian.Uint64(data)
@@ -128,6 +129,8 @@ func formatValue(t *compiler.Type, data []byte) string {
 			parts[i] = formatValue(e, data[off:off+e.MemSize()])
 		}
 		return "(" + strings.Join(parts, ", ") + ")"
+	case compiler.KInet:
+		return formatInet(data)
 	case compiler.KInt:
 		u := binary.LittleEndian.Uint64(data)
 		if t.Signed {
@@ -136,4 +139,15 @@ func formatValue(t *compiler.Type, data []byte) string {
 		return strconv.FormatUint(u, 10)
 	}
 	return strconv.FormatUint(binary.LittleEndian.Uint64(data), 10)
+}
+
+// formatInet renders an inet value: u64 family, then the address bytes.
+func formatInet(data []byte) string {
+	switch binary.LittleEndian.Uint64(data) {
+	case 2:
+		return net.IP(data[8:12]).String()
+	case 10:
+		return net.IP(data[8:24]).String()
+	}
+	return ""
 }

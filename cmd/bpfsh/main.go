@@ -78,7 +78,7 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if cfg.dump == "ast" {
-		fmt.Fprint(stdout, printAST(prog))
+		fmt.Fprint(stdout, lang.Print(prog))
 		return 0
 	}
 	obj, cdiags := compiler.Compile(prog, compiler.Options{Env: probes.SystemEnv(), Params: cfg.params})

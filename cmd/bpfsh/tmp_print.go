@@ -1,5 +1,0 @@
-package main
-
-import "github.com/bpfsh/bpfsh/lang"
-
-func printAST(p *lang.Program) string { return "" }
