@@ -180,7 +180,7 @@ func (g *gen) callbackPrologue(p *lang.Probe) {
 	}
 	skip, set := g.label(), g.label()
 	g.emit(asm.LoadMem(asm.R0, ctxReg, 0, asm.Word),
-		asm.JEq.Imm(asm.R0, 4, set), // ACTIVE_ESTABLISHED_CB
+		asm.JEq.Imm(asm.R0, 4, set),  // ACTIVE_ESTABLISHED_CB
 		asm.JNE.Imm(asm.R0, 5, skip)) // PASSIVE_ESTABLISHED_CB
 	g.mark(set)
 	g.emit(asm.LoadMem(asm.R2, ctxReg, 84, asm.Word), // bpf_sock_ops_cb_flags

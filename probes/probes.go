@@ -33,12 +33,12 @@ type Field struct {
 	Name    string
 	CType   string // as the kernel spells it, e.g. "const char *"
 	Offset  int
-	Size    int  // bytes of the whole field (all elements for arrays)
-	Signed  bool //
-	Ptr     bool // a pointer (to CType without the '*')
-	Elems   int  // > 0 for arrays: number of elements
-	DataLoc bool // __data_loc: u32 with offset (low 16 bits) and length (high 16 bits) of data in the record
-	Char    bool // element type is char: arrays, pointers and data_loc read as strings
+	Size    int    // bytes of the whole field (all elements for arrays)
+	Signed  bool   //
+	Ptr     bool   // a pointer (to CType without the '*')
+	Elems   int    // > 0 for arrays: number of elements
+	DataLoc bool   // __data_loc: u32 with offset (low 16 bits) and length (high 16 bits) of data in the record
+	Char    bool   // element type is char: arrays, pointers and data_loc read as strings
 	Conv    string // how to convert the raw value (sockops: ConvBswap32, ...)
 	Offset6 int    // ConvInetAddr: offset of the IPv6 form
 }
