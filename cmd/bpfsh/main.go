@@ -28,6 +28,12 @@ OPTIONS:
     -d STAGE       print a compilation stage and exit: ast, asm
     --dry-run      load and attach the probes, then exit without running them
     -q             do not print the "Attaching N probes..." line
+    --pin NAME     attach and pin the script as policy NAME, then exit: it stays
+                   in force after bpfsh exits; pinning NAME again replaces it
+                   without a gap
+
+    bpfsh pins           list pinned policies (name, attach points, source)
+    bpfsh unpin NAME     remove a pinned policy
     -v             verbose: print the kernel verifier's log of every program
     -h, --help     show this help
     -V, --version  show the version
@@ -44,6 +50,7 @@ type config struct {
 	dryRun  bool
 	verbose bool
 	quiet   bool
+	pin     string
 }
 
 func main() {
@@ -51,6 +58,27 @@ func main() {
 }
 
 func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "pins":
+			if err := bpfrt.PrintPins(stdout); err != nil {
+				fmt.Fprintf(stderr, "ERROR: %v\n", err)
+				return 1
+			}
+			return 0
+		case "unpin":
+			if len(args) != 2 {
+				fmt.Fprintf(stderr, "ERROR: usage: bpfsh unpin NAME\n")
+				return 1
+			}
+			if err := bpfrt.Unpin(args[1]); err != nil {
+				fmt.Fprintf(stderr, "ERROR: %v\n", err)
+				return 1
+			}
+			fmt.Fprintf(stdout, "unpinned %s\n", args[1])
+			return 0
+		}
+	}
 	cfg, err := parseArgs(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "ERROR: %v\n\n%s", err, usage)
@@ -94,6 +122,13 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if cfg.dump == "asm" {
 		for _, p := range obj.Programs {
 			fmt.Fprintf(stdout, "%s: %s (%s)\n%v\n", p.Spec.Name, p.Point, p.Spec.Type, p.Spec.Instructions)
+		}
+		return 0
+	}
+	if cfg.pin != "" {
+		if err := bpfrt.Pin(obj, cfg.pin, name, string(src), stdout); err != nil {
+			fmt.Fprintf(stderr, "ERROR: %v\n", explain(err))
+			return 1
 		}
 		return 0
 	}
@@ -142,6 +177,8 @@ func parseArgs(args []string) (*config, error) {
 			cfg.verbose = true
 		case "-q":
 			cfg.quiet = true
+		case "--pin":
+			cfg.pin, err = val()
 		case "-h", "--help":
 			return &config{prog: "help"}, nil
 		case "-V", "--version":
