@@ -89,7 +89,7 @@ func checkPrintf(k *checker, e *lang.Call) *Type {
 		}
 		switch verbs[i].Conv {
 		case 's':
-			if t.Kind != KString && t.Kind != KInt && t.Kind != KTuple {
+			if t.Kind != KString && t.Kind != KInt && t.Kind != KTuple && t.Kind != KInet {
 				k.errorf(a.Sp(), "%%s cannot print %s", t)
 			}
 		case 'r':

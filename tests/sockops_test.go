@@ -227,11 +227,51 @@ func TestSockopsInitialCwnd(t *testing.T) {
 	cwnd := func(port int) string {
 		return strings.TrimSpace(run(t, "ip", "netns", "exec", ns, tcpprobe(t), "cwnd", fmt.Sprintf("127.0.0.1:%d", port)))
 	}
-	if got := cwnd(12345); got != "snd_cwnd 40" {
+	if got := cwnd(12345); !strings.HasPrefix(got, "snd_cwnd 40 ") {
 		t.Errorf("port 12345: %s, want snd_cwnd 40", got)
 	}
-	if got := cwnd(12347); got != "snd_cwnd 10" {
+	if got := cwnd(12347); !strings.HasPrefix(got, "snd_cwnd 10 ") {
 		t.Errorf("port 12347: %s, want the default snd_cwnd 10", got)
+	}
+}
+
+// TestSockopsCallbacksAndCongestion: STATE_CB fires only because bpfsh turns
+// its callback flag on; TCP_CONGESTION takes a string; laddr/raddr print as
+// addresses and lport/rport in host order.
+func TestSockopsCallbacksAndCongestion(t *testing.T) {
+	privtest.Require(t)
+	ns := netns(t)
+	stop := startBpfsh(t, "-e", `
+sockops /op == ACTIVE_ESTABLISHED_CB && rport == 12349/ { setsockopt(SOL_TCP, TCP_CONGESTION, "reno"); }
+sockops /op == STATE_CB && rport == 12349/ { printf("state %s:%d -> %s:%d new=%d\n", ntop(laddr), lport, ntop(raddr), rport, args.arg1); }`)
+	out := run(t, "ip", "netns", "exec", ns, tcpprobe(t), "cwnd", "127.0.0.1:12349")
+	if !strings.HasSuffix(strings.TrimSpace(out), "cc reno") {
+		t.Errorf("congestion control: %q, want reno", out)
+	}
+	out2 := run(t, "ip", "netns", "exec", ns, tcpprobe(t), "cwnd", "127.0.0.1:12350")
+	if strings.HasSuffix(strings.TrimSpace(out2), "cc reno") {
+		t.Errorf("port 12350 got reno too: %q", out2)
+	}
+	time.Sleep(200 * time.Millisecond)
+	got := stop()
+	re := regexp.MustCompile(`state 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:12349 new=\d+`)
+	if !re.MatchString(got) {
+		t.Errorf("no STATE_CB events in:\n%s", got)
+	}
+}
+
+// TestSockopsBareIntegerWarns: a bare integer reply for TIMEOUT_INIT is
+// jiffies, and bpfsh says so; a duration shows its conversion in -d asm.
+func TestSockopsBareIntegerWarns(t *testing.T) {
+	privtest.Require(t)
+	bin, _ := binaries(t)
+	out, _ := exec.Command(bin, "-d", "asm", "-e", "sockops /op == TIMEOUT_INIT/ { reply = 750; }").CombinedOutput()
+	if !strings.Contains(string(out), "warning: 750 is taken as jiffies") || !strings.Contains(string(out), "hint: write a duration") {
+		t.Errorf("no jiffies warning:\n%s", out)
+	}
+	out, _ = exec.Command(bin, "-d", "asm", "-e", "sockops /op == TIMEOUT_INIT/ { reply = 250ms; }").CombinedOutput()
+	if !regexp.MustCompile(`250ms = \d+ jiffies \(HZ=\d+ from `).Match(out) {
+		t.Errorf("-d asm does not show the jiffies conversion:\n%s", out)
 	}
 }
 

@@ -3,7 +3,7 @@
 //
 //	tcpprobe syn ADDR:PORT SECONDS     connect (SYNs are expected to be dropped);
 //	                                   print "rto_us N retrans N t_ms N" whenever they change
-//	tcpprobe cwnd ADDR:PORT            listen on PORT, connect to it, print "snd_cwnd N"
+//	tcpprobe cwnd ADDR:PORT            listen on PORT, connect to it, print "snd_cwnd N cc NAME"
 package main
 
 import (
@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -107,11 +108,17 @@ func cwnd(hostport string) error {
 		return err
 	}
 	var ti *unix.TCPInfo
+	var cc string
 	var gerr error
-	raw.Control(func(fd uintptr) { ti, gerr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO) })
+	raw.Control(func(fd uintptr) {
+		ti, gerr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+		if gerr == nil {
+			cc, gerr = unix.GetsockoptString(int(fd), unix.IPPROTO_TCP, unix.TCP_CONGESTION)
+		}
+	})
 	if gerr != nil {
 		return gerr
 	}
-	fmt.Printf("snd_cwnd %d\n", ti.Snd_cwnd)
+	fmt.Printf("snd_cwnd %d cc %s\n", ti.Snd_cwnd, strings.TrimRight(cc, "\x00"))
 	return nil
 }
