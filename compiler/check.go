@@ -366,7 +366,7 @@ func readType(t *Type) *Type {
 	switch t.Kind {
 	case KCount, KSum:
 		return tUint64
-	case KMin, KMax, KAvg:
+	case KMin, KMax, KAvg, KStats:
 		return tInt64
 	}
 	return t
@@ -540,7 +540,7 @@ func joinNames(names []string) string {
 
 func isAgg(name string) bool {
 	switch name {
-	case "count", "sum", "min", "max", "avg":
+	case "count", "sum", "min", "max", "avg", "stats", "hist", "lhist":
 		return true
 	}
 	return false

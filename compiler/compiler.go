@@ -12,6 +12,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"golang.org/x/sys/unix"
 
 	"github.com/bpfsh/bpfsh/lang"
 	"github.com/bpfsh/bpfsh/probes"
@@ -267,8 +268,15 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		if mi.key == nil {
 			maxEntries = 1
 		}
+		var flags uint32
+		if mi.val.IsHist() {
+			// One entry per (key, bucket), allocated as buckets fill.
+			keySize += 8
+			maxEntries = DefaultMaxKeys * 16
+			flags = unix.BPF_F_NO_PREALLOC
+		}
 		m.Spec = &ebpf.MapSpec{Name: mapObjName(name, i), Type: typ, KeySize: uint32(keySize),
-			ValueSize: uint32(mi.val.MemSize()), MaxEntries: maxEntries}
+			ValueSize: uint32(mi.val.MemSize()), MaxEntries: maxEntries, Flags: flags}
 		c.maps[name] = m
 	}
 

@@ -64,7 +64,7 @@ var bpftraceNames = map[string]bool{
 	"strncmp": true, "strcontains": true, "override": true, "sizeof": true, "offsetof": true,
 	"strftime": true, "path": true, "ntop": true, "pton": true, "macaddr": true, "cgroupid": true,
 	"bswap": true, "strerror": true, "len": true, "has_key": true, "clear": true, "zero": true,
-	"delete": true, "hist": true, "lhist": true, "stats": true, "cgroup_path": true, "skboutput": true,
+	"delete": true, "cgroup_path": true, "skboutput": true,
 	"unwatch": true, "percpu_kaddr": true, "debugf": true, "errorf": true, "warnf": true,
 }
 
@@ -135,7 +135,7 @@ func init() {
 		"ntop":       {check: checkNtop, emit: emitNtop},
 		"setsockopt": {check: checkSetsockopt, emit: emitSetsockopt},
 	}
-	for _, a := range []string{"count", "sum", "min", "max", "avg"} {
+	for _, a := range []string{"count", "sum", "min", "max", "avg", "stats", "hist", "lhist"} {
 		funcs[a] = funcDef{check: checkAgg}
 	}
 }
@@ -193,15 +193,40 @@ func plural(n int) string {
 }
 
 func checkAgg(k *checker, e *lang.Call) *Type {
-	kinds := map[string]Kind{"count": KCount, "sum": KSum, "min": KMin, "max": KMax, "avg": KAvg}
-	if e.Name == "count" {
+	kinds := map[string]Kind{"count": KCount, "sum": KSum, "min": KMin, "max": KMax, "avg": KAvg,
+		"stats": KStats, "hist": KHist, "lhist": KLhist}
+	t := &Type{Kind: kinds[e.Name]}
+	switch e.Name {
+	case "count":
 		k.nargs(e, 0, 0)
-	} else if k.nargs(e, 1, 1) {
-		if t := k.expr(e.Args[0]); t.Kind != KInt {
-			k.errorf(e.Args[0].Sp(), "%s() needs an integer, not %s", e.Name, t)
+	case "lhist":
+		if k.nargs(e, 4, 4) {
+			var vals [3]int64
+			for i, a := range e.Args[1:] {
+				v, ok := k.constEval(a)
+				if !ok {
+					k.errorf(a.Sp(), "lhist()'s min, max and step must be constants")
+				}
+				vals[i] = v
+			}
+			t.Min, t.Max, t.Step = vals[0], vals[1], vals[2]
+			switch {
+			case t.Step <= 0:
+				k.errorf(e.Args[3].Sp(), "lhist() step must be positive")
+			case t.Min < 0:
+				k.errorf(e.Args[1].Sp(), "lhist() min must be non-negative")
+			case t.Max <= t.Min:
+				k.errorf(e.Args[2].Sp(), "lhist() max must be greater than min")
+			case (t.Max-t.Min)/t.Step > 1000:
+				k.errorf(e.Span, "lhist() would have %d buckets; at most 1000", (t.Max-t.Min)/t.Step)
+			}
 		}
 	}
-	t := &Type{Kind: kinds[e.Name]}
+	if e.Name != "count" && len(e.Args) > 0 {
+		if at := k.expr(e.Args[0]); at.Kind != KInt {
+			k.errorf(e.Args[0].Sp(), "%s() needs an integer, not %s", e.Name, at)
+		}
+	}
 	t.Size = t.MemSize()
 	t.Signed = e.Name != "count"
 	return t

@@ -10,14 +10,19 @@ import (
 // layout; scalar maps use the single key 0.
 
 // mapKey builds the key buffer of a map reference.
-func (g *gen) mapKey(m *lang.MapRef) *val {
+func (g *gen) mapKey(m *lang.MapRef) *val { return g.mapKeyExtra(m, 0) }
+
+// mapKeyExtra builds a key buffer with extra bytes at the end (histograms
+// put the bucket there).
+func (g *gen) mapKeyExtra(m *lang.MapRef, extra int) *val {
 	mi := g.c.maps[m.Name]
 	if mi.Key == nil {
-		buf := &val{kind: vMem, off: g.alloc(8), size: 8, t: tUint64}
+		buf := &val{kind: vMem, off: g.alloc(8 + extra), size: 8 + extra, t: tUint64}
 		g.emit(storeImm(asm.R10, buf.off, 0, asm.DWord))
 		return buf
 	}
-	buf := &val{kind: vMem, off: g.alloc(mi.Key.MemSize()), size: mi.Key.MemSize(), t: mi.Key}
+	size := mi.Key.MemSize() + extra
+	buf := &val{kind: vMem, off: g.alloc(size), size: size, t: mi.Key}
 	if len(m.Keys) == 1 && mi.Key.Kind != KTuple {
 		x := g.expr(m.Keys[0])
 		g.store(asm.R10, buf.off, x, mi.Key.MemSize())
@@ -164,6 +169,10 @@ func (g *gen) mapAssign(m *lang.MapRef, op string, rhs lang.Expr) {
 // aggregate emits @m[k] = count()/sum(x)/min(x)/max(x)/avg(x) on a per-CPU map.
 func (g *gen) aggregate(m *lang.MapRef, call *lang.Call) {
 	mi := g.c.maps[m.Name]
+	if mi.Value.IsHist() {
+		g.histogram(m, call, mi)
+		return
+	}
 	var x *val
 	if call.Name == "count" {
 		x = imm(1, tInt64)
@@ -198,7 +207,7 @@ func (g *gen) aggregate(m *lang.MapRef, call *lang.Call) {
 		g.mark(keep + "_set")
 		g.emit(asm.StoreMem(asm.R0, 0, xr, asm.DWord), storeImm(asm.R0, 8, 1, asm.DWord))
 		g.mark(keep)
-	case "avg":
+	case "avg", "stats":
 		g.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord),
 			asm.Add.Reg(asm.R1, xr),
 			asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord),
@@ -219,4 +228,49 @@ func (g *gen) aggregate(m *lang.MapRef, call *lang.Call) {
 	g.mark(done)
 	g.emit(asm.Mov.Imm(asm.R0, 0))
 	g.release(x)
+}
+
+// histogram emits @m[k] = hist(x) / lhist(x, min, max, step): the bucket
+// index goes after the key, and the (key, bucket) count is incremented.
+func (g *gen) histogram(m *lang.MapRef, call *lang.Call, mi *Map) {
+	x := g.toTemp(g.expr(call.Args[0]))
+	idx := g.newTemp(tInt64)
+	done := g.label()
+	if mi.Value.Kind == KHist {
+		// 0: negative, 1: zero, n+2: [2^n, 2^(n+1)).
+		g.emit(asm.Mov.Imm(idx.reg, 0), asm.JSLT.Imm(x.reg, 0, done),
+			asm.Mov.Imm(idx.reg, 1), asm.JEq.Imm(x.reg, 0, done),
+			asm.Mov.Imm(idx.reg, 2))
+		for _, sh := range []int32{32, 16, 8, 4, 2, 1} {
+			skip := g.label()
+			g.emit(asm.Mov.Reg(asm.R0, x.reg), asm.RSh.Imm(asm.R0, sh), asm.JEq.Imm(asm.R0, 0, skip),
+				asm.Add.Imm(idx.reg, sh), asm.Mov.Reg(x.reg, asm.R0))
+			g.mark(skip)
+		}
+	} else {
+		// 0: below min, 1..n: [min + (i-1)*step, ...), n+1: max and above.
+		t := mi.Value
+		n := (t.Max - t.Min) / t.Step
+		g.emit(asm.Mov.Imm(idx.reg, 0), asm.JSLT.Imm(x.reg, int32(t.Min), done),
+			asm.Mov.Imm(idx.reg, int32(n+1)), asm.JSGE.Imm(x.reg, int32(t.Max), done),
+			asm.Mov.Reg(idx.reg, x.reg), asm.Sub.Imm(idx.reg, int32(t.Min)), asm.Div.Imm(idx.reg, int32(t.Step)),
+			asm.Add.Imm(idx.reg, 1))
+	}
+	g.mark(done)
+	g.emit(asm.Mov.Imm(asm.R0, 0))
+	g.release(x)
+	key := g.mapKeyExtra(m, 8)
+	g.emit(asm.StoreMem(asm.R10, key.off+int16(key.size-8), idx.reg, asm.DWord))
+	g.release(idx)
+	miss, end := g.label(), g.label()
+	g.lookup(mi.Spec.Name, key)
+	g.emit(asm.JEq.Imm(asm.R0, 0, miss),
+		asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord), asm.Add.Imm(asm.R1, 1),
+		asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord), asm.Ja.Label(end))
+	g.mark(miss)
+	one := &val{kind: vMem, off: g.alloc(8), size: 8}
+	g.emit(storeImm(asm.R10, one.off, 1, asm.DWord))
+	g.update(mi.Spec.Name, key, one)
+	g.mark(end)
+	g.emit(asm.Mov.Imm(asm.R0, 0))
 }

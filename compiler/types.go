@@ -20,6 +20,9 @@ const (
 	KMin
 	KMax
 	KAvg
+	KStats // {count, total}: count, average and total
+	KHist  // power-of-2 histogram: one count per (key, bucket)
+	KLhist // linear histogram: one count per (key, bucket)
 )
 
 // Type describes a value. Types are compared structurally.
@@ -30,6 +33,8 @@ type Type struct {
 	Elems  []*Type
 	User   bool // KPtr: points into user memory
 	Dur    bool // KInt: a duration in nanoseconds (from a duration literal)
+	// KLhist: the range and step of the buckets.
+	Min, Max, Step int64
 	Char   bool // KPtr: points to char (a C string)
 }
 
@@ -48,12 +53,15 @@ func strType(size int) *Type              { return &Type{Kind: KString, Size: si
 // IsAgg reports whether t is an aggregation (count, sum, ...).
 func (t *Type) IsAgg() bool { return t.Kind >= KCount }
 
+// IsHist reports whether t is kept as one count per (key, bucket).
+func (t *Type) IsHist() bool { return t.Kind == KHist || t.Kind == KLhist }
+
 // MemSize is the number of bytes t occupies in map keys, map values, tuples
 // and event records: every scalar is widened to 8 bytes, strings are padded
 // to 8, aggregations hold their per-CPU state.
 func (t *Type) MemSize() int {
 	switch t.Kind {
-	case KInt, KPtr, KCount, KSum:
+	case KInt, KPtr, KCount, KSum, KHist, KLhist:
 		return 8
 	case KString:
 		return align8(t.Size)
@@ -63,7 +71,7 @@ func (t *Type) MemSize() int {
 			n += e.MemSize()
 		}
 		return n
-	case KMin, KMax, KAvg:
+	case KMin, KMax, KAvg, KStats:
 		return 16
 	case KInet:
 		return 24
@@ -116,6 +124,12 @@ func (t *Type) String() string {
 		return "max"
 	case KAvg:
 		return "avg"
+	case KStats:
+		return "stats"
+	case KHist:
+		return "hist"
+	case KLhist:
+		return fmt.Sprintf("lhist(%d, %d, %d)", t.Min, t.Max, t.Step)
 	}
 	return "?"
 }
@@ -124,6 +138,9 @@ func (t *Type) String() string {
 // stored before (ints of any width mix; strings of any size mix).
 func compatible(a, b *Type) bool {
 	if a.Kind != b.Kind {
+		return false
+	}
+	if a.Kind == KLhist && (a.Min != b.Min || a.Max != b.Max || a.Step != b.Step) {
 		return false
 	}
 	if a.Kind == KTuple {

@@ -19,6 +19,8 @@ type entry struct {
 	value []byte // for aggregations: the merged value as 8 bytes (avg: the mean)
 	num   int64  // numeric value used for sorting
 	isNum bool
+	// stats: count and total (num is the average)
+	count, total int64
 }
 
 type pair struct{ A, B uint64 }
@@ -38,7 +40,7 @@ func readMap(m *compiler.Map, bm *ebpf.Map) ([]entry, error) {
 			}
 			out = append(out, numEntry(key, int64(s)))
 		}
-	case compiler.KMin, compiler.KMax, compiler.KAvg:
+	case compiler.KMin, compiler.KMax, compiler.KAvg, compiler.KStats:
 		var vals []pair
 		for it.Next(&key, &vals) {
 			var res int64
@@ -46,7 +48,7 @@ func readMap(m *compiler.Map, bm *ebpf.Map) ([]entry, error) {
 			var sum, cnt int64
 			for _, v := range vals {
 				switch m.Value.Kind {
-				case compiler.KAvg:
+				case compiler.KAvg, compiler.KStats:
 					sum += int64(v.A)
 					cnt += int64(v.B)
 				default:
@@ -60,10 +62,12 @@ func readMap(m *compiler.Map, bm *ebpf.Map) ([]entry, error) {
 					set = true
 				}
 			}
-			if m.Value.Kind == compiler.KAvg && cnt > 0 {
+			if (m.Value.Kind == compiler.KAvg || m.Value.Kind == compiler.KStats) && cnt > 0 {
 				res = sum / cnt
 			}
-			out = append(out, numEntry(key, res))
+			e := numEntry(key, res)
+			e.count, e.total = cnt, sum
+			out = append(out, e)
 		}
 	default:
 		val := make([]byte, bm.ValueSize())
@@ -116,9 +120,22 @@ func keyLess(t *compiler.Type, a, b []byte) bool {
 }
 
 // printMap writes a map in bpftrace's text format.
-func printMap(w io.Writer, m *compiler.Map, es []entry) {
-	sortEntries(m, es)
+func printMap(w io.Writer, m *compiler.Map, bm *ebpf.Map) error {
 	var b strings.Builder
+	defer func() { io.WriteString(w, b.String()) }()
+	if m.Value.IsHist() {
+		hs, err := readHist(bm)
+		if err != nil {
+			return fmt.Errorf("read map %s: %w", m.Name, err)
+		}
+		printHists(&b, m, hs)
+		return nil
+	}
+	es, err := readMap(m, bm)
+	if err != nil {
+		return err
+	}
+	sortEntries(m, es)
 	for _, e := range es {
 		b.WriteString(m.Name)
 		if m.Key != nil {
@@ -130,7 +147,10 @@ func printMap(w io.Writer, m *compiler.Map, es []entry) {
 		b.WriteString(formatMapValue(m.Value, e))
 		b.WriteByte('\n')
 	}
-	io.WriteString(w, b.String())
+	if m.Value.Kind == compiler.KStats && len(es) > 0 {
+		b.WriteByte('\n')
+	}
+	return nil
 }
 
 // formatKey renders a key; multi-key maps print their parts without parentheses.
@@ -143,6 +163,9 @@ func formatKey(t *compiler.Type, data []byte) string {
 }
 
 func formatMapValue(t *compiler.Type, e entry) string {
+	if t.Kind == compiler.KStats {
+		return fmt.Sprintf("count %d, average %d, total %d", e.count, e.num, e.total)
+	}
 	if t.IsAgg() {
 		if t.Kind == compiler.KCount || t.Kind == compiler.KSum {
 			if t.Kind == compiler.KCount {

@@ -279,12 +279,9 @@ func (r *run) printMaps() {
 	// bpftrace 0.17 ends the run's output with two newlines, then the maps.
 	r.out.WriteString("\n\n")
 	for _, m := range maps {
-		es, err := readMap(m, r.coll.Maps[m.Spec.Name])
-		if err != nil {
+		if err := printMap(r.out, m, r.coll.Maps[m.Spec.Name]); err != nil {
 			fmt.Fprintf(r.opts.Err, "%v\n", err)
-			continue
 		}
-		printMap(r.out, m, es)
 	}
 	r.out.Flush()
 }
