@@ -42,6 +42,7 @@ var validPrograms = []string{
 	`BEGIN { $c = 1 ? 2 : 3; @m = $c == 2 ? 10 : 20; printf("%d %d\n", !$c, ~$c); }`,
 	`BEGIN { @s["k"] = "value"; printf("%s\n", @s["k"]); }`,
 	`END { printf("bye\n"); }`,
+	`t:raw_syscalls:sys_enter { @h = hist(args.id); @l[comm] = lhist(args.id, 0, 500, 10); @s = stats(args.id); }`,
 	`i:s:1 { exit(); } t:syscalls:sys_enter_* { @[comm] = count(); }`,
 }
 
@@ -92,7 +93,8 @@ func TestCompileErrors(t *testing.T) {
 		{`t:syscalls:nosuch { }`, []string{"1:1: error: tracepoint not found: syscalls:nosuch"}},
 		{`k:vfs_read { }`, []string{"1:1: error: not supported yet: k probes"}},
 		{`BEGIN { $x = kstack; }`, []string{"1:14: error: not supported yet: kstack"}},
-		{`BEGIN { @x = hist(1); }`, []string{"not supported yet: hist()"}},
+		{`BEGIN { @x = ksym(1); }`, []string{"not supported yet: ksym()"}},
+		{`BEGIN { @x = lhist(1, 10, 0, 1); }`, []string{"lhist() max must be greater than min"}},
 		{`BEGIN { "a" + 1; }`, []string{"+ cannot be applied to string[2] and int64"}},
 		{`BEGIN { $x = unknownfn(1); }`, []string{"unknown function unknownfn()"}},
 		{`BEGIN { printf("%d\n", "s"); }`, []string{"%d needs an integer, not string[2]", "hint: use %s for strings"}},

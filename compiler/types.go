@@ -35,7 +35,7 @@ type Type struct {
 	Dur    bool // KInt: a duration in nanoseconds (from a duration literal)
 	// KLhist: the range and step of the buckets.
 	Min, Max, Step int64
-	Char   bool // KPtr: points to char (a C string)
+	Char           bool // KPtr: points to char (a C string)
 }
 
 var (
