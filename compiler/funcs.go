@@ -59,12 +59,11 @@ var bpftraceNames = map[string]bool{
 	"kstack": true, "ustack": true, "arg0": true, "arg1": true, "arg2": true, "arg3": true, "arg4": true,
 	"arg5": true, "retval": true, "func": true, "probe": true, "curtask": true, "rand": true, "cgroup": true,
 	"cpid": true, "jiffies": true, "ncpus": true, "ppid": true, "username": true, "sarg0": true, "args": true,
-	"print": true, "time": true, "join": true, "buf": true, "ksym": true, "usym": true, "kaddr": true,
+	"time": true, "join": true, "buf": true, "ksym": true, "usym": true, "kaddr": true,
 	"uaddr": true, "kptr": true, "uptr": true, "reg": true, "system": true, "cat": true, "signal": true,
 	"strncmp": true, "strcontains": true, "override": true, "sizeof": true, "offsetof": true,
 	"strftime": true, "path": true, "ntop": true, "pton": true, "macaddr": true, "cgroupid": true,
-	"bswap": true, "strerror": true, "len": true, "has_key": true, "clear": true, "zero": true,
-	"delete": true, "cgroup_path": true, "skboutput": true,
+	"bswap": true, "strerror": true, "len": true, "cgroup_path": true, "skboutput": true,
 	"unwatch": true, "percpu_kaddr": true, "debugf": true, "errorf": true, "warnf": true,
 }
 
@@ -125,15 +124,18 @@ type funcDef struct {
 	emit  func(g *gen, e *lang.Call) *val
 }
 
-var funcs map[string]funcDef
+// funcs is filled by init functions next to each family of functions.
+var funcs = map[string]funcDef{}
 
 func init() {
-	funcs = map[string]funcDef{
+	for name, f := range map[string]funcDef{
 		"printf":     {stmt: true, check: checkPrintf, emit: emitPrintf},
 		"exit":       {stmt: true, check: checkExit, emit: emitExit},
 		"str":        {check: checkStr, emit: emitStr},
 		"ntop":       {check: checkNtop, emit: emitNtop},
 		"setsockopt": {check: checkSetsockopt, emit: emitSetsockopt},
+	} {
+		funcs[name] = f
 	}
 	for _, a := range []string{"count", "sum", "min", "max", "avg", "stats", "hist", "lhist"} {
 		funcs[a] = funcDef{check: checkAgg}

@@ -12,7 +12,10 @@ import (
 // Events are records in the ring buffer, each starting with a u64 id: a
 // printf's index in Object.Printfs, or one of these.
 const (
-	EventExit uint64 = 0x7fffff00 + iota // followed by the exit code (u64)
+	EventExit  uint64 = 0x7fffff00 + iota // followed by the exit code (u64)
+	EventPrint                            // map index, top, div
+	EventClear                            // map index
+	EventZero                             // map index
 )
 
 // Verb is one conversion in a printf format.
@@ -29,6 +32,7 @@ type Printf struct {
 	Args   []*Type
 	Offs   []int // offset of each argument from the start of the record
 	Size   int
+	Value  bool // print(value): the single argument printed alone on a line
 }
 
 // ParseFormat splits a printf format into conversions. Length modifiers

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -120,7 +121,10 @@ func keyLess(t *compiler.Type, a, b []byte) bool {
 }
 
 // printMap writes a map in bpftrace's text format.
-func printMap(w io.Writer, m *compiler.Map, bm *ebpf.Map) error {
+func printMap(w io.Writer, m *compiler.Map, bm *ebpf.Map) error { return printMapOpts(w, m, bm, 0, 0) }
+
+// printMapOpts prints only the top entries (0: all), values divided by div (0: as is).
+func printMapOpts(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64) error {
 	var b strings.Builder
 	defer func() { io.WriteString(w, b.String()) }()
 	if m.Value.IsHist() {
@@ -136,7 +140,14 @@ func printMap(w io.Writer, m *compiler.Map, bm *ebpf.Map) error {
 		return err
 	}
 	sortEntries(m, es)
+	if top > 0 && top < len(es) {
+		es = es[len(es)-top:]
+	}
 	for _, e := range es {
+		if div > 0 && e.isNum {
+			e.num /= div
+			binary.LittleEndian.PutUint64(e.value, uint64(e.num))
+		}
 		b.WriteString(m.Name)
 		if m.Key != nil {
 			b.WriteByte('[')
@@ -176,4 +187,69 @@ func formatMapValue(t *compiler.Type, e entry) string {
 		return strconv.FormatInt(e.num, 10)
 	}
 	return formatValue(t, e.value)
+}
+
+// clearMap deletes every element.
+func clearMap(bm *ebpf.Map) error {
+	var keys [][]byte
+	key := make([]byte, bm.KeySize())
+	it := bm.Iterate()
+	var discard []byte
+	if bm.Type() == ebpf.PerCPUHash {
+		for it.Next(&key, &[][]byte{}) {
+			keys = append(keys, append([]byte(nil), key...))
+		}
+	} else {
+		discard = make([]byte, bm.ValueSize())
+		for it.Next(&key, &discard) {
+			keys = append(keys, append([]byte(nil), key...))
+		}
+	}
+	for _, k := range keys {
+		if err := bm.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return err
+		}
+	}
+	return it.Err()
+}
+
+// zeroMap sets every value to zero (histograms lose their buckets).
+func zeroMap(m *compiler.Map, bm *ebpf.Map) error {
+	if m.Value.IsHist() {
+		return clearMap(bm)
+	}
+	key := make([]byte, bm.KeySize())
+	var keys [][]byte
+	it := bm.Iterate()
+	if m.PerCPU {
+		for it.Next(&key, &[][]byte{}) {
+			keys = append(keys, append([]byte(nil), key...))
+		}
+	} else {
+		val := make([]byte, bm.ValueSize())
+		for it.Next(&key, &val) {
+			keys = append(keys, append([]byte(nil), key...))
+		}
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	zero := make([]byte, bm.ValueSize())
+	for _, k := range keys {
+		var err error
+		if m.PerCPU {
+			n, _ := ebpf.PossibleCPU()
+			vals := make([][]byte, n)
+			for i := range vals {
+				vals[i] = zero
+			}
+			err = bm.Put(k, vals)
+		} else {
+			err = bm.Put(k, zero)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -261,7 +261,38 @@ func (r *run) handle(raw []byte) {
 		if r.exitSeen {
 			return
 		}
-		io.WriteString(r.out, formatPrintf(r.obj.Printfs[id], raw))
+		pf := r.obj.Printfs[id]
+		if pf.Value {
+			io.WriteString(r.out, formatValue(pf.Args[0], raw[8:8+pf.Args[0].MemSize()])+"\n")
+			return
+		}
+		io.WriteString(r.out, formatPrintf(pf, raw))
+	case id == compiler.EventPrint || id == compiler.EventClear || id == compiler.EventZero:
+		if r.exitSeen || len(raw) < 16 {
+			return
+		}
+		idx := binary.LittleEndian.Uint64(raw[8:])
+		if idx >= uint64(len(r.obj.Maps)) {
+			return
+		}
+		m := r.obj.Maps[idx]
+		bm := r.coll.Maps[m.Spec.Name]
+		var err error
+		switch id {
+		case compiler.EventPrint:
+			var top, div uint64
+			if len(raw) >= 32 {
+				top, div = binary.LittleEndian.Uint64(raw[16:]), binary.LittleEndian.Uint64(raw[24:])
+			}
+			err = printMapOpts(r.out, m, bm, int(top), int64(div))
+		case compiler.EventClear:
+			err = clearMap(bm)
+		case compiler.EventZero:
+			err = zeroMap(m, bm)
+		}
+		if err != nil {
+			fmt.Fprintf(r.opts.Err, "ERROR: %v\n", err)
+		}
 	case id == compiler.EventExit:
 		if !r.exitSeen {
 			r.exitSeen = true

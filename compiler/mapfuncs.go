@@ -1,0 +1,194 @@
+package compiler
+
+import (
+	"github.com/cilium/ebpf/asm"
+
+	"github.com/bpfsh/bpfsh/lang"
+)
+
+// Map functions: print, clear and zero act in user space (an event asks for
+// them, so they happen in order with printf output); delete and has_key act
+// in the kernel.
+
+func init() {
+	funcs["print"] = funcDef{stmt: true, check: checkPrint, emit: emitPrint}
+	funcs["clear"] = funcDef{stmt: true, check: checkMapOnly, emit: emitMapEvent(EventClear)}
+	funcs["zero"] = funcDef{stmt: true, check: checkMapOnly, emit: emitMapEvent(EventZero)}
+	funcs["delete"] = funcDef{stmt: true, check: checkDelete, emit: emitDelete}
+	funcs["has_key"] = funcDef{check: checkHasKey, emit: emitHasKey}
+}
+
+// mapArg returns a call's first argument as a map, reporting when it is not one.
+func (k *checker) mapArg(e *lang.Call, wantKeys bool) (*lang.MapRef, *mapInfo) {
+	if len(e.Args) == 0 {
+		k.errorf(e.Span, "%s() needs a map", e.Name)
+		return nil, nil
+	}
+	m, ok := e.Args[0].(*lang.MapRef)
+	if !ok {
+		k.errorf(e.Args[0].Sp(), "%s() needs a map, like %s(@name)", e.Name, e.Name)
+		return nil, nil
+	}
+	mi := k.maps[m.Name]
+	if mi == nil {
+		if !k.quiet {
+			k.errorf(m.Span, "undefined map @%s", m.Name)
+		}
+		return nil, nil
+	}
+	if !wantKeys && m.Keys != nil {
+		k.errorf(m.Span, "%s() takes the whole map: %s(@%s)", e.Name, e.Name, m.Name)
+	}
+	return m, mi
+}
+
+func checkMapOnly(k *checker, e *lang.Call) *Type {
+	if k.nargs(e, 1, 1) {
+		k.mapArg(e, false)
+	}
+	return tNone
+}
+
+func checkPrint(k *checker, e *lang.Call) *Type {
+	if !k.nargs(e, 1, 3) {
+		return tNone
+	}
+	if m, ok := e.Args[0].(*lang.MapRef); ok && m.Keys == nil {
+		k.mapArg(e, false)
+		for _, a := range e.Args[1:] {
+			if _, ok := k.constEval(a); !ok {
+				k.errorf(a.Sp(), "print()'s top and div must be constants")
+			}
+		}
+		return tNone
+	}
+	if len(e.Args) > 1 {
+		k.errorf(e.Span, "print() of a value takes one argument")
+	}
+	t := k.expr(e.Args[0])
+	switch t.Kind {
+	case KInt, KString, KTuple, KInet:
+	default:
+		k.errorf(e.Args[0].Sp(), "print() cannot print %s", t)
+	}
+	return tNone
+}
+
+func (g *gen) mapIndex(m *lang.MapRef) int { return g.c.maps[m.Name].Order }
+
+func emitPrint(g *gen, e *lang.Call) *val {
+	if m, ok := e.Args[0].(*lang.MapRef); ok && m.Keys == nil {
+		var top, div int64
+		if len(e.Args) > 1 {
+			top, _ = g.k.constEval(e.Args[1])
+		}
+		if len(e.Args) > 2 {
+			div, _ = g.k.constEval(e.Args[2])
+		}
+		g.event(EventPrint, int64(g.mapIndex(m)), top, div)
+		return nil
+	}
+	// print(value): a printf record whose format prints the value alone.
+	t := g.sc.types[e.Args[0]]
+	pf := &Printf{Value: true, Args: []*Type{t}, Offs: []int{8}, Size: 8 + t.MemSize()}
+	id := g.c.addPrintf(pf)
+	v := g.expr(e.Args[0])
+	rec := &val{kind: vMem, off: g.alloc(pf.Size), size: align8(pf.Size)}
+	g.emit(storeImm(asm.R10, rec.off, int64(id), asm.DWord))
+	g.store(asm.R10, rec.off+8, v, t.MemSize())
+	g.release(v)
+	g.output(rec)
+	return nil
+}
+
+// event sends a fixed-size record: an id and up to three integers.
+func (g *gen) event(id uint64, args ...int64) {
+	rec := g.buffer(8+8*len(args), nil)
+	g.emit(storeImm(asm.R10, rec.off, int64(id), asm.DWord))
+	for i, a := range args {
+		if a != 0 {
+			g.emit(storeImm(asm.R10, rec.off+8+int16(8*i), a, asm.DWord))
+		}
+	}
+	g.output(rec)
+}
+
+func emitMapEvent(id uint64) func(g *gen, e *lang.Call) *val {
+	return func(g *gen, e *lang.Call) *val {
+		g.event(id, int64(g.mapIndex(e.Args[0].(*lang.MapRef))))
+		return nil
+	}
+}
+
+// delete(@m[k]) or delete(@m, k).
+func checkDelete(k *checker, e *lang.Call) *Type {
+	if !k.nargs(e, 1, 2) {
+		return tNone
+	}
+	m, mi := k.mapArg(e, true)
+	if m == nil {
+		return tNone
+	}
+	if mi.val.IsHist() {
+		k.errorf(e.Span, "not supported yet: delete() on a histogram")
+	}
+	if len(e.Args) == 2 {
+		if m.Keys != nil {
+			k.errorf(e.Args[1].Sp(), "the key is given twice")
+			return tNone
+		}
+		k.keyed(m, e.Args[1:])
+	} else {
+		k.keys(m)
+	}
+	return tNone
+}
+
+// keyed checks a map with keys given separately (delete(@m, k), has_key(@m, k)).
+func (k *checker) keyed(m *lang.MapRef, keys []lang.Expr) {
+	ref := &lang.MapRef{Span: m.Span, Name: m.Name, Keys: keys}
+	kt := k.keys(ref)
+	mi := k.maps[m.Name]
+	if mi.key == nil || !compatible(mi.key, kt) {
+		k.errorf(keys[0].Sp(), "@%s has keys of type %v, not %s", m.Name, mi.key, kt)
+	}
+}
+
+func keyRef(e *lang.Call) *lang.MapRef {
+	m := e.Args[0].(*lang.MapRef)
+	if len(e.Args) == 2 {
+		return &lang.MapRef{Span: m.Span, Name: m.Name, Keys: e.Args[1:]}
+	}
+	return m
+}
+
+func emitDelete(g *gen, e *lang.Call) *val {
+	m := keyRef(e)
+	key := g.mapKey(m)
+	g.mapPtr(asm.R1, g.c.maps[m.Name].Spec.Name)
+	g.load(asm.R2, key)
+	g.emit(asm.FnMapDeleteElem.Call())
+	return nil
+}
+
+func checkHasKey(k *checker, e *lang.Call) *Type {
+	if !k.nargs(e, 2, 2) {
+		return tInt64
+	}
+	if m, _ := k.mapArg(e, false); m != nil {
+		k.keyed(m, e.Args[1:])
+	}
+	return tInt64
+}
+
+func emitHasKey(g *gen, e *lang.Call) *val {
+	m := keyRef(e)
+	key := g.mapKey(m)
+	g.lookup(g.c.maps[m.Name].Spec.Name, key)
+	r := g.newTemp(tInt64)
+	no := g.label()
+	g.emit(asm.Mov.Imm(r.reg, 0), asm.JEq.Imm(asm.R0, 0, no), asm.Mov.Imm(r.reg, 1))
+	g.mark(no)
+	g.emit(asm.Mov.Reg(r.reg, r.reg))
+	return r
+}
