@@ -109,23 +109,44 @@ func (k *checker) stmt(s lang.Stmt) {
 		}
 	case *lang.Block:
 		k.block(s)
-	case *lang.Unroll, *lang.While, *lang.For:
-		k.errorf(s.Sp(), "not supported yet: loops (%s)", loopName(s))
+	case *lang.Unroll:
+		if n, ok := k.constEval(s.Count); !ok || n < 1 || n > 100 {
+			k.errorf(s.Count.Sp(), "unroll() needs a constant count from 1 to 100")
+		}
+		k.block(s.Body)
+	case *lang.While:
+		k.cond(s.Cond)
+		k.inLoop++
+		k.block(s.Body)
+		k.inLoop--
+	case *lang.For:
+		if s.Map != nil {
+			k.errorf(s.Map.Span, "not supported yet: for over a map")
+			return
+		}
+		for _, e := range []lang.Expr{s.Lo, s.Hi} {
+			if t := k.expr(e); t.Kind != KInt {
+				k.errorf(e.Sp(), "a range bound must be an integer, not %s", t)
+			}
+		}
+		k.assignVar(s.Var, tInt64, s.Var.Span)
+		k.inLoop++
+		k.block(s.Body)
+		k.inLoop--
 	case *lang.Jump:
-		k.errorf(s.Span, "not supported yet: %s", s.Kind)
+		switch s.Kind {
+		case "break", "continue":
+			if k.inLoop == 0 {
+				k.errorf(s.Span, "%s outside a loop", s.Kind)
+			}
+		case "return":
+			if s.Value != nil {
+				k.expr(s.Value)
+			}
+		}
 	default:
 		k.errorf(s.Sp(), "not supported yet: this statement")
 	}
-}
-
-func loopName(s lang.Stmt) string {
-	switch s.(type) {
-	case *lang.Unroll:
-		return "unroll"
-	case *lang.While:
-		return "while"
-	}
-	return "for"
 }
 
 func (k *checker) cond(e lang.Expr) {

@@ -32,6 +32,7 @@ type gen struct {
 	exit     string
 	overflow lang.Span
 	overErr  bool
+	loops    []loop
 }
 
 func newGen(c *compiler, sc *scope, prefix string) *gen {
@@ -302,7 +303,69 @@ func (g *gen) stmt(s lang.Stmt) {
 		// epilogue provides it.
 	case *lang.Block:
 		g.block(s)
+	case *lang.Unroll:
+		n, _ := g.k.constEval(s.Count)
+		for i := int64(0); i < n; i++ {
+			g.block(s.Body)
+		}
+	case *lang.While:
+		top, end := g.label(), g.label()
+		g.mark(top)
+		g.branchFalse(s.Cond, end)
+		g.resetTemps()
+		g.loops = append(g.loops, loop{brk: end, cont: top})
+		g.block(s.Body)
+		g.loops = g.loops[:len(g.loops)-1]
+		g.emit(asm.Ja.Label(top))
+		g.mark(end)
+	case *lang.For:
+		g.forRange(s)
+	case *lang.Jump:
+		switch s.Kind {
+		case "break":
+			g.emit(asm.Ja.Label(g.loops[len(g.loops)-1].brk))
+		case "continue":
+			g.emit(asm.Ja.Label(g.loops[len(g.loops)-1].cont))
+		case "return":
+			g.emit(asm.Ja.Label(g.exit))
+		}
 	}
+}
+
+// loop is where break and continue go.
+type loop struct{ brk, cont string }
+
+// forRange is for ($i : lo..hi) { body }: $i runs from lo up to hi, exclusive.
+func (g *gen) forRange(s *lang.For) {
+	home := g.vars[s.Var.Name]
+	hi := g.expr(s.Hi)
+	if hi.kind != vImm {
+		// Keep the bound in its own stack slot: the body may use every register.
+		slot := &val{kind: vSlot, off: g.alloc(8), t: tInt64}
+		r, _, _ := g.operandReg(hi, asm.R0)
+		g.emit(asm.StoreMem(asm.R10, slot.off, r, asm.DWord))
+		g.release(hi)
+		hi = slot
+	}
+	lo := g.expr(s.Lo)
+	r, _, _ := g.operandReg(lo, asm.R0)
+	g.emit(asm.StoreMem(asm.R10, home.off, r, asm.DWord))
+	g.release(lo)
+	top, next, end := g.label(), g.label(), g.label()
+	g.mark(top)
+	g.emit(asm.LoadMem(asm.R1, asm.R10, home.off, asm.DWord))
+	if hi.kind == vImm {
+		g.emit(asm.JSGE.Imm(asm.R1, int32(hi.imm), end))
+	} else {
+		g.emit(asm.LoadMem(asm.R2, asm.R10, hi.off, asm.DWord), asm.JSGE.Reg(asm.R1, asm.R2, end))
+	}
+	g.loops = append(g.loops, loop{brk: end, cont: next})
+	g.block(s.Body)
+	g.loops = g.loops[:len(g.loops)-1]
+	g.mark(next)
+	g.emit(asm.LoadMem(asm.R1, asm.R10, home.off, asm.DWord), asm.Add.Imm(asm.R1, 1),
+		asm.StoreMem(asm.R10, home.off, asm.R1, asm.DWord), asm.Ja.Label(top))
+	g.mark(end)
 }
 
 func (g *gen) assign(s *lang.Assign) {

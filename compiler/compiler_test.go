@@ -42,6 +42,8 @@ var validPrograms = []string{
 	`BEGIN { $c = 1 ? 2 : 3; @m = $c == 2 ? 10 : 20; printf("%d %d\n", !$c, ~$c); }`,
 	`BEGIN { @s["k"] = "value"; printf("%s\n", @s["k"]); }`,
 	`END { printf("bye\n"); }`,
+	`BEGIN { $i = 0; while ($i < 10) { $i++; if ($i == 3) { continue; } if ($i > 7) { break; } printf("%d\n", $i); } }`,
+	`BEGIN { unroll(3) { @x++; } for ($j : 0..5) { @y += $j; } return; }`,
 	`t:raw_syscalls:sys_enter { @h = hist(args.id); @l[comm] = lhist(args.id, 0, 500, 10); @s = stats(args.id); }`,
 	`i:s:1 { exit(); } t:syscalls:sys_enter_* { @[comm] = count(); }`,
 }
@@ -87,7 +89,7 @@ func TestCompileErrors(t *testing.T) {
 	}{
 		{`BEGIN { printf("%d\n"); }`, []string{"test.bt:1:9: error: printf: the format has 1 conversion but 0 arguments follow"}},
 		{`BEGIN { $x = 1; $x = "a"; }`, []string{"1:22: error: type mismatch for $x"}},
-		{`BEGIN { print($y); }`, []string{"1:9: error: not supported yet: print()", "1:15: error: undefined variable $y"}},
+		{`BEGIN { join($y); }`, []string{"1:9: error: not supported yet: join()", "1:14: error: undefined variable $y"}},
 		{`BEGIN { @a = count(); @a = 1; }`, []string{"1:23: error: @a holds count, cannot store int64"}},
 		{`t:syscalls:sys_enter_openat { @[args.nosuch] = count(); }`, []string{"1:33: error: tracepoint:syscalls:sys_enter_openat has no argument \"nosuch\"", "hint: available: __syscall_nr, dfd, filename, flags, mode"}},
 		{`t:syscalls:nosuch { }`, []string{"1:1: error: tracepoint not found: syscalls:nosuch"}},
@@ -98,7 +100,8 @@ func TestCompileErrors(t *testing.T) {
 		{`BEGIN { "a" + 1; }`, []string{"+ cannot be applied to string[2] and int64"}},
 		{`BEGIN { $x = unknownfn(1); }`, []string{"unknown function unknownfn()"}},
 		{`BEGIN { printf("%d\n", "s"); }`, []string{"%d needs an integer, not string[2]", "hint: use %s for strings"}},
-		{`BEGIN { while (1) { } }`, []string{"not supported yet: loops (while)"}},
+		{`BEGIN { break; }`, []string{"1:9: error: break outside a loop"}},
+		{`BEGIN { unroll($1) { } }`, []string{"unroll() needs a constant count from 1 to 100"}},
 	}
 	for _, tt := range tests {
 		_, diags := compile(t, tt.src)
