@@ -23,6 +23,7 @@ type Options struct {
 	Env    *probes.Env
 	Params []string // positional parameters $1..$N
 	StrLen int      // default string buffer size (64)
+	Unsafe bool     // allow destructive actions (signal, system, override)
 }
 
 // Names of the maps every program may share.
@@ -49,6 +50,8 @@ type PatchKind int
 
 const (
 	PatchStartTime PatchKind = iota // ktime (ns) when the script started, for elapsed
+	PatchNCPUs                      // number of possible CPUs
+	PatchChildPID                   // pid of the -c command
 )
 
 // Program is one BPF program: one probe body at one attach point.

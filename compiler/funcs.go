@@ -57,13 +57,13 @@ var builtins = map[string]builtinDef{
 // implement yet: they parse, and the compiler says so at their span.
 var bpftraceNames = map[string]bool{
 	"kstack": true, "ustack": true, "arg0": true, "arg1": true, "arg2": true, "arg3": true, "arg4": true,
-	"arg5": true, "retval": true, "func": true, "probe": true, "curtask": true, "rand": true, "cgroup": true,
-	"cpid": true, "jiffies": true, "ncpus": true, "ppid": true, "username": true, "sarg0": true, "args": true,
-	"time": true, "join": true, "buf": true, "ksym": true, "usym": true, "kaddr": true,
-	"uaddr": true, "kptr": true, "uptr": true, "reg": true, "system": true, "cat": true, "signal": true,
-	"strncmp": true, "strcontains": true, "override": true, "sizeof": true, "offsetof": true,
+	"arg5": true, "retval": true, "func": true, "curtask": true,
+	"ppid": true, "username": true, "sarg0": true, "args": true,
+	"join": true, "buf": true, "ksym": true, "usym": true, "kaddr": true,
+	"uaddr": true, "kptr": true, "uptr": true, "reg": true, "cat": true,
+	"strcontains": true, "override": true, "offsetof": true,
 	"strftime": true, "path": true, "ntop": true, "pton": true, "macaddr": true, "cgroupid": true,
-	"bswap": true, "strerror": true, "len": true, "cgroup_path": true, "skboutput": true,
+	"strerror": true, "len": true, "cgroup_path": true, "skboutput": true,
 	"unwatch": true, "percpu_kaddr": true, "debugf": true, "errorf": true, "warnf": true,
 }
 

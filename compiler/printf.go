@@ -16,6 +16,10 @@ const (
 	EventPrint                            // map index, top, div
 	EventClear                            // map index
 	EventZero                             // map index
+	// Kinds of printf-like records (Printf.Kind).
+	EventSystem // run the formatted command
+	EventCat    // print the named file
+	EventTime   // print the time, strftime-formatted
 )
 
 // Verb is one conversion in a printf format.
@@ -32,7 +36,8 @@ type Printf struct {
 	Args   []*Type
 	Offs   []int // offset of each argument from the start of the record
 	Size   int
-	Value  bool // print(value): the single argument printed alone on a line
+	Value  bool   // print(value): the single argument printed alone on a line
+	Kind   uint64 // 0 for printf; EventSystem, EventCat or EventTime
 }
 
 // ParseFormat splits a printf format into conversions. Length modifiers
@@ -117,9 +122,14 @@ func checkPrintf(k *checker, e *lang.Call) *Type {
 }
 
 func emitPrintf(g *gen, e *lang.Call) *val {
+	emitPrintfKind(g, e, 0)
+	return nil
+}
+
+func emitPrintfKind(g *gen, e *lang.Call, kind uint64) {
 	lit := e.Args[0].(*lang.StrLit)
 	verbs, _ := ParseFormat(lit.Val)
-	pf := &Printf{Format: lit.Val, Verbs: verbs}
+	pf := &Printf{Format: lit.Val, Verbs: verbs, Kind: kind}
 	off := 8
 	for _, a := range e.Args[1:] {
 		t := g.sc.types[a]
@@ -145,7 +155,6 @@ func emitPrintf(g *gen, e *lang.Call) *val {
 		g.release(v)
 	}
 	g.output(rec)
-	return nil
 }
 
 // output sends a stack record to the ring buffer, counting drops.

@@ -31,6 +31,8 @@ type Options struct {
 	DryRun  bool      // load and attach, then stop without running anything
 	Verbose bool      // print verifier logs
 	Quiet   bool      // no "Attaching N probes..." line
+	// ChildPID is the pid of the -c command (cpid), 0 when none.
+	ChildPID int
 }
 
 // Run executes obj until exit(), a signal, or (for BEGIN/END-only
@@ -147,8 +149,18 @@ func (r *run) load() error {
 	for _, p := range r.obj.Programs {
 		ps := p.Spec.Copy()
 		for i, ins := range ps.Instructions {
-			if k, ok := r.obj.Patches[ins.Symbol()]; ok && k == compiler.PatchStartTime {
+			k, ok := r.obj.Patches[ins.Symbol()]
+			if !ok {
+				continue
+			}
+			switch k {
+			case compiler.PatchStartTime:
 				ps.Instructions[i].Constant = int64(start)
+			case compiler.PatchNCPUs:
+				n, _ := ebpf.PossibleCPU()
+				ps.Instructions[i].Constant = int64(n)
+			case compiler.PatchChildPID:
+				ps.Instructions[i].Constant = int64(r.opts.ChildPID)
 			}
 		}
 		spec.Programs[ps.Name] = ps
@@ -266,7 +278,20 @@ func (r *run) handle(raw []byte) {
 			io.WriteString(r.out, formatValue(pf.Args[0], raw[8:8+pf.Args[0].MemSize()])+"\n")
 			return
 		}
-		io.WriteString(r.out, formatPrintf(pf, raw))
+		if pf.Kind == compiler.EventTime {
+			io.WriteString(r.out, strftime(pf.Format, time.Now()))
+			return
+		}
+		text := formatPrintf(pf, raw)
+		switch pf.Kind {
+		case compiler.EventSystem:
+			r.out.Flush()
+			runSystem(r.out, text)
+		case compiler.EventCat:
+			catFile(r.out, r.opts.Err, text)
+		default:
+			io.WriteString(r.out, text)
+		}
 	case id == compiler.EventPrint || id == compiler.EventClear || id == compiler.EventZero:
 		if r.exitSeen || len(raw) < 16 {
 			return

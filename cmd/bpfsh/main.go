@@ -35,6 +35,7 @@ OPTIONS:
     bpfsh pins           list pinned policies (name, attach points, source)
     bpfsh unpin NAME     remove a pinned policy
     -v             verbose: print the kernel verifier's log of every program
+    --unsafe       allow destructive actions: signal(), system(), override()
     -h, --help     show this help
     -V, --version  show the version
 
@@ -51,6 +52,7 @@ type config struct {
 	verbose bool
 	quiet   bool
 	pin     string
+	unsafe  bool
 }
 
 func main() {
@@ -109,7 +111,7 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, lang.Print(prog))
 		return 0
 	}
-	obj, cdiags := compiler.Compile(prog, compiler.Options{Env: probes.SystemEnv(), Params: cfg.params})
+	obj, cdiags := compiler.Compile(prog, compiler.Options{Env: probes.SystemEnv(), Params: cfg.params, Unsafe: cfg.unsafe})
 	if cdiags.HasErrors() {
 		// Parse warnings and compile diagnostics together, in source order.
 		cdiags.List = append(diags.List, cdiags.List...)
@@ -177,6 +179,8 @@ func parseArgs(args []string) (*config, error) {
 			cfg.verbose = true
 		case "-q":
 			cfg.quiet = true
+		case "--unsafe":
+			cfg.unsafe = true
 		case "--pin":
 			cfg.pin, err = val()
 		case "-h", "--help":
