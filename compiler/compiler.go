@@ -322,8 +322,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 
 // known lists bpftrace probe types bpfsh parses but cannot compile yet.
 var known = map[string]bool{
-	"kprobe": true, "k": true, "kretprobe": true, "kr": true, "uprobe": true, "u": true, "uretprobe": true,
-	"ur": true, "usdt": true, "U": true, "software": true, "s": true, "hardware": true, "h": true,
+	"kprobe": true, "k": true, "kretprobe": true, "kr": true, "usdt": true, "U": true, "software": true, "s": true, "hardware": true, "h": true,
 	"watchpoint": true, "w": true, "asyncwatchpoint": true, "kfunc": true, "kretfunc": true, "fentry": true,
 	"f": true, "fexit": true, "fr": true, "iter": true, "it": true, "rawtracepoint": true, "rt": true,
 	"sockops": true, "xdp": true, "tc": true, "lsm": true, "fmod_ret": true,

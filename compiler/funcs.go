@@ -57,7 +57,7 @@ var builtins = map[string]builtinDef{
 // implement yet: they parse, and the compiler says so at their span.
 var bpftraceNames = map[string]bool{
 	"kstack": true, "ustack": true, "arg0": true, "arg1": true, "arg2": true, "arg3": true, "arg4": true,
-	"arg5": true, "retval": true, "func": true, "curtask": true,
+	"arg5": true, "retval": true, "func": true, "curtask": true, "sarg1": true, "sarg2": true,
 	"ppid": true, "username": true, "sarg0": true, "args": true,
 	"join": true, "buf": true, "ksym": true, "usym": true, "kaddr": true,
 	"uaddr": true, "kptr": true, "uptr": true, "reg": true, "cat": true,
@@ -77,6 +77,9 @@ func (k *checker) ident(e *lang.Ident) *Type {
 		}
 		if _, ok := ctx.Consts[e.Name]; ok {
 			return tInt64
+		}
+		if v, ok := ctx.Strings[e.Name]; ok {
+			return strType(len(v) + 1)
 		}
 	}
 	if b, ok := builtins[e.Name]; ok {
@@ -110,6 +113,9 @@ func (g *gen) ident(e *lang.Ident) *val {
 		}
 		if v, ok := ctx.Consts[e.Name]; ok {
 			return imm(v, tInt64)
+		}
+		if v, ok := ctx.Strings[e.Name]; ok {
+			return g.strLit(v, len(v)+1)
 		}
 	}
 	if b, ok := builtins[e.Name]; ok {
@@ -298,7 +304,7 @@ func emitStr(g *gen, e *lang.Call) *val {
 	}
 	buf := g.buffer(t.Size, t)
 	fn := asm.FnProbeReadKernelStr
-	if at.User {
+	if at.User || (at.Kind == KInt && g.sc.ctx != nil && g.sc.ctx.UserPtrs) {
 		fn = asm.FnProbeReadUserStr
 	}
 	g.helperCall(fn, false, buf, imm(int64(t.Size), tInt64), x)

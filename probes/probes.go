@@ -50,6 +50,8 @@ type Context struct {
 	UserPtrs bool
 	// Builtins are context values a script names directly (sockops: op, lport, ...).
 	Builtins []Field
+	// Strings are names that stand for constant strings (func).
+	Strings map[string]string
 	// Consts are names that stand for integers in this context (TIMEOUT_INIT, ...).
 	Consts map[string]int64
 	// Reply is the writable result field (sockops' reply), nil when none.

@@ -1,0 +1,155 @@
+package probes
+
+import (
+	"debug/elf"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+)
+
+// TargetPID limits uprobes to one process (-p); 0 means every process.
+var TargetPID int
+
+// uprobe/uretprobe: a function in an executable or shared library, by ELF
+// symbol. The program is a kprobe-type program reading x86-64 pt_regs.
+func init() {
+	for _, ret := range []bool{false, true} {
+		name, alias := "uprobe", "u"
+		if ret {
+			name, alias = "uretprobe", "ur"
+		}
+		ret := ret
+		register(&Provider{
+			Name:     name,
+			Aliases:  []string{alias},
+			ProgType: ebpf.Kprobe,
+			Expand:   func(_ *Env, parts []string) ([]Point, error) { return expandUprobe(name, parts) },
+			Context:  func(_ *Env, p Point) (*Context, error) { return uprobeContext(p, ret), nil },
+			Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
+				ex, err := link.OpenExecutable(p.Target[0])
+				if err != nil {
+					return nil, err
+				}
+				opts := &link.UprobeOptions{PID: TargetPID}
+				if ret {
+					return ex.Uretprobe(p.Target[1], prog, opts)
+				}
+				return ex.Uprobe(p.Target[1], prog, opts)
+			},
+		})
+	}
+}
+
+// x86-64 struct pt_regs offsets of the argument and return registers.
+var ptRegsArgs = []int{112, 104, 96, 88, 72, 64} // di, si, dx, cx, r8, r9
+
+const ptRegsAX = 80
+
+func uprobeContext(p Point, ret bool) *Context {
+	c := &Context{UserPtrs: true, Strings: map[string]string{"func": p.Target[1]}}
+	if ret {
+		c.Builtins = append(c.Builtins, Field{Name: "retval", Offset: ptRegsAX, Size: 8})
+		return c
+	}
+	for i, off := range ptRegsArgs {
+		c.Builtins = append(c.Builtins, Field{Name: "arg" + string(rune('0'+i)), Offset: off, Size: 8})
+	}
+	return c
+}
+
+func expandUprobe(provider string, parts []string) ([]Point, error) {
+	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+		return nil, errorf("%s needs a binary and a function: %s:/path/to/binary:function", provider, provider)
+	}
+	bin, err := ResolveBinary(parts[0])
+	if err != nil {
+		return nil, err
+	}
+	syms, err := FuncSymbols(bin)
+	if err != nil {
+		return nil, errorf("%s: %v", bin, err)
+	}
+	var out []Point
+	for _, s := range syms {
+		if ok, _ := path.Match(parts[1], s); ok {
+			out = append(out, Point{Provider: provider, Target: []string{bin, s}})
+		}
+	}
+	if len(out) == 0 {
+		if HasWildcard(parts[1]) {
+			return nil, errorf("no function in %s matches %q", bin, parts[1])
+		}
+		return nil, errorf("function %q not found in %s", parts[1], bin)
+	}
+	return out, nil
+}
+
+// ResolveBinary finds an executable or library: a path as given, a name on
+// PATH, or a library name (libc, libc.so.6) in the usual library directories.
+func ResolveBinary(name string) (string, error) {
+	if strings.Contains(name, "/") {
+		if _, err := os.Stat(name); err != nil {
+			return "", errorf("binary %s: %v", name, err)
+		}
+		return filepath.Abs(name)
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return filepath.Abs(p)
+	}
+	base := strings.TrimPrefix(name, "lib")
+	for _, dir := range []string{"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib"} {
+		for _, pat := range []string{name, "lib" + base + ".so.*", "lib" + base + ".so", name + ".so*"} {
+			matches, _ := filepath.Glob(filepath.Join(dir, pat))
+			sort.Strings(matches)
+			for _, m := range matches {
+				if isELF(m) {
+					return filepath.EvalSymlinks(m)
+				}
+			}
+		}
+	}
+	return "", errorf("cannot find binary or library %q (give a path)", name)
+}
+
+// FuncSymbols lists the defined function symbols of an ELF file, sorted.
+func FuncSymbols(file string) ([]string, error) {
+	f, err := elf.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	seen := map[string]bool{}
+	for _, get := range []func() ([]elf.Symbol, error){f.Symbols, f.DynamicSymbols} {
+		syms, _ := get()
+		for _, s := range syms {
+			if elf.ST_TYPE(s.Info) == elf.STT_FUNC && s.Value != 0 && s.Name != "" {
+				seen[strings.SplitN(s.Name, "@", 2)[0]] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for s := range seen {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// isELF reports whether file is an ELF object (not a linker script).
+func isELF(file string) bool {
+	f, err := os.Open(file)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	magic := make([]byte, 4)
+	_, err = io.ReadFull(f, magic)
+	return err == nil && string(magic) == elf.ELFMAG
+}
