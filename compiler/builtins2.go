@@ -210,3 +210,7 @@ func emitCommandFunc(kind uint64) func(g *gen, e *lang.Call) *val {
 		return nil
 	}
 }
+
+func init() {
+	builtins["curtask"] = builtinDef{tUint64, func(g *gen) *val { return g.helperCall(asm.FnGetCurrentTask, true) }}
+}

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/bpfsh/bpfsh/lang"
 	"github.com/bpfsh/bpfsh/probes"
@@ -22,6 +23,8 @@ type scope struct {
 	ctx   *probes.Context
 	vars  map[string]*Type
 	types map[lang.Expr]*Type
+	// members: where each BTF member access reads
+	members map[*lang.Field]memberInfo
 	// timeoutInit: the probe mentions TIMEOUT_INIT, so bare integers given to reply are jiffies.
 	timeoutInit bool
 }
@@ -339,7 +342,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 			k.errorf(e.Span, "the two branches have different types: %s and %s", a, b)
 			return a
 		}
-		if a.Kind == KString || a.Kind == KTuple {
+		if a.Kind == KTuple || a.Kind == KStruct {
 			k.errorf(e.Span, "not supported yet: a ternary over %s values", a)
 		}
 		return unify(a, b)
@@ -348,6 +351,9 @@ func (k *checker) expr1(e lang.Expr) *Type {
 	case *lang.Cast:
 		t := k.expr(e.X)
 		ct, ok := castType(e.Type)
+		if !ok && (e.Type.Ptr > 0 || strings.HasPrefix(e.Type.Name, "struct ") || strings.HasPrefix(e.Type.Name, "union ")) {
+			ct, ok = k.btfCast(e.Type)
+		}
 		if !ok {
 			k.errorf(e.Type.Span, "not supported yet: casts to %s", e.Type.Name)
 			return tInt64
@@ -403,7 +409,17 @@ var castTypes = map[string]*Type{
 
 func castType(tn *lang.TypeName) (*Type, bool) {
 	if tn.Ptr > 0 {
-		return &Type{Kind: KPtr, Size: 8, Char: tn.Name == "char" && tn.Ptr == 1}, true
+		elem, ok := castTypes[tn.Name]
+		if !ok {
+			if tn.Name != "void" {
+				return nil, false
+			}
+			elem = nil
+		}
+		if tn.Ptr > 1 {
+			elem = tUint64
+		}
+		return &Type{Kind: KPtr, Size: 8, Char: tn.Name == "char" && tn.Ptr == 1, Elem: elem}, true
 	}
 	if tn.ArrLen > 0 {
 		return nil, false
@@ -481,9 +497,21 @@ func (k *checker) unary(e *lang.Unary) *Type {
 		}
 		k.errorf(e.Span, "%s needs a variable or a map", e.Op)
 		return tInt64
-	case "*", "&":
+	case "*":
+		pt := k.expr(e.X)
+		if pt.Kind == KPtr && pt.BTF != nil {
+			if t, ok := btfValueType(pt.BTF, k.c.strlen); ok && (t.Kind == KInt || t.Kind == KPtr) {
+				return t
+			}
+		}
+		if pt.Kind == KPtr && pt.Elem != nil {
+			return pt.Elem
+		}
+		k.errorf(e.Span, "cannot dereference %s", pt)
+		return tInt64
+	case "&":
 		k.expr(e.X)
-		k.errorf(e.Span, "not supported yet: pointer %s", map[string]string{"*": "dereference", "&": "address-of"}[e.Op])
+		k.errorf(e.Span, "not supported yet: address-of")
 		return tInt64
 	}
 	t := k.expr(e.X)
@@ -514,6 +542,14 @@ func (k *checker) field(e *lang.Field) *Type {
 			d.Hint("available: %s", joinNames(names))
 			return tInt64
 		}
+		if f.BTF != nil {
+			t, ok := btfValueType(f.BTF, k.c.strlen)
+			if !ok || t.Kind == KStruct || t.Kind == KString {
+				k.errorf(e.Span, "not supported yet: argument %s of type %s", f.Name, btfTypeName(f.BTF))
+				return tInt64
+			}
+			return t
+		}
 		t, ok := fieldType(f, k.sc.ctx, k.c.strlen)
 		if !ok {
 			k.errorf(e.Span, "not supported yet: argument %s of type %s", f.Name, f.CType)
@@ -521,9 +557,7 @@ func (k *checker) field(e *lang.Field) *Type {
 		}
 		return t
 	}
-	k.expr(e.X)
-	k.errorf(e.Span, "not supported yet: field access on this value")
-	return tInt64
+	return k.structField(e, k.expr(e.X))
 }
 
 func fieldType(f probes.Field, ctx *probes.Context, strlen int) (*Type, bool) {

@@ -436,6 +436,17 @@ func (g *gen) expr(e lang.Expr) *val {
 		return g.unary(e)
 	case *lang.Ternary:
 		elseL, endL := g.label(), g.label()
+		if t.Kind == KString || t.Kind == KInet {
+			buf := &val{kind: vMem, off: g.alloc(t.MemSize()), size: t.MemSize(), t: t}
+			g.branchFalse(e.Cond, elseL)
+			g.copyMem(buf.off, buf.size, g.expr(e.Then))
+			g.emit(asm.Ja.Label(endL))
+			g.mark(elseL)
+			g.copyMem(buf.off, buf.size, g.expr(e.Else))
+			g.mark(endL)
+			g.emit(asm.Mov.Imm(asm.R0, 0))
+			return buf
+		}
 		dst := g.newTemp(t)
 		g.branchFalse(e.Cond, elseL)
 		a := g.expr(e.Then)
@@ -620,11 +631,7 @@ func (g *gen) arith(op string, x, y *val, signed bool) {
 }
 
 func (g *gen) signedDivMod(op string, x, y *val) {
-	yr := g.toTemp(&val{kind: y.kind, imm: y.imm, reg: y.reg, off: y.off, t: y.t})
-	if y.temp && y.kind == vReg {
-		// toTemp reused y's register; make sure y is not released twice.
-		y.temp = false
-	}
+	yr := g.toTemp(y)
 	neg := g.newTemp(tInt64)
 	l1, l2, l3 := g.label(), g.label(), g.label()
 	g.emit(asm.Mov.Imm(neg.reg, 0))
@@ -652,6 +659,8 @@ func (g *gen) unary(e *lang.Unary) *val {
 	switch e.Op {
 	case "++", "--":
 		return g.incDec(e)
+	case "*":
+		return g.deref(e)
 	case "!":
 		falseL, endL := g.label(), g.label()
 		dst := g.newTemp(t)
@@ -877,6 +886,9 @@ func (g *gen) strCompare(e *lang.Binary, eq bool, label string) {
 }
 
 func (g *gen) field(e *lang.Field) *val {
+	if id, ok := e.X.(*lang.Ident); !ok || id.Name != "args" {
+		return g.structRead(e)
+	}
 	f, _ := g.sc.ctx.Arg(e.Name)
 	t := g.sc.types[e]
 	switch {

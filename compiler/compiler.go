@@ -12,7 +12,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"golang.org/x/sys/unix"
 
 	"github.com/bpfsh/bpfsh/lang"
 	"github.com/bpfsh/bpfsh/probes"
@@ -38,6 +37,9 @@ const (
 	statMapFull        // map update failed (max entries reached)
 	statCount
 )
+
+// noPrealloc is BPF_F_NO_PREALLOC: hash map entries allocated as they are used.
+const noPrealloc = 1
 
 // DefaultMaxKeys is the default number of entries of a keyed map.
 const DefaultMaxKeys = 4096
@@ -231,13 +233,13 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	// Type check: first learn map types quietly, then check for real.
 	k.quiet = true
 	for _, in := range insts {
-		in.sc.vars, in.sc.types = map[string]*Type{}, map[lang.Expr]*Type{}
+		in.sc.vars, in.sc.types, in.sc.members = map[string]*Type{}, map[lang.Expr]*Type{}, map[*lang.Field]memberInfo{}
 		k.probe(in.probe, in.sc)
 	}
 	k.quiet = false
 	checked := map[*lang.Probe]bool{}
 	for _, in := range insts {
-		in.sc.vars, in.sc.types = map[string]*Type{}, map[lang.Expr]*Type{}
+		in.sc.vars, in.sc.types, in.sc.members = map[string]*Type{}, map[lang.Expr]*Type{}, map[*lang.Field]memberInfo{}
 		if checked[in.probe] {
 			// Report each probe's errors once, however many points it has.
 			saved := k.diags
@@ -276,7 +278,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 			// One entry per (key, bucket), allocated as buckets fill.
 			keySize += 8
 			maxEntries = DefaultMaxKeys * 16
-			flags = unix.BPF_F_NO_PREALLOC
+			flags = noPrealloc
 		}
 		m.Spec = &ebpf.MapSpec{Name: mapObjName(name, i), Type: typ, KeySize: uint32(keySize),
 			ValueSize: uint32(mi.val.MemSize()), MaxEntries: maxEntries, Flags: flags}
@@ -324,7 +326,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 var known = map[string]bool{
 	"kprobe": true, "k": true, "kretprobe": true, "kr": true, "usdt": true, "U": true, "software": true, "s": true, "hardware": true, "h": true,
 	"watchpoint": true, "w": true, "asyncwatchpoint": true, "kfunc": true, "kretfunc": true, "fentry": true,
-	"f": true, "fexit": true, "fr": true, "iter": true, "it": true, "rawtracepoint": true, "rt": true,
+	"f": true, "fexit": true, "fr": true, "iter": true, "it": true,
 	"sockops": true, "xdp": true, "tc": true, "lsm": true, "fmod_ret": true,
 }
 

@@ -57,7 +57,7 @@ var builtins = map[string]builtinDef{
 // implement yet: they parse, and the compiler says so at their span.
 var bpftraceNames = map[string]bool{
 	"kstack": true, "ustack": true, "arg0": true, "arg1": true, "arg2": true, "arg3": true, "arg4": true,
-	"arg5": true, "retval": true, "func": true, "curtask": true, "sarg1": true, "sarg2": true,
+	"arg5": true, "retval": true, "func": true, "sarg1": true, "sarg2": true,
 	"ppid": true, "username": true, "sarg0": true, "args": true,
 	"join": true, "buf": true, "ksym": true, "usym": true, "kaddr": true,
 	"uaddr": true, "kptr": true, "uptr": true, "reg": true, "cat": true,
@@ -81,6 +81,9 @@ func (k *checker) ident(e *lang.Ident) *Type {
 		if v, ok := ctx.Strings[e.Name]; ok {
 			return strType(len(v) + 1)
 		}
+	}
+	if e.Name == "curtask" {
+		return k.curtaskType(e.Span)
 	}
 	if b, ok := builtins[e.Name]; ok {
 		return b.typ

@@ -3,6 +3,8 @@ package compiler
 import (
 	"fmt"
 	"strings"
+
+	"github.com/cilium/ebpf/btf"
 )
 
 // Kind classifies a bpfsh value.
@@ -15,6 +17,7 @@ const (
 	KTuple       // a fixed layout of other values
 	KPtr         // an address in kernel or user memory, not directly dereferenceable
 	KInet        // an IPv4 or IPv6 address: u64 family, then 16 address bytes
+	KStruct      // a struct in kernel memory, held by its address (BTF)
 	KCount       // aggregation values, only in maps
 	KSum
 	KMin
@@ -33,6 +36,10 @@ type Type struct {
 	Elems  []*Type
 	User   bool // KPtr: points into user memory
 	Dur    bool // KInt: a duration in nanoseconds (from a duration literal)
+	// KPtr: the pointee's BTF type, if known; KStruct: the struct's.
+	BTF btf.Type
+	// KPtr from an integer-pointer cast like (int32 *)p: the pointee.
+	Elem *Type
 	// KLhist: the range and step of the buckets.
 	Min, Max, Step int64
 	Char           bool // KPtr: points to char (a C string)
@@ -61,7 +68,7 @@ func (t *Type) IsHist() bool { return t.Kind == KHist || t.Kind == KLhist }
 // to 8, aggregations hold their per-CPU state.
 func (t *Type) MemSize() int {
 	switch t.Kind {
-	case KInt, KPtr, KCount, KSum, KHist, KLhist:
+	case KInt, KPtr, KCount, KSum, KHist, KLhist, KStruct:
 		return 8
 	case KString:
 		return align8(t.Size)
@@ -111,7 +118,12 @@ func (t *Type) String() string {
 		if t.Char {
 			return "char *"
 		}
+		if t.BTF != nil {
+			return btfTypeName(t.BTF) + " *"
+		}
 		return "void *"
+	case KStruct:
+		return btfTypeName(t.BTF)
 	case KInet:
 		return "inet"
 	case KCount:

@@ -9,8 +9,10 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 )
 
 // Point is one concrete attach point, after alias and wildcard resolution.
@@ -33,14 +35,15 @@ type Field struct {
 	Name    string
 	CType   string // as the kernel spells it, e.g. "const char *"
 	Offset  int
-	Size    int    // bytes of the whole field (all elements for arrays)
-	Signed  bool   //
-	Ptr     bool   // a pointer (to CType without the '*')
-	Elems   int    // > 0 for arrays: number of elements
-	DataLoc bool   // __data_loc: u32 with offset (low 16 bits) and length (high 16 bits) of data in the record
-	Char    bool   // element type is char: arrays, pointers and data_loc read as strings
-	Conv    string // how to convert the raw value (sockops: ConvBswap32, ...)
-	Offset6 int    // ConvInetAddr: offset of the IPv6 form
+	Size    int      // bytes of the whole field (all elements for arrays)
+	Signed  bool     //
+	Ptr     bool     // a pointer (to CType without the '*')
+	Elems   int      // > 0 for arrays: number of elements
+	DataLoc bool     // __data_loc: u32 with offset (low 16 bits) and length (high 16 bits) of data in the record
+	Char    bool     // element type is char: arrays, pointers and data_loc read as strings
+	Conv    string   // how to convert the raw value (sockops: ConvBswap32, ...)
+	BTF     btf.Type // the field's type when known from BTF (raw tracepoints, kprobes)
+	Offset6 int      // ConvInetAddr: offset of the IPv6 form
 }
 
 // Context is what a program sees at a point.
@@ -135,6 +138,12 @@ type Env struct {
 	Hz int
 	// SkipCgroupCheck accepts any cgroup path (compiling without the kernel).
 	SkipCgroupCheck bool
+	// BTFFile is a BTF blob to use instead of the running kernel's.
+	BTFFile string
+
+	btfOnce sync.Once
+	btf     *btf.Spec
+	btfErr  error
 }
 
 // SystemEnv reads the running kernel's files.
@@ -151,3 +160,19 @@ type NotSupportedError struct{ What string }
 func (e *NotSupportedError) Error() string { return e.What }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// KernelBTF returns the running kernel's BTF, loaded on first use (types are
+// only parsed when a script needs one).
+func (e *Env) KernelBTF() (*btf.Spec, error) {
+	e.btfOnce.Do(func() {
+		if e.BTFFile != "" {
+			e.btf, e.btfErr = btf.LoadSpec(e.BTFFile)
+			return
+		}
+		e.btf, e.btfErr = btf.LoadKernelSpec()
+	})
+	if e.btfErr != nil {
+		return nil, errorf("kernel BTF is not available (%v): bpfsh needs /sys/kernel/btf/vmlinux for typed kernel data", e.btfErr)
+	}
+	return e.btf, nil
+}

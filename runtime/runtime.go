@@ -270,9 +270,6 @@ func (r *run) handle(raw []byte) {
 	defer r.mu.Unlock()
 	switch {
 	case id < uint64(len(r.obj.Printfs)):
-		if r.exitSeen {
-			return
-		}
 		pf := r.obj.Printfs[id]
 		if pf.Value {
 			io.WriteString(r.out, formatValue(pf.Args[0], raw[8:8+pf.Args[0].MemSize()])+"\n")
@@ -293,7 +290,7 @@ func (r *run) handle(raw []byte) {
 			io.WriteString(r.out, text)
 		}
 	case id == compiler.EventPrint || id == compiler.EventClear || id == compiler.EventZero:
-		if r.exitSeen || len(raw) < 16 {
+		if len(raw) < 16 {
 			return
 		}
 		idx := binary.LittleEndian.Uint64(raw[8:])

@@ -1,0 +1,127 @@
+package probes
+
+import (
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/link"
+)
+
+// rawtracepoint: a tracepoint without the perf record: its arguments are
+// the tracepoint function's own, typed from BTF (btf_trace_NAME).
+func init() {
+	register(&Provider{
+		Name:     "rawtracepoint",
+		Aliases:  []string{"rt"},
+		ProgType: ebpf.RawTracepoint,
+		Expand:   expandRawTracepoint,
+		Context:  rawTracepointContext,
+		Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
+			return link.AttachRawTracepoint(link.RawTracepointOptions{Name: p.Target[0], Program: prog})
+		},
+	})
+}
+
+const btfTracePrefix = "btf_trace_"
+
+func expandRawTracepoint(env *Env, parts []string) ([]Point, error) {
+	// rawtracepoint:NAME, or rawtracepoint:module:NAME (the module is ignored: names are global).
+	if len(parts) == 0 || len(parts) > 2 || parts[len(parts)-1] == "" {
+		return nil, errorf("rawtracepoint needs a name: rawtracepoint:NAME")
+	}
+	name := parts[len(parts)-1]
+	if !HasWildcard(name) {
+		return []Point{{Provider: "rawtracepoint", Target: []string{name}}}, nil
+	}
+	names, err := env.RawTracepoints()
+	if err != nil {
+		return nil, err
+	}
+	var out []Point
+	for _, n := range names {
+		if ok, _ := path.Match(name, n); ok {
+			out = append(out, Point{Provider: "rawtracepoint", Target: []string{n}})
+		}
+	}
+	if len(out) == 0 {
+		return nil, errorf("no raw tracepoint matches %q", name)
+	}
+	return out, nil
+}
+
+// RawTracepoints lists raw tracepoint names known to kernel BTF.
+func (e *Env) RawTracepoints() ([]string, error) {
+	spec, err := e.KernelBTF()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for t, err := range spec.All() {
+		if err != nil {
+			return nil, err
+		}
+		if td, ok := t.(*btf.Typedef); ok && strings.HasPrefix(td.Name, btfTracePrefix) {
+			out = append(out, strings.TrimPrefix(td.Name, btfTracePrefix))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// TracepointProto returns the BTF prototype of a raw tracepoint's arguments
+// (without the leading __data).
+func (e *Env) TracepointProto(name string) ([]btf.FuncParam, error) {
+	spec, err := e.KernelBTF()
+	if err != nil {
+		return nil, err
+	}
+	var td *btf.Typedef
+	if err := spec.TypeByName(btfTracePrefix+name, &td); err != nil {
+		if _, serr := os.Stat("/sys/kernel/tracing/events"); serr == nil {
+			return nil, errorf("raw tracepoint %q not found in kernel BTF", name)
+		}
+		return nil, errorf("raw tracepoint %q not found", name)
+	}
+	ptr, ok := btf.UnderlyingType(td.Type).(*btf.Pointer)
+	if !ok {
+		return nil, errorf("unexpected BTF for %s", td.Name)
+	}
+	proto, ok := btf.UnderlyingType(ptr.Target).(*btf.FuncProto)
+	if !ok || len(proto.Params) == 0 {
+		return nil, errorf("unexpected BTF for %s", td.Name)
+	}
+	// The typedef's prototype has no parameter names; the tracepoint's
+	// __bpf_trace_ function, when it shares the name, has them.
+	var fn *btf.Func
+	if err := spec.TypeByName("__bpf_trace_"+name, &fn); err == nil {
+		if fp, ok := fn.Type.(*btf.FuncProto); ok && len(fp.Params) == len(proto.Params) {
+			proto = fp
+		}
+	}
+	params := append([]btf.FuncParam(nil), proto.Params[1:]...)
+	for i := range params {
+		if params[i].Name == "" {
+			params[i].Name = "arg" + string(rune('0'+i))
+		}
+	}
+	return params, nil
+}
+
+func rawTracepointContext(env *Env, p Point) (*Context, error) {
+	params, err := env.TracepointProto(p.Target[0])
+	if err != nil {
+		return nil, err
+	}
+	c := &Context{}
+	for i, prm := range params {
+		f := Field{Name: prm.Name, Offset: 8 * i, Size: 8, BTF: prm.Type}
+		c.Args = append(c.Args, f)
+		c.Builtins = append(c.Builtins, Field{Name: "arg" + string(rune('0'+i)), Offset: 8 * i, Size: 8})
+	}
+	return c, nil
+}

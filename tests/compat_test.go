@@ -1,0 +1,164 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bpfsh/bpfsh/internal/privtest"
+)
+
+// TestBpftraceCompat measures how much of bpftrace's own runtime-test suite
+// bpfsh passes. It never fails on a case; it reports counts per file and in
+// total. Opt in, it takes a while:
+//
+//	BPFSH_COMPAT=1 go test ./tests -run TestBpftraceCompat -v -timeout 2h
+//
+// BPFSH_COMPAT_FILTER (a regexp on "file.NAME") narrows the run;
+// BPFSH_COMPAT_OUT names a file that receives one line per case
+// ("STATUS<TAB>file.NAME<TAB>reason"), handy for diffing two runs.
+func TestBpftraceCompat(t *testing.T) {
+	if os.Getenv("BPFSH_COMPAT") != "1" {
+		t.Skip("set BPFSH_COMPAT=1 to measure compatibility with bpftrace's runtime tests")
+	}
+	privtest.Require(t)
+	dir := bpftraceSuiteDir()
+	if dir == "" {
+		t.Skip("bpftrace's tests not found: set BPFSH_BPFTRACE_TESTS or put them at ../shared/bpftrace-tests")
+	}
+	var filter *regexp.Regexp
+	if f := os.Getenv("BPFSH_COMPAT_FILTER"); f != "" {
+		filter = regexp.MustCompile(f)
+	}
+	bpfsh, trig := binaries(t)
+	r := &Runner{
+		Binary:   bpfsh,
+		Dir:      dir,
+		Vars:     map[string]string{"TRIG": trig},
+		Features: hostFeatures(),
+	}
+
+	files, _ := filepath.Glob(filepath.Join(dir, "runtime", "*"))
+	sort.Strings(files)
+	type tally struct{ pass, fail, timeout, skip, parse int }
+	var total tally
+	var lines []string
+	for _, f := range files {
+		if fi, err := os.Stat(f); err != nil || fi.IsDir() {
+			continue
+		}
+		suite := filepath.Base(f)
+		cases, err := ParseFile(f)
+		var n tally
+		if err != nil {
+			// Keep what parsed; count the rest as failures.
+			n.parse++
+			t.Logf("%v", err)
+		}
+		for _, c := range cases {
+			id := suite + "." + c.Name
+			if filter != nil && !filter.MatchString(id) {
+				continue
+			}
+			var res Result
+			if why := missingTestProgs(dir, c); why != "" {
+				res = Result{Status: Skip, Reason: why}
+			} else {
+				ctx, cancel := context.WithTimeout(context.Background(), c.Timeout+time.Minute)
+				res = r.Run(ctx, c)
+				cancel()
+			}
+			switch res.Status {
+			case Pass:
+				n.pass++
+			case Fail:
+				n.fail++
+			case Timeout:
+				n.timeout++
+			case Skip:
+				n.skip++
+			}
+			if res.Status == Fail || res.Status == Timeout {
+				t.Logf("%s %s: %s", res.Status, id, firstLine(res.Reason))
+			}
+			lines = append(lines, fmt.Sprintf("%s\t%s\t%s", res.Status, id, firstLine(res.Reason)))
+		}
+		if n.pass+n.fail+n.timeout+n.skip+n.parse > 0 {
+			t.Logf("%-16s pass %4d  fail %4d  timeout %4d  skip %4d  parse errors %d", suite, n.pass, n.fail, n.timeout, n.skip, n.parse)
+		}
+		total.pass += n.pass
+		total.fail += n.fail
+		total.timeout += n.timeout
+		total.skip += n.skip
+		total.parse += n.parse
+	}
+	ran := total.pass + total.fail + total.timeout
+	pct := 0.0
+	if ran > 0 {
+		pct = 100 * float64(total.pass) / float64(ran)
+	}
+	summary := fmt.Sprintf("bpftrace runtime tests: pass %d, fail %d, timeout %d, skip %d, parse errors %d: %.1f%% of %d run",
+		total.pass, total.fail, total.timeout, total.skip, total.parse, pct, ran)
+	t.Log(summary)
+	fmt.Println(summary)
+	if out := os.Getenv("BPFSH_COMPAT_OUT"); out != "" {
+		if err := os.WriteFile(out, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// missingTestProgs skips cases that need bpftrace's compiled test programs
+// when the copy of the suite doesn't have them.
+func missingTestProgs(dir string, c *Case) string {
+	all := strings.Join(append([]string{c.Run, c.Prog, c.After}, c.Befores...), " ")
+	for _, m := range regexp.MustCompile(`\./(testprogs|testlibs)/[\w.-]+`).FindAllString(all, -1) {
+		if _, err := os.Stat(filepath.Join(dir, m)); err != nil {
+			return "needs bpftrace's " + m
+		}
+	}
+	return ""
+}
+
+// hostFeatures answers REQUIRES_FEATURE for this kernel. Features that need
+// bpftrace-only machinery (DWARF, AOT, blazesym) are absent.
+func hostFeatures() map[string]bool {
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	kprobes := exists("/sys/kernel/tracing/kprobe_events")
+	_, ferr := os.ReadFile("/sys/kernel/tracing/available_filter_functions")
+	fentry := ferr == nil && exists("/sys/kernel/btf/vmlinux")
+	return map[string]bool{
+		"loop":               true,
+		"probe_read_kernel":  true,
+		"btf":                exists("/sys/kernel/btf/vmlinux"),
+		"signal":             true,
+		"get_tai_ns":         true,
+		"get_func_ip":        true,
+		"jiffies64":          true,
+		"lookup_percpu_elem": true,
+		"iter":               true,
+		"uprobe_multi":       true,
+		"kprobe_multi":       kprobes,
+		"kprobe_session":     kprobes,
+		"fentry":             fentry,
+		"kfunc":              fentry,
+		"dpath":              fentry,
+		"skboutput":          fentry,
+		"dwarf":              false,
+		"dwunwind":           false,
+		"libpath_resolv":     false,
+		"aot":                false,
+		"blazesym":           false,
+	}
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}

@@ -1,0 +1,148 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/bpfsh/bpfsh/internal/privtest"
+)
+
+// binDir holds the binaries built for this run (see TestMain).
+var binDir string
+
+var (
+	buildOnce sync.Once
+	buildErr  error
+)
+
+// TestMain makes the temporary directory the binaries are built into; they
+// are built on first use (binaries), so runs that skip every privileged test
+// don't pay for the build.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "bpfsh-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	// Readable by everyone: one case runs bpfsh as nobody.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// binaries builds ./cmd/bpfsh and ./tests/trig (static, CGO_ENABLED=0) once
+// and returns their paths. The trigger binary is named exactly "trig" so
+// scripts can filter on comm == "trig".
+func binaries(t testing.TB) (bpfsh, trig string) {
+	t.Helper()
+	buildOnce.Do(func() {
+		for _, b := range []struct{ pkg, out string }{
+			{"./cmd/bpfsh", "bpfsh"},
+			{"./tests/trig", "trig"},
+		} {
+			cmd := exec.Command(goTool(), "build", "-o", filepath.Join(binDir, b.out), b.pkg)
+			cmd.Dir = repoRoot()
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(binDir, "bpfsh"), filepath.Join(binDir, "trig")
+}
+
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
+}
+
+// repoRoot is the module root: tests/ is one level down.
+func repoRoot() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	return filepath.Dir(wd)
+}
+
+// bpftraceSuiteDir finds the copy of bpftrace's tests (the directory holding
+// runtime/): $BPFSH_BPFTRACE_TESTS, else ../shared/bpftrace-tests beside the
+// repository. "" when there is none.
+func bpftraceSuiteDir() string {
+	dirs := []string{os.Getenv("BPFSH_BPFTRACE_TESTS"), filepath.Join(repoRoot(), "..", "shared", "bpftrace-tests")}
+	for _, d := range dirs {
+		if d == "" {
+			continue
+		}
+		if fi, err := os.Stat(filepath.Join(d, "runtime")); err == nil && fi.IsDir() {
+			abs, _ := filepath.Abs(d)
+			return abs
+		}
+	}
+	return ""
+}
+
+// newRunner is the runner for bpfsh's own corpus: commands run in tests/.
+func newRunner(t testing.TB) *Runner {
+	bpfsh, trig := binaries(t)
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Runner{
+		Binary: bpfsh,
+		Dir:    wd,
+		Vars:   map[string]string{"TRIG": trig},
+	}
+}
+
+// TestRuntime runs every case of tests/runtime/*.test against the built
+// bpfsh. Run one file or case with -run 'TestRuntime/foundation/hello'.
+func TestRuntime(t *testing.T) {
+	privtest.Require(t)
+	files, err := filepath.Glob("runtime/*.test")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no runtime/*.test files (%v)", err)
+	}
+	r := newRunner(t)
+	for _, f := range files {
+		cases, err := ParseFile(f)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		suite := strings.TrimSuffix(filepath.Base(f), ".test")
+		t.Run(suite, func(t *testing.T) {
+			for _, c := range cases {
+				t.Run(c.Name, func(t *testing.T) {
+					res := r.Run(context.Background(), c)
+					switch res.Status {
+					case Pass:
+					case Skip:
+						t.Skip(res.Reason)
+					default:
+						t.Error(res.Report(c))
+					}
+				})
+			}
+		})
+	}
+}

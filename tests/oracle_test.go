@@ -1,0 +1,258 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bpfsh/bpfsh/internal/privtest"
+)
+
+// An oracleCase runs the same workload through bpftrace and bpfsh and
+// compares what they print once the differences that don't matter are
+// normalised away.
+type oracleCase struct {
+	name string
+	bt   string // program in bpftrace 0.17's dialect (PROG), or
+	sh   string // bpfsh's, when it differs (e.g. args.x where 0.17 wants args->x)
+	// run is a shell line instead of a program: {{BPFTRACE}} is the tool,
+	// {{TOOL}} its name.
+	run     string
+	after   string
+	timeout time.Duration
+	rewrite []rewrite // applied to each line of both outputs
+	dedupe  bool      // collapse runs of identical lines (after rewriting)
+}
+
+type rewrite struct {
+	re   *regexp.Regexp
+	with string
+}
+
+func rw(re, with string) rewrite { return rewrite{regexp.MustCompile(re), with} }
+
+var oracleCases = []oracleCase{
+	{name: "hello", bt: `BEGIN { printf("hi %d\n", 42); exit(); }`},
+	{name: "printf", bt: `BEGIN { printf("%d %u %x %s %c|%-5d|%05d|%lu %llx\n", -3, 7, 255, "str", 65, 42, 42, 123456789012, 0xdeadbeefcafe); printf("100%% of %d|%X|%o|%5s|%-5s|%08x\n", 5, 255, 8, "ab", "cd", 48879); exit(); }`},
+	{name: "arithmetic", bt: `BEGIN { printf("%d %d %d %d %d %d %d %d %d %d\n", 1+2*3, (1+2)*3, 7/2, 7%3, 1<<4, 256>>2, 6&3, 6|3, 6^3, 5-8); exit(); }`},
+	{name: "logic and strings", bt: `BEGIN { $s = "abc"; $x = 5; if ($s == "abc" && $x > 3) { printf("yes %d %d\n", 1 < 2, !5); } else { printf("no\n"); } exit(); }`},
+	{name: "maps", bt: `BEGIN { @z = 1; @b[1] = 2; @b[2] = 1; @a = 3; @["k"] = 4; @c["x"] = count(); @t[1, "x", 3] = 5; @t[0, "y", 1] = 4; @i[-1] = 7; @i[10] = 6; exit(); }`},
+	{name: "aggregations", bt: `BEGIN { @c = count(); @c = count(); @s = sum(5); @s = sum(7); @mi = min(4); @mi = min(2); @ma = max(4); @ma = max(9); @av = avg(3); @av = avg(8); @k[1] = sum(5); @k[2] = sum(3); exit(); }`},
+	{name: "interval exit and END", bt: `i:ms:100 { @n = @n + 1; printf("tick %d\n", @n); if (@n == 3) { exit(); } } END { printf("end\n"); }`},
+	{
+		name:  "openat by file name",
+		bt:    `t:syscalls:sys_enter_openat /comm == "trig"/ { @[str(args->filename)] = count(); } i:s:1 { exit(); }`,
+		sh:    `t:syscalls:sys_enter_openat /comm == "trig"/ { @[str(args.filename)] = count(); } i:s:1 { exit(); }`,
+		after: "{{TRIG}} open /etc/hostname 3 open /etc/passwd 1 open /nonexistent 2",
+		// The Go runtime's own start-up opens vary; keep only ours.
+		rewrite: []rewrite{rw(`^@\[(/sys/|/proc/|\]).*`, "")},
+	},
+	{
+		name: "raw_syscalls",
+		bt:   `t:raw_syscalls:sys_enter { @c[tid] = count(); @s = sum(1); @m = max(args->id); } i:ms:200 { exit(); }`,
+		sh:   `t:raw_syscalls:sys_enter { @c[tid] = count(); @s = sum(1); @m = max(args.id); } i:ms:200 { exit(); }`,
+		rewrite: []rewrite{
+			rw(`^@c\[\d+\]: \d+$`, "@c[TID]: N"),
+			rw(`^@([sm]): \d+$`, "@$1: N"),
+		},
+		dedupe: true,
+	},
+	{
+		name:    "predicate and comm key",
+		bt:      `t:syscalls:sys_enter_getppid /comm == "trig"/ { @n = count(); @[comm] = count(); } i:s:1 { exit(); }`,
+		after:   "{{TRIG}} getppid 7",
+		rewrite: nil,
+	},
+	{
+		name: "builtins",
+		bt:   `BEGIN { printf("pid=%d tid=%d uid=%d gid=%d comm=%s nsecs=%lu elapsed=%lu cpu=%d\n", pid, tid, uid, gid, comm, nsecs, elapsed, cpu); exit(); }`,
+		rewrite: []rewrite{
+			rw(`=\d+`, "=N"),
+			rw(`comm=(bpftrace|bpfsh)`, "comm=TOOL"),
+		},
+	},
+	{name: "positional parameters", run: `{{BPFTRACE}} -e 'BEGIN { printf("%d %s %d [%d]\n", $1, str($2), $1 + 1, $3); exit(); }' 41 hello`},
+	{name: "stdin", run: `{{BPFTRACE}} - < scripts/hello.bt`},
+	{name: "file", run: `{{BPFTRACE}} scripts/hello.bt`},
+	{name: "shebang", run: `{{SHEBANG_DIR}}/hello_arg.bt world`},
+	{
+		// Both must fail with three diagnostics at the same lines, echoing
+		// the same source lines; headers and underlines are styled differently.
+		name: "three errors",
+		run:  `{{BPFTRACE}} scripts/three_errors.bt`,
+		rewrite: []rewrite{
+			rw(`^(\S+?):(\d+):\d+(?:-\d+)?: (?i:error): .*$`, "$1:$2: error"),
+			rw(`^\s*[\^~]+$`, ""),
+			rw(`^\s*(hint|note|help): .*$`, ""),
+		},
+	},
+}
+
+// TestOracle compares bpfsh with bpftrace (0.17 on this machine kind) on the
+// workloads above.
+func TestOracle(t *testing.T) {
+	privtest.Require(t)
+	bpftrace, err := exec.LookPath("bpftrace")
+	if err != nil {
+		if privtest.Required() {
+			t.Fatalf("bpftrace is not on PATH (install it: apt-get install bpftrace): %v", err)
+		}
+		t.Skipf("bpftrace is not on PATH: %v", err)
+	}
+	sh := newRunner(t)
+	bt := &Runner{
+		Binary:   bpftrace,
+		Dir:      sh.Dir,
+		Vars:     map[string]string{"TRIG": sh.Vars["TRIG"]},
+		AttachRE: regexp.MustCompile(`^__BPFTRACE_NOTIFY_PROBES_ATTACHED$`),
+	}
+	// Shebang scripts naming each tool.
+	for _, x := range []struct {
+		r    *Runner
+		tool string
+	}{{bt, "bpftrace"}, {sh, "bpfsh"}} {
+		dir := t.TempDir()
+		src, err := os.ReadFile("scripts/hello_arg.bt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = []byte(strings.Replace(string(src), "#!/usr/bin/env bpfsh", "#!/usr/bin/env "+x.tool, 1))
+		if err := os.WriteFile(filepath.Join(dir, "hello_arg.bt"), src, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		x.r.Vars = map[string]string{"TRIG": sh.Vars["TRIG"], "SHEBANG_DIR": dir}
+	}
+
+	for _, oc := range oracleCases {
+		t.Run(oc.name, func(t *testing.T) {
+			want := oracleRun(t, bt, oc, oc.bt)
+			prog := oc.sh
+			if prog == "" {
+				prog = oc.bt
+			}
+			got := oracleRun(t, sh, oc, prog)
+			if got != want {
+				t.Errorf("bpfsh and bpftrace differ (normalised):\n--- bpftrace\n%s--- bpfsh\n%s", want, got)
+			}
+		})
+	}
+}
+
+// oracleRun runs the case with one tool and returns its normalised output
+// and exit status.
+func oracleRun(t *testing.T, r *Runner, oc oracleCase, prog string) string {
+	c := &Case{File: "oracle", Name: oc.name, Prog: prog, Run: oc.run, After: oc.after, Timeout: oc.timeout, LocalizeTS: -1}
+	if c.Run != "" {
+		c.Prog = ""
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	res := r.Run(context.Background(), c)
+	if res.Status == Skip {
+		t.Skip(res.Reason)
+	}
+	status := "exit 0"
+	if res.ExitCode != 0 {
+		status = "exit non-zero"
+	}
+	if res.TimedOut {
+		status = "timed out"
+	}
+	t.Logf("%s: %s, %v\n%s", filepath.Base(r.Binary), status, res.Elapsed.Round(time.Millisecond), res.Output)
+	return normalise(res.Output, oc) + status + "\n"
+}
+
+var (
+	attachLine = regexp.MustCompile(`^Attaching \d+ probes?\.\.\.$`)
+	// Lines that legitimately differ or only one tool prints.
+	dropLine = regexp.MustCompile(`^(__BPFTRACE_NOTIFY_PROBES_ATTACHED|ERROR: .*RLIMIT_MEMLOCK.*|\s*)$`)
+)
+
+// normalise drops lines that legitimately differ between the tools (the
+// notify line, bpftrace's RLIMIT_MEMLOCK complaint, blank lines: 0.17 adds
+// one after avg() maps and two before the maps), names the attach line
+// without its count, and applies the case's rewrites.
+func normalise(out string, oc oracleCase) string {
+	var b strings.Builder
+	prev := "\x00"
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimRight(line, " \t\r")
+		if dropLine.MatchString(line) {
+			continue
+		}
+		if attachLine.MatchString(line) {
+			line = "Attaching N probes..."
+		}
+		for _, r := range oc.rewrite {
+			line = r.re.ReplaceAllString(line, r.with)
+		}
+		if line == "" || oc.dedupe && line == prev {
+			continue
+		}
+		prev = line
+		fmt.Fprintln(&b, line)
+	}
+	return b.String()
+}
+
+// TestCorpusOnBpftrace runs bpfsh's own corpus (runtime/*.test) through
+// bpftrace instead, translated to 0.17's dialect (args->x, its name), and
+// reports which expectations bpftrace meets: a check for whoever writes a
+// case "from bpftrace's behaviour". Cases expecting bpfsh's diagnostics
+// format or a later bpftrace's fixes are expected to differ. Opt in:
+//
+//	BPFSH_ORACLE_CORPUS=1 go test ./tests -run TestCorpusOnBpftrace -v
+func TestCorpusOnBpftrace(t *testing.T) {
+	if os.Getenv("BPFSH_ORACLE_CORPUS") != "1" {
+		t.Skip("set BPFSH_ORACLE_CORPUS=1 to run the corpus through bpftrace")
+	}
+	privtest.Require(t)
+	bpftrace, err := exec.LookPath("bpftrace")
+	if err != nil {
+		t.Skipf("bpftrace is not on PATH: %v", err)
+	}
+	sh := newRunner(t)
+	bt := &Runner{
+		Binary:   bpftrace,
+		Dir:      sh.Dir,
+		Vars:     sh.Vars,
+		AttachRE: regexp.MustCompile(`^__BPFTRACE_NOTIFY_PROBES_ATTACHED$`),
+	}
+	files, _ := filepath.Glob("runtime/*.test")
+	pass, total := 0, 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases, err := Parse(f, []byte(toBpftrace017(string(data))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cases {
+			total++
+			res := bt.Run(context.Background(), c)
+			if res.Status == Pass {
+				pass++
+				continue
+			}
+			t.Logf("%s", res.Report(c))
+		}
+	}
+	t.Logf("bpftrace meets the expectations of %d of %d cases", pass, total)
+}
+
+var argsDot = regexp.MustCompile(`\bargs\.(\w)`)
+
+// toBpftrace017 rewrites bpfsh's test files for bpftrace 0.17.
+func toBpftrace017(s string) string {
+	s = argsDot.ReplaceAllString(s, "args->$1")
+	return strings.NewReplacer(`"bpfsh"`, `"bpftrace"`, "comm=bpfsh", "comm=bpftrace", "^bpfsh v", "^bpftrace v").Replace(s)
+}
