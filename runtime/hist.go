@@ -51,12 +51,7 @@ func readHist(bm *ebpf.Map) ([]*histogram, error) {
 // printHists renders histograms as bpftrace does: for each key "@m[k]: ",
 // the rows from the lowest to the highest non-empty bucket, a blank line.
 func printHists(b *strings.Builder, m *compiler.Map, hs []*histogram) {
-	sort.SliceStable(hs, func(i, j int) bool {
-		if m.Key == nil {
-			return false
-		}
-		return keyLess(m.Key, hs[i].key, hs[j].key)
-	})
+	sortHists(m, hs)
 	for _, h := range hs {
 		b.WriteString(m.Name)
 		if m.Key != nil {
@@ -138,4 +133,13 @@ func lhistLabel(t *compiler.Type, i int) string {
 	}
 	lo := t.Min + int64(i-1)*t.Step
 	return fmt.Sprintf("[%d, %d)", lo, lo+t.Step)
+}
+
+func sortHists(m *compiler.Map, hs []*histogram) {
+	sort.SliceStable(hs, func(i, j int) bool {
+		if m.Key == nil {
+			return false
+		}
+		return keyLess(m.Key, hs[i].key, hs[j].key)
+	})
 }

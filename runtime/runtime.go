@@ -12,7 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
+
 	"sync"
 	"syscall"
 	"time"
@@ -31,8 +31,11 @@ type Options struct {
 	DryRun  bool      // load and attach, then stop without running anything
 	Verbose bool      // print verifier logs
 	Quiet   bool      // no "Attaching N probes..." line
-	// ChildPID is the pid of the -c command (cpid), 0 when none.
-	ChildPID int
+	JSON    bool      // -f json: one JSON object per line
+	// Command (-c) runs once the probes are attached; the run ends when it exits.
+	Command string
+	// WatchPID (-p): the run ends when this process exits.
+	WatchPID int
 }
 
 // Run executes obj until exit(), a signal, or (for BEGIN/END-only
@@ -54,6 +57,16 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 
 	r := &run{obj: obj, opts: opts, out: out}
 	defer r.close()
+	var child *childProc
+	if opts.Command != "" && !opts.DryRun {
+		var err error
+		// The child exists (held before exec) before loading, so cpid is known.
+		if child, err = startChild(opts.Command); err != nil {
+			return 1, err
+		}
+		defer child.kill()
+		r.childPID = child.pid()
+	}
 	if err := r.load(); err != nil {
 		return 1, err
 	}
@@ -69,13 +82,16 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 			attachable = append(attachable, p)
 		}
 	}
-	if !opts.Quiet {
-		fmt.Fprintf(out, "Attaching %d probe%s...\n", len(obj.Programs), plural(len(obj.Programs)))
-		out.Flush()
-	}
 	if err := r.attach(attachable); err != nil {
 		return 1, err
 	}
+	// Said once every probe is attached, so whoever waits for it can act.
+	if opts.JSON {
+		jsonLine(out, "attached_probes", map[string]int{"probes": len(obj.Programs)})
+	} else if !opts.Quiet {
+		fmt.Fprintf(out, "Attaching %d probe%s...\n", len(obj.Programs), plural(len(obj.Programs)))
+	}
+	out.Flush()
 	if opts.DryRun {
 		return 0, nil
 	}
@@ -87,13 +103,22 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 			return 1, fmt.Errorf("run BEGIN: %w", err)
 		}
 	}
-	if len(attachable) == 0 {
+	var childDone, pidDone <-chan struct{}
+	if child != nil {
+		childDone = child.release()
+	}
+	if opts.WatchPID > 0 {
+		pidDone = waitPID(opts.WatchPID)
+	}
+	if len(attachable) == 0 && child == nil && pidDone == nil {
 		// Only BEGIN/END: nothing more will happen.
 		r.drain()
 	} else {
 		select {
 		case <-r.exited:
 		case <-sigs:
+		case <-childDone:
+		case <-pidDone:
 		}
 	}
 	// Detach first so no more events arrive, then END, then maps.
@@ -141,6 +166,7 @@ type run struct {
 
 	exitCode int
 	exitSeen bool
+	childPID int
 }
 
 func (r *run) load() error {
@@ -160,7 +186,7 @@ func (r *run) load() error {
 				n, _ := ebpf.PossibleCPU()
 				ps.Instructions[i].Constant = int64(n)
 			case compiler.PatchChildPID:
-				ps.Instructions[i].Constant = int64(r.opts.ChildPID)
+				ps.Instructions[i].Constant = int64(r.childPID)
 			}
 		}
 		spec.Programs[ps.Name] = ps
@@ -272,14 +298,27 @@ func (r *run) handle(raw []byte) {
 	case id < uint64(len(r.obj.Printfs)):
 		pf := r.obj.Printfs[id]
 		if pf.Value {
-			io.WriteString(r.out, formatValue(pf.Args[0], raw[8:8+pf.Args[0].MemSize()])+"\n")
+			t, data := pf.Args[0], raw[8:8+pf.Args[0].MemSize()]
+			if r.opts.JSON {
+				jsonLine(r.out, "value", jsonValue(t, data))
+			} else {
+				io.WriteString(r.out, formatValue(t, data)+"\n")
+			}
 			return
 		}
 		if pf.Kind == compiler.EventTime {
-			io.WriteString(r.out, strftime(pf.Format, time.Now()))
+			if r.opts.JSON {
+				jsonLine(r.out, "time", strftime(pf.Format, time.Now()))
+			} else {
+				io.WriteString(r.out, strftime(pf.Format, time.Now()))
+			}
 			return
 		}
 		text := formatPrintf(pf, raw)
+		if r.opts.JSON && pf.Kind == 0 {
+			jsonLine(r.out, "printf", text)
+			return
+		}
 		switch pf.Kind {
 		case compiler.EventSystem:
 			r.out.Flush()
@@ -306,7 +345,11 @@ func (r *run) handle(raw []byte) {
 			if len(raw) >= 32 {
 				top, div = binary.LittleEndian.Uint64(raw[16:]), binary.LittleEndian.Uint64(raw[24:])
 			}
-			err = printMapOpts(r.out, m, bm, int(top), int64(div))
+			if r.opts.JSON {
+				err = jsonMap(r.out, m, bm, int(top), int64(div))
+			} else {
+				err = printMapOpts(r.out, m, bm, int(top), int64(div))
+			}
 		case compiler.EventClear:
 			err = clearMap(bm)
 		case compiler.EventZero:
@@ -330,9 +373,15 @@ func (r *run) printMaps() {
 	maps := append([]*compiler.Map(nil), r.obj.Maps...)
 	sort.SliceStable(maps, func(i, j int) bool { return maps[i].Name < maps[j].Name })
 	// bpftrace 0.17 ends the run's output with two newlines, then the maps.
-	r.out.WriteString("\n\n")
+	if !r.opts.JSON {
+		r.out.WriteString("\n\n")
+	}
 	for _, m := range maps {
-		if err := printMap(r.out, m, r.coll.Maps[m.Spec.Name]); err != nil {
+		print := printMap
+		if r.opts.JSON {
+			print = func(w io.Writer, m *compiler.Map, bm *ebpf.Map) error { return jsonMap(w, m, bm, 0, 0) }
+		}
+		if err := print(r.out, m, r.coll.Maps[m.Spec.Name]); err != nil {
 			fmt.Fprintf(r.opts.Err, "%v\n", err)
 		}
 	}
@@ -344,23 +393,28 @@ func (r *run) reportLoss() {
 		return
 	}
 	m := r.coll.Maps[r.obj.Stats.Name]
-	var names = []string{"events lost (ring buffer full)", "map updates failed (map full)"}
-	var msgs []string
-	for i, name := range names {
+	sum := func(i uint32) uint64 {
 		var vals []uint64
-		if err := m.Lookup(uint32(i), &vals); err != nil {
-			continue
+		if err := m.Lookup(i, &vals); err != nil {
+			return 0
 		}
 		var s uint64
 		for _, v := range vals {
 			s += v
 		}
-		if s > 0 {
-			msgs = append(msgs, fmt.Sprintf("%d %s", s, name))
-		}
+		return s
 	}
-	if len(msgs) > 0 {
-		fmt.Fprintf(r.opts.Err, "WARNING: %s\n", strings.Join(msgs, ", "))
+	if lost := sum(0); lost > 0 {
+		// As bpftrace reports lost events: never silently.
+		if r.opts.JSON {
+			jsonLine(r.out, "lost_events", map[string]uint64{"events": lost})
+		} else {
+			fmt.Fprintf(r.out, "Lost %d events\n", lost)
+		}
+		r.out.Flush()
+	}
+	if full := sum(1); full > 0 {
+		fmt.Fprintf(r.opts.Err, "WARNING: %d map updates failed: a map reached its maximum number of keys\n", full)
 	}
 }
 

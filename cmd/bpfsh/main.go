@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/bpfsh/bpfsh/compiler"
@@ -22,20 +23,22 @@ const usage = `USAGE:
     bpfsh [options] filename [args...]
     bpfsh [options] -e 'program' [args...]
     bpfsh [options] -            (program from stdin)
+    bpfsh pins                   list pinned policies (name, attach points, source)
+    bpfsh unpin NAME             remove a pinned policy
 
 OPTIONS:
     -e PROGRAM     run PROGRAM
     -d STAGE       print a compilation stage and exit: ast, asm
     --dry-run      load and attach the probes, then exit without running them
     -q             do not print the "Attaching N probes..." line
-    --pin NAME     attach and pin the script as policy NAME, then exit: it stays
-                   in force after bpfsh exits; pinning NAME again replaces it
-                   without a gap
-
-    bpfsh pins           list pinned policies (name, attach points, source)
-    bpfsh unpin NAME     remove a pinned policy
-    -v             verbose: print the kernel verifier's log of every program
+    -f text|json   output format (json: one object per line, as bpftrace's)
+    -o FILE        write the program's output to FILE
+    -c 'CMD'       run CMD once the probes are attached, and exit when it exits (cpid is its pid)
+    -p PID         limit uprobes to process PID, and exit when it exits
+    --pin NAME     attach and pin the script as policy NAME, then exit: it stays in force
+                   after bpfsh exits; pinning NAME again replaces it without a gap
     --unsafe       allow destructive actions: signal(), system(), override()
+    -v             verbose: print the kernel verifier's log of every program
     -h, --help     show this help
     -V, --version  show the version
 
@@ -53,6 +56,10 @@ type config struct {
 	quiet   bool
 	pin     string
 	unsafe  bool
+	format  string
+	output  string
+	command string
+	pid     int
 }
 
 func main() {
@@ -134,7 +141,19 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	code, err := bpfrt.Run(obj, bpfrt.Options{Out: stdout, Err: stderr, DryRun: cfg.dryRun, Verbose: cfg.verbose, Quiet: cfg.quiet})
+	out := stdout
+	if cfg.output != "" {
+		f, err := os.Create(cfg.output)
+		if err != nil {
+			fmt.Fprintf(stderr, "ERROR: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		out = f
+	}
+	probes.TargetPID = cfg.pid
+	code, err := bpfrt.Run(obj, bpfrt.Options{Out: out, Err: stderr, DryRun: cfg.dryRun, Verbose: cfg.verbose,
+		Quiet: cfg.quiet, JSON: cfg.format == "json", Command: cfg.command, WatchPID: cfg.pid})
 	if err != nil {
 		fmt.Fprintf(stderr, "ERROR: %v\n", explain(err))
 		return 1
@@ -181,6 +200,24 @@ func parseArgs(args []string) (*config, error) {
 			cfg.quiet = true
 		case "--unsafe":
 			cfg.unsafe = true
+		case "-f":
+			cfg.format, err = val()
+			if err == nil && cfg.format != "text" && cfg.format != "json" {
+				err = fmt.Errorf("-f takes text or json, not %q", cfg.format)
+			}
+		case "-o":
+			cfg.output, err = val()
+		case "-c":
+			cfg.command, err = val()
+		case "-p":
+			var s string
+			s, err = val()
+			if err == nil {
+				cfg.pid, err = strconv.Atoi(s)
+				if err != nil || cfg.pid <= 0 {
+					err = fmt.Errorf("-p takes a process id, not %q", s)
+				}
+			}
 		case "--pin":
 			cfg.pin, err = val()
 		case "-h", "--help":

@@ -1,0 +1,88 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// childProc is the -c command: started through the shell, which waits on
+// a pipe before exec'ing the command, so its pid (cpid) is known before
+// the probes are loaded and it runs only once they are attached.
+type childProc struct {
+	cmd  *exec.Cmd
+	gate *os.File
+	done chan struct{}
+}
+
+func startChild(command string) (*childProc, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("/bin/sh", "-c", "read _ <&3; exec 3<&-; exec "+command)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.ExtraFiles = []*os.File{r}
+	if err := cmd.Start(); err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("start -c command: %w", err)
+	}
+	r.Close()
+	c := &childProc{cmd: cmd, gate: w, done: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		close(c.done)
+	}()
+	return c, nil
+}
+
+func (c *childProc) pid() int { return c.cmd.Process.Pid }
+
+// release lets the command run and returns a channel closed when it exits.
+func (c *childProc) release() <-chan struct{} {
+	c.gate.Write([]byte("go\n"))
+	c.gate.Close()
+	return c.done
+}
+
+// kill ends the command if it is still running (bpfsh is exiting).
+func (c *childProc) kill() {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	c.gate.Close()
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(2 * time.Second):
+		c.cmd.Process.Kill()
+	}
+}
+
+// waitPID returns a channel closed when process pid exits.
+func waitPID(pid int) <-chan struct{} {
+	done := make(chan struct{})
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		defer unix.Close(fd)
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for {
+			if _, err := unix.Poll(fds, -1); err != unix.EINTR {
+				return
+			}
+		}
+	}()
+	return done
+}
