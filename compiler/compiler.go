@@ -324,7 +324,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 
 // known lists bpftrace probe types bpfsh parses but cannot compile yet.
 var known = map[string]bool{
-	"kprobe": true, "k": true, "kretprobe": true, "kr": true, "usdt": true, "U": true, "software": true, "s": true, "hardware": true, "h": true,
+	"kprobe": true, "k": true, "kretprobe": true, "kr": true, "usdt": true, "U": true, "hardware": true, "h": true,
 	"watchpoint": true, "w": true, "asyncwatchpoint": true, "kfunc": true, "kretfunc": true, "fentry": true,
 	"f": true, "fexit": true, "fr": true, "iter": true, "it": true,
 	"sockops": true, "xdp": true, "tc": true, "lsm": true, "fmod_ret": true,

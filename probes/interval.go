@@ -95,9 +95,15 @@ func (f fdCloser) Close() error { return unix.Close(int(f)) }
 
 func attachClock(prog *ebpf.Program, p Point, cpus []int) (io.Closer, error) {
 	period, freq := PeriodNS(p)
+	return attachPerf(prog, unix.PERF_TYPE_SOFTWARE, unix.PERF_COUNT_SW_CPU_CLOCK, period, freq, cpus)
+}
+
+// attachPerf opens a sampling perf event on each CPU and attaches prog to it
+// (period events, or freq samples per second when freq > 0).
+func attachPerf(prog *ebpf.Program, typ uint32, config, period, freq uint64, cpus []int) (io.Closer, error) {
 	attr := unix.PerfEventAttr{
-		Type:   unix.PERF_TYPE_SOFTWARE,
-		Config: unix.PERF_COUNT_SW_CPU_CLOCK,
+		Type:   typ,
+		Config: config,
 		Size:   uint32(unsafeSizeofPerfAttr),
 		Sample: period,
 	}
@@ -110,7 +116,7 @@ func attachClock(prog *ebpf.Program, p Point, cpus []int) (io.Closer, error) {
 		fd, err := unix.PerfEventOpen(&attr, -1, cpu, -1, unix.PERF_FLAG_FD_CLOEXEC)
 		if err != nil {
 			cs.Close()
-			return nil, errorf("perf_event_open cpu-clock on CPU %d: %v", cpu, err)
+			return nil, errorf("perf_event_open on CPU %d: %v", cpu, err)
 		}
 		l, err := link.AttachRawLink(link.RawLinkOptions{Target: fd, Program: prog, Attach: ebpf.AttachPerfEvent})
 		if err != nil {

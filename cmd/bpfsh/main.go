@@ -28,6 +28,8 @@ const usage = `USAGE:
 
 OPTIONS:
     -e PROGRAM     run PROGRAM
+    -l [PATTERN]   list probes (tracepoints, raw tracepoints, software events,
+                   uprobe:BINARY:*); -lv also lists their arguments
     -d STAGE       print a compilation stage and exit: ast, asm
     --dry-run      load and attach the probes, then exit without running them
     -q             do not print the "Attaching N probes..." line
@@ -60,6 +62,8 @@ type config struct {
 	output  string
 	command string
 	pid     int
+	list    bool
+	listV   bool
 }
 
 func main() {
@@ -102,6 +106,26 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if cfg.prog == "version" && !cfg.hasProg {
 		fmt.Fprintf(stdout, "bpfsh v%s\n", version)
+		return 0
+	}
+	if cfg.list {
+		for _, a := range cfg.params {
+			if a == "-v" {
+				cfg.listV = true
+			}
+		}
+		pattern := ""
+		for _, a := range cfg.params {
+			if a != "-v" {
+				pattern = a
+			}
+		}
+		for _, pat := range strings.Split(pattern, ",") {
+			if err := probes.List(probes.SystemEnv(), pat, cfg.listV || cfg.verbose, stdout); err != nil {
+				fmt.Fprintf(stderr, "ERROR: %v\n", err)
+				return 1
+			}
+		}
 		return 0
 	}
 	name, src, err := readSource(cfg, stdin)
@@ -192,6 +216,9 @@ func parseArgs(args []string) (*config, error) {
 			if err == nil && cfg.dump != "ast" && cfg.dump != "asm" {
 				err = fmt.Errorf("-d takes ast or asm, not %q", cfg.dump)
 			}
+		case "-l", "--list", "-lv":
+			cfg.list = true
+			cfg.listV = a == "-lv"
 		case "--dry-run":
 			cfg.dryRun = true
 		case "-v":
@@ -232,6 +259,10 @@ func parseArgs(args []string) (*config, error) {
 		}
 	}
 	rest := args[i:]
+	if cfg.list {
+		cfg.params = rest
+		return cfg, nil
+	}
 	if !cfg.hasProg {
 		if len(rest) == 0 {
 			return nil, errors.New("no program given: use -e 'PROGRAM', a file, or - for stdin")

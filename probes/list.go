@@ -1,0 +1,133 @@
+package probes
+
+import (
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/cilium/ebpf/btf"
+)
+
+// List writes every probe matching pattern (a glob over full names such as
+// "tracepoint:syscalls:sys_enter_*"; aliases allowed), one per line; with
+// verbose, each probe's arguments follow, indented.
+func List(env *Env, pattern string, verbose bool, w io.Writer) error {
+	if pattern == "" {
+		pattern = "*"
+	}
+	provider, rest, hasProvider := strings.Cut(pattern, ":")
+	if hasProvider {
+		if p, ok := Lookup(provider); ok {
+			provider = p.Name
+			pattern = provider + ":" + rest
+		}
+	}
+	wants := func(name string) bool {
+		if !hasProvider {
+			return true
+		}
+		ok, _ := path.Match(provider, name)
+		return ok
+	}
+	match := func(name string) bool {
+		ok, _ := path.Match(pattern, name)
+		return ok
+	}
+	if wants("tracepoint") {
+		pts, err := env.Tracepoints("*", "*")
+		if err == nil {
+			for _, p := range pts {
+				if name := p.String(); match(name) {
+					fmt.Fprintln(w, name)
+					if verbose {
+						if c, err := tracepointContext(env, p); err == nil {
+							for _, f := range c.Args {
+								fmt.Fprintf(w, "    %s\n", fieldDecl(f))
+							}
+						}
+					}
+				}
+			}
+		} else if hasProvider {
+			return err
+		}
+	}
+	if wants("rawtracepoint") && (hasProvider || pattern != "*") {
+		names, err := env.RawTracepoints()
+		if err == nil {
+			for _, n := range names {
+				if name := "rawtracepoint:" + n; match(name) {
+					fmt.Fprintln(w, name)
+					if verbose {
+						params, _ := env.TracepointProto(n)
+						for _, prm := range params {
+							fmt.Fprintf(w, "    %s %s\n", typeString(prm.Type), prm.Name)
+						}
+					}
+				}
+			}
+		}
+	}
+	if wants("software") {
+		for _, e := range softwareEvents {
+			if name := "software:" + e.name + ":"; match(name) || match("software:"+e.name) {
+				fmt.Fprintln(w, name)
+			}
+		}
+	}
+	if hasProvider && (provider == "uprobe" || provider == "uretprobe") {
+		bin, sym, _ := strings.Cut(rest, ":")
+		file, err := ResolveBinary(bin)
+		if err != nil {
+			return err
+		}
+		if sym == "" {
+			sym = "*"
+		}
+		syms, err := FuncSymbols(file)
+		if err != nil {
+			return err
+		}
+		for _, s := range syms {
+			if ok, _ := path.Match(sym, s); ok {
+				fmt.Fprintf(w, "%s:%s:%s\n", provider, file, s)
+			}
+		}
+	}
+	return nil
+}
+
+func fieldDecl(f Field) string {
+	t := f.CType
+	if f.DataLoc {
+		t = "__data_loc " + t + "[]"
+	}
+	if f.Elems > 0 {
+		return fmt.Sprintf("%s %s[%d]", t, f.Name, f.Elems)
+	}
+	return t + " " + f.Name
+}
+
+// typeString renders a BTF type as C.
+func typeString(t btf.Type) string {
+	switch u := t.(type) {
+	case nil:
+		return "void"
+	case *btf.Pointer:
+		return typeString(u.Target) + " *"
+	case *btf.Const:
+		return "const " + typeString(u.Type)
+	case *btf.Volatile:
+		return "volatile " + typeString(u.Type)
+	case *btf.Struct:
+		return "struct " + u.Name
+	case *btf.Union:
+		return "union " + u.Name
+	case *btf.Enum:
+		return "enum " + u.Name
+	case *btf.Array:
+		return fmt.Sprintf("%s[%d]", typeString(u.Type), u.Nelems)
+	}
+	return t.TypeName()
+}

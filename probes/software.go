@@ -1,0 +1,70 @@
+package probes
+
+import (
+	"io"
+	"strconv"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+)
+
+// software:EVENT[:COUNT] samples a perf software event on every CPU.
+type softwareEvent struct {
+	name, alias string
+	config      uint64
+	period      uint64 // default sample period
+}
+
+var softwareEvents = []softwareEvent{
+	{"cpu-clock", "cpu", unix.PERF_COUNT_SW_CPU_CLOCK, 1000000},
+	{"task-clock", "", unix.PERF_COUNT_SW_TASK_CLOCK, 1000000},
+	{"page-faults", "faults", unix.PERF_COUNT_SW_PAGE_FAULTS, 100},
+	{"context-switches", "cs", unix.PERF_COUNT_SW_CONTEXT_SWITCHES, 1000},
+	{"cpu-migrations", "", unix.PERF_COUNT_SW_CPU_MIGRATIONS, 1},
+	{"minor-faults", "", unix.PERF_COUNT_SW_PAGE_FAULTS_MIN, 100},
+	{"major-faults", "", unix.PERF_COUNT_SW_PAGE_FAULTS_MAJ, 1},
+	{"alignment-faults", "", unix.PERF_COUNT_SW_ALIGNMENT_FAULTS, 1},
+	{"emulation-faults", "", unix.PERF_COUNT_SW_EMULATION_FAULTS, 1},
+	{"dummy", "", unix.PERF_COUNT_SW_DUMMY, 1},
+	{"bpf-output", "", unix.PERF_COUNT_SW_BPF_OUTPUT, 1},
+}
+
+func findSoftware(name string) (softwareEvent, bool) {
+	for _, e := range softwareEvents {
+		if e.name == name || (e.alias != "" && e.alias == name) {
+			return e, true
+		}
+	}
+	return softwareEvent{}, false
+}
+
+func init() {
+	register(&Provider{
+		Name:     "software",
+		Aliases:  []string{"s"},
+		ProgType: ebpf.PerfEvent,
+		Expand: func(_ *Env, parts []string) ([]Point, error) {
+			if len(parts) < 1 || len(parts) > 2 {
+				return nil, errorf("software needs an event: software:EVENT[:COUNT]")
+			}
+			ev, ok := findSoftware(parts[0])
+			if !ok {
+				return nil, errorf("unknown software event %q", parts[0])
+			}
+			count := ev.period
+			if len(parts) == 2 {
+				n, err := strconv.ParseUint(parts[1], 10, 64)
+				if err != nil || n == 0 {
+					return nil, errorf("software: invalid count %q", parts[1])
+				}
+				count = n
+			}
+			return []Point{{Provider: "software", Target: []string{ev.name, strconv.FormatUint(count, 10)}}}, nil
+		},
+		Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
+			ev, _ := findSoftware(p.Target[0])
+			n, _ := strconv.ParseUint(p.Target[1], 10, 64)
+			return attachPerf(prog, unix.PERF_TYPE_SOFTWARE, ev.config, n, 0, onlineCPUs())
+		},
+	})
+}
