@@ -44,7 +44,10 @@ var oracleCases = []oracleCase{
 	{name: "logic and strings", bt: `BEGIN { $s = "abc"; $x = 5; if ($s == "abc" && $x > 3) { printf("yes %d %d\n", 1 < 2, !5); } else { printf("no\n"); } exit(); }`},
 	{name: "maps", bt: `BEGIN { @z = 1; @b[1] = 2; @b[2] = 1; @a = 3; @["k"] = 4; @c["x"] = count(); @t[1, "x", 3] = 5; @t[0, "y", 1] = 4; @i[-1] = 7; @i[10] = 6; exit(); }`},
 	{name: "aggregations", bt: `BEGIN { @c = count(); @c = count(); @s = sum(5); @s = sum(7); @mi = min(4); @mi = min(2); @ma = max(4); @ma = max(9); @av = avg(3); @av = avg(8); @k[1] = sum(5); @k[2] = sum(3); exit(); }`},
-	{name: "interval exit and END", bt: `i:ms:100 { @n = @n + 1; printf("tick %d\n", @n); if (@n == 3) { exit(); } } END { printf("end\n"); }`},
+	// bpftrace keeps its probes running for a while after exit() (bpfsh
+	// stops them at once), so the final count is not compared.
+	{name: "interval exit and END", bt: `i:ms:100 { @n = @n + 1; printf("tick %d\n", @n); if (@n == 3) { exit(); } } END { printf("end\n"); }`,
+		rewrite: []rewrite{rw(`^@n: \d+$`, "@n: N")}},
 	{
 		name:  "openat by file name",
 		bt:    `t:syscalls:sys_enter_openat /comm == "trig"/ { @[str(args->filename)] = count(); } i:s:1 { exit(); }`,

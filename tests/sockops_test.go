@@ -175,13 +175,15 @@ func synTimes(t *testing.T, ns string, d time.Duration, ports ...int) map[int][]
 	return out
 }
 
+// checkIntervals checks the first SYN retransmit intervals: the kernel keeps
+// the first net.ipv4.tcp_syn_linear_timeouts (4) linear, then backs off.
 func checkIntervals(t *testing.T, port int, times []float64, want float64, minSYNs int) {
 	t.Helper()
 	if len(times) < minSYNs {
 		t.Errorf("port %d: %d SYNs captured, want at least %d: %v", port, len(times), minSYNs, times)
 		return
 	}
-	for i := 1; i < len(times); i++ {
+	for i := 1; i < len(times) && i <= 4; i++ {
 		got := times[i] - times[i-1]
 		if math.Abs(got-want) > want*0.1 {
 			t.Errorf("port %d: SYN %d came %.3f s after the previous one, want %.1f s ±10%% (all: %v)", port, i, got, want, times)
@@ -207,7 +209,7 @@ func TestSockopsSynRTO(t *testing.T) {
 	times := synTimes(t, ns, 7*time.Second, 12345, 12346)
 	// 12345: SYNs at 0, 3 and 6 s; 12346 keeps the kernel's 1 s.
 	checkIntervals(t, 12345, times[12345], 3.0, 3)
-	checkIntervals(t, 12346, times[12346], 1.0, 6)
+	checkIntervals(t, 12346, times[12346], 1.0, 5)
 	if rto := firstRTO(t, ns, 12345); rto != 3000000 {
 		t.Errorf("tcpi_rto for port 12345 = %d µs, want 3000000", rto)
 	}
