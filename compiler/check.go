@@ -180,7 +180,7 @@ func (k *checker) assign(s *lang.Assign) {
 			if s.Op != "=" {
 				k.errorf(s.Span, "%s cannot be used with %s()", s.Op, call.Name)
 			}
-			valT = k.call(call, false)
+			valT = checkAgg(k, call)
 		} else {
 			valT = k.expr(s.RHS)
 			if s.Op != "=" && valT.Kind != KInt {

@@ -33,6 +33,7 @@ type gen struct {
 	overflow lang.Span
 	overErr  bool
 	loops    []loop
+	tooBig   bool
 }
 
 func newGen(c *compiler, sc *scope, prefix string) *gen {
@@ -56,7 +57,14 @@ func (g *gen) mark(l string) {
 	g.pending = append(g.pending, l)
 }
 
+// maxInsns is the kernel's limit on a program's instructions.
+const maxInsns = 1000000
+
 func (g *gen) emit(ins ...asm.Instruction) {
+	if len(g.insns) > maxInsns {
+		g.tooBig = true
+		return
+	}
 	for _, in := range ins {
 		if len(g.pending) > 0 {
 			in = in.WithSymbol(g.pending[0])
@@ -212,6 +220,10 @@ func (g *gen) program(p *lang.Probe) {
 	g.block(p.Body)
 	g.mark(g.exit)
 	g.emit(asm.Mov.Imm(asm.R0, g.c.retval(g.sc)), asm.Return())
+	if g.tooBig {
+		g.k.errorf(p.Span, "this probe compiles to more than %d instructions, the kernel's limit", maxInsns).
+			Hint("use fewer or smaller unroll() loops")
+	}
 	if g.overErr {
 		g.k.errorf(p.Span, "this probe needs %d bytes of stack, more than BPF's %d", g.maxSp, maxStack).
 			Hint("use fewer or shorter strings in one probe")
@@ -305,7 +317,7 @@ func (g *gen) stmt(s lang.Stmt) {
 		g.block(s)
 	case *lang.Unroll:
 		n, _ := g.k.constEval(s.Count)
-		for i := int64(0); i < n; i++ {
+		for i := int64(0); i < n && !g.tooBig; i++ {
 			g.block(s.Body)
 		}
 	case *lang.While:

@@ -166,6 +166,10 @@ func (k *checker) call(e *lang.Call, asStmt bool) *Type {
 		}
 		return tNone
 	}
+	if isAgg(e.Name) {
+		k.errorf(e.Span, "%s() is an aggregation: assign it to a map, like @x = %s(...)", e.Name, e.Name)
+		return tInt64
+	}
 	if f.stmt && !asStmt {
 		k.errorf(e.Span, "%s() does not return a value", e.Name)
 	}

@@ -1,0 +1,34 @@
+package compiler
+
+import (
+	"testing"
+
+	"github.com/bpfsh/bpfsh/lang"
+)
+
+// FuzzCompile runs parse → check → codegen on arbitrary input: no input may
+// panic, and every rejected program gets a positioned diagnostic.
+func FuzzCompile(f *testing.F) {
+	for _, src := range validPrograms {
+		f.Add(src)
+	}
+	f.Add(`BEGIN { @x[1] = hist(2); print(@x); delete(@x[1]); }`)
+	f.Add(`sockops /op == TIMEOUT_INIT/ { reply = 3s; setsockopt(SOL_TCP, TCP_BPF_IW, 10); }`)
+	f.Fuzz(func(t *testing.T, src string) {
+		prog, diags := lang.Parse("fuzz.bt", []byte(src))
+		if diags.HasErrors() {
+			return
+		}
+		env := *testEnv
+		env.Hz = 250
+		env.SkipCgroupCheck = true
+		_, cd := Compile(prog, Options{Env: &env, Params: []string{"1", "two"}})
+		if cd.HasErrors() {
+			for _, d := range cd.List {
+				if d.Severity == lang.Error && d.Span.Start.Line == 0 {
+					t.Fatalf("diagnostic without a position for %q: %s", src, d.Msg)
+				}
+			}
+		}
+	})
+}
