@@ -1,0 +1,156 @@
+package tests
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bpfsh/bpfsh/internal/privtest"
+)
+
+// bpfObjects lists the BPF programs, maps and links bpfsh made that are
+// still alive (by bpfsh's naming: programs bpfsh_*, maps m_* and bpfsh_*).
+func bpfObjects(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, kind := range []string{"prog", "map", "link"} {
+		b, err := exec.Command("bpftool", "-j", kind, "show").Output()
+		if err != nil {
+			t.Fatalf("bpftool %s show: %v", kind, err)
+		}
+		var objs []map[string]any
+		if err := json.Unmarshal(bytes.TrimSpace(b), &objs); err != nil && len(bytes.TrimSpace(b)) > 0 {
+			t.Fatalf("bpftool %s show: %v", kind, err)
+		}
+		for _, o := range objs {
+			name, _ := o["name"].(string)
+			progID, _ := o["prog_id"].(float64)
+			switch {
+			case kind == "link":
+				// A link is ours if its program is.
+				if progName(progID) != "" {
+					out = append(out, fmt.Sprintf("link %v (prog %s)", o["id"], progName(progID)))
+				}
+			case strings.HasPrefix(name, "bpfsh_") || (kind == "map" && strings.HasPrefix(name, "m_")):
+				if name == "bpfsh_meta" {
+					continue // pinned policies' descriptions, by design
+				}
+				out = append(out, fmt.Sprintf("%s %v %s", kind, o["id"], name))
+			}
+		}
+	}
+	return out
+}
+
+func progName(id float64) string {
+	b, err := exec.Command("bpftool", "-j", "prog", "show", "id", fmt.Sprint(int(id))).Output()
+	if err != nil {
+		return ""
+	}
+	var o map[string]any
+	json.Unmarshal(b, &o)
+	if name, _ := o["name"].(string); strings.HasPrefix(name, "bpfsh_") {
+		return name
+	}
+	return ""
+}
+
+// TestTeardown runs 100 bpfsh lifetimes ending every way one can end —
+// exit(), END, Ctrl-C, SIGTERM, SIGHUP, a compile error, an attach failing
+// halfway through — and checks that no program, map or link survives.
+func TestTeardown(t *testing.T) {
+	privtest.Require(t)
+	bin, _ := binaries(t)
+	if _, err := exec.LookPath("bpftool"); err != nil {
+		t.Fatal("bpftool is needed to inspect kernel objects")
+	}
+	if left := bpfObjects(t); len(left) > 0 {
+		t.Logf("objects alive before the test (not ours to judge): %v", left)
+	}
+	before := len(bpfObjects(t))
+	const prog = `t:syscalls:sys_enter_getppid { @c[comm] = count(); @h = hist(pid); printf("x\n"); } i:ms:50 { @i = count(); }`
+	type ending struct {
+		name string
+		args []string
+		sig  syscall.Signal // sent once attached; 0: ends by itself
+		fail bool
+	}
+	endings := []ending{
+		{name: "exit", args: []string{"-e", `i:ms:10 { @x = count(); exit(); } END { printf("end\n"); }`}},
+		{name: "SIGINT", args: []string{"-e", prog}, sig: syscall.SIGINT},
+		{name: "SIGTERM", args: []string{"-e", prog}, sig: syscall.SIGTERM},
+		{name: "SIGHUP", args: []string{"-e", prog}, sig: syscall.SIGHUP},
+		{name: "compile error", args: []string{"-e", `BEGIN { @x = nosuch; }`}, fail: true},
+		// The interval attaches, then the uprobe fails (no such process).
+		{name: "attach fails halfway", args: []string{"-p", "999999999", "-e", `i:ms:10 { @x = count(); } u:/bin/sh:main { @y = count(); }`}, fail: true},
+		{name: "BEGIN only", args: []string{"-e", `BEGIN { @a[1] = 1; printf("hi\n"); }`}},
+	}
+	for i := 0; i < 100; i++ {
+		e := endings[i%len(endings)]
+		cmd := exec.Command(bin, e.args...)
+		var out syncBuffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if e.sig != 0 {
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(out.String(), "Attaching") && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			time.Sleep(150 * time.Millisecond) // let the interval fire
+			cmd.Process.Signal(e.sig)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("cycle %d (%s): bpfsh did not end:\n%s", i, e.name, out.String())
+		}
+		if (err != nil) != e.fail {
+			t.Fatalf("cycle %d (%s): exit error %v, want failure %v:\n%s", i, e.name, err, e.fail, out.String())
+		}
+		if e.sig != 0 && !strings.Contains(out.String(), "@i: ") {
+			t.Fatalf("cycle %d (%s): maps were not printed on %v:\n%s", i, e.name, e.sig, out.String())
+		}
+	}
+	// Releasing is asynchronous in the kernel (RCU): give it a moment.
+	var left []string
+	for try := 0; try < 50; try++ {
+		left = bpfObjects(t)
+		if len(left) <= before {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(left) > before {
+		t.Errorf("kernel objects left behind after 100 runs:\n%s", strings.Join(left, "\n"))
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
