@@ -88,7 +88,7 @@ func TestTeardown(t *testing.T) {
 		{name: "SIGHUP", args: []string{"-e", prog}, sig: syscall.SIGHUP},
 		{name: "compile error", args: []string{"-e", `BEGIN { @x = nosuch; }`}, fail: true},
 		// The interval attaches, then the uprobe fails (no such process).
-		{name: "attach fails halfway", args: []string{"-p", "999999999", "-e", `i:ms:10 { @x = count(); } u:/bin/sh:main { @y = count(); }`}, fail: true},
+		{name: "attach fails halfway", args: []string{"-p", "999999999", "-e", `i:ms:10 { @x = count(); } u:libc:getpid { @y = count(); }`}, fail: true},
 		{name: "BEGIN only", args: []string{"-e", `BEGIN { @a[1] = 1; printf("hi\n"); }`}},
 	}
 	for i := 0; i < 100; i++ {
