@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -23,6 +24,10 @@ type Options struct {
 	Params []string // positional parameters $1..$N
 	StrLen int      // default string buffer size (64)
 	Unsafe bool     // allow destructive actions (signal, system, override)
+	// MaxMapKeys and RingPages override the defaults (config = { ... } in
+	// the script wins over these, as they come from the environment).
+	MaxMapKeys int
+	RingPages  int
 }
 
 // Names of the maps every program may share.
@@ -112,6 +117,55 @@ type compiler struct {
 	useStats bool
 	patches  map[string]PatchKind
 	npatch   int
+	maxKeys  int
+	ringSize int
+}
+
+// config applies `config = { key = value; ... }` over the options.
+func (c *compiler) config(prog *lang.Program, diags *lang.Diags) {
+	c.maxKeys, c.ringSize = DefaultMaxKeys, RingSize
+	if c.opts.MaxMapKeys > 0 {
+		c.maxKeys = c.opts.MaxMapKeys
+	}
+	if c.opts.RingPages > 0 {
+		c.ringSize = ringBytes(c.opts.RingPages)
+	}
+	for _, a := range prog.Config {
+		id, _ := a.LHS.(*lang.Ident)
+		lit, ok := a.RHS.(*lang.IntLit)
+		if id == nil || !ok {
+			diags.Errorf(a.Span, "config values must be integers: config = { max_map_keys = 8192 }")
+			continue
+		}
+		name := strings.TrimPrefix(strings.ToLower(id.Name), "bpftrace_")
+		switch name {
+		case "max_map_keys", "map_keys_max":
+			c.maxKeys = int(lit.Val)
+		case "perf_rb_pages":
+			c.ringSize = ringBytes(int(lit.Val))
+		case "max_strlen", "strlen":
+			if lit.Val < 1 || lit.Val > 200 {
+				diags.Errorf(lit.Span, "max_strlen must be from 1 to 200 (strings live on the 512-byte BPF stack)")
+				continue
+			}
+			c.strlen = int(lit.Val)
+		default:
+			diags.Errorf(id.Span, "unknown config key %q", id.Name).Hint("known: max_map_keys, perf_rb_pages, max_strlen")
+		}
+		if lit.Val == 0 {
+			diags.Errorf(lit.Span, "%s must be positive", id.Name)
+		}
+	}
+}
+
+// ringBytes turns a page count into a valid ring buffer size (a power-of-2
+// number of pages).
+func ringBytes(pages int) int {
+	n := 4096
+	for n < pages*4096 {
+		n *= 2
+	}
+	return n
 }
 
 func (c *compiler) file() string {
@@ -180,9 +234,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	for _, d := range prog.Preamble {
 		diags.Errorf(d.Span, "not supported yet: C definitions and preprocessor lines")
 	}
-	for _, d := range prog.Config {
-		diags.Errorf(d.Span, "not supported yet: config")
-	}
+	c.config(prog, diags)
 	for _, d := range prog.MapDecls {
 		diags.Errorf(d.Span, "not supported yet: map declarations")
 	}
@@ -269,7 +321,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		if m.PerCPU {
 			typ = ebpf.PerCPUHash
 		}
-		maxEntries := uint32(DefaultMaxKeys)
+		maxEntries := uint32(c.maxKeys)
 		if mi.key == nil {
 			maxEntries = 1
 		}
@@ -277,7 +329,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		if mi.val.IsHist() {
 			// One entry per (key, bucket), allocated as buckets fill.
 			keySize += 8
-			maxEntries = DefaultMaxKeys * 16
+			maxEntries = uint32(c.maxKeys) * 16
 			flags = noPrealloc
 		}
 		m.Spec = &ebpf.MapSpec{Name: mapObjName(name, i), Type: typ, KeySize: uint32(keySize),
@@ -312,7 +364,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	}
 	obj.Printfs = c.printfs
 	if c.useRing {
-		obj.Ring = &ebpf.MapSpec{Name: ringMap, Type: ebpf.RingBuf, MaxEntries: RingSize}
+		obj.Ring = &ebpf.MapSpec{Name: ringMap, Type: ebpf.RingBuf, MaxEntries: uint32(c.ringSize)}
 	}
 	if c.useStats {
 		obj.Stats = &ebpf.MapSpec{Name: statsMap, Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: statCount}

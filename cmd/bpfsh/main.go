@@ -142,7 +142,9 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, lang.Print(prog))
 		return 0
 	}
-	obj, cdiags := compiler.Compile(prog, compiler.Options{Env: probes.SystemEnv(), Params: cfg.params, Unsafe: cfg.unsafe})
+	obj, cdiags := compiler.Compile(prog, compiler.Options{Env: probes.SystemEnv(), Params: cfg.params, Unsafe: cfg.unsafe,
+		MaxMapKeys: envInt("BPFTRACE_MAP_KEYS_MAX", "BPFSH_MAX_MAP_KEYS"), RingPages: envInt("BPFTRACE_PERF_RB_PAGES", "BPFSH_PERF_RB_PAGES"),
+		StrLen: envInt("BPFTRACE_MAX_STRLEN", "BPFSH_MAX_STRLEN")})
 	if cdiags.HasErrors() {
 		// Parse warnings and compile diagnostics together, in source order.
 		cdiags.List = append(diags.List, cdiags.List...)
@@ -306,4 +308,15 @@ func explain(err error) error {
 		return fmt.Errorf("%v (bpfsh needs root, or CAP_BPF and CAP_PERFMON)", err)
 	}
 	return err
+}
+
+// envInt reads the first of the environment variables that is set (bpftrace's names work too).
+func envInt(names ...string) int {
+	for _, n := range names {
+		if v := os.Getenv(n); v != "" {
+			i, _ := strconv.Atoi(v)
+			return i
+		}
+	}
+	return 0
 }
