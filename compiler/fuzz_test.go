@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/bpfsh/bpfsh/lang"
+	"github.com/bpfsh/bpfsh/probes"
 )
 
 // FuzzCompile runs parse → check → codegen on arbitrary input: no input may
@@ -14,15 +15,13 @@ func FuzzCompile(f *testing.F) {
 	}
 	f.Add(`BEGIN { @x[1] = hist(2); print(@x); delete(@x[1]); }`)
 	f.Add(`sockops /op == TIMEOUT_INIT/ { reply = 3s; setsockopt(SOL_TCP, TCP_BPF_IW, 10); }`)
+	env := &probes.Env{TracefsRoot: testEnv.TracefsRoot, Hz: 250, SkipCgroupCheck: true}
 	f.Fuzz(func(t *testing.T, src string) {
 		prog, diags := lang.Parse("fuzz.bt", []byte(src))
 		if diags.HasErrors() {
 			return
 		}
-		env := *testEnv
-		env.Hz = 250
-		env.SkipCgroupCheck = true
-		_, cd := Compile(prog, Options{Env: &env, Params: []string{"1", "two"}})
+		_, cd := Compile(prog, Options{Env: env, Params: []string{"1", "two"}})
 		if cd.HasErrors() {
 			for _, d := range cd.List {
 				if d.Severity == lang.Error && d.Span.Start.Line == 0 {
