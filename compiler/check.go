@@ -233,7 +233,7 @@ func (k *checker) keys(m *lang.MapRef) *Type {
 	for _, e := range m.Keys {
 		t := k.expr(e)
 		switch t.Kind {
-		case KInt, KString, KTuple, KInet:
+		case KInt, KString, KTuple, KInet, KStack, KSym:
 		case KPtr:
 			t = tUint64
 		default:
@@ -342,7 +342,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 			k.errorf(e.Span, "the two branches have different types: %s and %s", a, b)
 			return a
 		}
-		if a.Kind == KTuple || a.Kind == KStruct {
+		if a.Kind == KStruct {
 			k.errorf(e.Span, "not supported yet: a ternary over %s values", a)
 		}
 		return unify(a, b)
@@ -369,7 +369,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 			switch et.Kind {
 			case KInt:
 				et = intType(8, et.Signed)
-			case KString, KTuple, KInet:
+			case KString, KTuple, KInet, KStack, KSym:
 			default:
 				k.errorf(x.Sp(), "%s cannot be part of a tuple", et)
 			}

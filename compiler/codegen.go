@@ -234,7 +234,7 @@ func (g *gen) program(p *lang.Probe) {
 func (g *gen) allocVars() {
 	for _, name := range sortedKeys(g.sc.vars) {
 		t := g.sc.vars[name]
-		if t.Kind == KString || t.Kind == KTuple {
+		if t.InMemory() {
 			g.vars[name] = g.buffer(t.MemSize(), t)
 		} else {
 			off := g.alloc(8)
@@ -448,7 +448,7 @@ func (g *gen) expr(e lang.Expr) *val {
 		return g.unary(e)
 	case *lang.Ternary:
 		elseL, endL := g.label(), g.label()
-		if t.Kind == KString || t.Kind == KInet {
+		if t.InMemory() {
 			buf := &val{kind: vMem, off: g.alloc(t.MemSize()), size: t.MemSize(), t: t}
 			g.branchFalse(e.Cond, elseL)
 			g.copyMem(buf.off, buf.size, g.expr(e.Then))

@@ -85,8 +85,9 @@ type Object struct {
 	Maps     []*Map // sorted by name
 	Printfs  []*Printf
 	// Ring and Stats are the event ring buffer and error counters, nil when unused.
-	Ring  *ebpf.MapSpec
-	Stats *ebpf.MapSpec
+	Ring   *ebpf.MapSpec
+	Stats  *ebpf.MapSpec
+	Stacks *ebpf.MapSpec // stack traces for kstack/ustack
 	// Patches lists instructions (by symbol) whose constants the runtime sets.
 	Patches  map[string]PatchKind
 	Warnings string
@@ -104,21 +105,25 @@ func (o *Object) MapSpecs() map[string]*ebpf.MapSpec {
 	if o.Stats != nil {
 		out[statsMap] = o.Stats
 	}
+	if o.Stacks != nil {
+		out[stackMap] = o.Stacks
+	}
 	return out
 }
 
 type compiler struct {
-	prog     *lang.Program
-	opts     Options
-	strlen   int
-	maps     map[string]*Map
-	printfs  []*Printf
-	useRing  bool
-	useStats bool
-	patches  map[string]PatchKind
-	npatch   int
-	maxKeys  int
-	ringSize int
+	prog      *lang.Program
+	opts      Options
+	strlen    int
+	maps      map[string]*Map
+	printfs   []*Printf
+	useRing   bool
+	useStats  bool
+	useStacks bool
+	patches   map[string]PatchKind
+	npatch    int
+	maxKeys   int
+	ringSize  int
 }
 
 // config applies `config = { key = value; ... }` over the options.
@@ -368,6 +373,9 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	}
 	if c.useStats {
 		obj.Stats = &ebpf.MapSpec{Name: statsMap, Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: statCount}
+	}
+	if c.useStacks {
+		obj.Stacks = stackMapSpec(c.maxKeys)
 	}
 	obj.Patches = c.patches
 	obj.Warnings = diags.Warnings()

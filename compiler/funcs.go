@@ -56,10 +56,10 @@ var builtins = map[string]builtinDef{
 // bpftraceNames are builtins and functions bpftrace has that bpfsh does not
 // implement yet: they parse, and the compiler says so at their span.
 var bpftraceNames = map[string]bool{
-	"kstack": true, "ustack": true, "arg0": true, "arg1": true, "arg2": true, "arg3": true, "arg4": true,
+	"arg0": true, "arg1": true, "arg2": true, "arg3": true, "arg4": true,
 	"arg5": true, "retval": true, "func": true, "sarg1": true, "sarg2": true,
 	"ppid": true, "username": true, "sarg0": true, "args": true,
-	"join": true, "buf": true, "ksym": true, "usym": true, "kaddr": true,
+	"join": true, "buf": true, "kaddr": true,
 	"uaddr": true, "kptr": true, "uptr": true, "reg": true, "cat": true,
 	"strcontains": true, "override": true, "offsetof": true,
 	"strftime": true, "path": true, "ntop": true, "pton": true, "macaddr": true, "cgroupid": true,

@@ -99,7 +99,7 @@ func (g *gen) mapRead(m *lang.MapRef) *val {
 	mi := g.c.maps[m.Name]
 	key := g.mapKey(m)
 	t := readType(mi.Value)
-	if mi.Value.Kind == KString || mi.Value.Kind == KTuple {
+	if mi.Value.InMemory() {
 		buf := g.buffer(mi.Value.MemSize(), mi.Value)
 		miss := g.label()
 		g.lookup(mi.Spec.Name, key)
@@ -148,7 +148,7 @@ func (g *gen) mapAssign(m *lang.MapRef, op string, rhs lang.Expr) {
 		return
 	}
 	x := g.expr(rhs)
-	if mi.Value.Kind == KString || mi.Value.Kind == KTuple {
+	if mi.Value.InMemory() {
 		size := mi.Value.MemSize()
 		buf := &val{kind: vMem, off: g.alloc(size), size: size}
 		if mi.Value.Kind == KTuple {

@@ -18,6 +18,8 @@ const (
 	KPtr         // an address in kernel or user memory, not directly dereferenceable
 	KInet        // an IPv4 or IPv6 address: u64 family, then 16 address bytes
 	KStruct      // a struct in kernel memory, held by its address (BTF)
+	KStack       // kstack/ustack: {stack id, pid}
+	KSym         // ksym()/usym(): {address, pid}
 	KCount       // aggregation values, only in maps
 	KSum
 	KMin
@@ -60,6 +62,15 @@ func strType(size int) *Type              { return &Type{Kind: KString, Size: si
 // IsAgg reports whether t is an aggregation (count, sum, ...).
 func (t *Type) IsAgg() bool { return t.Kind >= KCount }
 
+// InMemory reports whether values of t live in a buffer rather than a register.
+func (t *Type) InMemory() bool {
+	switch t.Kind {
+	case KString, KTuple, KInet, KStack, KSym:
+		return true
+	}
+	return false
+}
+
 // IsHist reports whether t is kept as one count per (key, bucket).
 func (t *Type) IsHist() bool { return t.Kind == KHist || t.Kind == KLhist }
 
@@ -82,6 +93,8 @@ func (t *Type) MemSize() int {
 		return 16
 	case KInet:
 		return 24
+	case KStack, KSym:
+		return t.Size
 	}
 	return 0
 }
@@ -126,6 +139,16 @@ func (t *Type) String() string {
 		return btfTypeName(t.BTF)
 	case KInet:
 		return "inet"
+	case KStack:
+		if t.User {
+			return "ustack"
+		}
+		return "kstack"
+	case KSym:
+		if t.User {
+			return "usym"
+		}
+		return "ksym"
 	case KCount:
 		return "count"
 	case KSum:

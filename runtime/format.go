@@ -58,7 +58,7 @@ func formatVerb(v compiler.Verb, t *compiler.Type, data []byte) string {
 			return s
 		}
 		return fmt.Sprintf(goSpec(v.Spec, 's'), s)
-	case compiler.KTuple, compiler.KInet:
+	case compiler.KTuple, compiler.KInet, compiler.KStack, compiler.KSym:
 		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
 	}
 	u := binary.LittleEndian.Uint64(data)
@@ -131,6 +131,10 @@ func formatValue(t *compiler.Type, data []byte) string {
 		return "(" + strings.Join(parts, ", ") + ")"
 	case compiler.KInet:
 		return formatInet(data)
+	case compiler.KStack:
+		return syms.formatStack(t, data, 8)
+	case compiler.KSym:
+		return syms.formatSym(t, data)
 	case compiler.KInt:
 		u := binary.LittleEndian.Uint64(data)
 		if t.Signed {

@@ -166,7 +166,8 @@ func printMapOpts(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64
 
 // formatKey renders a key; multi-key maps print their parts without parentheses.
 func formatKey(t *compiler.Type, data []byte) string {
-	s := formatValue(t, data)
+	// Stacks in keys are indented by 4, not 8 as in printf.
+	s := strings.ReplaceAll(formatValue(t, data), "\n        ", "\n    ")
 	if t.Kind == compiler.KTuple {
 		return s[1 : len(s)-1]
 	}

@@ -211,6 +211,9 @@ func (r *run) load() error {
 			fmt.Fprintf(r.opts.Err, "%s (%s):\n%s\n", p.Spec.Name, p.Point, coll.Programs[p.Spec.Name].VerifierLog)
 		}
 	}
+	if r.obj.Stacks != nil {
+		syms.stacks = coll.Maps[r.obj.Stacks.Name]
+	}
 	if r.obj.Ring != nil {
 		rd, err := ringbuf.NewReader(coll.Maps[r.obj.Ring.Name])
 		if err != nil {

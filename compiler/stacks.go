@@ -1,0 +1,81 @@
+package compiler
+
+import (
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+
+	"github.com/bpfsh/bpfsh/lang"
+)
+
+// Stacks and symbols: kstack and ustack are ids into a stack trace map
+// (ustack also keeps the pid, to find the process's symbols); ksym() and
+// usym() are addresses that user space prints as symbol names.
+
+const (
+	stackMap      = "bpfsh_stacks"
+	MaxStackDepth = 127
+	userStackFlag = 1 << 8 // BPF_F_USER_STACK
+)
+
+func init() {
+	builtins["kstack"] = builtinDef{tKstack, func(g *gen) *val { return g.stack(false) }}
+	builtins["ustack"] = builtinDef{tUstack, func(g *gen) *val { return g.stack(true) }}
+	funcs["ksym"] = funcDef{check: checkSym, emit: emitSym}
+	funcs["usym"] = funcDef{check: checkSym, emit: emitSym}
+}
+
+var (
+	tKstack = &Type{Kind: KStack, Size: 8}
+	tUstack = &Type{Kind: KStack, Size: 16, User: true}
+	tKsym   = &Type{Kind: KSym, Size: 8}
+	tUsym   = &Type{Kind: KSym, Size: 16, User: true}
+)
+
+// stack returns a buffer holding {stack id, pid}.
+func (g *gen) stack(user bool) *val {
+	g.c.useStacks = true
+	t := tKstack
+	var flags int32
+	if user {
+		t, flags = tUstack, userStackFlag
+	}
+	buf := g.buffer(t.Size, t)
+	g.emit(asm.Mov.Reg(asm.R1, ctxReg))
+	g.mapPtr(asm.R2, stackMap)
+	g.emit(asm.Mov.Imm(asm.R3, flags), asm.FnGetStackid.Call(),
+		asm.StoreMem(asm.R10, buf.off, asm.R0, asm.DWord))
+	if user {
+		g.emit(asm.FnGetCurrentPidTgid.Call(), asm.RSh.Imm(asm.R0, 32),
+			asm.StoreMem(asm.R10, buf.off+8, asm.R0, asm.DWord))
+	}
+	return buf
+}
+
+func checkSym(k *checker, e *lang.Call) *Type {
+	if k.nargs(e, 1, 1) {
+		if t := k.expr(e.Args[0]); t.Kind != KInt && t.Kind != KPtr {
+			k.errorf(e.Args[0].Sp(), "%s() needs an address, not %s", e.Name, t)
+		}
+	}
+	if e.Name == "usym" {
+		return tUsym
+	}
+	return tKsym
+}
+
+func emitSym(g *gen, e *lang.Call) *val {
+	t := g.sc.types[e]
+	x := g.expr(e.Args[0])
+	buf := g.buffer(t.Size, t)
+	g.store(asm.R10, buf.off, x, 8)
+	g.release(x)
+	if t.User {
+		g.emit(asm.FnGetCurrentPidTgid.Call(), asm.RSh.Imm(asm.R0, 32),
+			asm.StoreMem(asm.R10, buf.off+8, asm.R0, asm.DWord))
+	}
+	return buf
+}
+
+func stackMapSpec(maxKeys int) *ebpf.MapSpec {
+	return &ebpf.MapSpec{Name: stackMap, Type: ebpf.StackTrace, KeySize: 4, ValueSize: 8 * MaxStackDepth, MaxEntries: uint32(maxKeys)}
+}
