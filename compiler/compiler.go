@@ -28,7 +28,11 @@ type Options struct {
 	// the script wins over these, as they come from the environment).
 	MaxMapKeys int
 	RingPages  int
+	MaxProbes  int
 }
+
+// DefaultMaxProbes is the default limit on attach points, as bpftrace's.
+const DefaultMaxProbes = 1024
 
 // Names of the maps every program may share.
 const (
@@ -124,11 +128,15 @@ type compiler struct {
 	npatch    int
 	maxKeys   int
 	ringSize  int
+	maxProbes int
 }
 
 // config applies `config = { key = value; ... }` over the options.
 func (c *compiler) config(prog *lang.Program, diags *lang.Diags) {
-	c.maxKeys, c.ringSize = DefaultMaxKeys, RingSize
+	c.maxKeys, c.ringSize, c.maxProbes = DefaultMaxKeys, RingSize, DefaultMaxProbes
+	if c.opts.MaxProbes > 0 {
+		c.maxProbes = c.opts.MaxProbes
+	}
 	if c.opts.MaxMapKeys > 0 {
 		c.maxKeys = c.opts.MaxMapKeys
 	}
@@ -146,6 +154,8 @@ func (c *compiler) config(prog *lang.Program, diags *lang.Diags) {
 		switch name {
 		case "max_map_keys", "map_keys_max":
 			c.maxKeys = int(lit.Val)
+		case "max_probes":
+			c.maxProbes = int(lit.Val)
 		case "perf_rb_pages":
 			c.ringSize = ringBytes(int(lit.Val))
 		case "max_strlen", "strlen":
@@ -155,7 +165,7 @@ func (c *compiler) config(prog *lang.Program, diags *lang.Diags) {
 			}
 			c.strlen = int(lit.Val)
 		default:
-			diags.Errorf(id.Span, "unknown config key %q", id.Name).Hint("known: max_map_keys, perf_rb_pages, max_strlen")
+			diags.Errorf(id.Span, "unknown config key %q", id.Name).Hint("known: max_map_keys, max_probes, perf_rb_pages, max_strlen")
 		}
 		if lit.Val == 0 {
 			diags.Errorf(lit.Span, "%s must be positive", id.Name)
@@ -282,6 +292,10 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 				insts = append(insts, instance{probe: p, index: i, sc: sc})
 			}
 		}
+	}
+	if len(insts) > c.maxProbes {
+		diags.Errorf(prog.Probes[0].Span, "this script would attach %d probes; the limit is %d", len(insts), c.maxProbes).
+			Hint("narrow the wildcards, or raise the limit: config = { max_probes = %d }", len(insts))
 	}
 	if diags.HasErrors() {
 		return nil, diags

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -144,7 +145,7 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	obj, cdiags := compiler.Compile(prog, compiler.Options{Env: probes.SystemEnv(), Params: cfg.params, Unsafe: cfg.unsafe,
 		MaxMapKeys: envInt("BPFTRACE_MAP_KEYS_MAX", "BPFSH_MAX_MAP_KEYS"), RingPages: envInt("BPFTRACE_PERF_RB_PAGES", "BPFSH_PERF_RB_PAGES"),
-		StrLen: envInt("BPFTRACE_MAX_STRLEN", "BPFSH_MAX_STRLEN")})
+		StrLen: envInt("BPFTRACE_MAX_STRLEN", "BPFSH_MAX_STRLEN"), MaxProbes: envInt("BPFTRACE_MAX_PROBES", "BPFSH_MAX_PROBES")})
 	if cdiags.HasErrors() {
 		// Parse warnings and compile diagnostics together, in source order.
 		cdiags.List = append(diags.List, cdiags.List...)
@@ -283,6 +284,7 @@ func readSource(cfg *config, stdin io.Reader) (string, []byte, error) {
 		b, err := io.ReadAll(stdin)
 		return "stdin", b, err
 	}
+	warnWorldWritable(cfg.file)
 	b, err := os.ReadFile(cfg.file)
 	if err != nil {
 		var pe *os.PathError
@@ -319,4 +321,19 @@ func envInt(names ...string) int {
 		}
 	}
 	return 0
+}
+
+// warnWorldWritable warns when a script, or the directory holding it, can be
+// changed by anyone: bpfsh runs it with root's power over the kernel.
+func warnWorldWritable(file string) {
+	for _, p := range []string{file, filepath.Dir(file)} {
+		st, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		if st.Mode().Perm()&0o002 != 0 {
+			fmt.Fprintf(os.Stderr, "warning: %s is world-writable: anyone could change the script bpfsh runs as root\n", p)
+			return
+		}
+	}
 }
