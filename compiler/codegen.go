@@ -210,6 +210,11 @@ func (g *gen) program(p *lang.Probe) {
 	// The kernel wants line info on the first instruction when any has it.
 	g.setSource(p.Span)
 	g.emit(asm.Mov.Reg(ctxReg, asm.R1))
+	if g.c.useExit && g.sc.prov.Name != "BEGIN" && g.sc.prov.Name != "END" {
+		// After exit(), no probe runs again, however long detaching takes.
+		g.exitFlag()
+		g.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord), asm.JNE.Imm(asm.R1, 0, g.exit))
+	}
 	g.callbackPrologue(p)
 	g.allocVars()
 	if p.Pred != nil {
@@ -228,6 +233,17 @@ func (g *gen) program(p *lang.Probe) {
 		g.k.errorf(p.Span, "this probe needs %d bytes of stack, more than BPF's %d", g.maxSp, maxStack).
 			Hint("use fewer or shorter strings in one probe")
 	}
+}
+
+// exitFlag leaves a pointer to the exit flag in R0 (or ends the program
+// if the lookup fails, which it cannot for an array).
+func (g *gen) exitFlag() {
+	off := g.alloc(4)
+	g.emit(storeImm(asm.R10, off, 0, asm.Word))
+	g.mapPtr(asm.R1, ctlMap)
+	g.emit(asm.Mov.Reg(asm.R2, asm.R10), asm.Add.Imm(asm.R2, int32(off)),
+		asm.FnMapLookupElem.Call(), asm.JEq.Imm(asm.R0, 0, g.exit))
+	g.sp -= 8
 }
 
 // allocVars gives every $variable of the probe its stack home up front.

@@ -38,6 +38,7 @@ const DefaultMaxProbes = 1024
 const (
 	ringMap  = "bpfsh_events"
 	statsMap = "bpfsh_stats"
+	ctlMap   = "bpfsh_ctl"
 )
 
 // Indexes in the stats map (per-CPU counters of things that went wrong).
@@ -92,6 +93,8 @@ type Object struct {
 	Ring   *ebpf.MapSpec
 	Stats  *ebpf.MapSpec
 	Stacks *ebpf.MapSpec // stack traces for kstack/ustack
+	// Control holds the exit flag: once exit() has run, probes do nothing.
+	Control *ebpf.MapSpec
 	// Patches lists instructions (by symbol) whose constants the runtime sets.
 	Patches  map[string]PatchKind
 	Warnings string
@@ -112,6 +115,9 @@ func (o *Object) MapSpecs() map[string]*ebpf.MapSpec {
 	if o.Stacks != nil {
 		out[stackMap] = o.Stacks
 	}
+	if o.Control != nil {
+		out[ctlMap] = o.Control
+	}
 	return out
 }
 
@@ -124,6 +130,7 @@ type compiler struct {
 	useRing   bool
 	useStats  bool
 	useStacks bool
+	useExit   bool // some probe calls exit(): every probe checks the exit flag first
 	patches   map[string]PatchKind
 	npatch    int
 	maxKeys   int
@@ -357,6 +364,12 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	}
 
 	// Code generation.
+	lang.Walk(prog, func(n lang.Node) bool {
+		if call, ok := n.(*lang.Call); ok && call.Name == "exit" {
+			c.useExit = true
+		}
+		return true
+	})
 	obj := &Object{}
 	for n, in := range insts {
 		g := newGen(c, in.sc, fmt.Sprintf("p%d", n))
@@ -390,6 +403,9 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	}
 	if c.useStacks {
 		obj.Stacks = stackMapSpec(c.maxKeys)
+	}
+	if c.useExit {
+		obj.Control = &ebpf.MapSpec{Name: ctlMap, Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}
 	}
 	obj.Patches = c.patches
 	obj.Warnings = diags.Warnings()

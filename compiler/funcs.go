@@ -266,6 +266,8 @@ func emitExit(g *gen, e *lang.Call) *val {
 	g.store(asm.R10, rec.off+8, code, 8)
 	g.release(code)
 	g.output(rec)
+	g.exitFlag()
+	g.emit(storeImm(asm.R0, 0, 1, asm.DWord))
 	// exit() ends this probe's run too.
 	g.emit(asm.Ja.Label(g.exit))
 	return nil

@@ -124,6 +124,9 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	// Detach first so no more events arrive, then END, then maps.
 	r.detach()
 	r.drain()
+	r.mu.Lock()
+	r.inEnd = true
+	r.mu.Unlock()
 	if !r.stopped() {
 		for _, p := range end {
 			if err := runOnce(p); err != nil {
@@ -167,6 +170,7 @@ type run struct {
 	exitCode int
 	exitSeen bool
 	childPID int
+	inEnd    bool // END is running: its output is shown even after exit()
 }
 
 func (r *run) load() error {
@@ -299,6 +303,10 @@ func (r *run) handle(raw []byte) {
 	defer r.mu.Unlock()
 	switch {
 	case id < uint64(len(r.obj.Printfs)):
+		if r.exitSeen && !r.inEnd {
+			// Records made before exit() took effect, as bpftrace: not shown.
+			return
+		}
 		pf := r.obj.Printfs[id]
 		if pf.Value {
 			t, data := pf.Args[0], raw[8:8+pf.Args[0].MemSize()]

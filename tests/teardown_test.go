@@ -74,7 +74,7 @@ func TestTeardown(t *testing.T) {
 		t.Logf("objects alive before the test (not ours to judge): %v", left)
 	}
 	before := len(bpfObjects(t))
-	const prog = `t:syscalls:sys_enter_getppid { @c[comm] = count(); @h = hist(pid); printf("x\n"); } i:ms:50 { @i = count(); }`
+	const prog = `t:syscalls:sys_enter_getppid { @c[comm] = count(); @h = hist(pid); } i:ms:50 { @i = count(); printf("x\n"); }`
 	type ending struct {
 		name string
 		args []string
