@@ -153,6 +153,10 @@ func init() {
 
 func (k *checker) call(e *lang.Call, asStmt bool) *Type {
 	f, ok := funcs[e.Name]
+	if !ok && len(e.Args) == 0 && k.isBuiltinName(e.Name) {
+		// Current bpftrace lets builtins be called: nsecs(), pid().
+		return k.ident(&lang.Ident{Span: e.Span, Name: e.Name})
+	}
 	if !ok {
 		for _, a := range e.Args {
 			if _, isType := a.(*lang.TypeName); !isType {
@@ -177,7 +181,16 @@ func (k *checker) call(e *lang.Call, asStmt bool) *Type {
 }
 
 func (g *gen) call(e *lang.Call, asStmt bool) *val {
-	v := funcs[e.Name].emit(g, e)
+	f, ok := funcs[e.Name]
+	if !ok {
+		v := g.ident(&lang.Ident{Span: e.Span, Name: e.Name})
+		if asStmt {
+			g.release(v)
+			return nil
+		}
+		return v
+	}
+	v := f.emit(g, e)
 	if asStmt {
 		g.release(v)
 		return nil
@@ -328,4 +341,17 @@ func itoa(n int) string {
 		return string(rune('0' + n))
 	}
 	return itoa(n/10) + string(rune('0'+n%10))
+}
+
+// isBuiltinName reports whether name is a builtin value in this scope.
+func (k *checker) isBuiltinName(name string) bool {
+	if _, ok := builtins[name]; ok {
+		return true
+	}
+	if ctx := k.sc.ctx; ctx != nil {
+		if _, ok := ctx.Builtin(name); ok {
+			return true
+		}
+	}
+	return false
 }

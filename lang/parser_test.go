@@ -221,6 +221,8 @@ var programTests = []struct{ src, want string }{
 	{`import "stdlib/x"; BEGIN {}`, "(import \"stdlib/x\")\n" + `(probe (spec "BEGIN" "BEGIN") (block))`},
 	{"// comment\n/* c */ BEGIN { /* x */ } // end", `(probe (spec "BEGIN" "BEGIN") (block))`},
 	{"struct:x { }", `(probe (spec "struct:x" "struct" "x") (block))`},
+	{"struct, { }", `(probe (spec "struct" "struct") (block))`},
+	{"enum[1],{}", `(probe (spec "enum[1]" "enum[1]") (block))`},
 }
 
 func TestPrograms(t *testing.T) {

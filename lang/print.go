@@ -95,6 +95,9 @@ func (pr *printer) program(p *Program) {
 			}
 			pr.w(s.Raw)
 		}
+		if len(probe.Specs) == 1 && probe.Pred == nil && specLooksLikeCDecl(probe.Specs[0].Raw) {
+			pr.w(",") // "struct {" would read as a C definition
+		}
 		if probe.Pred != nil {
 			pred := ExprString(probe.Pred)
 			if strings.Contains(pred, "/") {
@@ -746,4 +749,17 @@ func plainTypeName(t *TypeName) bool {
 		return false
 	}
 	return !strings.Contains(t.Name, " ")
+}
+
+// specLooksLikeCDecl reports whether a probe spec followed by "{" would be
+// taken for a C struct, union or enum definition.
+func specLooksLikeCDecl(raw string) bool {
+	w := raw
+	if i := strings.IndexFunc(raw, func(r rune) bool { return r > 0x7f || !isIdentChar(byte(r)) }); i >= 0 {
+		w = raw[:i]
+	}
+	if w != "struct" && w != "union" && w != "enum" {
+		return false
+	}
+	return newLexer([]byte(raw + " {")).looksLikeCDecl()
 }

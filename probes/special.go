@@ -1,6 +1,10 @@
 package probes
 
-import "github.com/cilium/ebpf"
+import (
+	"strings"
+
+	"github.com/cilium/ebpf"
+)
 
 // BEGIN and END run once, in bpfsh's own context, through BPF_PROG_TEST_RUN
 // of a raw tracepoint program: no attach, no helper thread, no uprobe on
@@ -9,6 +13,7 @@ func init() {
 	for _, name := range []string{"BEGIN", "END"} {
 		register(&Provider{
 			Name:     name,
+			Aliases:  []string{strings.ToLower(name)}, // current bpftrace spells them begin/end
 			ProgType: ebpf.RawTracepoint,
 			Expand: func(_ *Env, parts []string) ([]Point, error) {
 				if len(parts) != 0 {
