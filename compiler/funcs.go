@@ -227,6 +227,8 @@ func checkAgg(k *checker, e *lang.Call) *Type {
 	switch e.Name {
 	case "count":
 		k.nargs(e, 0, 0)
+	default:
+		k.nargs(e, 1, 1)
 	case "lhist":
 		if k.nargs(e, 4, 4) {
 			var vals [3]int64
