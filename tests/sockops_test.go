@@ -250,6 +250,7 @@ sockops /op == STATE_CB && rport == 12349/ { printf("state %s:%d -> %s:%d new=%d
 	if !strings.HasSuffix(strings.TrimSpace(out), "cc reno") {
 		t.Errorf("congestion control: %q, want reno", out)
 	}
+	run(t, "ip", "netns", "exec", ns, tcpprobe(t), "cwnd", "[::1]:12349")
 	out2 := run(t, "ip", "netns", "exec", ns, tcpprobe(t), "cwnd", "127.0.0.1:12350")
 	if strings.HasSuffix(strings.TrimSpace(out2), "cc reno") {
 		t.Errorf("port 12350 got reno too: %q", out2)
@@ -259,6 +260,10 @@ sockops /op == STATE_CB && rport == 12349/ { printf("state %s:%d -> %s:%d new=%d
 	re := regexp.MustCompile(`state 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:12349 new=\d+`)
 	if !re.MatchString(got) {
 		t.Errorf("no STATE_CB events in:\n%s", got)
+	}
+	re6 := regexp.MustCompile(`state ::1:\d+ -> ::1:12349 new=\d+`)
+	if !re6.MatchString(got) {
+		t.Errorf("no IPv6 STATE_CB events in:\n%s", got)
 	}
 }
 
