@@ -241,7 +241,9 @@ func (k *checker) keys(m *lang.MapRef) *Type {
 			t = tInt64
 		}
 		if t.Kind == KInt {
-			t = intType(8, t.Signed)
+			w := *t
+			w.Size = 8
+			t = &w
 		}
 		elems = append(elems, t)
 	}
@@ -368,7 +370,9 @@ func (k *checker) expr1(e lang.Expr) *Type {
 			et := k.expr(x)
 			switch et.Kind {
 			case KInt:
-				et = intType(8, et.Signed)
+				w := *et
+				w.Size = 8
+				et = &w
 			case KString, KTuple, KInet, KStack, KSym:
 			default:
 				k.errorf(x.Sp(), "%s cannot be part of a tuple", et)

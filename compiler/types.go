@@ -42,10 +42,22 @@ type Type struct {
 	BTF btf.Type
 	// KPtr from an integer-pointer cast like (int32 *)p: the pointee.
 	Elem *Type
+	// Format says how user space prints an integer (strerror, strftime).
+	Format     IntFormat
+	TimeFormat string
 	// KLhist: the range and step of the buckets.
 	Min, Max, Step int64
 	Char           bool // KPtr: points to char (a C string)
 }
+
+// IntFormat is a special way to print an integer value.
+type IntFormat uint8
+
+const (
+	FormatPlain    IntFormat = iota
+	FormatStrerror           // an errno, printed as its message
+	FormatTime               // nanoseconds of CLOCK_MONOTONIC, printed with strftime
+)
 
 var (
 	tNone   = &Type{Kind: KNone}

@@ -7,6 +7,10 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/bpfsh/bpfsh/compiler"
 )
@@ -59,6 +63,9 @@ func formatVerb(v compiler.Verb, t *compiler.Type, data []byte) string {
 		}
 		return fmt.Sprintf(goSpec(v.Spec, 's'), s)
 	case compiler.KTuple, compiler.KInet, compiler.KStack, compiler.KSym:
+		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
+	}
+	if t.Format != compiler.FormatPlain && (v.Conv == 's' || v.Conv == 'd') {
 		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
 	}
 	u := binary.LittleEndian.Uint64(data)
@@ -137,6 +144,12 @@ func formatValue(t *compiler.Type, data []byte) string {
 		return syms.formatSym(t, data)
 	case compiler.KInt:
 		u := binary.LittleEndian.Uint64(data)
+		switch t.Format {
+		case compiler.FormatStrerror:
+			return strerror(int64(u))
+		case compiler.FormatTime:
+			return strftime(t.TimeFormat, monoToWall(u))
+		}
 		if t.Signed {
 			return strconv.FormatInt(int64(u), 10)
 		}
@@ -154,4 +167,23 @@ func formatInet(data []byte) string {
 		return net.IP(data[8:24]).String()
 	}
 	return ""
+}
+
+// strerror is C's message for an errno ("Operation not permitted").
+func strerror(n int64) string {
+	if n < 0 {
+		n = -n
+	}
+	msg := syscall.Errno(n).Error()
+	if msg == "" {
+		return fmt.Sprintf("Unknown error %d", n)
+	}
+	return strings.ToUpper(msg[:1]) + msg[1:]
+}
+
+// monoToWall turns a CLOCK_MONOTONIC time (nsecs) into wall-clock time.
+func monoToWall(ns uint64) time.Time {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return time.Now().Add(-time.Duration(ts.Nano() - int64(ns)))
 }
