@@ -41,6 +41,8 @@ OPTIONS:
     --pin NAME     attach and pin the script as policy NAME, then exit: it stays in force
                    after bpfsh exits; pinning NAME again replaces it without a gap
     --unsafe       allow destructive actions: signal(), system(), override()
+    -B MODE        output buffering: none, line, full (accepted; bpfsh flushes per batch)
+    -k             accepted: bpfsh always reports failed map updates and lost events
     -v             verbose: print the kernel verifier's log of every program
     -h, --help     show this help
     -V, --version  show the version
@@ -230,6 +232,16 @@ func parseArgs(args []string) (*config, error) {
 			cfg.quiet = true
 		case "--unsafe":
 			cfg.unsafe = true
+		case "-B":
+			// Output is written per batch of events and flushed at once:
+			// line and full buffering are the same here.
+			var mode string
+			mode, err = val()
+			if err == nil && mode != "none" && mode != "line" && mode != "full" {
+				err = fmt.Errorf("-B takes none, line or full, not %q", mode)
+			}
+		case "-k", "-kk":
+			// Helper failures (failed map updates, lost events) are always reported.
 		case "-f":
 			cfg.format, err = val()
 			if err == nil && cfg.format != "text" && cfg.format != "json" {
