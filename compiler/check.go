@@ -33,12 +33,13 @@ type scope struct {
 // the first pass only learns map types (a map may be read in one probe before
 // the probe that writes it), the second reports errors.
 type checker struct {
-	c      *compiler
-	diags  *lang.Diags
-	maps   map[string]*mapInfo
-	sc     *scope
-	quiet  bool // first pass: learn, do not report
-	inLoop int
+	c          *compiler
+	diags      *lang.Diags
+	maps       map[string]*mapInfo
+	sc         *scope
+	quiet      bool // first pass: learn, do not report
+	inLoop     int
+	inCallback int // inside a for-map body (a callback: no probe context)
 }
 
 func (k *checker) errorf(sp lang.Span, format string, args ...any) *lang.Diag {
@@ -124,7 +125,7 @@ func (k *checker) stmt(s lang.Stmt) {
 		k.inLoop--
 	case *lang.For:
 		if s.Map != nil {
-			k.errorf(s.Map.Span, "not supported yet: for over a map")
+			k.forMap(s)
 			return
 		}
 		for _, e := range []lang.Expr{s.Lo, s.Hi} {
@@ -150,6 +151,32 @@ func (k *checker) stmt(s lang.Stmt) {
 	default:
 		k.errorf(s.Sp(), "not supported yet: this statement")
 	}
+}
+
+// forMap checks for ($kv : @map) { body }: $kv is the tuple (key, value).
+func (k *checker) forMap(s *lang.For) {
+	mi := k.maps[s.Map.Name]
+	if mi == nil {
+		if !k.quiet {
+			k.errorf(s.Map.Span, "undefined map @%s", s.Map.Name)
+		}
+		return
+	}
+	if s.Map.Keys != nil {
+		k.errorf(s.Map.Span, "for takes the whole map: for ($kv : @%s)", s.Map.Name)
+	}
+	if mi.key == nil || mi.val.IsHist() || mi.val.Kind == KMin || mi.val.Kind == KMax || mi.val.Kind == KAvg || mi.val.Kind == KStats {
+		k.errorf(s.Map.Span, "not supported yet: for over @%s (%s)", s.Map.Name, mi.val)
+		return
+	}
+	kv := &Type{Kind: KTuple, Elems: []*Type{mi.key, readType(mi.val)}}
+	kv.Size = kv.MemSize()
+	k.assignVar(s.Var, kv, s.Var.Span)
+	k.inLoop++
+	k.inCallback++
+	k.block(s.Body)
+	k.inCallback--
+	k.inLoop--
 }
 
 func (k *checker) cond(e lang.Expr) {
@@ -530,8 +557,17 @@ func (k *checker) unary(e *lang.Unary) *Type {
 }
 
 // field handles args.NAME / args->NAME.
+// needCtx reports uses of the probe's context inside a for-map body, which
+// runs as a callback without it.
+func (k *checker) needCtx(sp lang.Span, what string) {
+	if k.inCallback > 0 {
+		k.errorf(sp, "not supported yet: %s inside a for loop over a map", what)
+	}
+}
+
 func (k *checker) field(e *lang.Field) *Type {
 	if id, ok := e.X.(*lang.Ident); ok && id.Name == "args" {
+		k.needCtx(e.Span, "args")
 		if k.sc.ctx == nil || len(k.sc.ctx.Args) == 0 {
 			k.errorf(id.Span, "args is not available in %s probes", k.sc.prov.Name)
 			return tInt64
@@ -561,7 +597,16 @@ func (k *checker) field(e *lang.Field) *Type {
 		}
 		return t
 	}
-	return k.structField(e, k.expr(e.X))
+	xt := k.expr(e.X)
+	if xt.Kind == KTuple {
+		i, err := strconv.Atoi(e.Name)
+		if err != nil || i < 0 || i >= len(xt.Elems) {
+			k.errorf(e.Span, "a tuple of %d elements has no element %q (use .0 to .%d)", len(xt.Elems), e.Name, len(xt.Elems)-1)
+			return tInt64
+		}
+		return xt.Elems[i]
+	}
+	return k.structField(e, xt)
 }
 
 func fieldType(f probes.Field, ctx *probes.Context, strlen int) (*Type, bool) {

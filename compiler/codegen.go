@@ -3,6 +3,7 @@ package compiler
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf/asm"
@@ -34,6 +35,11 @@ type gen struct {
 	overErr  bool
 	loops    []loop
 	tooBig   bool
+	// for-map callbacks: subprograms appended after the program.
+	subprogs  []asm.Instructions
+	nsub      int
+	callback  bool // generating a callback body
+	varsBytes int  // bytes of the variables' homes at the top of the frame
 }
 
 func newGen(c *compiler, sc *scope, prefix string) *gen {
@@ -94,7 +100,11 @@ func (g *gen) finish() asm.Instructions {
 		}
 		g.insns[i] = g.insns[i].WithReference(ref)
 	}
-	return dropUnreachable(g.insns)
+	insns := dropUnreachable(g.insns)
+	for _, sub := range g.subprogs {
+		insns = append(insns, sub...)
+	}
+	return insns
 }
 
 // dropUnreachable removes instructions no path reaches (constant conditions
@@ -246,18 +256,26 @@ func (g *gen) exitFlag() {
 	g.sp -= 8
 }
 
-// allocVars gives every $variable of the probe its stack home up front.
+// allocVars gives every $variable of the probe its stack home up front,
+// zeroed.
 func (g *gen) allocVars() {
+	g.allocVarsNoInit()
+	g.zero(int16(-g.varsBytes), g.varsBytes)
+}
+
+// allocVarsNoInit lays the variables out at the top of the frame, in name
+// order (callbacks rely on the same layout as their probe).
+func (g *gen) allocVarsNoInit() {
 	for _, name := range sortedKeys(g.sc.vars) {
 		t := g.sc.vars[name]
 		if t.InMemory() {
-			g.vars[name] = g.buffer(t.MemSize(), t)
+			size := align8(t.MemSize())
+			g.vars[name] = &val{kind: vMem, off: g.alloc(size), size: size, t: t}
 		} else {
-			off := g.alloc(8)
-			g.emit(storeImm(asm.R10, off, 0, asm.DWord))
-			g.vars[name] = &val{kind: vSlot, off: off, t: t}
+			g.vars[name] = &val{kind: vSlot, off: g.alloc(8), t: t}
 		}
 	}
+	g.varsBytes = g.sp
 }
 
 func (g *gen) setSource(sp lang.Span) {
@@ -347,6 +365,10 @@ func (g *gen) stmt(s lang.Stmt) {
 		g.emit(asm.Ja.Label(top))
 		g.mark(end)
 	case *lang.For:
+		if s.Map != nil {
+			g.forMap(s)
+			return
+		}
 		g.forRange(s)
 	case *lang.Jump:
 		switch s.Kind {
@@ -506,6 +528,20 @@ func (g *gen) expr(e lang.Expr) *val {
 		return buf
 	}
 	panic(fmt.Sprintf("codegen: unexpected %T", e))
+}
+
+// tupleElem reads element N of a tuple ($t.N).
+func (g *gen) tupleElem(e *lang.Field, xt *Type) *val {
+	i, _ := strconv.Atoi(e.Name)
+	x := g.expr(e.X)
+	et := xt.Elems[i]
+	off := x.off + int16(xt.ElemOffset(i))
+	if et.InMemory() {
+		return &val{kind: vMem, off: off, size: et.MemSize(), t: et}
+	}
+	r := g.newTemp(et)
+	g.emit(asm.LoadMem(r.reg, asm.R10, off, asm.DWord))
+	return r
 }
 
 // truncate narrows an integer to t's width, sign- or zero-extending to 64 bits.
@@ -914,6 +950,9 @@ func (g *gen) strCompare(e *lang.Binary, eq bool, label string) {
 }
 
 func (g *gen) field(e *lang.Field) *val {
+	if xt := g.sc.types[e.X]; xt != nil && xt.Kind == KTuple {
+		return g.tupleElem(e, xt)
+	}
 	if id, ok := e.X.(*lang.Ident); !ok || id.Name != "args" {
 		return g.structRead(e)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
 
 	"github.com/bpfsh/bpfsh/lang"
 	"github.com/bpfsh/bpfsh/probes"
@@ -378,6 +379,10 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		insns := g.finish()
 		if len(insns) > 0 {
 			insns[0] = insns[0].WithSymbol(progName(n))
+			if len(g.subprogs) > 0 {
+				// With subprograms, the kernel wants BTF for every function.
+				insns[0] = btf.WithFuncMetadata(insns[0], mainFunc(progName(n)))
+			}
 		}
 		spec := &ebpf.ProgramSpec{
 			Name:         progName(n),

@@ -42,6 +42,7 @@ var validPrograms = []string{
 	`BEGIN { $c = 1 ? 2 : 3; @m = $c == 2 ? 10 : 20; printf("%d %d\n", !$c, ~$c); }`,
 	`BEGIN { @s["k"] = "value"; printf("%s\n", @s["k"]); }`,
 	`END { printf("bye\n"); }`,
+	`BEGIN { @m[1] = 2; @n["a", 2] = count(); $s = 0; for ($kv : @m) { $s += $kv.1; if ($kv.0 == 5) { break; } printf("%d\n", $kv.0); } for ($x : @n) { printf("%s %d\n", $x.0.0, $x.1); } $t = (1, "x"); printf("%d %s\n", $t.0, $t.1); }`,
 	`t:syscalls:sys_enter_openat { @k[kstack] = count(); @u[ustack, comm] = count(); printf("%s %s %s\n", ksym(1), usym(2), kstack); }`,
 	`BEGIN { $i = 0; while ($i < 10) { $i++; if ($i == 3) { continue; } if ($i > 7) { break; } printf("%d\n", $i); } }`,
 	`BEGIN { unroll(3) { @x++; } for ($j : 0..5) { @y += $j; } return; }`,
@@ -104,6 +105,8 @@ func TestCompileErrors(t *testing.T) {
 		{`config = { max_probes = 1 } t:syscalls:sys_enter_openat, t:syscalls:sys_exit_openat { }`, []string{"would attach 2 probes; the limit is 1"}},
 		{`config = { nosuch = 1 } BEGIN { }`, []string{"unknown config key \"nosuch\""}},
 		{`BEGIN { $a = "1"; $b = str(0); $c = str(1); $d = str(2); $e = str(3); $f = str(4); $g = str(5); $h = str(6); $i = str(7); printf("%s%s%s%s%s%s%s%s%s", $a, $b, $c, $d, $e, $f, $g, $h, $i); }`, []string{"bytes of stack, more than BPF's 512"}},
+		{`t:syscalls:sys_enter_openat { @m[1] = 1; for ($kv : @m) { printf("%d\n", args.dfd); } }`, []string{"not supported yet: args inside a for loop over a map"}},
+		{`BEGIN { $t = (1, 2); print($t.2); }`, []string{"a tuple of 2 elements has no element \"2\""}},
 		{`BEGIN { break; }`, []string{"1:9: error: break outside a loop"}},
 		{`BEGIN { unroll($1) { } }`, []string{"unroll() needs a constant count from 1 to 100"}},
 	}

@@ -68,8 +68,12 @@ var bpftraceNames = map[string]bool{
 }
 
 func (k *checker) ident(e *lang.Ident) *Type {
+	if e.Name == "kstack" || e.Name == "ustack" {
+		k.needCtx(e.Span, e.Name)
+	}
 	if ctx := k.sc.ctx; ctx != nil {
 		if f, ok := ctx.Builtin(e.Name); ok {
+			k.needCtx(e.Span, e.Name)
 			if f.Conv == probes.ConvInetAddr {
 				return tInet
 			}

@@ -112,6 +112,7 @@ func mentions(p *lang.Probe, names map[string]int64) int64 {
 }
 
 func (k *checker) checkReply(s *lang.Assign) {
+	k.needCtx(s.Span, "reply")
 	if s.Op != "=" {
 		k.errorf(s.Span, "reply can only be assigned with =")
 	}
@@ -199,6 +200,7 @@ func checkSetsockopt(k *checker, e *lang.Call) *Type {
 	if !k.nargs(e, 3, 3) {
 		return tInt64
 	}
+	k.needCtx(e.Span, "setsockopt()")
 	if _, ok := k.constEval(e.Args[0]); !ok {
 		k.errorf(e.Args[0].Sp(), "setsockopt()'s level must be a constant (SOL_SOCKET, SOL_TCP, SOL_IP, SOL_IPV6)")
 	}
