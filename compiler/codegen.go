@@ -387,6 +387,12 @@ type loop struct{ brk, cont string }
 
 // forRange is for ($i : lo..hi) { body }: $i runs from lo up to hi, exclusive.
 func (g *gen) forRange(s *lang.For) {
+	_, loConst := g.k.constEval(s.Lo)
+	_, hiConst := g.k.constEval(s.Hi)
+	if !loConst || !hiConst {
+		g.forRangeLoop(s)
+		return
+	}
 	home := g.vars[s.Var.Name]
 	hi := g.expr(s.Hi)
 	if hi.kind != vImm {

@@ -17,25 +17,12 @@ import (
 
 func (g *gen) forMap(s *lang.For) {
 	mi := g.c.maps[s.Map.Name]
-	g.nsub++
-	name := fmt.Sprintf("%s_each%d", g.prefix, g.nsub)
-	child := &gen{c: g.c, k: g.k, sc: g.sc, vars: map[string]*val{}, alias: map[string]string{},
-		prefix: name, callback: true}
-	child.freeRegs = append([]asm.Register(nil), tempRegs...)
-	child.exit = child.label()
+	child, name := g.newCallback()
 	child.callbackBody(s, mi)
-	if child.maxSp+g.maxSp > maxStack {
-		g.k.errorf(s.Span, "this loop and its probe need %d bytes of stack together, more than BPF's %d", child.maxSp+g.maxSp, maxStack)
-	}
-	insns := child.finish()
-	insns[0] = btf.WithFuncMetadata(insns[0].WithSymbol(name), callbackFunc(name))
-	g.subprogs = append(g.subprogs, insns)
-
+	g.addCallback(child, name, s.Span, callbackFunc(name))
 	g.mapPtr(asm.R1, mi.Spec.Name)
-	fn := asm.LoadImm(asm.R2, -1, asm.DWord).WithReference(name)
-	fn.Src = asm.PseudoFunc
-	g.emit(fn,
-		asm.Mov.Reg(asm.R3, asm.R10), asm.Add.Imm(asm.R3, int32(-g.varsBytes)),
+	g.funcPtr(asm.R2, name)
+	g.emit(asm.Mov.Reg(asm.R3, asm.R10), asm.Add.Imm(asm.R3, int32(-g.varsBytes)),
 		asm.Mov.Imm(asm.R4, 0),
 		asm.FnForEachMapElem.Call())
 }
@@ -46,11 +33,7 @@ func (g *gen) callbackBody(s *lang.For, mi *Map) {
 	// R9 keeps the caller's variables; R6 and R7 the element's key and value.
 	g.emit(asm.Mov.Reg(ctxReg, asm.R4), asm.Mov.Reg(asm.R6, asm.R2), asm.Mov.Reg(asm.R7, asm.R3))
 	g.freeRegs = []asm.Register{asm.R8}
-	g.allocVarsNoInit()
-	for i := 0; i < g.varsBytes; i += 8 {
-		g.emit(asm.LoadMem(asm.R0, ctxReg, int16(i), asm.DWord),
-			asm.StoreMem(asm.R10, int16(-g.varsBytes+i), asm.R0, asm.DWord))
-	}
+	g.copyVarsIn()
 	kv := g.vars[s.Var.Name]
 	kt := mi.Key
 	for i := 0; i < kt.MemSize(); i += 8 {
@@ -66,16 +49,38 @@ func (g *gen) callbackBody(s *lang.For, mi *Map) {
 			asm.StoreMem(asm.R10, kv.off+int16(kt.MemSize()+i), asm.R0, asm.DWord))
 	}
 	g.freeRegs = append([]asm.Register(nil), tempRegs...)
+	g.callbackLoop(s.Body, "")
+}
+
+func (g *gen) copyVarsIn() {
+	g.allocVarsNoInit()
+	for i := 0; i < g.varsBytes; i += 8 {
+		g.emit(asm.LoadMem(asm.R0, ctxReg, int16(i), asm.DWord),
+			asm.StoreMem(asm.R10, int16(-g.varsBytes+i), asm.R0, asm.DWord))
+	}
+}
+
+// callbackLoop emits a callback's body and its way out: variables are
+// copied back (except keep, the loop's own counter), and the callback
+// returns 1 to stop (break, exit, return) or 0 to go on.
+func (g *gen) callbackLoop(body *lang.Block, keep string) {
 	brk, cont, out := g.label(), g.label(), g.label()
 	g.loops = append(g.loops, loop{brk: brk, cont: cont})
-	g.block(s.Body)
+	g.block(body)
 	g.loops = g.loops[:len(g.loops)-1]
 	g.mark(cont)
 	g.emit(asm.Mov.Imm(asm.R6, 0), asm.Ja.Label(out))
 	g.mark(brk)
 	g.emit(asm.Mov.Imm(asm.R6, 1))
 	g.mark(out)
+	skip := -1
+	if v, ok := g.vars[keep]; ok {
+		skip = int(v.off) + g.varsBytes
+	}
 	for i := 0; i < g.varsBytes; i += 8 {
+		if i == skip {
+			continue
+		}
 		g.emit(asm.LoadMem(asm.R0, asm.R10, int16(-g.varsBytes+i), asm.DWord),
 			asm.StoreMem(ctxReg, int16(i), asm.R0, asm.DWord))
 	}
@@ -83,6 +88,74 @@ func (g *gen) callbackBody(s *lang.For, mi *Map) {
 	// exit() or return inside the body: stop iterating.
 	g.mark(g.exit)
 	g.emit(asm.Mov.Imm(asm.R6, 1), asm.Ja.Label(out))
+}
+
+// newCallback starts a child generator for a callback subprogram.
+func (g *gen) newCallback() (*gen, string) {
+	g.nsub++
+	name := fmt.Sprintf("%s_cb%d", g.prefix, g.nsub)
+	child := &gen{c: g.c, k: g.k, sc: g.sc, vars: map[string]*val{}, alias: map[string]string{},
+		prefix: name, callback: true}
+	child.freeRegs = append([]asm.Register(nil), tempRegs...)
+	child.exit = child.label()
+	return child, name
+}
+
+// addCallback appends a finished callback after the program.
+func (g *gen) addCallback(child *gen, name string, sp lang.Span, fn *btf.Func) {
+	if child.maxSp+g.maxSp > maxStack {
+		g.k.errorf(sp, "this loop and its probe need %d bytes of stack together, more than BPF's %d", child.maxSp+g.maxSp, maxStack)
+	}
+	insns := child.finish()
+	insns[0] = btf.WithFuncMetadata(insns[0].WithSymbol(name), fn)
+	g.subprogs = append(g.subprogs, insns)
+}
+
+func (g *gen) funcPtr(r asm.Register, name string) {
+	fn := asm.LoadImm(r, -1, asm.DWord).WithReference(name)
+	fn.Src = asm.PseudoFunc
+	g.emit(fn)
+}
+
+// forRangeLoop is for ($i : lo..hi) with bounds the verifier cannot see:
+// bpf_loop(hi - lo, callback, vars, 0), the callback setting $i = lo + index.
+func (g *gen) forRangeLoop(s *lang.For) {
+	home := g.vars[s.Var.Name]
+	lo := g.toTemp(g.expr(s.Lo))
+	g.emit(asm.StoreMem(asm.R10, home.off, lo.reg, asm.DWord))
+	hi := g.toTemp(g.expr(s.Hi))
+	g.emit(asm.Sub.Reg(hi.reg, lo.reg))
+	g.release(lo)
+	none, ok := g.label(), g.label()
+	g.emit(asm.JSLE.Imm(hi.reg, 0, none), asm.JSLE.Imm(hi.reg, 1<<23, ok), asm.Mov.Imm(hi.reg, 1<<23))
+	g.mark(ok)
+	child, name := g.newCallback()
+	child.setSource(s.Span)
+	// long cb(u32 index, void *ctx)
+	child.emit(asm.Mov.Reg(ctxReg, asm.R2), asm.Mov.Reg(asm.R6, asm.R1))
+	child.freeRegs = []asm.Register{asm.R8, asm.R7}
+	child.copyVarsIn()
+	ch := child.vars[s.Var.Name]
+	child.emit(asm.LoadMem(asm.R0, asm.R10, ch.off, asm.DWord), asm.Add.Reg(asm.R0, asm.R6),
+		asm.StoreMem(asm.R10, ch.off, asm.R0, asm.DWord))
+	child.freeRegs = append([]asm.Register(nil), tempRegs...)
+	child.callbackLoop(s.Body, s.Var.Name)
+	g.addCallback(child, name, s.Span, loopFunc(name))
+	g.emit(asm.Mov.Reg(asm.R1, hi.reg))
+	g.release(hi)
+	g.funcPtr(asm.R2, name)
+	g.emit(asm.Mov.Reg(asm.R3, asm.R10), asm.Add.Imm(asm.R3, int32(-g.varsBytes)),
+		asm.Mov.Imm(asm.R4, 0), asm.FnLoop.Call())
+	g.mark(none)
+	g.emit(asm.Mov.Imm(asm.R0, 0))
+}
+
+func loopFunc(name string) *btf.Func {
+	ptr := &btf.Pointer{Target: &btf.Void{}}
+	long := &btf.Int{Name: "long", Size: 8, Encoding: btf.Signed}
+	u32 := &btf.Int{Name: "unsigned int", Size: 4}
+	return &btf.Func{Name: name, Linkage: btf.StaticFunc, Type: &btf.FuncProto{Return: long, Params: []btf.FuncParam{
+		{Name: "index", Type: u32}, {Name: "ctx", Type: ptr}}}}
 }
 
 func callbackFunc(name string) *btf.Func {
