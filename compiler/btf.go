@@ -188,6 +188,7 @@ func (g *gen) structRead(e *lang.Field) *val {
 	case KString:
 		buf := g.buffer(t.Size, t)
 		g.helperCall(asm.FnProbeReadKernel, false, buf, imm(int64(t.Size), tInt64), base)
+		g.countReadFault()
 		return buf
 	}
 	size := t.Size
@@ -197,6 +198,7 @@ func (g *gen) structRead(e *lang.Field) *val {
 	slot := &val{kind: vMem, off: g.alloc(8), size: 8}
 	g.emit(storeImm(asm.R10, slot.off, 0, asm.DWord))
 	g.helperCall(asm.FnProbeReadKernel, false, slot, imm(int64(size), tInt64), base)
+	g.countReadFault()
 	dst := g.newTemp(t)
 	g.emit(asm.LoadMem(dst.reg, asm.R10, slot.off, asm.DWord))
 	if info.bitSize > 0 {
@@ -225,6 +227,7 @@ func (g *gen) deref(e *lang.Unary) *val {
 		fn = asm.FnProbeReadUser
 	}
 	g.helperCall(fn, false, slot, imm(int64(t.Size), tInt64), p)
+	g.countReadFault()
 	dst := g.newTemp(t)
 	g.emit(asm.LoadMem(dst.reg, asm.R10, slot.off, asm.DWord))
 	if t.Kind == KInt && t.Signed {

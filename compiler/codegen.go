@@ -974,6 +974,7 @@ func (g *gen) field(e *lang.Field) *val {
 			asm.Mov.Reg(asm.R1, asm.R10), asm.Add.Imm(asm.R1, int32(buf.off)),
 			asm.Mov.Imm(asm.R2, int32(t.Size)),
 			asm.FnProbeReadKernelStr.Call())
+		g.countReadFault()
 		return buf
 	case t.Kind == KString:
 		// A char array inside the record: copy it out.

@@ -44,8 +44,9 @@ const (
 
 // Indexes in the stats map (per-CPU counters of things that went wrong).
 const (
-	statLost    = iota // ring buffer full: events dropped
-	statMapFull        // map update failed (max entries reached)
+	statLost      = iota // ring buffer full: events dropped
+	statMapFull          // map update failed (max entries reached)
+	statReadFault        // bpf_probe_read* failed (a bad or paged-out address)
 	statCount
 )
 

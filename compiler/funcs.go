@@ -336,6 +336,7 @@ func emitStr(g *gen, e *lang.Call) *val {
 		fn = asm.FnProbeReadUserStr
 	}
 	g.helperCall(fn, false, buf, imm(int64(t.Size), tInt64), x)
+	g.countReadFault()
 	return buf
 }
 

@@ -80,6 +80,16 @@ func (g *gen) countFailure(stat int) {
 	g.emit(asm.Mov.Imm(asm.R0, 0))
 }
 
+// countReadFault increments the read-fault counter when a probe_read
+// helper returned an error (R0 < 0): reported at exit, never silent.
+func (g *gen) countReadFault() {
+	ok := g.label()
+	g.emit(asm.JSGE.Imm(asm.R0, 0, ok))
+	g.bumpStat(statReadFault)
+	g.mark(ok)
+	g.emit(asm.Mov.Imm(asm.R0, 0))
+}
+
 func (g *gen) bumpStat(stat int) {
 	g.c.useStats = true
 	off := g.alloc(4)

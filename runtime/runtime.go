@@ -85,6 +85,10 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if err := r.attach(attachable); err != nil {
 		return 1, err
 	}
+	if os.Getenv("BPFSH_INJECT_PANIC") == "attached" {
+		// Fault injection for the teardown test: cleanup must survive a panic.
+		panic("injected panic after attaching")
+	}
 	// Said once every probe is attached, so whoever waits for it can act.
 	if opts.JSON {
 		jsonLine(out, "attached_probes", map[string]int{"probes": len(obj.Programs)})
@@ -426,6 +430,9 @@ func (r *run) reportLoss() {
 	}
 	if full := sum(1); full > 0 {
 		fmt.Fprintf(r.opts.Err, "WARNING: %d map updates failed: a map reached its maximum number of keys\n", full)
+	}
+	if faults := sum(2); faults > 0 {
+		fmt.Fprintf(r.opts.Err, "WARNING: %d memory reads failed (bad or paged-out addresses); those values read as zero\n", faults)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -80,6 +81,7 @@ func TestTeardown(t *testing.T) {
 		args []string
 		sig  syscall.Signal // sent once attached; 0: ends by itself
 		fail bool
+		env  string
 	}
 	endings := []ending{
 		{name: "exit", args: []string{"-e", `i:ms:10 { @x = count(); exit(); } END { printf("end\n"); }`}},
@@ -90,10 +92,14 @@ func TestTeardown(t *testing.T) {
 		// The interval attaches, then the uprobe fails (no such process).
 		{name: "attach fails halfway", args: []string{"-p", "999999999", "-e", `i:ms:10 { @x = count(); } u:libc:getpid { @y = count(); }`}, fail: true},
 		{name: "BEGIN only", args: []string{"-e", `BEGIN { @a[1] = 1; printf("hi\n"); }`}},
+		{name: "panic in the runtime", args: []string{"-e", prog}, env: "BPFSH_INJECT_PANIC=attached", fail: true},
 	}
 	for i := 0; i < 100; i++ {
 		e := endings[i%len(endings)]
 		cmd := exec.Command(bin, e.args...)
+		if e.env != "" {
+			cmd.Env = append(os.Environ(), e.env)
+		}
 		var out syncBuffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {

@@ -73,7 +73,15 @@ func main() {
 	os.Exit(mainErr(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		// The runtime's deferred cleanup has already released the kernel
+		// objects by the time a panic gets here.
+		if p := recover(); p != nil {
+			fmt.Fprintf(stderr, "bpfsh: internal error: %v\n", p)
+			code = 2
+		}
+	}()
 	if len(args) > 0 {
 		switch args[0] {
 		case "pins":
@@ -181,13 +189,13 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		out = f
 	}
 	probes.TargetPID = cfg.pid
-	code, err := bpfrt.Run(obj, bpfrt.Options{Out: out, Err: stderr, DryRun: cfg.dryRun, Verbose: cfg.verbose,
+	rc, err := bpfrt.Run(obj, bpfrt.Options{Out: out, Err: stderr, DryRun: cfg.dryRun, Verbose: cfg.verbose,
 		Quiet: cfg.quiet, JSON: cfg.format == "json", Command: cfg.command, WatchPID: cfg.pid})
 	if err != nil {
 		fmt.Fprintf(stderr, "ERROR: %v\n", explain(err))
 		return 1
 	}
-	return code
+	return rc
 }
 
 // parseArgs reads bpftrace-style options: options come first; the first
