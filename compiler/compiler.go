@@ -392,6 +392,9 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 			Instructions: insns,
 			License:      "GPL",
 		}
+		if in.sc.prov.AttachTo != nil {
+			spec.AttachTo = in.sc.prov.AttachTo(in.sc.point)
+		}
 		obj.Programs = append(obj.Programs, &Program{Point: in.sc.point, Provider: in.sc.prov, Spec: spec, Probe: in.index})
 	}
 	if diags.HasErrors() {
@@ -420,9 +423,8 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 
 // known lists bpftrace probe types bpfsh parses but cannot compile yet.
 var known = map[string]bool{
-	"kprobe": true, "k": true, "kretprobe": true, "kr": true, "usdt": true, "U": true, "hardware": true, "h": true,
-	"watchpoint": true, "w": true, "asyncwatchpoint": true, "kfunc": true, "kretfunc": true, "fentry": true,
-	"f": true, "fexit": true, "fr": true, "iter": true, "it": true,
+	"usdt": true, "U": true, "hardware": true, "h": true,
+	"watchpoint": true, "w": true, "asyncwatchpoint": true, "iter": true, "it": true,
 	"sockops": true, "xdp": true, "tc": true, "lsm": true, "fmod_ret": true,
 }
 

@@ -95,7 +95,10 @@ func TestCompileErrors(t *testing.T) {
 		{`BEGIN { @a = count(); @a = 1; }`, []string{"1:23: error: @a holds count, cannot store int64"}},
 		{`t:syscalls:sys_enter_openat { @[args.nosuch] = count(); }`, []string{"1:33: error: tracepoint:syscalls:sys_enter_openat has no argument \"nosuch\"", "hint: available: __syscall_nr, dfd, filename, flags, mode"}},
 		{`t:syscalls:nosuch { }`, []string{"1:1: error: tracepoint not found: syscalls:nosuch"}},
-		{`k:vfs_read { }`, []string{"1:1: error: not supported yet: k probes"}},
+		// This machine's kernel has neither kprobes nor trampolines: say so.
+		{`k:vfs_read { }`, []string{"1:1: error: kprobes are not available: this kernel was built without CONFIG_KPROBES"}},
+		{`fentry:vfs_read { }`, []string{"1:1: error: fentry/fexit are not available: this kernel cannot attach BPF trampolines"}},
+		{`usdt:/bin/sh:p:q { }`, []string{"1:1: error: not supported yet: usdt probes"}},
 		{`BEGIN { $x = username; }`, []string{"1:14: error: not supported yet: username"}},
 		{`BEGIN { @x = pton("1.2.3.4"); }`, []string{"not supported yet: pton()"}},
 		{`BEGIN { @x = lhist(1, 10, 0, 1); }`, []string{"lhist() max must be greater than min"}},

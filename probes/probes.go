@@ -97,6 +97,9 @@ type Provider struct {
 	Expand func(env *Env, parts []string) ([]Point, error)
 	// Context describes a point's context; nil means there is none.
 	Context func(env *Env, p Point) (*Context, error)
+	// AttachTo names the kernel function a program is bound to at load
+	// time (fentry/fexit), nil when none.
+	AttachTo func(p Point) string
 	// Attach attaches a loaded program to a point. Nil for providers the runtime
 	// drives itself (BEGIN, END).
 	Attach func(prog *ebpf.Program, p Point) (io.Closer, error)

@@ -1,0 +1,247 @@
+package probes
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/link"
+)
+
+// kprobe/kretprobe: any kernel function by name (kprobe:func,
+// kprobe:module:func, kprobe:func+offset), wildcards from the kernel's
+// traceable functions. Arguments are arg0..arg5 from pt_regs; casts like
+// (struct usb_device *)arg0 type them through BTF.
+func init() {
+	for _, ret := range []bool{false, true} {
+		name, alias := "kprobe", "k"
+		if ret {
+			name, alias = "kretprobe", "kr"
+		}
+		ret := ret
+		register(&Provider{
+			Name:     name,
+			Aliases:  []string{alias},
+			ProgType: ebpf.Kprobe,
+			Expand:   func(env *Env, parts []string) ([]Point, error) { return expandKprobe(env, name, parts) },
+			Context: func(env *Env, p Point) (*Context, error) {
+				c := uprobeContext(Point{Target: []string{"", p.Target[len(p.Target)-1]}}, ret)
+				c.UserPtrs = false
+				return c, nil
+			},
+			Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
+				sym, off := splitOffset(p.Target[len(p.Target)-1])
+				opts := &link.KprobeOptions{Offset: off}
+				if ret {
+					return link.Kretprobe(sym, prog, opts)
+				}
+				return link.Kprobe(sym, prog, opts)
+			},
+		})
+	}
+}
+
+// ErrNoKprobes says the kernel cannot attach kprobes.
+var ErrNoKprobes = errors.New("kprobes are not available: this kernel was built without CONFIG_KPROBES")
+
+// HaveKprobes reports whether the kernel has kprobes (tracefs's
+// kprobe_events or the kprobe PMU).
+func (e *Env) HaveKprobes() bool {
+	for _, p := range []string{filepath.Join(e.TracefsRoot, "kprobe_events"), "/sys/bus/event_source/devices/kprobe"} {
+		if _, err := os.Stat(p); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func splitOffset(s string) (string, uint64) {
+	sym, off, ok := strings.Cut(s, "+")
+	if !ok {
+		return s, 0
+	}
+	n, _ := strconv.ParseUint(off, 0, 64)
+	return sym, n
+}
+
+func expandKprobe(env *Env, provider string, parts []string) ([]Point, error) {
+	if len(parts) < 1 || len(parts) > 2 || parts[len(parts)-1] == "" {
+		return nil, errorf("%s needs a function: %s:FUNCTION or %s:MODULE:FUNCTION", provider, provider, provider)
+	}
+	if !env.HaveKprobes() {
+		return nil, ErrNoKprobes
+	}
+	fn := parts[len(parts)-1]
+	if !HasWildcard(fn) {
+		return []Point{{Provider: provider, Target: parts}}, nil
+	}
+	funcs, err := env.KernelFunctions()
+	if err != nil {
+		return nil, err
+	}
+	var out []Point
+	for _, f := range funcs {
+		if ok, _ := path.Match(fn, f.Name); ok && (len(parts) == 1 || parts[0] == "*" || parts[0] == f.Module) {
+			out = append(out, Point{Provider: provider, Target: []string{f.Name}})
+		}
+	}
+	if len(out) == 0 {
+		return nil, errorf("no kernel function matches %q", fn)
+	}
+	return out, nil
+}
+
+// KernelFunction is a traceable kernel function and its module ("" for vmlinux).
+type KernelFunction struct{ Name, Module string }
+
+// KernelFunctions lists traceable functions (available_filter_functions,
+// else kallsyms text symbols).
+func (e *Env) KernelFunctions() ([]KernelFunction, error) {
+	f, err := os.Open(filepath.Join(e.TracefsRoot, "available_filter_functions"))
+	kallsyms := false
+	if err != nil {
+		if f, err = os.Open("/proc/kallsyms"); err != nil {
+			return nil, errorf("cannot list kernel functions: %v", err)
+		}
+		kallsyms = true
+	}
+	defer f.Close()
+	seen := map[KernelFunction]bool{}
+	var out []KernelFunction
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		var kf KernelFunction
+		if kallsyms {
+			if len(fields) < 3 || (fields[1] != "t" && fields[1] != "T") {
+				continue
+			}
+			kf.Name = fields[2]
+			if len(fields) > 3 {
+				kf.Module = strings.Trim(fields[3], "[]")
+			}
+		} else {
+			if len(fields) < 1 {
+				continue
+			}
+			kf.Name = fields[0]
+			if len(fields) > 1 {
+				kf.Module = strings.Trim(fields[1], "[]")
+			}
+		}
+		if !seen[kf] {
+			seen[kf] = true
+			out = append(out, kf)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// fentry/fexit (old names kfunc/kretfunc): BPF trampolines on kernel
+// functions with BTF-typed arguments (args.NAME) and, for fexit, retval.
+func init() {
+	for _, exit := range []bool{false, true} {
+		name, aliases := "fentry", []string{"f", "kfunc"}
+		attach := ebpf.AttachTraceFEntry
+		if exit {
+			name, aliases, attach = "fexit", []string{"fr", "kretfunc"}, ebpf.AttachTraceFExit
+		}
+		exit := exit
+		register(&Provider{
+			Name:       name,
+			Aliases:    aliases,
+			ProgType:   ebpf.Tracing,
+			AttachType: attach,
+			Expand: func(env *Env, parts []string) ([]Point, error) {
+				if len(parts) < 1 || len(parts) > 2 || parts[len(parts)-1] == "" {
+					return nil, errorf("%s needs a function: %s:FUNCTION or %s:MODULE:FUNCTION", name, name, name)
+				}
+				if HasWildcard(parts[len(parts)-1]) {
+					return nil, errorf("not supported yet: wildcards in %s probes", name)
+				}
+				if !env.HaveTrampolines() {
+					return nil, ErrNoTrampolines
+				}
+				return []Point{{Provider: name, Target: parts}}, nil
+			},
+			Context:  func(env *Env, p Point) (*Context, error) { return fentryContext(env, p, exit) },
+			AttachTo: func(p Point) string { return p.Target[len(p.Target)-1] },
+			Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
+				l, err := link.AttachTracing(link.TracingOptions{Program: prog})
+				if err != nil && errors.Is(err, os.ErrPermission) {
+					return nil, errorf("%s:%s: BPF trampolines are not available on this kernel (%v)", name, p.Target[len(p.Target)-1], err)
+				}
+				return l, err
+			},
+		})
+	}
+}
+
+// ErrNoTrampolines says the kernel cannot attach fentry/fexit programs.
+var ErrNoTrampolines = errors.New("fentry/fexit are not available: this kernel cannot attach BPF trampolines (ftrace is unavailable)")
+
+// HaveTrampolines reports whether BPF trampolines can work: they are built
+// on ftrace, whose function list is readable when it is enabled.
+func (e *Env) HaveTrampolines() bool {
+	f, err := os.Open(filepath.Join(e.TracefsRoot, "available_filter_functions"))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [1]byte
+	n, _ := f.Read(b[:])
+	return n == 1
+}
+
+// FuncProto finds a kernel function's BTF prototype in vmlinux or, for
+// MODULE:FUNCTION, the module's BTF.
+func (e *Env) FuncProto(module, name string) (*btf.FuncProto, error) {
+	spec, err := e.KernelBTF()
+	if err != nil {
+		return nil, err
+	}
+	if module != "" && module != "vmlinux" {
+		if spec, err = btf.LoadKernelModuleSpec(module); err != nil {
+			return nil, errorf("BTF of module %s: %v", module, err)
+		}
+	}
+	var fn *btf.Func
+	if err := spec.TypeByName(name, &fn); err != nil {
+		return nil, errorf("function %s not found in kernel BTF", name)
+	}
+	proto, ok := fn.Type.(*btf.FuncProto)
+	if !ok {
+		return nil, errorf("unexpected BTF for %s", name)
+	}
+	return proto, nil
+}
+
+func fentryContext(env *Env, p Point, exit bool) (*Context, error) {
+	module := ""
+	if len(p.Target) == 2 {
+		module = p.Target[0]
+	}
+	name := p.Target[len(p.Target)-1]
+	proto, err := env.FuncProto(module, name)
+	if err != nil {
+		return nil, err
+	}
+	c := &Context{Strings: map[string]string{"func": name}}
+	for i, prm := range proto.Params {
+		c.Args = append(c.Args, Field{Name: prm.Name, Offset: 8 * i, Size: 8, BTF: prm.Type})
+		c.Builtins = append(c.Builtins, Field{Name: "arg" + strconv.Itoa(i), Offset: 8 * i, Size: 8})
+	}
+	if exit {
+		c.Builtins = append(c.Builtins, Field{Name: "retval", Offset: 8 * len(proto.Params), Size: 8, BTF: proto.Return})
+	}
+	return c, nil
+}
