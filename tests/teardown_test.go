@@ -106,11 +106,12 @@ func TestTeardown(t *testing.T) {
 			t.Fatal(err)
 		}
 		if e.sig != 0 {
+			// Wait until the interval has fired (its printf arrived), so its
+			// map has something to print, however loaded the machine is.
 			deadline := time.Now().Add(10 * time.Second)
-			for !strings.Contains(out.String(), "Attaching") && time.Now().Before(deadline) {
+			for !strings.Contains(out.String(), "x\n") && time.Now().Before(deadline) {
 				time.Sleep(5 * time.Millisecond)
 			}
-			time.Sleep(150 * time.Millisecond) // let the interval fire
 			cmd.Process.Signal(e.sig)
 		}
 		done := make(chan error, 1)
