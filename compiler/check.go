@@ -80,6 +80,9 @@ func (k *checker) block(b *lang.Block) {
 func (k *checker) stmt(s lang.Stmt) {
 	switch s := s.(type) {
 	case *lang.ExprStmt:
+		if k.packetStmt(s) {
+			return
+		}
 		switch x := s.X.(type) {
 		case *lang.Call:
 			k.call(x, true)
@@ -134,8 +137,18 @@ func (k *checker) stmt(s lang.Stmt) {
 			}
 		}
 		k.assignVar(s.Var, tInt64, s.Var.Span)
+		// A range with bounds known only at run time runs its body in a
+		// bpf_loop callback, without the probe's context.
+		_, loConst := k.constEval(s.Lo)
+		_, hiConst := k.constEval(s.Hi)
+		cb := 0
+		if !loConst || !hiConst {
+			cb = 1
+		}
 		k.inLoop++
+		k.inCallback += cb
 		k.block(s.Body)
+		k.inCallback -= cb
 		k.inLoop--
 	case *lang.Jump:
 		switch s.Kind {
@@ -561,11 +574,14 @@ func (k *checker) unary(e *lang.Unary) *Type {
 // runs as a callback without it.
 func (k *checker) needCtx(sp lang.Span, what string) {
 	if k.inCallback > 0 {
-		k.errorf(sp, "not supported yet: %s inside a for loop over a map", what)
+		k.errorf(sp, "not supported yet: %s inside this loop (its body runs as a BPF callback, without the probe's context)", what)
 	}
 }
 
 func (k *checker) field(e *lang.Field) *Type {
+	if t, ok := k.packetField(e); ok {
+		return t
+	}
 	if id, ok := e.X.(*lang.Ident); ok && id.Name == "args" {
 		k.needCtx(e.Span, "args")
 		if k.sc.ctx == nil || len(k.sc.ctx.Args) == 0 {

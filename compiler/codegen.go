@@ -227,6 +227,7 @@ func (g *gen) program(p *lang.Probe) {
 	}
 	g.callbackPrologue(p)
 	g.allocVars()
+	g.packetPrologue(p)
 	if p.Pred != nil {
 		g.setSource(p.Pred.Sp())
 		g.branchFalse(p.Pred, g.exit)
@@ -321,6 +322,9 @@ func (g *gen) stmt(s lang.Stmt) {
 	}
 	switch s := s.(type) {
 	case *lang.ExprStmt:
+		if g.packetStmt(s) {
+			return
+		}
 		switch x := s.X.(type) {
 		case *lang.Call:
 			g.call(x, true)
@@ -956,6 +960,9 @@ func (g *gen) strCompare(e *lang.Binary, eq bool, label string) {
 }
 
 func (g *gen) field(e *lang.Field) *val {
+	if v, ok := g.packetField(e); ok {
+		return v
+	}
 	if xt := g.sc.types[e.X]; xt != nil && xt.Kind == KTuple {
 		return g.tupleElem(e, xt)
 	}

@@ -283,7 +283,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 				}
 				continue
 			}
-			points, err := prov.Expand(opts.Env, spec.Parts)
+			points, err := prov.Expand(opts.Env, c.specParts(spec.Parts))
 			if err != nil {
 				diags.Errorf(spec.Span, "%v", err)
 				continue

@@ -68,6 +68,9 @@ var bpftraceNames = map[string]bool{
 }
 
 func (k *checker) ident(e *lang.Ident) *Type {
+	if t, ok := k.packetIdent(e); ok {
+		return t
+	}
 	if e.Name == "kstack" || e.Name == "ustack" {
 		k.needCtx(e.Span, e.Name)
 	}
@@ -114,6 +117,9 @@ func (k *checker) ident(e *lang.Ident) *Type {
 }
 
 func (g *gen) ident(e *lang.Ident) *val {
+	if v, ok := g.packetIdent(e); ok {
+		return v
+	}
 	if ctx := g.sc.ctx; ctx != nil {
 		if f, ok := ctx.Builtin(e.Name); ok {
 			return g.ctxBuiltin(f)

@@ -64,6 +64,8 @@ type Context struct {
 	// CallbackFlags maps constant names to the callback flags that must be
 	// enabled for the kernel to call the program with that op.
 	CallbackFlags map[string]int64
+	// Packet is set for programs that see packets (xdp, tc): see xdp.go.
+	Packet *Packet
 }
 
 // Builtin returns the named builtin field.
