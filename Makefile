@@ -5,6 +5,12 @@
 #                   (BPFSH_REQUIRE_PRIV=1 makes them fail instead of skip)
 #   make lint       gofmt, go vet, import layering (scripts/importdag.sh)
 #   make fuzz       every Fuzz* target for FUZZTIME (default 30s) each
+#   make vmtest     kprobes, fentry/fexit and USB on Debian's stock 6.12 kernel in a
+#                   QEMU VM (tests/vm/run.sh; root; about 2 minutes, more on the first
+#                   run, which fetches ~110 MB into /var/cache/bpfsh-vm);
+#                   VMTESTFLAGS=11 runs one case, VMTESTFLAGS=--shell gives a shell
+#   make bench      bpfsh vs bpftrace side by side (root, about 5 minutes);
+#                   writes bench/RESULTS.md (BENCHFLAGS=-quick: 3 runs each)
 #   make clean
 
 GO          ?= go
@@ -16,7 +22,7 @@ TESTFLAGS   ?=
 FUZZTIME    ?= 30s
 
 .DEFAULT_GOAL := build
-.PHONY: build test lint fmt fuzz clean
+.PHONY: build test lint fmt fuzz bench vmtest clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o bpfsh ./cmd/bpfsh
@@ -37,6 +43,14 @@ fmt:
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+BENCHFLAGS  ?=
+bench:
+	$(GO) run ./bench $(BENCHFLAGS)
+
+VMTESTFLAGS ?=
+vmtest: build
+	./tests/vm/run.sh $(VMTESTFLAGS)
 
 clean:
 	rm -f bpfsh tests/trig/trig

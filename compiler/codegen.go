@@ -101,10 +101,34 @@ func (g *gen) finish() asm.Instructions {
 		g.insns[i] = g.insns[i].WithReference(ref)
 	}
 	insns := dropUnreachable(g.insns)
+	if !g.callback {
+		insns = dropUnusedCtx(insns)
+	}
 	for _, sub := range g.subprogs {
 		insns = append(insns, sub...)
 	}
 	return insns
+}
+
+// dropUnusedCtx removes the prologue's copy of the context pointer when
+// nothing reads it.
+func dropUnusedCtx(insns asm.Instructions) asm.Instructions {
+	if len(insns) < 2 || insns[0].OpCode != asm.Mov.Op(asm.RegSource) || insns[0].Dst != ctxReg ||
+		insns[1].Symbol() != "" {
+		// (The first instruction will carry the program's name: a label or
+		// patch symbol must not land there.)
+		return insns
+	}
+	for _, ins := range insns[1:] {
+		if ins.Dst == ctxReg || ins.Src == ctxReg {
+			return insns
+		}
+	}
+	next := insns[1]
+	if next.Source() == nil {
+		next = next.WithSource(insns[0].Source())
+	}
+	return append(asm.Instructions{next}, insns[2:]...)
 }
 
 // dropUnreachable removes instructions no path reaches (constant conditions

@@ -349,6 +349,11 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		if m.PerCPU {
 			typ = ebpf.PerCPUHash
 		}
+		if mi.key == nil && mi.val.Kind == KCount {
+			// A keyless count is one per-CPU slot: the lookup cannot miss
+			// (and is inlined by the kernel). Zero means never counted.
+			typ, keySize = ebpf.PerCPUArray, 4
+		}
 		maxEntries := uint32(c.maxKeys)
 		if mi.key == nil {
 			maxEntries = 1

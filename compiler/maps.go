@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 
 	"github.com/bpfsh/bpfsh/lang"
@@ -192,6 +193,10 @@ func (g *gen) aggregate(m *lang.MapRef, call *lang.Call) {
 	key := g.mapKey(m)
 	miss, done := g.label(), g.label()
 	g.lookup(mi.Spec.Name, key)
+	if mi.Spec.Type == ebpf.PerCPUArray {
+		// The slot always exists: no insert path.
+		miss = done
+	}
 	g.emit(asm.JEq.Imm(asm.R0, 0, miss))
 	xr, _, _ := g.operandReg(x, asm.R2)
 	switch call.Name {
@@ -224,6 +229,12 @@ func (g *gen) aggregate(m *lang.MapRef, call *lang.Call) {
 			asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord),
 			asm.Add.Imm(asm.R1, 1),
 			asm.StoreMem(asm.R0, 8, asm.R1, asm.DWord))
+	}
+	if miss == done {
+		g.mark(done)
+		g.emit(asm.Mov.Imm(asm.R0, 0))
+		g.release(x)
+		return
 	}
 	g.emit(asm.Ja.Label(done))
 	g.mark(miss)

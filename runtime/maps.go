@@ -39,6 +39,9 @@ func readMap(m *compiler.Map, bm *ebpf.Map) ([]entry, error) {
 			for _, v := range vals {
 				s += v
 			}
+			if s == 0 && bm.Type() == ebpf.PerCPUArray && !zeroed[m] {
+				continue // a keyless count that never counted: nothing to print
+			}
 			out = append(out, numEntry(key, int64(s)))
 		}
 	case compiler.KMin, compiler.KMax, compiler.KAvg, compiler.KStats:
@@ -190,8 +193,11 @@ func formatMapValue(t *compiler.Type, e entry) string {
 	return formatValue(t, e.value)
 }
 
-// clearMap deletes every element.
+// clearMap deletes every element (arrays, which cannot lose elements, are zeroed).
 func clearMap(bm *ebpf.Map) error {
+	if bm.Type() == ebpf.PerCPUArray || bm.Type() == ebpf.Array {
+		return zeroArray(bm)
+	}
 	var keys [][]byte
 	key := make([]byte, bm.KeySize())
 	it := bm.Iterate()
@@ -215,8 +221,15 @@ func clearMap(bm *ebpf.Map) error {
 }
 
 // zeroMap sets every value to zero (histograms lose their buckets).
+// zeroed holds keyless counts that zero() set to 0: unlike ones that never
+// counted, they print as 0.
+var zeroed = map[*compiler.Map]bool{}
+
 func zeroMap(m *compiler.Map, bm *ebpf.Map) error {
-	if m.Value.IsHist() {
+	if bm.Type() == ebpf.PerCPUArray {
+		zeroed[m] = true
+	}
+	if m.Value.IsHist() || bm.Type() == ebpf.PerCPUArray {
 		return clearMap(bm)
 	}
 	key := make([]byte, bm.KeySize())
@@ -247,6 +260,27 @@ func zeroMap(m *compiler.Map, bm *ebpf.Map) error {
 			err = bm.Put(k, vals)
 		} else {
 			err = bm.Put(k, zero)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func zeroArray(bm *ebpf.Map) error {
+	zero := make([]byte, bm.ValueSize())
+	for i := uint32(0); i < bm.MaxEntries(); i++ {
+		var err error
+		if bm.Type() == ebpf.PerCPUArray {
+			n, _ := ebpf.PossibleCPU()
+			vals := make([][]byte, n)
+			for j := range vals {
+				vals[j] = zero
+			}
+			err = bm.Put(i, vals)
+		} else {
+			err = bm.Put(i, zero)
 		}
 		if err != nil {
 			return err

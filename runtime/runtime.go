@@ -366,6 +366,7 @@ func (r *run) handle(raw []byte) {
 				err = printMapOpts(r.out, m, bm, int(top), int64(div))
 			}
 		case compiler.EventClear:
+			delete(zeroed, m)
 			err = clearMap(bm)
 		case compiler.EventZero:
 			err = zeroMap(m, bm)

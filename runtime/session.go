@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -150,7 +152,8 @@ func (s *Session) Eval(file, src string) error {
 	stmt := &chunk{file: file, text: pre + src + "\n}", show: src, shift: len(pre)}
 	prog, d := lang.Parse(file, []byte(stmt.text))
 	if d.HasErrors() {
-		return s.diagnostics(d.List, []*chunk{stmt})
+		stmt.start = 0
+		return s.diagnostics(d.List, []*chunk{stmt}, stmt.text)
 	}
 	var body []lang.Stmt
 	if len(prog.Probes) == 1 && prog.Probes[0].Body != nil {
@@ -216,11 +219,11 @@ func (s *Session) add(c *chunk, keep bool) (blocks []*Block, warnings string, er
 	full := src.String()
 	prog, pd := lang.Parse("stdin", []byte(full))
 	if pd.HasErrors() {
-		return nil, "", s.diagnostics(pd.List, all)
+		return nil, "", s.diagnostics(pd.List, all, full)
 	}
 	obj, cd := compiler.Compile(prog, s.copts)
 	if cd.HasErrors() {
-		return nil, "", s.diagnostics(append(pd.List, cd.List...), all)
+		return nil, "", s.diagnostics(append(pd.List, cd.List...), all, full)
 	}
 	// Only the new chunk's warnings: the others were shown when they came.
 	var warns []lang.Diag
@@ -230,7 +233,7 @@ func (s *Session) add(c *chunk, keep bool) (blocks []*Block, warnings string, er
 		}
 	}
 	if len(warns) > 0 {
-		warnings = s.diagnostics(warns, all).Text
+		warnings = s.diagnostics(warns, all, full).Text
 	}
 
 	// Maps keep their type for the whole session.
@@ -261,6 +264,9 @@ func (s *Session) add(c *chunk, keep bool) (blocks []*Block, warnings string, er
 	// The new probes are the last ones; programs name their probe by index.
 	for i, p := range prog.Probes[s.nprobes:] {
 		b := &Block{Spec: probeSpec(p), Text: full[p.Span.Start.Offset:p.Span.End.Offset], chunk: c, unit: l.u}
+		if c.shift > 0 {
+			b.Spec = strings.Join(strings.Fields(c.show), " ") // a statement, run as BEGIN
+		}
 		l.u.live++
 		l.blocks = append(l.blocks, b)
 		idx := s.nprobes + i
@@ -289,10 +295,11 @@ func (s *Session) add(c *chunk, keep bool) (blocks []*Block, warnings string, er
 			}
 		}
 	}
+	blocks = l.blocks
 	if keep {
 		l.commit(c, len(prog.Probes))
 	}
-	for _, b := range l.blocks {
+	for _, b := range blocks {
 		if b.Kind != KindBegin {
 			continue
 		}
@@ -301,12 +308,12 @@ func (s *Session) add(c *chunk, keep bool) (blocks []*Block, warnings string, er
 				fmt.Fprintf(s.opts.Err, "ERROR: run BEGIN: %v\n", err)
 			}
 		}
-		l.u.drain()
+		b.unit.drain()
 		if keep {
 			s.release(b)
 		}
 	}
-	return l.blocks, warnings, nil
+	return blocks, warnings, nil
 }
 
 // loader loads one chunk, remembering what it created so that a failure
@@ -353,6 +360,9 @@ func (l *loader) maps() error {
 		}
 		l.newShr[spec.Name] = &sharedMap{spec: spec, bm: bm}
 		l.byName[spec.Name] = bm
+		if spec == obj.Stacks {
+			syms.stacks = bm // printing a stack reads it, from any reader
+		}
 	}
 	if obj.Ring == nil {
 		return nil
@@ -463,9 +473,6 @@ func (l *loader) commit(c *chunk, nprobes int) {
 	}
 	for name, m := range l.newShr {
 		s.shared[name] = m
-		if m.spec == l.obj.Stacks {
-			syms.stacks = m.bm
-		}
 		if m.spec == l.obj.Stats {
 			s.stats = m.spec
 		}
@@ -494,6 +501,9 @@ func (l *loader) rollback() {
 		m.bm.Close()
 	}
 	for _, m := range l.newShr {
+		if m.bm == syms.stacks {
+			syms.stacks = nil
+		}
 		m.bm.Close()
 	}
 }
@@ -778,7 +788,7 @@ func (s *Session) free() {
 }
 
 // diagnostics renders diags against the chunks they fall in.
-func (s *Session) diagnostics(list []lang.Diag, chunks []*chunk) *Diagnostics {
+func (s *Session) diagnostics(list []lang.Diag, chunks []*chunk, full string) *Diagnostics {
 	var b strings.Builder
 	for _, c := range chunks {
 		d := &lang.Diags{File: c.file, Src: []byte(c.show)}
@@ -787,6 +797,15 @@ func (s *Session) diagnostics(list []lang.Diag, chunks []*chunk) *Diagnostics {
 				continue
 			}
 			if g.Span.Start.Line > 0 {
+				if c.shift > 0 && g.Span.Start.Offset >= c.start+c.shift+len(c.show) {
+					// The wrapper's closing tokens: the user's text just ended.
+					for _, tok := range []string{"unexpected '}'", "unexpected ')'"} {
+						if strings.HasPrefix(g.Msg, tok) {
+							g.Msg = "unexpected end of input" + g.Msg[len(tok):]
+						}
+					}
+				}
+				g.Hints = relocateHints(g.Hints, c, full)
 				g.Span.Start = c.relocate(g.Span.Start)
 				g.Span.End = c.relocate(g.Span.End)
 				if g.Span.End.Offset < g.Span.Start.Offset {
@@ -812,6 +831,51 @@ func owner(g lang.Diag, chunks []*chunk) *chunk {
 		}
 	}
 	return own
+}
+
+var hintPos = regexp.MustCompile(`line (\d+), column (\d+)`)
+
+// relocateHints rewrites "line L, column C" in hints from the accumulated
+// source to the chunk's own text.
+func relocateHints(hints []string, c *chunk, full string) []string {
+	out := make([]string, len(hints))
+	for i, h := range hints {
+		out[i] = hintPos.ReplaceAllStringFunc(h, func(m string) string {
+			sm := hintPos.FindStringSubmatch(m)
+			line, _ := strconv.Atoi(sm[1])
+			col, _ := strconv.Atoi(sm[2])
+			off, ok := offsetAt(full, line, col)
+			if !ok || off < c.start+c.shift || off > c.start+c.shift+len(c.show) {
+				return m
+			}
+			p := c.relocate(lang.Pos{Offset: off})
+			return fmt.Sprintf("line %d, column %d", p.Line, p.Col)
+		})
+	}
+	return out
+}
+
+// offsetAt is the byte offset of a line and column (as lang.PosAt counts them).
+func offsetAt(src string, line, col int) (int, bool) {
+	l, c := 1, 1
+	for i, r := range src {
+		if l == line && c >= col {
+			return i, c == col
+		}
+		switch r {
+		case '\n':
+			if l == line {
+				return 0, false
+			}
+			l++
+			c = 1
+		case '\t':
+			c += 8 - (c-1)%8
+		default:
+			c++
+		}
+	}
+	return len(src), l == line && c == col
 }
 
 func (c *chunk) relocate(p lang.Pos) lang.Pos {

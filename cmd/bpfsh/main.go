@@ -103,6 +103,13 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 			return 0
 		}
 	}
+	// No program given: the REPL on a terminal (repl.go), else the script on stdin, as `bpfsh -`.
+	if noProgram(args) {
+		if isTerminal(stdin) {
+			return runREPL(args, stdin, stdout, stderr)
+		}
+		args = append(args, "-")
+	}
 	cfg, err := parseArgs(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "ERROR: %v\n\n%s", err, usage)

@@ -1,0 +1,380 @@
+package main
+
+import (
+	"fmt"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// row is one line of the headline table.
+type row struct {
+	num, what        string
+	bpfsh, bpftrace  string
+	ratio, goal, met string
+}
+
+const (
+	met    = "met"
+	missed = "**MISSED**"
+	noData = "no data"
+)
+
+func verdict(ok bool) string {
+	if ok {
+		return met
+	}
+	return missed
+}
+
+// medianRow compares medians; goal is applied to the ratio bpfsh/bpftrace
+// (maxRatio > 0) or not at all (informational rows).
+func (b *bench) medianRow(num, what, id string, maxRatio float64, goal string) row {
+	m := b.s.m[id]
+	r := row{num: num, what: what, goal: goal, bpfsh: "—", bpftrace: "—", ratio: "—", met: "—"}
+	if m == nil {
+		if maxRatio > 0 {
+			r.met = noData
+		}
+		return r
+	}
+	if v, ok := b.s.med(id, "bpfsh"); ok {
+		r.bpfsh = withUnit(v, m.unit)
+	}
+	if v, ok := b.s.med(id, "bpftrace"); ok {
+		r.bpftrace = withUnit(v, m.unit)
+	}
+	if x, ok := b.s.ratio(id); ok {
+		r.ratio = ratioText(x)
+		if maxRatio > 0 {
+			r.met = verdict(x <= maxRatio)
+		}
+	} else if maxRatio > 0 {
+		r.met = noData
+	}
+	return r
+}
+
+func (b *bench) rows() []row {
+	var rows []row
+	rows = append(rows,
+		b.medianRow("1", "`BEGIN { exit(); }` wall time", "1.wall", 1.0/20, "≤ 1/20"),
+		b.medianRow("1", "`BEGIN { exit(); }` max RSS", "1.rss", 1.0/4, "≤ 1/4"),
+		b.medianRow("1", "`BEGIN { exit(); }` CPU (user+sys)", "1.cpu", 0, "(info)"),
+		b.medianRow("2", "time to \"Attaching 2 probes...\"", "2.attach", 1.0/10, "≤ 1/10"),
+		b.medianRow("2", "time to first event (probes live)", "2.first", 0, "(info)"),
+		b.medianRow("2", "one-liner total wall (≥ 100 ms by design)", "2.wall", 0, "(info)"),
+	)
+	for _, p := range overheadProgs {
+		r := b.medianRow("3", "overhead/event `"+strings.TrimPrefix(p.src, "t:syscalls:sys_enter_getppid ")+"`", "3."+p.label+".cpu", 0, "≤ bpftrace")
+		if a, ok1 := b.s.med("3."+p.label+".cpu", "bpfsh"); ok1 {
+			if c, ok2 := b.s.med("3."+p.label+".cpu", "bpftrace"); ok2 {
+				r.met = verdict(a <= c)
+			}
+		} else {
+			r.met = noData
+		}
+		rows = append(rows, r)
+	}
+	for _, label := range b.insnOrder {
+		r := row{num: "4", what: "BPF instructions (xlated) `" + label + "`", goal: "≤ bpftrace", ratio: "—", met: noData, bpfsh: "—", bpftrace: "—"}
+		a, ok1 := b.insns[label]["bpfsh"]
+		c, ok2 := b.insns[label]["bpftrace"]
+		if ok1 {
+			r.bpfsh = fmt.Sprint(sumX(a))
+		}
+		if ok2 {
+			r.bpftrace = fmt.Sprint(sumX(c))
+		}
+		if ok1 && ok2 && sumX(c) > 0 {
+			r.ratio = ratioText(float64(sumX(a)) / float64(sumX(c)))
+			r.met = verdict(sumX(a) <= sumX(c))
+		}
+		rows = append(rows, r)
+	}
+	for _, x := range []struct{ id, what string }{
+		{"5.maxrate", "printf: highest paced rate with no loss"},
+		{"5.delivered", "printf: lines/s delivered, unpaced"},
+	} {
+		r := row{num: "5", what: x.what, goal: "≥ bpftrace", ratio: "—", met: noData, bpfsh: "—", bpftrace: "—"}
+		a, ok1 := b.s.med(x.id, "bpfsh")
+		c, ok2 := b.s.med(x.id, "bpftrace")
+		if ok1 {
+			r.bpfsh = rate(a)
+		}
+		if ok2 {
+			r.bpftrace = rate(c)
+		}
+		if ok1 && ok2 && c > 0 {
+			r.ratio = ratioText(a / c)
+			r.met = verdict(a >= c)
+		}
+		rows = append(rows, r)
+	}
+	{
+		r := row{num: "5", what: "printf: every lost event reported (runs)", goal: "all runs", ratio: "—", met: noData}
+		r.bpfsh, r.bpftrace = b.lossReported("bpfsh"), b.lossReported("bpftrace")
+		if n, ok := b.lossOK("bpfsh"); n > 0 {
+			r.met = verdict(ok)
+		}
+		rows = append(rows, r)
+	}
+	for _, n := range compileSizes {
+		id := fmt.Sprintf("6.%d.wall", n)
+		goal, max := "(info)", 0.0
+		r := b.medianRow("6", fmt.Sprintf("compile %d lines", n), id, max, goal)
+		if n == 5000 {
+			r.goal = "bpfsh < 0.2 s"
+			if v, ok := b.s.med(id, "bpfsh"); ok {
+				r.met = verdict(v < 0.2)
+			} else {
+				r.met = noData
+			}
+		}
+		rows = append(rows, r)
+	}
+	rows = append(rows, b.medianRow("6", "compile 5000 lines in-process, no listing (bpfsh only)", "6.5000.inproc", 0, "(info)"))
+	{
+		r := row{num: "6", what: "compile growth, per-line cost 1k→5k vs 100→1k", goal: "bpfsh ≤ 1.5 (linear = 1)", ratio: "—", met: noData, bpfsh: "—", bpftrace: "—"}
+		if v, ok := b.linearity("bpfsh", "wall"); ok {
+			r.bpfsh = fmt.Sprintf("%.2f", v)
+			r.met = verdict(v <= 1.5)
+		}
+		if v, ok := b.linearity("bpftrace", "wall"); ok {
+			r.bpftrace = fmt.Sprintf("%.2f", v)
+		}
+		rows = append(rows, r)
+	}
+	if len(b.bins) == 2 {
+		s, t := b.bins[0], b.bins[1]
+		rows = append(rows,
+			row{num: "7", what: "binary size", bpfsh: mib(s.size), bpftrace: mib(t.size), ratio: ratioText(float64(s.size) / float64(t.size)),
+				goal: "bpfsh ≤ 20 MB", met: verdict(s.size <= 20e6)},
+			row{num: "7", what: "binary + shared libraries", bpfsh: mib(s.size+s.libsSum) + staticWord(s), bpftrace: mib(t.size+t.libsSum) + fmt.Sprintf(" (%d libs)", len(t.libs)),
+				ratio: ratioText(float64(s.size+s.libsSum) / float64(t.size+t.libsSum)), goal: "one static binary", met: verdict(s.static)},
+		)
+	}
+	return rows
+}
+
+func staticWord(bi binInfo) string {
+	if bi.static {
+		return " (static)"
+	}
+	return fmt.Sprintf(" (%d libs)", len(bi.libs))
+}
+
+func sumX(ps []progInfo) int {
+	n := 0
+	for _, p := range ps {
+		n += p.xlatedInsns()
+	}
+	return n
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// lossOK reports how many printf runs a tool had and whether in each one
+// the loss it reported covers every line that did not arrive.
+func (b *bench) lossOK(tool string) (int, bool) {
+	n, ok := 0, true
+	for _, r := range b.printf {
+		if r.tool != tool {
+			continue
+		}
+		n++
+		if r.reported < r.missing {
+			ok = false
+		}
+	}
+	return n, ok
+}
+
+func (b *bench) lossReported(tool string) string {
+	n, good := 0, 0
+	for _, r := range b.printf {
+		if r.tool != tool {
+			continue
+		}
+		n++
+		if r.reported >= r.missing {
+			good++
+		}
+	}
+	if n == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%d of %d", good, n)
+}
+
+func (b *bench) headlineTable() string {
+	var sb strings.Builder
+	sb.WriteString("| # | measure | bpfsh | bpftrace | bpfsh/bpftrace | target | |\n|---|---|---|---|---|---|---|\n")
+	for _, r := range b.rows() {
+		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s |\n", r.num, r.what, r.bpfsh, r.bpftrace, r.ratio, r.goal, r.met)
+	}
+	return sb.String()
+}
+
+// headline is what the bench prints when it is done.
+func (b *bench) headline() string {
+	return "\n" + b.headlineTable()
+}
+
+func (b *bench) report() string {
+	var sb strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&sb, format, args...) }
+	end := time.Now()
+	w("# bpfsh vs bpftrace: benchmark results\n\n")
+	w("Generated by `make bench` (`go run ./bench`%s) on %s, in %v. ", map[bool]string{true: " -quick", false: ""}[b.quick],
+		b.started.UTC().Format("2006-01-02 15:04 MST"), end.Sub(b.started).Round(time.Second))
+	w("%d runs of each workload per tool unless noted; the two tools alternate run by run (which one goes first alternates too). ", b.runs)
+	w("Medians, with [min – max] in the details; ratios are bpfsh's median over bpftrace's. Targets are issue 8's.\n\n")
+
+	w("## Headline\n\n")
+	w("%s\n", b.headlineTable())
+	w("Overheads (3): the helper makes its getppid() calls in %d chunks; the fastest chunk's thread CPU time per call, minus the same for the no-probe run of the same round (the minimum filters out other load on the machine; whole-run averages and wall-clock figures are in the details). ", overheadChunks)
+	w("Overhead rounds disturbed by another process's syscall tracer (seen with `bpftool perf list`) were run again: %d re-run(s), %d round(s) kept although still disturbed. ", b.retried, b.disturbed)
+	w("Instruction counts (4) are bytes_xlated/8 from `bpftool prog show`, summed over the script's programs.\n\n")
+
+	w("## Machine\n\n| | |\n|---|---|\n")
+	for _, kv := range machine() {
+		w("| %s | %s |\n", kv[0], kv[1])
+	}
+	w("| date | %s |\n", b.started.UTC().Format(time.RFC3339))
+	w("| load average (1, 5, 15 min) | %s at start, %s at end |\n", b.loadStart, loadavg())
+	w("| scheduling | %s |\n", b.priority)
+	w("| bpftrace | %s (`%s`) |\n", commandOutput(b.tools[1].path, "--version"), b.tools[1].path)
+	w("| bpfsh | `%s`, built from %s |\n", b.rel(b.tools[0].path), gitDescribe(b.root))
+	w("| bpftool | %s |\n", commandOutput("bpftool", "version"))
+	w("| Go | %s |\n\n", runtime.Version())
+
+	w("## Commands\n\n")
+	w("Each tool is started directly (fork/exec, no shell) with the arguments below; `bpfsh` is `%s`, `bpftrace` is `%s`. ", b.rel(b.tools[0].path), b.tools[1].path)
+	w("Wall time runs from just before fork/exec to the return of wait4(2); CPU time (user+sys) and max RSS come from wait4's rusage. ")
+	w("bpftrace prints an RLIMIT_MEMLOCK error on this machine (no CAP_SYS_RESOURCE); it is harmless and ignored.\n\n")
+	for _, d := range b.docs {
+		w("- **%s. %s**: ", d.num, d.title)
+		if strings.HasPrefix(d.num, "6") {
+			w("script lines `%s`. %s.\n", d.prog, d.how)
+			continue
+		}
+		if d.prog != "" {
+			w("`bpfsh -e %s` / `bpftrace -e %s`. ", shellQuote([]string{d.prog}), shellQuote([]string{d.prog}))
+		}
+		if d.helper != nil {
+			w("Helper `%s`. ", shellQuote(d.helper))
+		}
+		w("%s.\n", strings.ToUpper(d.how[:1])+d.how[1:])
+	}
+	w("- **4. instructions**: while a tool is attached in workloads 3 and 5 (first run), its programs are found by pid: every fd of `/proc/PID/fd` that is `anon_inode:bpf-prog` has a `prog_id:` in `/proc/PID/fdinfo/FD`. ")
+	w("For each id, `bpftool prog show id ID -j` gives bytes_xlated (÷ 8 = BPF instructions) and bytes_jited; the jited image (BPF_OBJ_GET_INFO_BY_FD via cilium/ebpf, as this bpftool has no disassembler) is counted in x86 instructions with `objdump -D -b binary -mi386:x86-64`; verified = instructions the verifier processed.\n")
+	w("- **7. size**: `stat` of each binary; `ldd` of each; every library ldd lists, symlinks resolved, `stat`-ed and summed.\n\n")
+
+	w("## Details\n\n| measure | tool | median [min – max] | runs |\n|---|---|---|---|\n")
+	for _, id := range b.s.order {
+		m := b.s.m[id]
+		for _, t := range []string{"bpfsh", "bpftrace", "none"} {
+			v := m.vals[t]
+			if len(v) == 0 {
+				continue
+			}
+			unit := m.unit
+			s := spread(v, unit)
+			if strings.HasSuffix(unit, "/s") {
+				lo, hi := minMax(v)
+				s = fmt.Sprintf("%s [%s – %s]", rate(median(v)), rate(lo), rate(hi))
+			}
+			w("| %s | %s | %s | %d |\n", m.label, t, s, len(v))
+		}
+		for _, n := range m.notes {
+			w("| %s | | note: %s | |\n", m.label, n)
+		}
+	}
+	w("\n")
+
+	if len(b.insnOrder) > 0 {
+		w("### 4. Programs as loaded\n\n| program | tool | name | BPF insns (xlated) | jited bytes | x86 insns | verified insns |\n|---|---|---|---|---|---|---|\n")
+		for _, label := range b.insnOrder {
+			for _, t := range []string{"bpfsh", "bpftrace"} {
+				for _, p := range b.insns[label][t] {
+					w("| `%s` | %s | %s (%s) | %d | %d | %s | %s |\n", b.insnSrc[label], t, p.Name, p.Type, p.xlatedInsns(), p.BytesJited, orDash(p.JitedInsns), orDash(p.Verified))
+				}
+			}
+		}
+		w("\n")
+	}
+
+	if len(b.printf) > 0 {
+		w("### 5. printf runs\n\nEach row is one tool run; each step is `received/made @ achieved rate` (target rate, or unpaced). \"missing\" sums made − received; \"reported\" is the tool's own loss count (bpftrace: `Lost N events` lines; bpfsh: `WARNING: N events lost`); \"other\" counts lines from other processes' getppid calls.\n\n")
+		w("| tool | steps | missing | reported | other |\n|---|---|---|---|---|\n")
+		for _, r := range b.printf {
+			var st []string
+			for _, s := range r.steps {
+				tgt := "unpaced"
+				if s.target > 0 {
+					tgt = rate(s.target)
+				}
+				st = append(st, fmt.Sprintf("%s: %d/%d @ %s", tgt, s.received, s.calls, rate(s.achieved)))
+			}
+			w("| %s | %s | %d | %d | %d |\n", r.tool, strings.Join(st, "; "), r.missing, r.reported, r.foreign)
+		}
+		w("\n")
+	}
+
+	if len(b.bins) > 0 {
+		w("### 7. Binaries\n\n")
+		for i, bi := range b.bins {
+			w("**%s** `%s`: %s (%d bytes), %s.\n\n", b.tools[i].name, b.rel(bi.path), mib(bi.size), bi.size, map[bool]string{true: "static", false: "dynamically linked"}[bi.static])
+			w("```\n$ ldd %s\n%s\n```\n\n", b.rel(bi.path), bi.ldd)
+			if len(bi.libs) > 0 {
+				var heavy int64
+				w("| library | size |\n|---|---|\n")
+				for _, l := range bi.libs {
+					w("| %s | %s |\n", l.path, mib(l.size))
+					if strings.Contains(l.name, "LLVM") || strings.Contains(l.name, "clang") || strings.Contains(l.name, "z3") {
+						heavy += l.size
+					}
+				}
+				w("| **total, %d libraries** | **%s** |\n| of which LLVM, clang, z3 | %s |\n\n", len(bi.libs), mib(bi.libsSum), mib(heavy))
+			}
+		}
+	}
+
+	w("## Raw numbers\n\nEvery run's value in run order (run 1 first).\n\n| measure | unit | tool | values |\n|---|---|---|---|\n")
+	for _, id := range b.s.order {
+		m := b.s.m[id]
+		for _, t := range []string{"bpfsh", "bpftrace", "none"} {
+			if v := m.vals[t]; len(v) > 0 {
+				w("| %s | %s | %s | %s |\n", id, m.unit, t, joinNums(v))
+			}
+		}
+	}
+	w("\n")
+	if len(b.failures) > 0 {
+		w("## Problems during the run\n\n")
+		for _, f := range b.failures {
+			w("- %s\n", f)
+		}
+		w("\n")
+	}
+	return sb.String()
+}
+
+func orDash(n int) string {
+	if n == 0 {
+		return "—"
+	}
+	return fmt.Sprint(n)
+}
+
+func gitDescribe(root string) string {
+	cmd := exec.Command("git", "describe", "--always", "--dirty", "--tags")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		return "?"
+	}
+	return "`" + strings.TrimSpace(string(out)) + "`"
+}
