@@ -526,7 +526,7 @@ func (b *bench) compileTime() {
 		}
 	}
 	b.doc("6", "compile", "t:syscalls:sys_enter_openat /pid == K/ { @[comm] = count(); }   (K = 1..N, one probe per line)", nil,
-		fmt.Sprintf("both with BPFTRACE_MAX_PROBES=100000 in the environment (both tools cap probes otherwise). bpfsh: `%s -d asm FILE > /dev/null` (parse, check, codegen, print; no kernel). bpftrace: `BPFTRACE_MAX_BPF_PROGS=100000 %s --emit-elf %s FILE` (parse, semantic analysis, LLVM codegen and ELF output; marked \"(dry run)\" in its help: nothing is loaded or attached). bpftrace runs %d times at ≥1,000 lines, with a %v timeout per run. Also timed in-process: lang.Parse + compiler.Compile of the same file inside the bench, no process start, no listing",
+		fmt.Sprintf("both with BPFTRACE_MAX_PROBES=100000 in the environment (both tools cap probes otherwise). bpfsh: `%s -d none FILE` (parse, check, codegen; no kernel, no listing). bpftrace: `BPFTRACE_MAX_BPF_PROGS=100000 %s --emit-elf %s FILE` (parse, semantic analysis, LLVM codegen and ELF output; marked \"(dry run)\" in its help: nothing is loaded or attached). bpftrace runs %d times at ≥1,000 lines, with a %v timeout per run. Also timed in-process: lang.Parse + compiler.Compile of the same file inside the bench, no process start, no listing",
 			b.rel(b.tools[0].path), b.tools[1].path, b.rel(elfOut), b.slowRuns(), b.compileTimeout))
 	for _, n := range compileSizes {
 		path := filepath.Join(b.outDir, fmt.Sprintf("gen-%d.bt", n))
@@ -544,7 +544,7 @@ func (b *bench) compileTime() {
 					argv = []string{t.path, "--emit-elf", elfOut, path}
 					env = append(env, "BPFTRACE_MAX_BPF_PROGS=100000")
 				} else {
-					argv = []string{t.path, "-d", "asm", path}
+					argv = []string{t.path, "-d", "none", path}
 				}
 				res, err := runProc(argv, procOpts{env: env, timeout: b.compileTimeout})
 				id := fmt.Sprintf("6.%d", n)

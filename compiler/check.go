@@ -58,7 +58,9 @@ func (k *checker) warnf(sp lang.Span, format string, args ...any) *lang.Diag {
 
 func (k *checker) probe(p *lang.Probe, sc *scope) {
 	k.sc = sc
-	sc.timeoutInit = mentions(p, map[string]int64{"TIMEOUT_INIT": 1}) != 0
+	if sc.ctx != nil && sc.ctx.Reply != nil {
+		sc.timeoutInit = mentions(p, map[string]int64{"TIMEOUT_INIT": 1}) != 0
+	}
 	if p.Pred != nil {
 		t := k.expr(p.Pred)
 		if t.Kind != KInt && t.Kind != KNone && t.Kind != KPtr {

@@ -359,6 +359,12 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 			maxEntries = 1
 		}
 		var flags uint32
+		if mi.key != nil {
+			// Entries are allocated as keys appear: creating a map costs
+			// nothing up front (a preallocated per-CPU map of 4096 keys
+			// took 3 ms to create).
+			flags = noPrealloc
+		}
 		if mi.val.IsHist() {
 			// One entry per (key, bucket), allocated as buckets fill.
 			keySize += 8
@@ -413,7 +419,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		obj.Ring = &ebpf.MapSpec{Name: ringMap, Type: ebpf.RingBuf, MaxEntries: uint32(c.ringSize)}
 	}
 	if c.useStats {
-		obj.Stats = &ebpf.MapSpec{Name: statsMap, Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: statCount}
+		obj.Stats = &ebpf.MapSpec{Name: statsMap, Type: ebpf.Array, KeySize: 4, ValueSize: 8 * statCount, MaxEntries: 1}
 	}
 	if c.useStacks {
 		obj.Stacks = stackMapSpec(c.maxKeys)

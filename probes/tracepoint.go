@@ -78,7 +78,11 @@ func expandTracepoint(env *Env, parts []string) ([]Point, error) {
 		return nil, errorf("tracepoint needs a category and a name: tracepoint:CATEGORY:NAME")
 	}
 	if !HasWildcard(parts[0]) && !HasWildcard(parts[1]) {
-		if _, err := os.Stat(filepath.Join(env.eventsDir(), parts[0], parts[1], "format")); err != nil {
+		file := filepath.Join(env.eventsDir(), parts[0], parts[1], "format")
+		if _, ok := formatCache.Load(file); ok {
+			return []Point{{Provider: "tracepoint", Target: []string{parts[0], parts[1]}}}, nil
+		}
+		if _, err := os.Stat(file); err != nil {
 			if _, err2 := os.Stat(env.eventsDir()); err2 != nil {
 				return nil, errorf("tracefs is not mounted at %s: mount -t tracefs nodev /sys/kernel/tracing", env.TracefsRoot)
 			}

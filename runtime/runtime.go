@@ -409,16 +409,13 @@ func (r *run) reportLoss() {
 		return
 	}
 	m := r.coll.Maps[r.obj.Stats.Name]
-	sum := func(i uint32) uint64 {
-		var vals []uint64
-		if err := m.Lookup(i, &vals); err != nil {
+	counters := make([]byte, m.ValueSize())
+	m.Lookup(uint32(0), &counters)
+	sum := func(i int) uint64 {
+		if 8*i+8 > len(counters) {
 			return 0
 		}
-		var s uint64
-		for _, v := range vals {
-			s += v
-		}
-		return s
+		return binary.LittleEndian.Uint64(counters[8*i:])
 	}
 	if lost := sum(0); lost > 0 {
 		// As bpftrace reports lost events: never silently.

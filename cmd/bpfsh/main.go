@@ -4,11 +4,13 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -31,7 +33,7 @@ OPTIONS:
     -e PROGRAM     run PROGRAM
     -l [PATTERN]   list probes (tracepoints, raw tracepoints, software events,
                    uprobe:BINARY:*); -lv also lists their arguments
-    -d STAGE       print a compilation stage and exit: ast, asm
+    -d STAGE       print a compilation stage and exit: ast, asm (none: compile only)
     --dry-run      load and attach the probes, then exit without running them
     -q             do not print the "Attaching N probes..." line
     -f text|json   output format (json: one object per line, as bpftrace's)
@@ -70,6 +72,9 @@ type config struct {
 }
 
 func main() {
+	// bpfsh is short-lived and allocation-heavy while compiling: trade a
+	// little memory for fewer collections.
+	debug.SetGCPercent(400)
 	os.Exit(mainErr(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -172,10 +177,15 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 	if w := diags.Warnings() + obj.Warnings; w != "" {
 		fmt.Fprint(stderr, w)
 	}
+	if cfg.dump == "none" {
+		return 0 // compiled: parse, check and code generation succeeded
+	}
 	if cfg.dump == "asm" {
+		w := bufio.NewWriterSize(stdout, 1<<16)
 		for _, p := range obj.Programs {
-			fmt.Fprintf(stdout, "%s: %s (%s)\n%v\n", p.Spec.Name, p.Point, p.Spec.Type, p.Spec.Instructions)
+			fmt.Fprintf(w, "%s: %s (%s)\n%v\n", p.Spec.Name, p.Point, p.Spec.Type, p.Spec.Instructions)
 		}
+		w.Flush()
 		return 0
 	}
 	if cfg.pin != "" {
@@ -233,8 +243,8 @@ func parseArgs(args []string) (*config, error) {
 			cfg.hasProg = true
 		case "-d":
 			cfg.dump, err = val()
-			if err == nil && cfg.dump != "ast" && cfg.dump != "asm" {
-				err = fmt.Errorf("-d takes ast or asm, not %q", cfg.dump)
+			if err == nil && cfg.dump != "ast" && cfg.dump != "asm" && cfg.dump != "none" {
+				err = fmt.Errorf("-d takes ast, asm or none, not %q", cfg.dump)
 			}
 		case "-l", "--list", "-lv":
 			cfg.list = true
