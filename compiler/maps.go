@@ -23,6 +23,21 @@ func (g *gen) mapKeyExtra(m *lang.MapRef, extra int) *val {
 		return buf
 	}
 	size := mi.Key.MemSize() + extra
+	if extra == 0 && len(m.Keys) == 1 && mi.Key.InMemory() {
+		// A buffer of exactly the key's layout (comm, str(), a tuple) is
+		// the key itself: no copy.
+		x := g.expr(m.Keys[0])
+		if x.kind == vMem && x.size == size && sameLayout(g.sc.types[m.Keys[0]], mi.Key) {
+			return x
+		}
+		buf := &val{kind: vMem, off: g.alloc(size), size: size, t: mi.Key}
+		if mi.Key.Kind == KTuple {
+			g.copyTuple(buf.off, mi.Key, x, g.sc.types[m.Keys[0]])
+		} else {
+			g.store(asm.R10, buf.off, x, size)
+		}
+		return buf
+	}
 	buf := &val{kind: vMem, off: g.alloc(size), size: size, t: mi.Key}
 	if len(m.Keys) == 1 && mi.Key.Kind != KTuple {
 		x := g.expr(m.Keys[0])
@@ -289,4 +304,20 @@ func (g *gen) histogram(m *lang.MapRef, call *lang.Call, mi *Map) {
 	g.update(mi.Spec.Name, key, one)
 	g.mark(end)
 	g.emit(asm.Mov.Imm(asm.R0, 0))
+}
+
+// sameLayout reports whether a value of type a is laid out in memory exactly
+// as type b (so a buffer of a can stand for b).
+func sameLayout(a, b *Type) bool {
+	if a == nil || a.Kind != b.Kind || a.MemSize() != b.MemSize() {
+		return false
+	}
+	if a.Kind == KTuple {
+		for i := range a.Elems {
+			if !sameLayout(a.Elems[i], b.Elems[i]) {
+				return false
+			}
+		}
+	}
+	return true
 }
