@@ -86,6 +86,7 @@ func (g *gen) emit(ins ...asm.Instruction) {
 
 // finish resolves label aliases.
 func (g *gen) finish() asm.Instructions {
+	g.insns = g.mergeMovImm(g.insns)
 	for i := range g.insns {
 		ref := g.insns[i].Reference()
 		if ref == "" {
@@ -110,14 +111,48 @@ func (g *gen) finish() asm.Instructions {
 	return insns
 }
 
+// mergeMovImm drops the second of two identical "mov reg, imm" in a row
+// (labels land on such moves): running one is the same as running both. A
+// label on the dropped move moves to the kept one.
+func (g *gen) mergeMovImm(insns asm.Instructions) asm.Instructions {
+	out := insns[:0]
+	for _, ins := range insns {
+		if n := len(out); n > 0 {
+			prev := out[n-1]
+			if ins.OpCode == asm.Mov.Op(asm.ImmSource) && prev.OpCode == ins.OpCode &&
+				prev.Dst == ins.Dst && prev.Constant == ins.Constant && ins.Source() == nil {
+				if sym := ins.Symbol(); sym != "" {
+					if prev.Symbol() == "" {
+						out[n-1] = prev.WithSymbol(sym)
+					} else {
+						g.alias[sym] = prev.Symbol()
+					}
+				}
+				continue
+			}
+		}
+		out = append(out, ins)
+	}
+	return out
+}
+
 // dropUnusedCtx removes the prologue's copy of the context pointer when
 // nothing reads it.
 func dropUnusedCtx(insns asm.Instructions) asm.Instructions {
-	if len(insns) < 2 || insns[0].OpCode != asm.Mov.Op(asm.RegSource) || insns[0].Dst != ctxReg ||
-		insns[1].Symbol() != "" {
-		// (The first instruction will carry the program's name: a label or
-		// patch symbol must not land there.)
+	if len(insns) < 2 || insns[0].OpCode != asm.Mov.Op(asm.RegSource) || insns[0].Dst != ctxReg {
 		return insns
+	}
+	if sym := insns[1].Symbol(); sym != "" {
+		// The first instruction will carry the program's name: only an
+		// unused label may be overwritten there.
+		if strings.HasPrefix(sym, "bpfsh_patch_") {
+			return insns
+		}
+		for _, ins := range insns {
+			if ins.Reference() == sym {
+				return insns
+			}
+		}
 	}
 	for _, ins := range insns[1:] {
 		if ins.Dst == ctxReg || ins.Src == ctxReg {

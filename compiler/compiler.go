@@ -370,6 +370,14 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 			keySize += 8
 			maxEntries = uint32(c.maxKeys) * 16
 			flags = noPrealloc
+			if mi.key == nil {
+				// Keyless: one per-CPU slot per bucket, indexed by bucket.
+				typ, keySize, flags = ebpf.PerCPUArray, 4, 0
+				maxEntries = 66
+				if mi.val.Kind == KLhist {
+					maxEntries = uint32((mi.val.Max-mi.val.Min)/mi.val.Step + 2)
+				}
+			}
 		}
 		m.Spec = &ebpf.MapSpec{Name: mapObjName(name, i), Type: typ, KeySize: uint32(keySize),
 			ValueSize: uint32(mi.val.MemSize()), MaxEntries: maxEntries, Flags: flags}

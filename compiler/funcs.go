@@ -47,7 +47,8 @@ var builtins = map[string]builtinDef{
 	}},
 	"cpu": {tUint64, func(g *gen) *val { return g.helperCall(asm.FnGetSmpProcessorId, true) }},
 	"comm": {strType(16), func(g *gen) *val {
-		buf := g.buffer(16, strType(16))
+		// bpf_get_current_comm pads with zeros: no need to clear first.
+		buf := &val{kind: vMem, off: g.alloc(16), size: 16, t: strType(16)}
 		g.helperCall(asm.FnGetCurrentComm, false, buf, imm(16, tInt64))
 		return buf
 	}},

@@ -208,7 +208,11 @@ func (g *gen) aggregate(m *lang.MapRef, call *lang.Call) {
 		miss = done
 	}
 	g.emit(asm.JEq.Imm(asm.R0, 0, miss))
-	xr, _, _ := g.operandReg(x, asm.R2)
+	xr := asm.R2
+	if x.kind != vImm || (call.Name != "count" && call.Name != "sum") {
+		// (count and sum add an immediate directly)
+		xr, _, _ = g.operandReg(x, asm.R2)
+	}
 	switch call.Name {
 	case "count", "sum":
 		g.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord))
@@ -274,8 +278,13 @@ func (g *gen) histogram(m *lang.MapRef, call *lang.Call, mi *Map) {
 			asm.Mov.Imm(idx.reg, 2))
 		for _, sh := range []int32{32, 16, 8, 4, 2, 1} {
 			skip := g.label()
-			g.emit(asm.Mov.Reg(asm.R0, x.reg), asm.RSh.Imm(asm.R0, sh), asm.JEq.Imm(asm.R0, 0, skip),
-				asm.Add.Imm(idx.reg, sh), asm.Mov.Reg(x.reg, asm.R0))
+			if sh == 32 {
+				// 1<<32 does not fit an immediate: test the high half.
+				g.emit(asm.Mov.Reg(asm.R0, x.reg), asm.RSh.Imm(asm.R0, sh), asm.JEq.Imm(asm.R0, 0, skip),
+					asm.Add.Imm(idx.reg, sh), asm.Mov.Reg(x.reg, asm.R0))
+			} else {
+				g.emit(asm.JLT.Imm(x.reg, 1<<sh, skip), asm.RSh.Imm(x.reg, sh), asm.Add.Imm(idx.reg, sh))
+			}
 			g.mark(skip)
 		}
 	} else {
@@ -290,6 +299,20 @@ func (g *gen) histogram(m *lang.MapRef, call *lang.Call, mi *Map) {
 	g.mark(done)
 	g.emit(asm.Mov.Imm(asm.R0, 0))
 	g.release(x)
+	if mi.Spec.Type == ebpf.PerCPUArray {
+		// A keyless histogram: one per-CPU slot per bucket.
+		key := &val{kind: vMem, off: g.alloc(4), size: 4}
+		g.emit(asm.StoreMem(asm.R10, key.off, idx.reg, asm.Word))
+		g.release(idx)
+		end := g.label()
+		g.lookup(mi.Spec.Name, key)
+		g.emit(asm.JEq.Imm(asm.R0, 0, end),
+			asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord), asm.Add.Imm(asm.R1, 1),
+			asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord))
+		g.mark(end)
+		g.emit(asm.Mov.Imm(asm.R0, 0))
+		return
+	}
 	key := g.mapKeyExtra(m, 8)
 	g.emit(asm.StoreMem(asm.R10, key.off+int16(key.size-8), idx.reg, asm.DWord))
 	g.release(idx)

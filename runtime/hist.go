@@ -21,6 +21,26 @@ type histogram struct {
 
 // readHist groups a histogram map's (key, bucket) entries by key.
 func readHist(bm *ebpf.Map) ([]*histogram, error) {
+	if bm.Type() == ebpf.PerCPUArray {
+		// A keyless histogram: the index is the bucket.
+		h := &histogram{buckets: map[int]uint64{}}
+		var vals []uint64
+		for i := uint32(0); i < bm.MaxEntries(); i++ {
+			if err := bm.Lookup(i, &vals); err != nil {
+				return nil, err
+			}
+			for _, v := range vals {
+				if v != 0 {
+					h.buckets[int(i)] += v
+					h.total += v
+				}
+			}
+		}
+		if h.total == 0 {
+			return nil, nil
+		}
+		return []*histogram{h}, nil
+	}
 	byKey := map[string]*histogram{}
 	key := make([]byte, bm.KeySize())
 	var vals []uint64
