@@ -125,8 +125,8 @@ func (k *checker) structField(e *lang.Field, xt *Type) *Type {
 
 // btfCast resolves (struct NAME *) and (TYPEDEF *) casts through BTF.
 func (k *checker) btfCast(tn *lang.TypeName) (*Type, bool) {
-	spec, err := k.c.opts.Env.KernelBTF()
-	if err != nil {
+	env := k.c.opts.Env
+	if _, err := env.KernelBTF(); err != nil {
 		k.errorf(tn.Span, "%v", err)
 		return tInt64, true
 	}
@@ -135,19 +135,19 @@ func (k *checker) btfCast(tn *lang.TypeName) (*Type, bool) {
 	switch {
 	case strings.HasPrefix(name, "struct "):
 		var s *btf.Struct
-		if err := spec.TypeByName(strings.TrimPrefix(name, "struct "), &s); err != nil {
+		if err := env.FindType(strings.TrimPrefix(name, "struct "), &s); err != nil {
 			return nil, false
 		}
 		target = s
 	case strings.HasPrefix(name, "union "):
 		var u *btf.Union
-		if err := spec.TypeByName(strings.TrimPrefix(name, "union "), &u); err != nil {
+		if err := env.FindType(strings.TrimPrefix(name, "union "), &u); err != nil {
 			return nil, false
 		}
 		target = u
 	default:
 		var td *btf.Typedef
-		if err := spec.TypeByName(name, &td); err != nil {
+		if err := env.FindType(name, &td); err != nil {
 			return nil, false
 		}
 		target = td

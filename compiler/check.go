@@ -399,7 +399,11 @@ func (k *checker) expr1(e lang.Expr) *Type {
 			ct, ok = k.btfCast(e.Type)
 		}
 		if !ok {
-			k.errorf(e.Type.Span, "not supported yet: casts to %s", e.Type.Name)
+			if strings.HasPrefix(e.Type.Name, "struct ") || strings.HasPrefix(e.Type.Name, "union ") || e.Type.Ptr > 0 {
+				k.errorf(e.Type.Span, "unknown type %s: it is not in the kernel's or a loaded module's BTF", e.Type.Name)
+			} else {
+				k.errorf(e.Type.Span, "not supported yet: casts to %s", e.Type.Name)
+			}
 			return tInt64
 		}
 		if t.Kind != KInt && t.Kind != KPtr {

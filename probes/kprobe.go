@@ -216,7 +216,9 @@ func (e *Env) FuncProto(module, name string) (*btf.FuncProto, error) {
 	}
 	var fn *btf.Func
 	if err := spec.TypeByName(name, &fn); err != nil {
-		return nil, errorf("function %s not found in kernel BTF", name)
+		if module != "" || e.FindType(name, &fn) != nil {
+			return nil, errorf("function %s not found in kernel or module BTF", name)
+		}
 	}
 	proto, ok := fn.Type.(*btf.FuncProto)
 	if !ok {

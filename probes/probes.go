@@ -7,6 +7,7 @@ package probes
 import (
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -149,6 +150,8 @@ type Env struct {
 	btfOnce sync.Once
 	btf     *btf.Spec
 	btfErr  error
+	modOnce sync.Once
+	mods    []*btf.Spec
 }
 
 // SystemEnv reads the running kernel's files.
@@ -180,4 +183,42 @@ func (e *Env) KernelBTF() (*btf.Spec, error) {
 		return nil, errorf("kernel BTF is not available (%v): bpfsh needs /sys/kernel/btf/vmlinux for typed kernel data", e.btfErr)
 	}
 	return e.btf, nil
+}
+
+// FindType looks a named type up in vmlinux's BTF, then in every loaded
+// module's (struct urb lives in usbcore's), the way btf.Spec.TypeByName
+// does: out is a pointer to a *btf.Struct, *btf.Typedef, *btf.Func, ...
+func (e *Env) FindType(name string, out any) error {
+	spec, err := e.KernelBTF()
+	if err != nil {
+		return err
+	}
+	if err := spec.TypeByName(name, out); err == nil {
+		return nil
+	}
+	for _, m := range e.modules() {
+		if err := m.TypeByName(name, out); err == nil {
+			return nil
+		}
+	}
+	return errorf("%s not found in kernel or module BTF", name)
+}
+
+// modules loads the BTF of every loaded module once.
+func (e *Env) modules() []*btf.Spec {
+	e.modOnce.Do(func() {
+		ents, err := os.ReadDir("/sys/kernel/btf")
+		if err != nil {
+			return
+		}
+		for _, ent := range ents {
+			if ent.Name() == "vmlinux" {
+				continue
+			}
+			if s, err := btf.LoadKernelModuleSpec(ent.Name()); err == nil {
+				e.mods = append(e.mods, s)
+			}
+		}
+	})
+	return e.mods
 }
