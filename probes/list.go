@@ -76,6 +76,41 @@ func List(env *Env, pattern string, verbose bool, w io.Writer) error {
 			}
 		}
 	}
+	for _, kp := range []string{"kprobe", "kretprobe", "fentry", "fexit"} {
+		if !wants(kp) || !hasProvider {
+			continue
+		}
+		if (kp == "kprobe" || kp == "kretprobe") && !env.HaveKprobes() {
+			return ErrNoKprobes
+		}
+		if (kp == "fentry" || kp == "fexit") && !env.HaveTrampolines() {
+			return ErrNoTrampolines
+		}
+		funcs, err := env.KernelFunctions()
+		if err != nil {
+			return err
+		}
+		for _, f := range funcs {
+			name := kp + ":" + f.Name
+			if f.Module != "" {
+				name = kp + ":" + f.Module + ":" + f.Name
+			}
+			if !match(name) && !match(kp+":"+f.Name) {
+				continue
+			}
+			fmt.Fprintln(w, name)
+			if verbose && (kp == "fentry" || kp == "fexit") {
+				if proto, err := env.FuncProto(f.Module, f.Name); err == nil {
+					for _, prm := range proto.Params {
+						fmt.Fprintf(w, "    %s %s\n", typeString(prm.Type), prm.Name)
+					}
+					if kp == "fexit" {
+						fmt.Fprintf(w, "    %s retval\n", typeString(proto.Return))
+					}
+				}
+			}
+		}
+	}
 	if hasProvider && (provider == "uprobe" || provider == "uretprobe") {
 		bin, sym, _ := strings.Cut(rest, ":")
 		file, err := ResolveBinary(bin)
