@@ -146,9 +146,13 @@ func checkDelete(k *checker, e *lang.Call) *Type {
 
 // keyed checks a map with keys given separately (delete(@m, k), has_key(@m, k)).
 func (k *checker) keyed(m *lang.MapRef, keys []lang.Expr) {
+	mi := k.maps[m.Name]
+	if mi.key == nil {
+		k.errorf(m.Span, "@%s has no keys: this needs a map with keys, like @%s[k]", m.Name, m.Name)
+		return
+	}
 	ref := &lang.MapRef{Span: m.Span, Name: m.Name, Keys: keys}
 	kt := k.keys(ref)
-	mi := k.maps[m.Name]
 	if mi.key == nil || !compatible(mi.key, kt) {
 		k.errorf(keys[0].Sp(), "@%s has keys of type %v, not %s", m.Name, mi.key, kt)
 	}

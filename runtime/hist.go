@@ -155,10 +155,15 @@ func lhistLabel(t *compiler.Type, i int) string {
 	return fmt.Sprintf("[%d, %d)", lo, lo+t.Step)
 }
 
+// sortHists orders keyed histograms as bpftrace does: by their total
+// count, ascending, ties by key.
 func sortHists(m *compiler.Map, hs []*histogram) {
 	sort.SliceStable(hs, func(i, j int) bool {
 		if m.Key == nil {
 			return false
+		}
+		if hs[i].total != hs[j].total {
+			return hs[i].total < hs[j].total
 		}
 		return keyLess(m.Key, hs[i].key, hs[j].key)
 	})

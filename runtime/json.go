@@ -159,11 +159,11 @@ func jsonMap(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64) err
 		}
 		return jsonValue(m.Value, e.value)
 	}
+	if len(es) == 0 {
+		return nil // an empty map is left out, as in text output
+	}
 	var data any
 	if m.Key == nil {
-		if len(es) == 0 {
-			return nil
-		}
 		data = value(es[0])
 	} else {
 		o := &orderedObject{}

@@ -135,6 +135,10 @@ func printMapOpts(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64
 		if err != nil {
 			return fmt.Errorf("read map %s: %w", m.Name, err)
 		}
+		if top > 0 && top < len(hs) {
+			sortHists(m, hs)
+			hs = hs[len(hs)-top:]
+		}
 		printHists(&b, m, hs)
 		return nil
 	}
