@@ -1,0 +1,12 @@
+#!/bin/sh
+# Builds tests/testprogs/utarget.c into /tmp/bpfsh_utarget for the uprobe
+# tests (a SETUP line: `sh testprogs/build.sh`, run in tests/). Rebuilds only
+# when the source is newer; the rename makes a concurrent run see either the
+# old binary or the new one, never a half-written file.
+set -e
+src=$(dirname "$0")/utarget.c
+out=/tmp/bpfsh_utarget
+if [ ! -x "$out" ] || [ "$src" -nt "$out" ]; then
+	cc -O1 -g -fno-omit-frame-pointer -fno-inline -o "$out.$$" "$src"
+	mv -f "$out.$$" "$out"
+fi
