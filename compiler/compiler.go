@@ -259,6 +259,10 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		diags.Errorf(d.Span, "not supported yet: C definitions and preprocessor lines")
 	}
 	c.config(prog, diags)
+	if len(prog.Probes) == 0 && !diags.HasErrors() {
+		diags.Errorf(lang.Span{Start: lang.PosAt(prog.Src, 0), End: lang.PosAt(prog.Src, len(prog.Src))},
+			"the program has no probes").Hint("a probe looks like: BEGIN { printf(\"hello\\n\"); }")
+	}
 	for _, d := range prog.MapDecls {
 		diags.Errorf(d.Span, "not supported yet: map declarations")
 	}

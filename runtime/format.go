@@ -174,8 +174,11 @@ func strerror(n int64) string {
 	if n < 0 {
 		n = -n
 	}
+	if n == 0 {
+		return "Success"
+	}
 	msg := syscall.Errno(n).Error()
-	if msg == "" {
+	if msg == "" || strings.HasPrefix(msg, "errno ") {
 		return fmt.Sprintf("Unknown error %d", n)
 	}
 	return strings.ToUpper(msg[:1]) + msg[1:]

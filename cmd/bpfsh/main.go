@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
@@ -206,6 +207,20 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 		out = f
 	}
 	probes.TargetPID = cfg.pid
+	if cfg.pid > 0 {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", cfg.pid)); err != nil {
+			fmt.Fprintf(stderr, "ERROR: -p %d: no such process\n", cfg.pid)
+			return 1
+		}
+	}
+	if cfg.command != "" {
+		if f := strings.Fields(cfg.command); len(f) > 0 {
+			if _, err := exec.LookPath(f[0]); err != nil {
+				fmt.Fprintf(stderr, "ERROR: -c: cannot run %s: %v\n", f[0], err)
+				return 1
+			}
+		}
+	}
 	rc, err := bpfrt.Run(obj, bpfrt.Options{Out: out, Err: stderr, DryRun: cfg.dryRun, Verbose: cfg.verbose,
 		Quiet: cfg.quiet, JSON: cfg.format == "json", Command: cfg.command, WatchPID: cfg.pid})
 	if err != nil {
