@@ -141,10 +141,8 @@ func (k *checker) stmt(s lang.Stmt) {
 		k.assignVar(s.Var, tInt64, s.Var.Span)
 		// A range with bounds known only at run time runs its body in a
 		// bpf_loop callback, without the probe's context.
-		_, loConst := k.constEval(s.Lo)
-		_, hiConst := k.constEval(s.Hi)
 		cb := 0
-		if !loConst || !hiConst {
+		if !k.rangeInline(s) {
 			cb = 1
 		}
 		k.inLoop++
@@ -166,6 +164,18 @@ func (k *checker) stmt(s lang.Stmt) {
 	default:
 		k.errorf(s.Sp(), "not supported yet: this statement")
 	}
+}
+
+// maxInlineRange is the longest constant range run as a plain loop; longer
+// ones (and ranges with run-time bounds) go through bpf_loop, since the
+// verifier walks a plain loop once per iteration.
+const maxInlineRange = 256
+
+// rangeInline reports whether for ($i : lo..hi) is generated as a plain loop.
+func (k *checker) rangeInline(s *lang.For) bool {
+	lo, loConst := k.constEval(s.Lo)
+	hi, hiConst := k.constEval(s.Hi)
+	return loConst && hiConst && hi-lo <= maxInlineRange
 }
 
 // forMap checks for ($kv : @map) { body }: $kv is the tuple (key, value).

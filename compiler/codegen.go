@@ -450,9 +450,7 @@ type loop struct{ brk, cont string }
 
 // forRange is for ($i : lo..hi) { body }: $i runs from lo up to hi, exclusive.
 func (g *gen) forRange(s *lang.For) {
-	_, loConst := g.k.constEval(s.Lo)
-	_, hiConst := g.k.constEval(s.Hi)
-	if !loConst || !hiConst {
+	if !g.k.rangeInline(s) {
 		g.forRangeLoop(s)
 		return
 	}
