@@ -418,6 +418,11 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		if in.sc.prov.AttachTo != nil {
 			spec.AttachTo = in.sc.prov.AttachTo(in.sc.point)
 		}
+		if in.sc.prov.AttachTypeFor != nil {
+			if at := in.sc.prov.AttachTypeFor(in.sc.point); at != ebpf.AttachNone {
+				spec.AttachType = at
+			}
+		}
 		obj.Programs = append(obj.Programs, &Program{Point: in.sc.point, Provider: in.sc.prov, Spec: spec, Probe: in.index})
 	}
 	if diags.HasErrors() {

@@ -81,6 +81,9 @@ func (k *checker) ident(e *lang.Ident) *Type {
 			if f.Conv == probes.ConvInetAddr {
 				return tInet
 			}
+			if f.Conv == probes.ConvFuncIP {
+				return tKsym
+			}
 			return intType(8, false)
 		}
 		if _, ok := ctx.Consts[e.Name]; ok {

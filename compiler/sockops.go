@@ -27,6 +27,12 @@ func sockopsOnly(name string) (int64, bool) {
 
 // ctxBuiltin loads a context value named by the provider, converted.
 func (g *gen) ctxBuiltin(f probes.Field) *val {
+	if f.Conv == probes.ConvFuncIP {
+		buf := g.buffer(8, tKsym)
+		g.emit(asm.Mov.Reg(asm.R1, ctxReg), asm.FnGetFuncIp.Call(),
+			asm.StoreMem(asm.R10, buf.off, asm.R0, asm.DWord))
+		return buf
+	}
 	if f.Conv == probes.ConvInetAddr {
 		buf := g.buffer(24, tInet)
 		v6, done := g.label(), g.label()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
 )
 
@@ -35,9 +36,27 @@ func init() {
 			Context: func(env *Env, p Point) (*Context, error) {
 				c := uprobeContext(Point{Target: []string{"", p.Target[len(p.Target)-1]}}, ret)
 				c.UserPtrs = false
+				if len(p.Multi) > 0 {
+					// One program for many functions: func is found at run time.
+					delete(c.Strings, "func")
+					c.Builtins = append(c.Builtins, Field{Name: "func", Size: 8, Conv: ConvFuncIP})
+				}
 				return c, nil
 			},
+			AttachTypeFor: func(p Point) ebpf.AttachType {
+				if len(p.Multi) > 0 {
+					return ebpf.AttachTraceKprobeMulti
+				}
+				return ebpf.AttachNone
+			},
 			Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
+				if len(p.Multi) > 0 {
+					opts := link.KprobeMultiOptions{Symbols: p.Multi}
+					if ret {
+						return link.KretprobeMulti(prog, opts)
+					}
+					return link.KprobeMulti(prog, opts)
+				}
 				sym, off := splitOffset(p.Target[len(p.Target)-1])
 				opts := &link.KprobeOptions{Offset: off}
 				if ret {
@@ -88,13 +107,19 @@ func expandKprobe(env *Env, provider string, parts []string) ([]Point, error) {
 		return nil, err
 	}
 	var out []Point
+	var names []string
 	for _, f := range funcs {
 		if ok, _ := path.Match(fn, f.Name); ok && (len(parts) == 1 || parts[0] == "*" || parts[0] == f.Module) {
 			out = append(out, Point{Provider: provider, Target: []string{f.Name}})
+			names = append(names, f.Name)
 		}
 	}
 	if len(out) == 0 {
 		return nil, errorf("no kernel function matches %q", fn)
+	}
+	if len(out) > 1 && features.HaveBPFLinkKprobeMulti() == nil {
+		// One program and one link for every match (kprobe_multi).
+		return []Point{{Provider: provider, Target: parts, Multi: names}}, nil
 	}
 	return out, nil
 }

@@ -20,6 +20,9 @@ import (
 type Point struct {
 	Provider string   // canonical provider name, e.g. "tracepoint"
 	Target   []string // provider-specific parts, e.g. ["syscalls", "sys_enter_openat"]
+	// Multi lists the functions one program attaches to at once (a kprobe
+	// wildcard through kprobe_multi); Target then holds the pattern.
+	Multi []string
 }
 
 // String renders the point the way bpftrace names probes ("tracepoint:syscalls:sys_enter_openat").
@@ -100,6 +103,8 @@ type Provider struct {
 	Expand func(env *Env, parts []string) ([]Point, error)
 	// Context describes a point's context; nil means there is none.
 	Context func(env *Env, p Point) (*Context, error)
+	// AttachTypeFor overrides AttachType for a point, nil when it does not vary.
+	AttachTypeFor func(p Point) ebpf.AttachType
 	// AttachTo names the kernel function a program is bound to at load
 	// time (fentry/fexit), nil when none.
 	AttachTo func(p Point) string

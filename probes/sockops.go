@@ -79,6 +79,7 @@ const (
 	ConvBswap32  = "bswap32" // network-order u32 to host order (remote_port)
 	ConvShr3     = "shr3"    // srtt_us is kept as µs << 3
 	ConvInetAddr = "inet"    // an IPv4/IPv6 address: Offset is the v4 field, Offset6 the v6 one
+	ConvFuncIP   = "funcip"  // the probed function's address (bpf_get_func_ip), printed as a symbol
 )
 
 func sockField(name string, off int) Field { return Field{Name: name, Offset: off, Size: 4} }
