@@ -137,7 +137,7 @@ func checkDelete(k *checker, e *lang.Call) *Type {
 			k.errorf(e.Args[1].Sp(), "the key is given twice")
 			return tNone
 		}
-		k.keyed(m, e.Args[1:])
+		k.keyed("delete", m, e.Args[1:])
 	} else {
 		k.keys(m)
 	}
@@ -145,10 +145,10 @@ func checkDelete(k *checker, e *lang.Call) *Type {
 }
 
 // keyed checks a map with keys given separately (delete(@m, k), has_key(@m, k)).
-func (k *checker) keyed(m *lang.MapRef, keys []lang.Expr) {
+func (k *checker) keyed(fn string, m *lang.MapRef, keys []lang.Expr) {
 	mi := k.maps[m.Name]
 	if mi.key == nil {
-		k.errorf(m.Span, "@%s has no keys: this needs a map with keys, like @%s[k]", m.Name, m.Name)
+		k.errorf(m.Span, "%s() needs a map with keys, like @%s[k]; @%s has none", fn, m.Name, m.Name)
 		return
 	}
 	ref := &lang.MapRef{Span: m.Span, Name: m.Name, Keys: keys}
@@ -180,7 +180,7 @@ func checkHasKey(k *checker, e *lang.Call) *Type {
 		return tInt64
 	}
 	if m, _ := k.mapArg(e, false); m != nil {
-		k.keyed(m, e.Args[1:])
+		k.keyed("has_key", m, e.Args[1:])
 	}
 	return tInt64
 }
