@@ -87,7 +87,7 @@ func (k *checker) stmt(s lang.Stmt) {
 		}
 		switch x := s.X.(type) {
 		case *lang.Call:
-			k.call(x, true)
+			k.sc.types[x] = k.call(x, true)
 		case *lang.Unary:
 			if x.Op == "++" || x.Op == "--" {
 				k.expr(x)
