@@ -146,3 +146,28 @@ func TestRuntime(t *testing.T) {
 		})
 	}
 }
+
+var (
+	helpersMu sync.Mutex
+	helpers   = map[string]string{}
+)
+
+// helperBinary builds the helper program tests/NAME once (static) and
+// returns its path.
+func helperBinary(t *testing.T, name string) string {
+	t.Helper()
+	helpersMu.Lock()
+	defer helpersMu.Unlock()
+	if p, ok := helpers[name]; ok {
+		return p
+	}
+	out := filepath.Join(binDir, name)
+	cmd := exec.Command(goTool(), "build", "-o", out, "./tests/"+name)
+	cmd.Dir = repoRoot()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", name, err, b)
+	}
+	helpers[name] = out
+	return out
+}

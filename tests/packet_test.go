@@ -23,26 +23,8 @@ import (
 // pair, 10.213.0.1 and fd00:213::1 (the peer, "a") sending to 10.213.0.2
 // and fd00:213::2 (the receiver, "b"). bpfsh runs inside one of them.
 
-var pkttoolOnce sync.Once
-var pkttoolPath string
-
-func pkttool(t *testing.T) string {
-	t.Helper()
-	pkttoolOnce.Do(func() {
-		out := filepath.Join(binDir, "pkttool")
-		cmd := exec.Command(goTool(), "build", "-o", out, "./tests/pkttool")
-		cmd.Dir = repoRoot()
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build pkttool: %v\n%s", err, b)
-		}
-		pkttoolPath = out
-	})
-	if pkttoolPath == "" {
-		t.Fatal("pkttool was not built")
-	}
-	return pkttoolPath
-}
+// pkttool is the packet sender (tests/pkttool).
+func pkttool(t *testing.T) string { return helperBinary(t, "pkttool") }
 
 // vethPair is two namespaces joined by veth: interface "pa" in a, "pb" in b.
 type vethPair struct {

@@ -24,26 +24,8 @@ import (
 // These tests check TCP policy set by sockops scripts against what the
 // kernel does, observed without bpfsh: packet captures and TCP_INFO.
 
-var tcpprobeOnce sync.Once
-var tcpprobePath string
-
-func tcpprobe(t *testing.T) string {
-	t.Helper()
-	tcpprobeOnce.Do(func() {
-		out := filepath.Join(binDir, "tcpprobe")
-		cmd := exec.Command(goTool(), "build", "-o", out, "./tests/tcpprobe")
-		cmd.Dir = repoRoot()
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build tcpprobe: %v\n%s", err, b)
-		}
-		tcpprobePath = out
-	})
-	if tcpprobePath == "" {
-		t.Fatal("tcpprobe was not built")
-	}
-	return tcpprobePath
-}
+// tcpprobe is the TCP_INFO helper program (tests/tcpprobe).
+func tcpprobe(t *testing.T) string { return helperBinary(t, "tcpprobe") }
 
 // netns makes a network namespace with lo up; dropSYN ports get their SYNs
 // dropped by nftables so that connects retransmit.
