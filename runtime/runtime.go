@@ -366,8 +366,13 @@ func (r *run) handle(raw []byte) {
 				err = printMapOpts(r.out, m, bm, int(top), int64(div))
 			}
 		case compiler.EventClear:
-			delete(zeroed, m)
-			err = clearMap(bm)
+			if bm.Type() == ebpf.PerCPUArray && !m.Value.IsHist() {
+				// A cleared keyless count prints as 0, as in bpftrace.
+				err = zeroMap(m, bm)
+			} else {
+				delete(zeroed, m)
+				err = clearMap(bm)
+			}
 		case compiler.EventZero:
 			err = zeroMap(m, bm)
 		}
