@@ -32,7 +32,7 @@ type toolCase struct {
 }
 
 var (
-	clock   = rw(`\b\d\d:\d\d:\d\d\b`, "HH:MM:SS")
+	clock = rw(`\b\d\d:\d\d:\d\d\b`, "HH:MM:SS")
 	// pids and their padding (their width varies); the events' own values
 	// are one digit
 	bigNums = rw(`\b\d{2,}\b *`, "N ")
