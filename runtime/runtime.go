@@ -30,7 +30,7 @@ type Options struct {
 	Err     io.Writer // diagnostics; default stderr
 	DryRun  bool      // load and attach, then stop without running anything
 	Verbose bool      // print verifier logs
-	Quiet   bool      // no "Attaching N probes..." line
+	Quiet   bool      // no "Attached N probes" line
 	JSON    bool      // -f json: one JSON object per line
 	// Command (-c) runs once the probes are attached; the run ends when it exits.
 	Command string
@@ -93,7 +93,7 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if opts.JSON {
 		jsonLine(out, "attached_probes", map[string]int{"probes": len(obj.Programs)})
 	} else if !opts.Quiet {
-		fmt.Fprintf(out, "Attaching %d probe%s...\n", len(obj.Programs), plural(len(obj.Programs)))
+		fmt.Fprintf(out, "Attached %d probe%s\n", len(obj.Programs), plural(len(obj.Programs)))
 	}
 	out.Flush()
 	if opts.DryRun {
