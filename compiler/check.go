@@ -22,6 +22,9 @@ type scope struct {
 	prov  *probes.Provider
 	ctx   *probes.Context
 	vars  map[string]*Type
+	// final: each variable's type after every assignment (a string it
+	// holds may grow later in the probe): what reading it yields.
+	final map[string]*Type
 	types map[lang.Expr]*Type
 	// members: where each BTF member access reads
 	members map[*lang.Field]memberInfo
@@ -364,6 +367,10 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		if !ok {
 			k.errorf(e.Span, "undefined variable $%s", e.Name).Hint("assign a value first: $%s = ...", e.Name)
 			return tInt64
+		}
+		if f := k.sc.final[e.Name]; f != nil && compatible(t, f) {
+			// The variable's home has its final layout.
+			t = unify(t, f)
 		}
 		return t
 	case *lang.MapRef:

@@ -148,10 +148,10 @@ func emitPrintfKind(g *gen, e *lang.Call, kind uint64) {
 		}
 		vals[i] = v
 	}
-	rec := &val{kind: vMem, off: g.alloc(pf.Size), size: align8(pf.Size)}
-	g.emit(storeImm(asm.R10, rec.off, int64(id), asm.DWord))
+	rec := g.mem(align8(pf.Size), nil)
+	g.emit(storeImm(rec.base(), rec.off, int64(id), asm.DWord))
 	for i, v := range vals {
-		g.store(asm.R10, rec.off+int16(pf.Offs[i]), v, pf.Args[i].MemSize())
+		g.store(rec.part(pf.Offs[i], pf.Args[i].MemSize(), pf.Args[i]), v)
 		g.release(v)
 	}
 	g.output(rec)
