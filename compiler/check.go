@@ -288,7 +288,7 @@ func (k *checker) keys(m *lang.MapRef) *Type {
 	for _, e := range m.Keys {
 		t := k.expr(e)
 		switch t.Kind {
-		case KInt, KString, KTuple, KInet, KStack, KSym:
+		case KInt, KString, KTuple, KInet, KStack, KSym, KBuf:
 		case KPtr:
 			t = tUint64
 		default:
@@ -436,7 +436,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 				w := *et
 				w.Size = 8
 				et = &w
-			case KString, KTuple, KInet, KStack, KSym:
+			case KString, KTuple, KInet, KStack, KSym, KBuf:
 			default:
 				k.errorf(x.Sp(), "%s cannot be part of a tuple", et)
 			}
@@ -509,9 +509,13 @@ func (k *checker) binary(e *lang.Binary) *Type {
 		}
 		return tInt64
 	case "==", "!=":
-		if a.Kind == KString && b.Kind == KString {
+		if a.Kind == KString && b.Kind == KString || a.Kind == KBuf && b.Kind == KBuf {
 			return tInt64
 		}
+	}
+	if a.Kind == KBuf || b.Kind == KBuf {
+		k.errorf(e.Span, "%s cannot be applied to %s and %s", e.Op, a, b).Hint("buffers support only == and != between buffers")
+		return tInt64
 	}
 	if a.Kind == KString || b.Kind == KString {
 		k.errorf(e.Span, "%s cannot be applied to %s and %s", e.Op, a, b).Hint("strings support only == and !=")

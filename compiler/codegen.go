@@ -983,6 +983,10 @@ func (g *gen) compare(e *lang.Binary, op, label string) {
 		g.strCompare(e, op == "==", label)
 		return
 	}
+	if xt.Kind == KBuf && yt.Kind == KBuf {
+		g.bufCompare(e, op == "==", label)
+		return
+	}
 	x, y := g.expr(e.X), g.expr(e.Y)
 	signed := xt.Signed && yt.Signed
 	if x.kind == vImm && y.kind != vImm {

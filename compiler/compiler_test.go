@@ -48,6 +48,7 @@ var validPrograms = []string{
 	`BEGIN { unroll(3) { @x++; } for ($j : 0..5) { @y += $j; } return; }`,
 	`t:raw_syscalls:sys_enter { @h = hist(args.id); @l[comm] = lhist(args.id, 0, 500, 10); @s = stats(args.id); }`,
 	`i:s:1 { exit(); } t:syscalls:sys_enter_* { @[comm] = count(); }`,
+	`t:syscalls:sys_enter_openat { @[buf(args.filename, 8)] = count(); $n = args.flags; $b = buf(args.filename, $n); if ($b == buf("ab", 2)) { printf("%r %rx %rh\n", $b, $b, buf("x", 1)); } }`,
 }
 
 func TestCompileValid(t *testing.T) {
@@ -91,7 +92,7 @@ func TestCompileErrors(t *testing.T) {
 	}{
 		{`BEGIN { printf("%d\n"); }`, []string{"test.bt:1:9: error: printf: the format has 1 conversion but 0 arguments follow"}},
 		{`BEGIN { $x = 1; $x = "a"; }`, []string{"1:22: error: type mismatch for $x"}},
-		{`BEGIN { join($y); }`, []string{"1:9: error: not supported yet: join()", "1:14: error: undefined variable $y"}},
+		{`BEGIN { kaddr($y); }`, []string{"1:9: error: not supported yet: kaddr()", "1:15: error: undefined variable $y"}},
 		{`BEGIN { @a = count(); @a = 1; }`, []string{"1:23: error: @a holds count, cannot store int64"}},
 		{`t:syscalls:sys_enter_openat { @[args.nosuch] = count(); }`, []string{"1:33: error: tracepoint:syscalls:sys_enter_openat has no argument \"nosuch\"", "hint: available: __syscall_nr, dfd, filename, flags, mode"}},
 		{`t:syscalls:nosuch { }`, []string{"1:1: error: tracepoint not found: syscalls:nosuch"}},

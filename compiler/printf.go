@@ -20,6 +20,7 @@ const (
 	EventSystem // run the formatted command
 	EventCat    // print the named file
 	EventTime   // print the time, strftime-formatted
+	EventJoin   // join(): a count, then strings of ArgLen bytes; Format is the delimiter
 )
 
 // Verb is one conversion in a printf format.
@@ -37,7 +38,8 @@ type Printf struct {
 	Offs   []int // offset of each argument from the start of the record
 	Size   int
 	Value  bool   // print(value): the single argument printed alone on a line
-	Kind   uint64 // 0 for printf; EventSystem, EventCat or EventTime
+	Kind   uint64 // 0 for printf; EventSystem, EventCat, EventTime or EventJoin
+	ArgLen int    // EventJoin: bytes of each string
 }
 
 // ParseFormat splits a printf format into conversions. Length modifiers
@@ -66,7 +68,14 @@ func ParseFormat(f string) ([]Verb, error) {
 			return nil, fmt.Errorf("incomplete conversion %q at the end of the format", f[start:])
 		}
 		switch f[i] {
-		case 'd', 'i', 'u', 'x', 'X', 'o', 's', 'c', 'p', 'r':
+		case 'd', 'i', 'u', 'x', 'X', 'o', 's', 'c', 'p':
+		case 'r':
+			// %rx: every byte as \xNN; %rh: hex bytes separated by spaces.
+			if i+1 < len(f) && (f[i+1] == 'x' || f[i+1] == 'h') {
+				verbs = append(verbs, Verb{Spec: f[start : i+2], Conv: 'r'})
+				i++
+				continue
+			}
 		default:
 			return nil, fmt.Errorf("unknown conversion %%%c", f[i])
 		}
@@ -98,11 +107,11 @@ func checkPrintf(k *checker, e *lang.Call) *Type {
 		}
 		switch verbs[i].Conv {
 		case 's':
-			if t.Kind != KString && t.Kind != KInt && t.Kind != KTuple && t.Kind != KInet && t.Kind != KStack && t.Kind != KSym {
+			if t.Kind != KString && t.Kind != KInt && t.Kind != KTuple && t.Kind != KInet && t.Kind != KStack && t.Kind != KSym && t.Kind != KBuf {
 				k.errorf(a.Sp(), "%%s cannot print %s", t)
 			}
 		case 'r':
-			if t.Kind != KString {
+			if t.Kind != KString && t.Kind != KBuf {
 				k.errorf(a.Sp(), "%%r needs a buffer or string, not %s", t)
 			}
 		default:

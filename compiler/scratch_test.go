@@ -27,6 +27,8 @@ var scratchPrograms = []string{
 	`config = { on_stack_limit = 0 } BEGIN { @x[1, "a"] = (2, "b"); @h["k"] = hist(3); @l = lhist(4, 0, 10, 2); @c = count(); @s[comm] = sum(5); print((1, (2, "XXXX"))); printf("%s %d\n", "XXXX", 1); $t = @x[1, "a"]; print($t); delete(@x[1, "a"]); @k[kstack, ustack] = count(); exit(); }`,
 	`config = { on_stack_limit = 0 } BEGIN { $a = ("hi", 1); $a = ("hellolongstr", 2); print($a); $b = 1 ? ("x", 1) : ("yyyy", 2); print($b); }`,
 	`config = { on_stack_limit = 16 } t:syscalls:sys_enter_openat { @[comm, str(args.filename)] = count(); }`,
+	// join(): 16 strings of max_strlen bytes.
+	`t:syscalls:sys_enter_execve { join(args.argv); join(args.argv, ","); }`,
 	// Packet fields parsed into variables in scratch memory.
 	`config = { on_stack_limit = 0 } xdp:lo { @[ip.saddr, ip.daddr] = count(); printf("%s\n", ntop(ip.saddr)); }`,
 	`config = { on_stack_limit = 0 } tc:lo:ingress { @m[1] = 1; for ($kv : @m) { @x[ip.saddr, sport] = count(); } for ($i : 0..pkt.len) { @y = sum(dport); } }`,
