@@ -86,8 +86,8 @@ func emitStrncmp(g *gen, e *lang.Call) *val {
 	g.emit(asm.Mov.Imm(r.reg, 0))
 	limit := min(int(n), a.size, b.size)
 	for i := 0; i < limit; i++ {
-		g.emit(asm.LoadMem(asm.R0, asm.R10, a.off+int16(i), asm.Byte),
-			asm.LoadMem(asm.R1, asm.R10, b.off+int16(i), asm.Byte),
+		g.emit(asm.LoadMem(asm.R0, a.base(), a.off+int16(i), asm.Byte),
+			asm.LoadMem(asm.R1, b.base(), b.off+int16(i), asm.Byte),
 			asm.JNE.Reg(asm.R0, asm.R1, differ),
 			asm.JEq.Imm(asm.R0, 0, done))
 	}

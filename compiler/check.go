@@ -22,6 +22,9 @@ type scope struct {
 	prov  *probes.Provider
 	ctx   *probes.Context
 	vars  map[string]*Type
+	// final: each variable's type after every assignment (a string it
+	// holds may grow later in the probe): what reading it yields.
+	final map[string]*Type
 	types map[lang.Expr]*Type
 	// members: where each BTF member access reads
 	members map[*lang.Field]memberInfo
@@ -285,7 +288,7 @@ func (k *checker) keys(m *lang.MapRef) *Type {
 	for _, e := range m.Keys {
 		t := k.expr(e)
 		switch t.Kind {
-		case KInt, KString, KTuple, KInet, KStack, KSym:
+		case KInt, KString, KTuple, KInet, KStack, KSym, KBuf:
 		case KPtr:
 			t = tUint64
 		default:
@@ -365,6 +368,10 @@ func (k *checker) expr1(e lang.Expr) *Type {
 			k.errorf(e.Span, "undefined variable $%s", e.Name).Hint("assign a value first: $%s = ...", e.Name)
 			return tInt64
 		}
+		if f := k.sc.final[e.Name]; f != nil && compatible(t, f) {
+			// The variable's home has its final layout.
+			t = unify(t, f)
+		}
 		return t
 	case *lang.MapRef:
 		keyT := k.keys(e)
@@ -429,7 +436,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 				w := *et
 				w.Size = 8
 				et = &w
-			case KString, KTuple, KInet, KStack, KSym:
+			case KString, KTuple, KInet, KStack, KSym, KBuf:
 			default:
 				k.errorf(x.Sp(), "%s cannot be part of a tuple", et)
 			}
@@ -502,9 +509,13 @@ func (k *checker) binary(e *lang.Binary) *Type {
 		}
 		return tInt64
 	case "==", "!=":
-		if a.Kind == KString && b.Kind == KString {
+		if a.Kind == KString && b.Kind == KString || a.Kind == KBuf && b.Kind == KBuf {
 			return tInt64
 		}
+	}
+	if a.Kind == KBuf || b.Kind == KBuf {
+		k.errorf(e.Span, "%s cannot be applied to %s and %s", e.Op, a, b).Hint("buffers support only == and != between buffers")
+		return tInt64
 	}
 	if a.Kind == KString || b.Kind == KString {
 		k.errorf(e.Span, "%s cannot be applied to %s and %s", e.Op, a, b).Hint("strings support only == and !=")

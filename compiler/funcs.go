@@ -48,7 +48,7 @@ var builtins = map[string]builtinDef{
 	"cpu": {tUint64, func(g *gen) *val { return g.helperCall(asm.FnGetSmpProcessorId, true) }},
 	"comm": {strType(16), func(g *gen) *val {
 		// bpf_get_current_comm pads with zeros: no need to clear first.
-		buf := &val{kind: vMem, off: g.alloc(16), size: 16, t: strType(16)}
+		buf := g.mem(16, strType(16))
 		g.helperCall(asm.FnGetCurrentComm, false, buf, imm(16, tInt64))
 		return buf
 	}},
@@ -291,8 +291,8 @@ func emitExit(g *gen, e *lang.Call) *val {
 		code = g.expr(e.Args[0])
 	}
 	rec := g.buffer(16, nil)
-	g.emit(storeImm(asm.R10, rec.off, int64(EventExit), asm.DWord))
-	g.store(asm.R10, rec.off+8, code, 8)
+	g.emit(storeImm(rec.base(), rec.off, int64(EventExit), asm.DWord))
+	g.store(rec.part(8, 8, nil), code)
 	g.release(code)
 	g.output(rec)
 	g.exitFlag()
@@ -335,9 +335,9 @@ func emitStr(g *gen, e *lang.Call) *val {
 			return x
 		}
 		buf := g.buffer(t.Size, t)
-		g.copyMem(buf.off, buf.size, &val{kind: vMem, off: x.off, size: buf.size})
+		g.copyMem(buf, x.part(0, buf.size, nil))
 		// Keep the terminator inside the requested length.
-		g.emit(storeImm(asm.R10, buf.off+int16(t.Size-1), 0, asm.Byte))
+		g.emit(storeImm(buf.base(), buf.off+int16(t.Size-1), 0, asm.Byte))
 		return buf
 	}
 	buf := g.buffer(t.Size, t)

@@ -51,7 +51,7 @@ func emitStrcontains(g *gen, e *lang.Call) *val {
 	for i := 0; i+len(needle) <= hay.size; i++ {
 		next := g.label()
 		for j := 0; j < len(needle); j++ {
-			g.emit(asm.LoadMem(asm.R0, asm.R10, hay.off+int16(i+j), asm.Byte))
+			g.emit(asm.LoadMem(asm.R0, hay.base(), hay.off+int16(i+j), asm.Byte))
 			if j == 0 {
 				// The haystack ended before this position: not found.
 				g.emit(asm.JEq.Imm(asm.R0, 0, done))

@@ -20,6 +20,7 @@ const (
 	KStruct      // a struct in kernel memory, held by its address (BTF)
 	KStack       // kstack/ustack: {stack id, pid}
 	KSym         // ksym()/usym(): {address, pid}
+	KBuf         // buf(): a u64 length, then Size bytes of data (zero past the length)
 	KCount       // aggregation values, only in maps
 	KSum
 	KMin
@@ -77,7 +78,7 @@ func (t *Type) IsAgg() bool { return t.Kind >= KCount }
 // InMemory reports whether values of t live in a buffer rather than a register.
 func (t *Type) InMemory() bool {
 	switch t.Kind {
-	case KString, KTuple, KInet, KStack, KSym:
+	case KString, KTuple, KInet, KStack, KSym, KBuf:
 		return true
 	}
 	return false
@@ -107,6 +108,8 @@ func (t *Type) MemSize() int {
 		return 24
 	case KStack, KSym:
 		return t.Size
+	case KBuf:
+		return 8 + align8(t.Size)
 	}
 	return 0
 }
@@ -133,6 +136,8 @@ func (t *Type) String() string {
 		return fmt.Sprintf("uint%d", t.Size*8)
 	case KString:
 		return fmt.Sprintf("string[%d]", t.Size)
+	case KBuf:
+		return fmt.Sprintf("buffer[%d]", t.Size)
 	case KTuple:
 		var parts []string
 		for _, e := range t.Elems {
@@ -207,7 +212,7 @@ func compatible(a, b *Type) bool {
 // unless b is signed).
 func unify(a, b *Type) *Type {
 	switch a.Kind {
-	case KString:
+	case KString, KBuf:
 		if b.Size > a.Size {
 			return b
 		}

@@ -56,12 +56,17 @@ func formatVerb(v compiler.Verb, t *compiler.Type, data []byte) string {
 	case compiler.KString:
 		s := cString(data)
 		if v.Conv == 'r' {
-			return rawBuf(data)
+			return rawMode(v.Spec, []byte(s))
 		}
 		if v.Conv != 's' {
 			return s
 		}
 		return fmt.Sprintf(goSpec(v.Spec, 's'), s)
+	case compiler.KBuf:
+		if v.Conv == 'r' {
+			return rawMode(v.Spec, bufBytes(t, data))
+		}
+		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
 	case compiler.KTuple, compiler.KInet, compiler.KStack, compiler.KSym:
 		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
 	}
@@ -112,9 +117,10 @@ func cString(b []byte) string {
 	return string(b)
 }
 
+// rawBuf renders bytes as %r does: printable ASCII as is, the rest \xNN.
 func rawBuf(b []byte) string {
 	var out strings.Builder
-	for _, c := range []byte(cString(b)) {
+	for _, c := range b {
 		if c >= 32 && c < 127 {
 			out.WriteByte(c)
 		} else {
@@ -124,11 +130,53 @@ func rawBuf(b []byte) string {
 	return out.String()
 }
 
+// rawMode renders bytes for %r, %rx (every byte \xNN) or %rh (hex bytes
+// separated by spaces).
+func rawMode(spec string, b []byte) string {
+	var out strings.Builder
+	switch spec[len(spec)-1] {
+	case 'x':
+		for _, c := range b {
+			fmt.Fprintf(&out, "\\x%02x", c)
+		}
+	case 'h':
+		for i, c := range b {
+			if i > 0 {
+				out.WriteByte(' ')
+			}
+			fmt.Fprintf(&out, "%02x", c)
+		}
+	default:
+		return rawBuf(b)
+	}
+	return out.String()
+}
+
+// bufBytes is the data of a buf() value: its length, then the bytes.
+func bufBytes(t *compiler.Type, data []byte) []byte {
+	n := binary.LittleEndian.Uint64(data)
+	return data[8 : 8+min(n, uint64(t.Size))]
+}
+
+// formatJoin renders a join() record (after its id): the strings joined by
+// the delimiter.
+func formatJoin(pf *compiler.Printf, rec []byte) string {
+	n := min(binary.LittleEndian.Uint64(rec[8:]), uint64((pf.Size-16)/((pf.ArgLen+7)&^7)))
+	parts := make([]string, n)
+	for i := range parts {
+		off := 16 + i*((pf.ArgLen+7)&^7)
+		parts[i] = cString(rec[off : off+pf.ArgLen])
+	}
+	return strings.Join(parts, pf.Format)
+}
+
 // formatValue renders a value of type t the way bpftrace prints map keys and values.
 func formatValue(t *compiler.Type, data []byte) string {
 	switch t.Kind {
 	case compiler.KString:
 		return cString(data)
+	case compiler.KBuf:
+		return rawBuf(bufBytes(t, data))
 	case compiler.KTuple:
 		parts := make([]string, len(t.Elems))
 		for i, e := range t.Elems {

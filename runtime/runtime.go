@@ -329,6 +329,15 @@ func (r *run) handle(raw []byte) {
 			}
 			return
 		}
+		if pf.Kind == compiler.EventJoin {
+			text := formatJoin(pf, raw)
+			if r.opts.JSON {
+				jsonLine(r.out, "join", text)
+			} else {
+				io.WriteString(r.out, text+"\n")
+			}
+			return
+		}
 		text := formatPrintf(pf, raw)
 		if r.opts.JSON && pf.Kind == 0 {
 			jsonLine(r.out, "printf", text)
