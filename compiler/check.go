@@ -344,7 +344,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		}
 		return tInt64
 	case *lang.BoolLit:
-		return tInt64
+		return tBool
 	case *lang.StrLit:
 		return strType(len(e.Val) + 1)
 	case *lang.PosParam:
@@ -438,8 +438,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		tt.Size = tt.MemSize()
 		return tt
 	case *lang.Index:
-		k.errorf(e.Span, "not supported yet: indexing")
-		return tInt64
+		return k.index(e)
 	case *lang.TypeName:
 		k.errorf(e.Span, "a type is not a value here")
 		return tInt64
@@ -464,7 +463,7 @@ var castTypes = map[string]*Type{
 	"uint8": intType(1, false), "uint16": intType(2, false), "uint32": intType(4, false), "uint64": intType(8, false),
 	"char": intType(1, true), "short": intType(2, true), "int": intType(4, true), "long": intType(8, true),
 	"unsigned char": intType(1, false), "unsigned short": intType(2, false), "unsigned int": intType(4, false),
-	"unsigned long": intType(8, false), "bool": intType(1, false),
+	"unsigned long": intType(8, false), "bool": tBool,
 }
 
 func castType(tn *lang.TypeName) (*Type, bool) {
@@ -500,10 +499,10 @@ func (k *checker) binary(e *lang.Binary) *Type {
 				k.errorf(x.e.Sp(), "%s needs integer operands, not %s", e.Op, x.t)
 			}
 		}
-		return tInt64
+		return tBool
 	case "==", "!=":
 		if a.Kind == KString && b.Kind == KString {
-			return tInt64
+			return tBool
 		}
 	}
 	if a.Kind == KString || b.Kind == KString {
@@ -516,7 +515,11 @@ func (k *checker) binary(e *lang.Binary) *Type {
 	}
 	switch e.Op {
 	case "<", "<=", ">", ">=", "==", "!=":
-		return tInt64
+		return tBool
+	case "&", "|", "^":
+		if a.Bool && b.Bool {
+			return tBool
+		}
 	}
 	switch {
 	case a.Dur && b.Dur && (e.Op == "+" || e.Op == "-"),
@@ -580,7 +583,7 @@ func (k *checker) unary(e *lang.Unary) *Type {
 		return tInt64
 	}
 	if e.Op == "!" {
-		return tInt64
+		return tBool
 	}
 	return intType(8, t.Signed || e.Op == "-")
 }

@@ -584,7 +584,12 @@ func (g *gen) expr(e lang.Expr) *val {
 		if t.Kind != KInt {
 			return x
 		}
+		if t.Bool && !g.sc.types[e.X].Bool {
+			return g.toBool(x)
+		}
 		return g.truncate(x, t)
+	case *lang.Index:
+		return g.index(e)
 	case *lang.Tuple:
 		buf := g.buffer(t.MemSize(), t)
 		for i, el := range e.Elems {
@@ -600,15 +605,24 @@ func (g *gen) expr(e lang.Expr) *val {
 // tupleElem reads element N of a tuple ($t.N).
 func (g *gen) tupleElem(e *lang.Field, xt *Type) *val {
 	i, _ := strconv.Atoi(e.Name)
-	x := g.expr(e.X)
-	et := xt.Elems[i]
-	off := x.off + int16(xt.ElemOffset(i))
-	if et.InMemory() {
-		return &val{kind: vMem, off: off, size: et.MemSize(), t: et}
+	return g.tupleElemAt(e.X, xt, i)
+}
+
+// toBool turns an integer into a bool: 1 when it is non-zero, else 0.
+func (g *gen) toBool(x *val) *val {
+	if x.kind == vImm {
+		if x.imm != 0 {
+			return imm(1, tBool)
+		}
+		return imm(0, tBool)
 	}
-	r := g.newTemp(et)
-	g.emit(asm.LoadMem(r.reg, asm.R10, off, asm.DWord))
-	return r
+	x = g.toTemp(x)
+	x.t = tBool
+	done := g.label()
+	g.emit(asm.JEq.Imm(x.reg, 0, done), asm.Mov.Imm(x.reg, 1))
+	g.mark(done)
+	g.emit(asm.Mov.Reg(x.reg, x.reg))
+	return x
 }
 
 // truncate narrows an integer to t's width, sign- or zero-extending to 64 bits.

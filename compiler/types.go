@@ -48,6 +48,12 @@ type Type struct {
 	// KLhist: the range and step of the buckets.
 	Min, Max, Step int64
 	Char           bool // KPtr: points to char (a C string)
+	// Bool marks a KInt holding 0 or 1 that prints as false or true
+	// (comparisons, !, && and ||, true/false, strcontains, has_key).
+	Bool bool
+	// Enum is a KInt's C enum (from BTF or the script's definitions):
+	// printed by the enumerator's name where one matches.
+	Enum *btf.Enum
 }
 
 // IntFormat is a special way to print an integer value.
@@ -66,6 +72,7 @@ var (
 	tUint32 = &Type{Kind: KInt, Size: 4}
 	tDur    = &Type{Kind: KInt, Size: 8, Signed: true, Dur: true}
 	tInet   = &Type{Kind: KInet, Size: 24}
+	tBool   = &Type{Kind: KInt, Size: 1, Bool: true}
 )
 
 func intType(size int, signed bool) *Type { return &Type{Kind: KInt, Size: size, Signed: signed} }
@@ -127,6 +134,12 @@ func (t *Type) String() string {
 	case KNone:
 		return "none"
 	case KInt:
+		if t.Bool {
+			return "bool"
+		}
+		if t.Enum != nil {
+			return enumTypeName(t.Enum)
+		}
 		if t.Signed {
 			return fmt.Sprintf("int%d", t.Size*8)
 		}
@@ -187,6 +200,9 @@ func compatible(a, b *Type) bool {
 	if a.Kind != b.Kind {
 		return false
 	}
+	if a.Kind == KInt && a.Bool != b.Bool {
+		return false
+	}
 	if a.Kind == KLhist && (a.Min != b.Min || a.Max != b.Max || a.Step != b.Step) {
 		return false
 	}
@@ -216,7 +232,9 @@ func unify(a, b *Type) *Type {
 			return tInt64
 		}
 		if b.Size > a.Size {
-			return &Type{Kind: KInt, Size: b.Size, Signed: a.Signed}
+			w := *a
+			w.Size = b.Size
+			return &w
 		}
 	case KTuple:
 		out := &Type{Kind: KTuple}
@@ -227,4 +245,13 @@ func unify(a, b *Type) *Type {
 		return out
 	}
 	return a
+}
+
+// enumTypeName is how an enum type prints: "enum Foo", or "enum" for an
+// anonymous one.
+func enumTypeName(e *btf.Enum) string {
+	if e.Name == "" {
+		return "enum"
+	}
+	return "enum " + e.Name
 }

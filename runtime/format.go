@@ -100,7 +100,7 @@ func formatVerb(v compiler.Verb, t *compiler.Type, data []byte) string {
 	case 'p':
 		return fmt.Sprintf("0x%x", binary.LittleEndian.Uint64(data))
 	case 's':
-		return fmt.Sprintf(goSpec(v.Spec, 's'), strconv.FormatInt(int64(binary.LittleEndian.Uint64(data)), 10))
+		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
 	}
 	return strconv.FormatUint(u, 10)
 }
@@ -144,6 +144,12 @@ func formatValue(t *compiler.Type, data []byte) string {
 		return syms.formatSym(t, data)
 	case compiler.KInt:
 		u := binary.LittleEndian.Uint64(data)
+		if t.Bool {
+			return strconv.FormatBool(u != 0)
+		}
+		if name, ok := enumName(t, u); ok {
+			return name
+		}
 		switch t.Format {
 		case compiler.FormatStrerror:
 			return strerror(int64(u))
@@ -156,6 +162,19 @@ func formatValue(t *compiler.Type, data []byte) string {
 		return strconv.FormatUint(u, 10)
 	}
 	return strconv.FormatUint(binary.LittleEndian.Uint64(data), 10)
+}
+
+// enumName is the name of an enum value's enumerator, if it has one.
+func enumName(t *compiler.Type, u uint64) (string, bool) {
+	if t.Enum == nil {
+		return "", false
+	}
+	for _, v := range t.Enum.Values {
+		if v.Value == u {
+			return v.Name, true
+		}
+	}
+	return "", false
 }
 
 // formatInet renders an inet value: u64 family, then the address bytes.

@@ -74,6 +74,9 @@ func jsonValue(t *compiler.Type, data []byte) any {
 	switch t.Kind {
 	case compiler.KInt:
 		u := binary.LittleEndian.Uint64(data)
+		if t.Bool {
+			return u != 0
+		}
 		if t.Signed {
 			return int64(u)
 		}
@@ -148,6 +151,8 @@ func jsonMap(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64) err
 			o.add("average", e.num)
 			o.add("total", e.total)
 			return o
+		case e.isNum && m.Value.Bool:
+			return e.num != 0
 		case e.isNum:
 			if div > 0 {
 				return e.num / div
