@@ -405,6 +405,14 @@ func (k *checker) expr1(e lang.Expr) *Type {
 	case *lang.Cast:
 		t := k.expr(e.X)
 		ct, ok := castType(e.Type)
+		if !ok && e.Type.Ptr == 0 && e.Type.ArrLen == 0 && strings.HasPrefix(e.Type.Name, "enum ") {
+			if en, found := k.c.namedEnum(strings.TrimPrefix(e.Type.Name, "enum ")); found {
+				ct, ok = enumType(en), true
+			} else {
+				k.errorf(e.Type.Span, "unknown type %s: it is not defined in the script nor in kernel BTF", e.Type.Name)
+				return tInt64
+			}
+		}
 		if !ok && (e.Type.Ptr > 0 || strings.HasPrefix(e.Type.Name, "struct ") || strings.HasPrefix(e.Type.Name, "union ")) {
 			ct, ok = k.btfCast(e.Type)
 		}
@@ -629,6 +637,14 @@ func (k *checker) field(e *lang.Field) *Type {
 		if !ok {
 			k.errorf(e.Span, "not supported yet: argument %s of type %s", f.Name, f.CType)
 			return tInt64
+		}
+		if name, isEnum := strings.CutPrefix(f.CType, "enum "); isEnum && t.Kind == KInt {
+			// Printed by name, like the kernel's enum in BTF.
+			if en, found := k.c.namedEnum(name); found {
+				w := *t
+				w.Enum = en
+				t = &w
+			}
 		}
 		return t
 	}

@@ -138,6 +138,10 @@ type compiler struct {
 	maxKeys   int
 	ringSize  int
 	maxProbes int
+	// C definitions in the script, and the kernel's enumerators (by
+	// name, indexed when a script first names an unknown identifier).
+	cdefs       *cdefs
+	kernelEnums map[string]enumValue
 }
 
 // config applies `config = { key = value; ... }` over the options.
@@ -255,8 +259,9 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	c := &compiler{prog: prog, opts: opts, strlen: opts.StrLen, maps: map[string]*Map{}, patches: map[string]PatchKind{}}
 	k := &checker{c: c, diags: diags, maps: map[string]*mapInfo{}}
 
+	c.cdefs = newCdefs()
 	for _, d := range prog.Preamble {
-		diags.Errorf(d.Span, "not supported yet: C definitions and preprocessor lines")
+		c.cdecl(d, diags)
 	}
 	c.config(prog, diags)
 	if len(prog.Probes) == 0 && !diags.HasErrors() {
