@@ -142,6 +142,7 @@ type compiler struct {
 	// name, indexed when a script first names an unknown identifier).
 	cdefs       *cdefs
 	kernelEnums map[string]enumValue
+	decls       map[string]*mapDecl // let @m = kind(n); by map name
 }
 
 // config applies `config = { key = value; ... }` over the options.
@@ -268,9 +269,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		diags.Errorf(lang.Span{Start: lang.PosAt(prog.Src, 0), End: lang.PosAt(prog.Src, len(prog.Src))},
 			"the program has no probes").Hint("a probe looks like: BEGIN { printf(\"hello\\n\"); }")
 	}
-	for _, d := range prog.MapDecls {
-		diags.Errorf(d.Span, "not supported yet: map declarations")
-	}
+	c.mapDecls(prog, diags)
 	for _, d := range prog.Macros {
 		diags.Errorf(d.Span, "not supported yet: macros")
 	}
@@ -340,6 +339,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		checked[in.probe] = true
 		k.probe(in.probe, in.sc)
 	}
+	c.checkMapDecls(k.maps, diags)
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -390,6 +390,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		}
 		m.Spec = &ebpf.MapSpec{Name: mapObjName(name, i), Type: typ, KeySize: uint32(keySize),
 			ValueSize: uint32(mi.val.MemSize()), MaxEntries: maxEntries, Flags: flags}
+		c.declaredSpec(name, mi, m.Spec)
 		c.maps[name] = m
 	}
 

@@ -292,3 +292,37 @@ func zeroArray(bm *ebpf.Map) error {
 	}
 	return nil
 }
+
+// mapFullMessage explains failed map updates in bpftrace's words, naming
+// the keyed maps that are at their maximum number of keys (the updates are
+// counted, not attributed; LRU maps evict instead of failing).
+func mapFullMessage(n uint64, maps []*compiler.Map, loaded map[string]*ebpf.Map) string {
+	var full []string
+	for _, m := range maps {
+		bm := loaded[m.Spec.Name]
+		if m.Key == nil || m.Value.IsHist() || bm == nil || bm.Type() == ebpf.LRUHash || bm.Type() == ebpf.LRUCPUHash {
+			continue
+		}
+		keys := uint32(0)
+		key := make([]byte, bm.KeySize())
+		next := make([]byte, bm.KeySize())
+		var cur any // nil: start from the first key
+		for bm.NextKey(cur, next) == nil {
+			keys++
+			copy(key, next)
+			cur = key
+		}
+		if keys >= bm.MaxEntries() {
+			full = append(full, fmt.Sprintf("%s (%d keys)", m.Name, keys))
+		}
+	}
+	what := fmt.Sprintf("%d failed update", n)
+	if n != 1 {
+		what += "s"
+	}
+	if len(full) > 0 {
+		what += "; full: " + strings.Join(full, ", ")
+	}
+	return "Map full; can't update element (" + what + "). Try increasing max_map_keys config " +
+		"or manually setting the max entries in a map declaration e.g. `let @a = hash(5000)`"
+}

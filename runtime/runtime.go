@@ -427,7 +427,7 @@ func (r *run) reportLoss() {
 		r.out.Flush()
 	}
 	if full := sum(1); full > 0 {
-		fmt.Fprintf(r.opts.Err, "WARNING: %d map updates failed: a map reached its maximum number of keys\n", full)
+		fmt.Fprintf(r.opts.Err, "WARNING: %s\n", mapFullMessage(full, r.obj.Maps, r.coll.Maps))
 	}
 	if faults := sum(2); faults > 0 {
 		fmt.Fprintf(r.opts.Err, "WARNING: %d memory reads failed (bad or paged-out addresses); those values read as zero\n", faults)
