@@ -432,7 +432,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		}
 		return ct
 	case *lang.Tuple:
-		tt := &Type{Kind: KTuple}
+		tt := &Type{Kind: KTuple, Names: e.Names}
 		for _, x := range e.Elems {
 			et := k.expr(x)
 			switch et.Kind {
@@ -652,6 +652,14 @@ func (k *checker) field(e *lang.Field) *Type {
 		return t
 	}
 	xt := k.expr(e.X)
+	if xt.Kind == KTuple && xt.Names != nil {
+		i := xt.ElemIndex(e.Name)
+		if i < 0 {
+			k.errorf(e.Span, "the record %s has no field %q", xt, e.Name)
+			return tInt64
+		}
+		return xt.Elems[i]
+	}
 	if xt.Kind == KTuple {
 		i, err := strconv.Atoi(e.Name)
 		if err != nil || i < 0 || i >= len(xt.Elems) {

@@ -504,6 +504,10 @@ func (g *gen) assignVar(v *lang.Var, op string, rhs lang.Expr) {
 	home := g.vars[v.Name]
 	x := g.expr(rhs)
 	if home.kind == vMem {
+		if xt := g.sc.types[rhs]; home.t.Kind == KTuple && xt != nil && !sameLayout(xt, home.t) {
+			g.copyTuple(home.off, home.t, x, xt)
+			return
+		}
 		g.copyMem(home.off, home.size, x)
 		return
 	}
@@ -604,7 +608,10 @@ func (g *gen) expr(e lang.Expr) *val {
 
 // tupleElem reads element N of a tuple ($t.N).
 func (g *gen) tupleElem(e *lang.Field, xt *Type) *val {
-	i, _ := strconv.Atoi(e.Name)
+	i, err := strconv.Atoi(e.Name)
+	if xt.Names != nil || err != nil {
+		i = xt.ElemIndex(e.Name)
+	}
 	return g.tupleElemAt(e.X, xt, i)
 }
 

@@ -58,11 +58,20 @@ func (g *gen) mapKeyExtra(m *lang.MapRef, extra int) *val {
 	return buf
 }
 
-// copyTuple copies a tuple laid out as src type into a (possibly wider) dst layout.
+// copyTuple copies a tuple laid out as src type into a (possibly wider) dst
+// layout; a record's fields go by name.
 func (g *gen) copyTuple(dst int16, dt *Type, x *val, st *Type) {
 	for i := range dt.Elems {
-		el := &val{kind: vMem, off: x.off + int16(st.ElemOffset(i)), size: st.Elems[i].MemSize(), t: st.Elems[i]}
-		if st.Elems[i].Kind == KInt {
+		j := i
+		if dt.Names != nil {
+			j = st.ElemIndex(dt.Names[i])
+		}
+		el := &val{kind: vMem, off: x.off + int16(st.ElemOffset(j)), size: st.Elems[j].MemSize(), t: st.Elems[j]}
+		if dt.Elems[i].Kind == KTuple && !sameLayout(st.Elems[j], dt.Elems[i]) {
+			g.copyTuple(dst+int16(dt.ElemOffset(i)), dt.Elems[i], el, st.Elems[j])
+			continue
+		}
+		if st.Elems[j].Kind == KInt {
 			g.emit(asm.LoadMem(asm.R0, asm.R10, el.off, asm.DWord),
 				asm.StoreMem(asm.R10, dst+int16(dt.ElemOffset(i)), asm.R0, asm.DWord))
 			continue
@@ -137,11 +146,12 @@ func (g *gen) mapRead(m *lang.MapRef) *val {
 	g.lookup(mi.Spec.Name, key)
 	g.emit(asm.Mov.Imm(dst.reg, 0), asm.JEq.Imm(asm.R0, 0, miss))
 	switch mi.Value.Kind {
-	case KAvg: // {sum, count}
+	case KAvg: // {sum, count}: the sum may be negative
+		cnt := g.newTemp(tInt64)
 		g.emit(asm.LoadMem(dst.reg, asm.R0, 0, asm.DWord),
-			asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord),
-			asm.JEq.Imm(asm.R1, 0, miss),
-			asm.Div.Reg(dst.reg, asm.R1))
+			asm.LoadMem(cnt.reg, asm.R0, 8, asm.DWord),
+			asm.JEq.Imm(cnt.reg, 0, miss))
+		g.signedDivMod("/", dst, cnt)
 	default:
 		g.emit(asm.LoadMem(dst.reg, asm.R0, 0, asm.DWord))
 	}
@@ -336,6 +346,14 @@ func sameLayout(a, b *Type) bool {
 		return false
 	}
 	if a.Kind == KTuple {
+		if len(a.Names) != len(b.Names) {
+			return false
+		}
+		for i := range a.Names {
+			if a.Names[i] != b.Names[i] {
+				return false
+			}
+		}
 		for i := range a.Elems {
 			if !sameLayout(a.Elems[i], b.Elems[i]) {
 				return false

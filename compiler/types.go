@@ -36,6 +36,7 @@ type Type struct {
 	Size   int  // bytes of the value in memory (ints: their declared width)
 	Signed bool // ints
 	Elems  []*Type
+	Names  []string // KTuple: a record's field names, one per element (nil: a plain tuple)
 	User   bool // KPtr: points into user memory
 	Dur    bool // KInt: a duration in nanoseconds (from a duration literal)
 	// KPtr: the pointee's BTF type, if known; KStruct: the struct's.
@@ -148,7 +149,11 @@ func (t *Type) String() string {
 		return fmt.Sprintf("string[%d]", t.Size)
 	case KTuple:
 		var parts []string
-		for _, e := range t.Elems {
+		for i, e := range t.Elems {
+			if t.Names != nil {
+				parts = append(parts, t.Names[i]+"="+e.String())
+				continue
+			}
 			parts = append(parts, e.String())
 		}
 		return "(" + strings.Join(parts, ", ") + ")"
@@ -207,16 +212,33 @@ func compatible(a, b *Type) bool {
 		return false
 	}
 	if a.Kind == KTuple {
-		if len(a.Elems) != len(b.Elems) {
+		if len(a.Elems) != len(b.Elems) || (a.Names == nil) != (b.Names == nil) {
 			return false
 		}
 		for i := range a.Elems {
-			if !compatible(a.Elems[i], b.Elems[i]) {
+			j := i
+			if a.Names != nil {
+				// Records match by field name, in any order.
+				if j = b.ElemIndex(a.Names[i]); j < 0 {
+					return false
+				}
+			}
+			if !compatible(a.Elems[i], b.Elems[j]) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// ElemIndex is the index of a record's field (-1 when it has none).
+func (t *Type) ElemIndex(name string) int {
+	for i, n := range t.Names {
+		if n == name {
+			return i
+		}
+	}
+	return -1
 }
 
 // unify widens a to hold b as well (larger strings, signedness kept from a
@@ -237,9 +259,13 @@ func unify(a, b *Type) *Type {
 			return &w
 		}
 	case KTuple:
-		out := &Type{Kind: KTuple}
+		out := &Type{Kind: KTuple, Names: a.Names}
 		for i := range a.Elems {
-			out.Elems = append(out.Elems, unify(a.Elems[i], b.Elems[i]))
+			j := i
+			if a.Names != nil {
+				j = b.ElemIndex(a.Names[i])
+			}
+			out.Elems = append(out.Elems, unify(a.Elems[i], b.Elems[j]))
 		}
 		out.Size = out.MemSize()
 		return out

@@ -134,6 +134,12 @@ func formatValue(t *compiler.Type, data []byte) string {
 		for i, e := range t.Elems {
 			off := t.ElemOffset(i)
 			parts[i] = formatValue(e, data[off:off+e.MemSize()])
+			if t.Names != nil {
+				parts[i] = "." + t.Names[i] + " = " + parts[i]
+			}
+		}
+		if t.Names != nil {
+			return "{ " + strings.Join(parts, ", ") + " }"
 		}
 		return "(" + strings.Join(parts, ", ") + ")"
 	case compiler.KInet:

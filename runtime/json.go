@@ -82,6 +82,14 @@ func jsonValue(t *compiler.Type, data []byte) any {
 		}
 		return u
 	case compiler.KTuple:
+		if t.Names != nil {
+			o := &orderedObject{}
+			for i, e := range t.Elems {
+				off := t.ElemOffset(i)
+				o.add(t.Names[i], jsonValue(e, data[off:off+e.MemSize()]))
+			}
+			return o
+		}
 		var out []any
 		for i, e := range t.Elems {
 			off := t.ElemOffset(i)

@@ -363,7 +363,7 @@ func (r *run) handle(raw []byte) {
 			if r.opts.JSON {
 				err = jsonMap(r.out, m, bm, int(top), int64(div))
 			} else {
-				err = printMapOpts(r.out, m, bm, int(top), int64(div))
+				err = printMapZero(r.out, m, bm, int(top), int64(div), true)
 			}
 		case compiler.EventClear:
 			delete(zeroed, m)
