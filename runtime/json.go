@@ -21,10 +21,12 @@ func jsonLine(w io.Writer, typ string, data any) {
 	fmt.Fprintf(w, "{\"type\": %q, \"data\": %s}\n", typ, spaced(b))
 }
 
-// spaced adds bpftrace's ", " and ": " separators to compact JSON.
+// spaced adds bpftrace's ", " and ": " separators to compact JSON, in
+// objects only: arrays stay unspaced ([1,2,"a"]), as bpftrace prints them.
 func spaced(b []byte) string {
 	var out strings.Builder
 	inStr, esc := false, false
+	var open []byte // enclosing '{' and '['
 	for _, c := range b {
 		out.WriteByte(c)
 		switch {
@@ -34,7 +36,14 @@ func spaced(b []byte) string {
 			esc = true
 		case c == '"':
 			inStr = !inStr
-		case !inStr && (c == ',' || c == ':'):
+		case inStr:
+		case c == '{' || c == '[':
+			open = append(open, c)
+		case c == '}' || c == ']':
+			if len(open) > 0 {
+				open = open[:len(open)-1]
+			}
+		case c == ':' || c == ',' && (len(open) == 0 || open[len(open)-1] == '{'):
 			out.WriteByte(' ')
 		}
 	}
