@@ -68,6 +68,15 @@ func (k *checker) probe(p *lang.Probe, sc *scope) {
 		}
 	}
 	k.block(p.Body)
+	// A variable lives in one home of its final (unified) type: every
+	// use reads that layout, whatever the type was where it was used.
+	for e := range sc.types {
+		if v, ok := e.(*lang.Var); ok {
+			if t, ok := sc.vars[v.Name]; ok {
+				sc.types[e] = t
+			}
+		}
+	}
 }
 
 func (k *checker) block(b *lang.Block) {

@@ -52,7 +52,12 @@ func (g *gen) mapKeyExtra(m *lang.MapRef, extra int) *val {
 	}
 	for i, k := range m.Keys {
 		x := g.expr(k)
-		g.store(asm.R10, buf.off+int16(mi.Key.ElemOffset(i)), x, mi.Key.Elems[i].MemSize())
+		et, xt := mi.Key.Elems[i], g.sc.types[k]
+		if et.Kind == KTuple && !sameLayout(xt, et) {
+			g.copyTuple(buf.off+int16(mi.Key.ElemOffset(i)), et, x, xt)
+			continue
+		}
+		g.store(asm.R10, buf.off+int16(mi.Key.ElemOffset(i)), x, et.MemSize())
 		g.release(x)
 	}
 	return buf
