@@ -116,6 +116,7 @@ var typedPrograms = []string{
 	`enum Foo { ONE = 1, TWO } struct p { int a; int b; } BEGIN { @e[ONE] = TWO; $e = (enum Foo)1; printf("%s %d", $e, $e); $q = (struct p *)curtask; @b = $q->b > 0; }`,
 	`BEGIN { $s = "hello"; $n = "ll"; $i = 3; print((strcontains($s, $n), strcontains(comm, "bpf"), $s[$i], $s[1], (bool)$i, !$i, 1 < 2 && true)); }`,
 	`t:syscalls:sys_enter_openat { @[str(args.filename)] = strcontains(str(args.filename), str(args.filename, 8)); }`,
+	`BEGIN { $a = (int16[4])(uint64)nsecs; $i = 2; @[$a] = (uint8[])"ab"; print(($a[$i], $a[1], (bool[2])(uint16)1)); }`,
 	`let @h = lruhash(10); let @c = percpulruhash(5); BEGIN { @h[1] = 2; @c[comm] = count(); printf("%d %d %d", len(@h), len(@c), strlen(comm)); }`,
 }
 

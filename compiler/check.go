@@ -294,7 +294,7 @@ func (k *checker) keys(m *lang.MapRef) *Type {
 	for _, e := range m.Keys {
 		t := k.expr(e)
 		switch t.Kind {
-		case KInt, KString, KTuple, KInet, KStack, KSym:
+		case KInt, KString, KTuple, KInet, KStack, KSym, KArray:
 		case KPtr:
 			t = tUint64
 		default:
@@ -416,6 +416,9 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		return k.field(e)
 	case *lang.Cast:
 		t := k.expr(e.X)
+		if e.Type.ArrLen != 0 && e.Type.Ptr == 0 {
+			return k.arrayCast(e, t)
+		}
 		ct, ok := castType(e.Type)
 		if !ok && e.Type.Ptr == 0 && e.Type.ArrLen == 0 && strings.HasPrefix(e.Type.Name, "enum ") {
 			if en, found := k.c.namedEnum(strings.TrimPrefix(e.Type.Name, "enum ")); found {
@@ -449,7 +452,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 				w := *et
 				w.Size = 8
 				et = &w
-			case KString, KTuple, KInet, KStack, KSym:
+			case KString, KTuple, KInet, KStack, KSym, KArray:
 			default:
 				k.errorf(x.Sp(), "%s cannot be part of a tuple", et)
 			}

@@ -585,6 +585,9 @@ func (g *gen) expr(e lang.Expr) *val {
 		return g.field(e)
 	case *lang.Cast:
 		x := g.expr(e.X)
+		if t.Kind == KArray {
+			return g.emitArrayCast(x, t)
+		}
 		if t.Kind != KInt {
 			return x
 		}

@@ -19,6 +19,8 @@ func (k *checker) index(e *lang.Index) *Type {
 	switch xt.Kind {
 	case KString:
 		return intType(1, true)
+	case KArray:
+		return xt.Elem
 	case KTuple:
 		n, ok := k.constEval(e.Index)
 		if !ok {
@@ -43,6 +45,9 @@ func (g *gen) index(e *lang.Index) *val {
 	}
 	t := g.sc.types[e]
 	x := g.expr(e.X)
+	if xt.Kind == KArray {
+		return g.arrayIndex(x, xt, e)
+	}
 	i := g.expr(e.Index)
 	if i.kind == vImm {
 		if i.imm < 0 || int(i.imm) >= x.size {

@@ -67,7 +67,7 @@ func checkPrint(k *checker, e *lang.Call) *Type {
 	}
 	t := k.expr(e.Args[0])
 	switch t.Kind {
-	case KInt, KString, KTuple, KInet, KStack, KSym:
+	case KInt, KString, KTuple, KInet, KStack, KSym, KArray:
 	default:
 		k.errorf(e.Args[0].Sp(), "print() cannot print %s", t)
 	}

@@ -98,7 +98,7 @@ func checkPrintf(k *checker, e *lang.Call) *Type {
 		}
 		switch verbs[i].Conv {
 		case 's':
-			if t.Kind != KString && t.Kind != KInt && t.Kind != KTuple && t.Kind != KInet && t.Kind != KStack && t.Kind != KSym {
+			if t.Kind != KString && t.Kind != KInt && t.Kind != KTuple && t.Kind != KInet && t.Kind != KStack && t.Kind != KSym && t.Kind != KArray {
 				k.errorf(a.Sp(), "%%s cannot print %s", t)
 			}
 		case 'r':

@@ -30,6 +30,10 @@ const (
 	KLhist // linear histogram: one count per (key, bucket)
 )
 
+// KArray is Size bytes of Elem (integer or bool) values, packed. It comes
+// after the aggregations' kinds but is not one (see IsAgg).
+const KArray Kind = KLhist + 1
+
 // Type describes a value. Types are compared structurally.
 type Type struct {
 	Kind   Kind
@@ -80,12 +84,12 @@ func intType(size int, signed bool) *Type { return &Type{Kind: KInt, Size: size,
 func strType(size int) *Type              { return &Type{Kind: KString, Size: size} }
 
 // IsAgg reports whether t is an aggregation (count, sum, ...).
-func (t *Type) IsAgg() bool { return t.Kind >= KCount }
+func (t *Type) IsAgg() bool { return t.Kind >= KCount && t.Kind <= KLhist }
 
 // InMemory reports whether values of t live in a buffer rather than a register.
 func (t *Type) InMemory() bool {
 	switch t.Kind {
-	case KString, KTuple, KInet, KStack, KSym:
+	case KString, KTuple, KInet, KStack, KSym, KArray:
 		return true
 	}
 	return false
@@ -101,7 +105,7 @@ func (t *Type) MemSize() int {
 	switch t.Kind {
 	case KInt, KPtr, KCount, KSum, KHist, KLhist, KStruct:
 		return 8
-	case KString:
+	case KString, KArray:
 		return align8(t.Size)
 	case KTuple:
 		n := 0
@@ -195,6 +199,8 @@ func (t *Type) String() string {
 		return "hist"
 	case KLhist:
 		return fmt.Sprintf("lhist(%d, %d, %d)", t.Min, t.Max, t.Step)
+	case KArray:
+		return fmt.Sprintf("%s[%d]", t.Elem, t.Size/t.Elem.Size)
 	}
 	return "?"
 }
@@ -206,6 +212,9 @@ func compatible(a, b *Type) bool {
 		return false
 	}
 	if a.Kind == KInt && a.Bool != b.Bool {
+		return false
+	}
+	if a.Kind == KArray && (a.Size != b.Size || a.Elem.Size != b.Elem.Size || a.Elem.Bool != b.Elem.Bool) {
 		return false
 	}
 	if a.Kind == KLhist && (a.Min != b.Min || a.Max != b.Max || a.Step != b.Step) {

@@ -62,7 +62,7 @@ func formatVerb(v compiler.Verb, t *compiler.Type, data []byte) string {
 			return s
 		}
 		return fmt.Sprintf(goSpec(v.Spec, 's'), s)
-	case compiler.KTuple, compiler.KInet, compiler.KStack, compiler.KSym:
+	case compiler.KTuple, compiler.KInet, compiler.KStack, compiler.KSym, compiler.KArray:
 		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
 	}
 	if t.Format != compiler.FormatPlain && (v.Conv == 's' || v.Conv == 'd') {
@@ -142,6 +142,9 @@ func formatValue(t *compiler.Type, data []byte) string {
 			return "{ " + strings.Join(parts, ", ") + " }"
 		}
 		return "(" + strings.Join(parts, ", ") + ")"
+	case compiler.KArray:
+		parts := arrayElems(t, data, func(et *compiler.Type, b []byte) string { return formatValue(et, b) })
+		return "[" + strings.Join(parts, ",") + "]"
 	case compiler.KInet:
 		return formatInet(data)
 	case compiler.KStack:
@@ -168,6 +171,26 @@ func formatValue(t *compiler.Type, data []byte) string {
 		return strconv.FormatUint(u, 10)
 	}
 	return strconv.FormatUint(binary.LittleEndian.Uint64(data), 10)
+}
+
+// arrayElems renders each element of an array with f, widened to the
+// 8 bytes the integer formatters read.
+func arrayElems[T any](t *compiler.Type, data []byte, f func(*compiler.Type, []byte) T) []T {
+	et := t.Elem
+	var out []T
+	for off := 0; off+et.Size <= t.Size && off+et.Size <= len(data); off += et.Size {
+		var v uint64
+		for i := et.Size - 1; i >= 0; i-- {
+			v = v<<8 | uint64(data[off+i])
+		}
+		if et.Signed && et.Size < 8 && v&(1<<(8*et.Size-1)) != 0 {
+			v |= ^uint64(0) << (8 * et.Size)
+		}
+		b := make([]byte, 8)
+		binary.LittleEndian.PutUint64(b, v)
+		out = append(out, f(et, b))
+	}
+	return out
 }
 
 // enumName is the name of an enum value's enumerator, if it has one.

@@ -90,6 +90,8 @@ func jsonValue(t *compiler.Type, data []byte) any {
 			return int64(u)
 		}
 		return u
+	case compiler.KArray:
+		return arrayElems(t, data, jsonValue)
 	case compiler.KTuple:
 		if t.Names != nil {
 			o := &orderedObject{}
