@@ -105,7 +105,9 @@ func checkSizeof(k *checker, e *lang.Call) *Type {
 	}
 	if tn, ok := e.Args[0].(*lang.TypeName); ok {
 		if _, ok := castType(tn); !ok {
-			k.errorf(tn.Span, "not supported yet: sizeof(%s)", tn.Name)
+			if _, ok := k.c.cTypeSize(tn); !ok {
+				k.errorf(tn.Span, "not supported yet: sizeof(%s)", tn.Name)
+			}
 		}
 		return tUint64
 	}
@@ -115,7 +117,11 @@ func checkSizeof(k *checker, e *lang.Call) *Type {
 
 func emitSizeof(g *gen, e *lang.Call) *val {
 	if tn, ok := e.Args[0].(*lang.TypeName); ok {
-		t, _ := castType(tn)
+		t, ok := castType(tn)
+		if !ok {
+			n, _ := g.c.cTypeSize(tn)
+			return imm(int64(n), tUint64)
+		}
 		if t.Kind == KPtr {
 			return imm(8, tUint64)
 		}

@@ -623,10 +623,18 @@ func (g *gen) expr(e lang.Expr) *val {
 		return g.field(e)
 	case *lang.Cast:
 		x := g.expr(e.X)
+		if t.Kind == KArray {
+			return g.emitArrayCast(x, t)
+		}
 		if t.Kind != KInt {
 			return x
 		}
+		if t.Bool && !g.sc.types[e.X].Bool {
+			return g.toBool(x)
+		}
 		return g.truncate(x, t)
+	case *lang.Index:
+		return g.index(e)
 	case *lang.Tuple:
 		buf := g.buffer(t.MemSize(), t)
 		for i, el := range e.Elems {
@@ -641,16 +649,28 @@ func (g *gen) expr(e lang.Expr) *val {
 
 // tupleElem reads element N of a tuple ($t.N).
 func (g *gen) tupleElem(e *lang.Field, xt *Type) *val {
-	i, _ := strconv.Atoi(e.Name)
-	x := g.expr(e.X)
-	et := xt.Elems[i]
-	el := x.part(xt.ElemOffset(i), et.MemSize(), et)
-	if et.InMemory() {
-		return el
+	i, err := strconv.Atoi(e.Name)
+	if xt.Names != nil || err != nil {
+		i = xt.ElemIndex(e.Name)
 	}
-	r := g.newTemp(et)
-	g.emit(asm.LoadMem(r.reg, el.base(), el.off, asm.DWord))
-	return r
+	return g.tupleElemAt(e.X, xt, i)
+}
+
+// toBool turns an integer into a bool: 1 when it is non-zero, else 0.
+func (g *gen) toBool(x *val) *val {
+	if x.kind == vImm {
+		if x.imm != 0 {
+			return imm(1, tBool)
+		}
+		return imm(0, tBool)
+	}
+	x = g.toTemp(x)
+	x.t = tBool
+	done := g.label()
+	g.emit(asm.JEq.Imm(x.reg, 0, done), asm.Mov.Imm(x.reg, 1))
+	g.mark(done)
+	g.emit(asm.Mov.Reg(x.reg, x.reg))
+	return x
 }
 
 // truncate narrows an integer to t's width, sign- or zero-extending to 64 bits.

@@ -179,6 +179,11 @@ type compiler struct {
 	// stackLimit is on_stack_limit: buffers larger than this go to
 	// scratch memory (-1: only when a probe does not fit the stack).
 	stackLimit int
+	// C definitions in the script, and the kernel's enumerators (by
+	// name, indexed when a script first names an unknown identifier).
+	cdefs       *cdefs
+	kernelEnums map[string]enumValue
+	decls       map[string]*mapDecl // let @m = kind(n); by map name
 }
 
 // config applies `config = { key = value; ... }` over the options.
@@ -300,17 +305,16 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	c := &compiler{prog: prog, opts: opts, strlen: opts.StrLen, maps: map[string]*Map{}, patches: map[string]PatchKind{}}
 	k := &checker{c: c, diags: diags, maps: map[string]*mapInfo{}}
 
+	c.cdefs = newCdefs()
 	for _, d := range prog.Preamble {
-		diags.Errorf(d.Span, "not supported yet: C definitions and preprocessor lines")
+		c.cdecl(d, diags)
 	}
 	c.config(prog, diags)
 	if len(prog.Probes) == 0 && !diags.HasErrors() {
 		diags.Errorf(lang.Span{Start: lang.PosAt(prog.Src, 0), End: lang.PosAt(prog.Src, len(prog.Src))},
 			"the program has no probes").Hint("a probe looks like: BEGIN { printf(\"hello\\n\"); }")
 	}
-	for _, d := range prog.MapDecls {
-		diags.Errorf(d.Span, "not supported yet: map declarations")
-	}
+	c.mapDecls(prog, diags)
 	for _, d := range prog.Macros {
 		diags.Errorf(d.Span, "not supported yet: macros")
 	}
@@ -384,6 +388,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		checked[in.probe] = true
 		k.probe(in.probe, in.sc)
 	}
+	c.checkMapDecls(k.maps, diags)
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -434,6 +439,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		}
 		m.Spec = &ebpf.MapSpec{Name: mapObjName(name, i), Type: typ, KeySize: uint32(keySize),
 			ValueSize: uint32(mi.val.MemSize()), MaxEntries: maxEntries, Flags: flags}
+		c.declaredSpec(name, mi, m.Spec)
 		c.maps[name] = m
 	}
 

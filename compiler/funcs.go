@@ -99,6 +99,9 @@ func (k *checker) ident(e *lang.Ident) *Type {
 	if b, ok := builtins[e.Name]; ok {
 		return b.typ
 	}
+	if v, ok := k.c.cdefs.values[e.Name]; ok {
+		return enumType(v.enum)
+	}
 	if _, ok := errnos[e.Name]; ok {
 		return tInt64
 	}
@@ -115,6 +118,9 @@ func (k *checker) ident(e *lang.Ident) *Type {
 	if bpftraceNames[e.Name] {
 		k.errorf(e.Span, "not supported yet: %s", e.Name)
 		return tInt64
+	}
+	if v, ok := k.c.enumerator(e.Name); ok {
+		return enumType(v.enum)
 	}
 	k.errorf(e.Span, "unknown identifier %q", e.Name)
 	return tInt64
@@ -138,7 +144,14 @@ func (g *gen) ident(e *lang.Ident) *val {
 	if b, ok := builtins[e.Name]; ok {
 		return b.emit(g)
 	}
-	return imm(errnos[e.Name], tInt64)
+	if v, ok := g.c.cdefs.values[e.Name]; ok {
+		return imm(int64(v.val), g.sc.types[e])
+	}
+	if v, ok := errnos[e.Name]; ok {
+		return imm(v, tInt64)
+	}
+	v, _ := g.c.enumerator(e.Name)
+	return imm(int64(v.val), g.sc.types[e])
 }
 
 type funcDef struct {

@@ -67,7 +67,7 @@ func checkPrint(k *checker, e *lang.Call) *Type {
 	}
 	t := k.expr(e.Args[0])
 	switch t.Kind {
-	case KInt, KString, KTuple, KInet, KStack, KSym, KBuf:
+	case KInt, KString, KTuple, KInet, KStack, KSym, KBuf, KArray:
 	default:
 		k.errorf(e.Args[0].Sp(), "print() cannot print %s", t)
 	}
@@ -177,19 +177,19 @@ func emitDelete(g *gen, e *lang.Call) *val {
 
 func checkHasKey(k *checker, e *lang.Call) *Type {
 	if !k.nargs(e, 2, 2) {
-		return tInt64
+		return tBool
 	}
 	if m, _ := k.mapArg(e, false); m != nil {
 		k.keyed("has_key", m, e.Args[1:])
 	}
-	return tInt64
+	return tBool
 }
 
 func emitHasKey(g *gen, e *lang.Call) *val {
 	m := keyRef(e)
 	key := g.mapKey(m)
 	g.lookup(g.c.maps[m.Name].Spec.Name, key)
-	r := g.newTemp(tInt64)
+	r := g.newTemp(tBool)
 	no := g.label()
 	g.emit(asm.Mov.Imm(r.reg, 0), asm.JEq.Imm(asm.R0, 0, no), asm.Mov.Imm(r.reg, 1))
 	g.mark(no)

@@ -107,7 +107,7 @@ func checkPrintf(k *checker, e *lang.Call) *Type {
 		}
 		switch verbs[i].Conv {
 		case 's':
-			if t.Kind != KString && t.Kind != KInt && t.Kind != KTuple && t.Kind != KInet && t.Kind != KStack && t.Kind != KSym && t.Kind != KBuf {
+			if t.Kind != KString && t.Kind != KInt && t.Kind != KTuple && t.Kind != KInet && t.Kind != KStack && t.Kind != KSym && t.Kind != KBuf && t.Kind != KArray {
 				k.errorf(a.Sp(), "%%s cannot print %s", t)
 			}
 		case 'r':

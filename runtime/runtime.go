@@ -386,7 +386,7 @@ func (r *run) handle(raw []byte) {
 			if r.opts.JSON {
 				err = jsonMap(r.out, m, bm, int(top), int64(div))
 			} else {
-				err = printMapOpts(r.out, m, bm, int(top), int64(div))
+				err = printMapZero(r.out, m, bm, int(top), int64(div), true)
 			}
 		case compiler.EventClear:
 			delete(zeroed, m)
@@ -445,7 +445,7 @@ func (r *run) reportLoss() {
 		r.out.Flush()
 	}
 	if full := c.MapFull; full > 0 {
-		fmt.Fprintf(r.opts.Err, "WARNING: %d map updates failed: a map reached its maximum number of keys\n", full)
+		fmt.Fprintf(r.opts.Err, "WARNING: %s\n", mapFullMessage(full, r.obj.Maps, r.coll.Maps))
 	}
 	if faults := c.ReadFaults; faults > 0 {
 		fmt.Fprintf(r.opts.Err, "WARNING: %d memory reads failed (bad or paged-out addresses); those values read as zero\n", faults)
