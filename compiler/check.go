@@ -27,6 +27,8 @@ type scope struct {
 	members map[*lang.Field]memberInfo
 	// timeoutInit: the probe mentions TIMEOUT_INIT, so bare integers given to reply are jiffies.
 	timeoutInit bool
+	// declared: variables declared with a type (let $x: T), which keep it.
+	declared map[string]bool
 }
 
 // checker infers and checks types. It runs over all probe instances twice:
@@ -88,6 +90,8 @@ func (k *checker) stmt(s lang.Stmt) {
 		switch x := s.X.(type) {
 		case *lang.Call:
 			k.sc.types[x] = k.call(x, true)
+		case *lang.Block:
+			k.discardBlock(x)
 		case *lang.Unary:
 			if x.Op == "++" || x.Op == "--" {
 				k.expr(x)
@@ -105,11 +109,7 @@ func (k *checker) stmt(s lang.Stmt) {
 	case *lang.Assign:
 		k.assign(s)
 	case *lang.VarDecl:
-		if s.Value != nil {
-			k.assignVar(s.Var, k.expr(s.Value), s.Value.Sp())
-		} else {
-			k.errorf(s.Span, "not supported yet: a declaration without a value")
-		}
+		k.declare(s)
 	case *lang.If:
 		k.cond(s.Cond)
 		k.block(s.Then)
@@ -250,6 +250,13 @@ func (k *checker) assign(s *lang.Assign) {
 			k.checkReply(s)
 			return
 		}
+		if lhs.Name == "_" && s.Op == "=" {
+			// _ = expr: evaluate and discard, on purpose.
+			if t := k.expr(s.RHS); t.Kind == KNone {
+				k.errorf(s.RHS.Sp(), "this expression has no value to discard")
+			}
+			return
+		}
 		k.errorf(lhs.Span, "cannot assign to %s here", lhs.Name)
 	default:
 		k.errorf(s.LHS.Sp(), "not supported yet: assignment to this expression")
@@ -268,6 +275,13 @@ func (k *checker) assignVar(v *lang.Var, rt *Type, sp lang.Span) {
 	if old, ok := k.sc.vars[v.Name]; ok {
 		if !compatible(old, rt) {
 			k.errorf(sp, "type mismatch for $%s: it holds %s, cannot assign %s", v.Name, old, rt)
+			return
+		}
+		if k.sc.declared[v.Name] {
+			if old.Kind == KString && rt.Size > old.Size {
+				k.errorf(sp, "a string of %d bytes does not fit $%s, declared %s", rt.Size, v.Name, old)
+			}
+			k.sc.types[v] = old
 			return
 		}
 		rt = unify(old, rt)
@@ -437,6 +451,8 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		}
 		tt.Size = tt.MemSize()
 		return tt
+	case *lang.Block:
+		return k.blockValue(e)
 	case *lang.Index:
 		k.errorf(e.Span, "not supported yet: indexing")
 		return tInt64

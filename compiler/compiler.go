@@ -266,8 +266,9 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	for _, d := range prog.MapDecls {
 		diags.Errorf(d.Span, "not supported yet: map declarations")
 	}
-	for _, d := range prog.Macros {
-		diags.Errorf(d.Span, "not supported yet: macros")
+	lang.ExpandMacros(prog, lang.MacroOptions{Library: stdlib, Builtin: isCompilerName}, diags)
+	if diags.HasErrors() {
+		return nil, diags
 	}
 
 	// Resolve attach points.
@@ -318,12 +319,14 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	k.quiet = true
 	for _, in := range insts {
 		in.sc.vars, in.sc.types, in.sc.members = map[string]*Type{}, map[lang.Expr]*Type{}, map[*lang.Field]memberInfo{}
+		in.sc.declared = nil
 		k.probe(in.probe, in.sc)
 	}
 	k.quiet = false
 	checked := map[*lang.Probe]bool{}
 	for _, in := range insts {
 		in.sc.vars, in.sc.types, in.sc.members = map[string]*Type{}, map[lang.Expr]*Type{}, map[*lang.Field]memberInfo{}
+		in.sc.declared = nil
 		if checked[in.probe] {
 			// Report each probe's errors once, however many points it has.
 			saved := k.diags
