@@ -171,3 +171,31 @@ func (g *gen) declare(s *lang.VarDecl) {
 	}
 	g.emit(storeImm(asm.R10, home.off, 0, asm.DWord))
 }
+
+// aggBlock finds the aggregation in `@m = count()` or `@m = { stmts;
+// count() }` (a block, say from a macro, whose value is one): the
+// statements to run first, and the call; call is nil for other values.
+func aggBlock(e lang.Expr) (pre []lang.Stmt, call *lang.Call) {
+	for {
+		switch x := e.(type) {
+		case *lang.Call:
+			if isAgg(x.Name) {
+				return pre, x
+			}
+			return nil, nil
+		case *lang.Block:
+			n := len(x.Stmts)
+			if !x.Trailing || n == 0 {
+				return nil, nil
+			}
+			es, ok := x.Stmts[n-1].(*lang.ExprStmt)
+			if !ok {
+				return nil, nil
+			}
+			pre = append(pre, x.Stmts[:n-1]...)
+			e = es.X
+		default:
+			return nil, nil
+		}
+	}
+}

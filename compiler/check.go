@@ -226,9 +226,13 @@ func (k *checker) assign(s *lang.Assign) {
 		}
 		k.assignVar(lhs, rt, s.RHS.Sp())
 	case *lang.MapRef:
+		pre, agg := aggBlock(s.RHS)
+		for _, st := range pre {
+			k.stmt(st)
+		}
 		keyT := k.keys(lhs)
 		var valT *Type
-		if call, ok := s.RHS.(*lang.Call); ok && isAgg(call.Name) {
+		if call := agg; call != nil {
 			if s.Op != "=" {
 				k.errorf(s.Span, "%s cannot be used with %s()", s.Op, call.Name)
 			}

@@ -339,8 +339,9 @@ func (g *gen) allocVarsNoInit() {
 }
 
 func (g *gen) setSource(sp lang.Span) {
-	line, _ := lineText(g.c.prog.Src, sp.Start.Offset)
-	g.source = asm.Comment(fmt.Sprintf("%s:%d: %s", g.c.file(), sp.Start.Line, strings.TrimSpace(line)))
+	file, src := sp.Origin(g.c.file(), g.c.prog.Src)
+	line, _ := lineText(src, sp.Start.Offset)
+	g.source = asm.Comment(fmt.Sprintf("%s:%d: %s", file, sp.Start.Line, strings.TrimSpace(line)))
 }
 
 func lineText(src []byte, off int) (string, int) {
@@ -498,7 +499,10 @@ func (g *gen) assign(s *lang.Assign) {
 		}
 		g.reply(s)
 	case *lang.MapRef:
-		if call, ok := s.RHS.(*lang.Call); ok && isAgg(call.Name) {
+		if pre, call := aggBlock(s.RHS); call != nil {
+			for _, st := range pre {
+				g.stmt(st)
+			}
 			g.aggregate(lhs, call)
 			return
 		}

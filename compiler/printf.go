@@ -20,6 +20,8 @@ const (
 	EventSystem // run the formatted command
 	EventCat    // print the named file
 	EventTime   // print the time, strftime-formatted
+	EventErrorf // print to stderr as an error, after Printf.Loc
+	EventWarnf  // print to stderr as a warning, after Printf.Loc
 )
 
 // Verb is one conversion in a printf format.
@@ -37,7 +39,8 @@ type Printf struct {
 	Offs   []int // offset of each argument from the start of the record
 	Size   int
 	Value  bool   // print(value): the single argument printed alone on a line
-	Kind   uint64 // 0 for printf; EventSystem, EventCat or EventTime
+	Kind   uint64 // 0 for printf; EventSystem, EventCat, EventTime, EventErrorf or EventWarnf
+	Loc    string // errorf/warnf: where the call is, as file:line:col-endcol
 }
 
 // ParseFormat splits a printf format into conversions. Length modifiers

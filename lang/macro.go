@@ -539,6 +539,14 @@ func (x *expander) expand(m *Macro, args []Expr, sp Span) Expr {
 	x.stack = append(x.stack, m)
 	x.block(f, body)
 	x.stack = x.stack[:len(x.stack)-1]
+	if len(body.Stmts) == 1 && body.Trailing {
+		// A body that is just an expression (macro add1(x) { x + 1 })
+		// expands to the expression itself: then it works wherever the
+		// compiler wants a literal (a printf format, a constant).
+		if es, ok := body.Stmts[0].(*ExprStmt); ok {
+			return es.X
+		}
+	}
 	return body
 }
 

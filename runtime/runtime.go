@@ -340,6 +340,13 @@ func (r *run) handle(raw []byte) {
 			runSystem(r.out, text)
 		case compiler.EventCat:
 			catFile(r.out, r.opts.Err, text)
+		case compiler.EventErrorf, compiler.EventWarnf:
+			sev := "ERROR"
+			if pf.Kind == compiler.EventWarnf {
+				sev = "WARNING"
+			}
+			r.out.Flush()
+			fmt.Fprintf(r.opts.Err, "%s: %s: %s\n", pf.Loc, sev, text)
 		default:
 			io.WriteString(r.out, text)
 		}
