@@ -447,7 +447,7 @@ func (x *expander) use(f *frame, name string, args []Expr, sp Span, orig Expr) E
 }
 
 func (x *expander) mismatch(name string, args []Expr, sp Span, m *Macro) {
-	g := x.d.Errorf(sp, "%s(%s) fits no definition of macro %s", name, describeArgs(args), name)
+	g := x.d.Errorf(sp, "no definition of macro %s fits %s(%s)", name, name, describeArgs(args))
 	if len(m.Params) != len(args) {
 		g.Note(m.nameSpan(), "the closest definition takes %d argument%s, not %d", len(m.Params), plural(len(m.Params)), len(args))
 		return
