@@ -105,6 +105,14 @@ func (k *checker) declare(s *lang.VarDecl) {
 		k.pinVar(s.Var, declared)
 	case declared != nil:
 		k.pinVar(s.Var, declared)
+	default:
+		// let $x; alone: $x has the type its assignments give it (learned
+		// in the first pass), so it may be read before one runs.
+		if _, ok := k.sc.vars[s.Var.Name]; !ok {
+			if t, ok := k.sc.learned[s.Var.Name]; ok {
+				k.sc.vars[s.Var.Name] = t
+			}
+		}
 	}
 }
 
@@ -198,4 +206,67 @@ func aggBlock(e lang.Expr) (pre []lang.Stmt, call *lang.Call) {
 			return nil, nil
 		}
 	}
+}
+
+// ifValue checks `if (c) { a } else { b }` used as a value.
+func (k *checker) ifValue(e *lang.If) *Type {
+	k.cond(e.Cond)
+	a := k.expr(e.Then)
+	if e.Else == nil {
+		k.errorf(e.Span, "an if used as a value needs an else")
+		return tNone
+	}
+	b := k.expr(e.Else.(lang.Expr))
+	switch {
+	case a.Kind == KNone || b.Kind == KNone:
+		k.errorf(e.Span, "both branches of an if used as a value must end with a value")
+		return tNone
+	case !compatible(a, b):
+		k.errorf(e.Span, "the two branches have different types: %s and %s", a, b)
+		return a
+	case a.IsAgg():
+		k.errorf(e.Span, "an if cannot choose between aggregations")
+		return a
+	}
+	return unify(a, b)
+}
+
+// ifValue generates an if used as a value. Each branch leaves its value in
+// one stack home (a register would not survive the branches' statements).
+func (g *gen) ifValue(e *lang.If) *val {
+	t := g.sc.types[e]
+	for len(g.live) > 0 {
+		g.spill()
+	}
+	size := 8
+	if t.InMemory() {
+		size = t.MemSize()
+	}
+	home := &val{kind: vSlot, off: g.alloc(size), size: align8(size), t: t}
+	if t.InMemory() {
+		home.kind = vMem
+	}
+	put := func(x lang.Expr) {
+		v := g.expr(x)
+		if t.Kind == KInt {
+			v = g.truncate(v, t)
+		}
+		g.store(asm.R10, home.off, v, size)
+		g.release(v)
+	}
+	elseL, endL := g.label(), g.label()
+	g.branchFalse(e.Cond, elseL)
+	g.resetTemps()
+	put(e.Then)
+	g.emit(asm.Ja.Label(endL))
+	g.mark(elseL)
+	put(e.Else.(lang.Expr))
+	g.mark(endL)
+	if home.kind == vMem {
+		g.emit(asm.Mov.Imm(asm.R0, 0)) // land the label
+		return home
+	}
+	r := g.newTemp(t)
+	g.load(r.reg, home)
+	return r
 }

@@ -29,6 +29,9 @@ type scope struct {
 	timeoutInit bool
 	// declared: variables declared with a type (let $x: T), which keep it.
 	declared map[string]bool
+	// learned: each variable's type as assignments left it, kept from the
+	// first checking pass, so `let $x;` can give $x the type it gets later.
+	learned map[string]*Type
 }
 
 // checker infers and checks types. It runs over all probe instances twice:
@@ -292,6 +295,10 @@ func (k *checker) assignVar(v *lang.Var, rt *Type, sp lang.Span) {
 	}
 	k.sc.vars[v.Name] = rt
 	k.sc.types[v] = rt
+	if k.sc.learned == nil {
+		k.sc.learned = map[string]*Type{}
+	}
+	k.sc.learned[v.Name] = rt
 }
 
 // keys checks a map reference's keys and returns the key type (nil: scalar).
@@ -457,6 +464,8 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		return tt
 	case *lang.Block:
 		return k.blockValue(e)
+	case *lang.If:
+		return k.ifValue(e)
 	case *lang.Index:
 		k.errorf(e.Span, "not supported yet: indexing")
 		return tInt64

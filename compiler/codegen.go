@@ -600,6 +600,8 @@ func (g *gen) expr(e lang.Expr) *val {
 		return g.truncate(x, t)
 	case *lang.Block:
 		return g.blockValue(e)
+	case *lang.If:
+		return g.ifValue(e)
 	case *lang.Tuple:
 		buf := g.buffer(t.MemSize(), t)
 		for i, el := range e.Elems {

@@ -41,6 +41,16 @@ type Printf struct {
 	Value  bool   // print(value): the single argument printed alone on a line
 	Kind   uint64 // 0 for printf; EventSystem, EventCat, EventTime, EventErrorf or EventWarnf
 	Loc    string // errorf/warnf: where the call is, as file:line:col-endcol
+	// Expanded lists, for an errorf/warnf in a macro, the calls that
+	// expanded it (innermost first).
+	Expanded []SourceRef
+}
+
+// SourceRef is a place in the source: its location and the source line
+// with the span underlined (bpftrace's "~~~~" style).
+type SourceRef struct {
+	Loc     string
+	Context string
 }
 
 // ParseFormat splits a printf format into conversions. Length modifiers

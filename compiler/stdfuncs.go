@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/cilium/ebpf/asm"
 
@@ -95,6 +96,9 @@ func emitReport(kind uint64) func(g *gen, e *lang.Call) *val {
 		emitPrintfKind(g, e, kind)
 		pf := g.c.printfs[len(g.c.printfs)-1]
 		pf.Loc = g.c.location(e.Span)
+		for x := e.Span.Exp; x != nil && x.Macro != ""; x = x.Call.Exp {
+			pf.Expanded = append(pf.Expanded, SourceRef{Loc: g.c.location(x.Call), Context: g.c.context(x.Call)})
+		}
 		return nil
 	}
 }
@@ -107,4 +111,29 @@ func (c *compiler) location(sp lang.Span) string {
 		return fmt.Sprintf("%s:%d:%d-%d", file, sp.Start.Line, sp.Start.Col, sp.End.Col)
 	}
 	return fmt.Sprintf("%s:%d:%d", file, sp.Start.Line, sp.Start.Col)
+}
+
+// context is the source line of sp with the span underlined by '~', as
+// bpftrace shows the source of a runtime message (a tab counts 4).
+func (c *compiler) context(sp lang.Span) string {
+	_, src := sp.Origin(c.file(), c.prog.Src)
+	line, ls := lineText(src, sp.Start.Offset)
+	start, end := sp.Start.Offset-ls, len(line)
+	if sp.End.Line == sp.Start.Line {
+		end = min(end, sp.End.Offset-ls)
+	}
+	var text, mark strings.Builder
+	for i := 0; i < len(line); i++ {
+		ch := line[i : i+1]
+		if ch == "\t" {
+			ch = "    "
+		}
+		text.WriteString(ch)
+		if i < start {
+			mark.WriteString(strings.Repeat(" ", len(ch)))
+		} else if i < end {
+			mark.WriteString(strings.Repeat("~", len(ch)))
+		}
+	}
+	return text.String() + "\n" + mark.String()
 }
