@@ -72,6 +72,31 @@ func (g *Diag) Note(sp Span, format string, args ...any) *Diag {
 	return g
 }
 
+// AtRoot returns the diagnostic moved out of macro expansions to the call
+// in the program's own text that they came from (naming the macros), with
+// its notes turned into hints that give their positions: for renderers
+// that can show only the program's text, like the REPL's.
+func (g Diag) AtRoot() Diag {
+	if e := g.Span.Exp; e != nil && e.Macro != "" {
+		var names []string
+		for ; e != nil && e.Macro != ""; e = e.Call.Exp {
+			names = append(names, e.Macro)
+		}
+		g.Msg = fmt.Sprintf("%s (in macro %s)", g.Msg, strings.Join(names, ", used by "))
+		g.Span = g.Span.Root()
+	}
+	hints := append([]string(nil), g.Hints...)
+	for _, n := range g.Notes {
+		if n.Span.Exp == nil && n.Span.Start.Line > 0 {
+			hints = append(hints, fmt.Sprintf("%s: line %d, column %d", n.Msg, n.Span.Start.Line, n.Span.Start.Col))
+		} else {
+			hints = append(hints, n.Msg)
+		}
+	}
+	g.Hints, g.Notes = hints, nil
+	return g
+}
+
 // HasErrors reports whether any diagnostic is an error.
 func (d *Diags) HasErrors() bool {
 	if d == nil {

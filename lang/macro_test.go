@@ -237,3 +237,21 @@ func TestMacroLibrary(t *testing.T) {
 		t.Errorf("Root: %+v, want the span of bad(1)", r)
 	}
 }
+
+func TestDiagAtRoot(t *testing.T) {
+	src := "macro inner() { $nope }\nmacro outer() { inner() + 1 }\nBEGIN { print(outer()); }"
+	p, d := Parse("stdin", []byte(src))
+	ExpandMacros(p, MacroOptions{}, d)
+	v := Inspect[*Var](p.Probes[0])[0]
+	d.Errorf(v.Span, "undefined variable $nope").Note(p.Macros[0].Head, "defined here")
+	g := d.List[0].AtRoot()
+	if g.Span.Exp != nil || g.Span.Start.Line != 3 || g.Span.Start.Col != 15 {
+		t.Errorf("span %+v, want the call of outer at 3:15", g.Span)
+	}
+	if g.Msg != "undefined variable $nope (in macro inner, used by outer)" {
+		t.Errorf("msg %q", g.Msg)
+	}
+	if len(g.Notes) != 0 || len(g.Hints) != 1 || g.Hints[0] != "defined here: line 1, column 1" {
+		t.Errorf("notes %v, hints %q", g.Notes, g.Hints)
+	}
+}
