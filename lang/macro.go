@@ -1,6 +1,7 @@
 package lang
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,6 +62,17 @@ func (l *Library) Has(name string) bool {
 		}
 	})
 	return l.names[name]
+}
+
+// Names lists the names of the library's macros, sorted.
+func (l *Library) Names() []string {
+	l.Has("")
+	names := make([]string, 0, len(l.names))
+	for n := range l.names {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Macros returns the library's macros called name, parsing the library on
