@@ -279,13 +279,20 @@ func (g *gen) program(p *lang.Probe) {
 	// The kernel wants line info on the first instruction when any has it.
 	g.setSource(p.Span)
 	g.emit(asm.Mov.Reg(ctxReg, asm.R1))
+	_, returnsVar := g.sc.vars[overrideVar]
+	if returnsVar {
+		// The epilogue returns a variable: it must be set on every way out.
+		g.allocVars()
+	}
 	if g.c.useExit && g.sc.prov.Name != "BEGIN" && g.sc.prov.Name != "END" {
 		// After exit(), no probe runs again, however long detaching takes.
 		g.exitFlag()
 		g.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord), asm.JNE.Imm(asm.R1, 0, g.exit))
 	}
 	g.callbackPrologue(p)
-	g.allocVars()
+	if !returnsVar {
+		g.allocVars()
+	}
 	g.packetPrologue(p)
 	if p.Pred != nil {
 		g.setSource(p.Pred.Sp())
@@ -294,7 +301,7 @@ func (g *gen) program(p *lang.Probe) {
 	}
 	g.block(p.Body)
 	g.mark(g.exit)
-	g.emit(asm.Mov.Imm(asm.R0, g.c.retval(g.sc)), asm.Return())
+	g.epilogue()
 	if g.tooBig {
 		g.k.errorf(p.Span, "this probe compiles to more than %d instructions, the kernel's limit", maxInsns).
 			Hint("use fewer or smaller unroll() loops")

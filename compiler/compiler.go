@@ -278,6 +278,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	}
 	var insts []instance
 	for i, p := range prog.Probes {
+		overrides := callsOverride(p)
 		for _, spec := range p.Specs {
 			prov, ok := probes.Lookup(spec.Provider)
 			if !ok {
@@ -287,7 +288,14 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 				}
 				continue
 			}
-			points, err := prov.Expand(opts.Env, c.specParts(spec.Parts))
+			var points []probes.Point
+			var err error
+			if overrides {
+				// override() decides the mechanism, hence maybe the provider.
+				prov, points, err = probes.ResolveOverride(opts.Env, prov, c.specParts(spec.Parts))
+			} else {
+				points, err = prov.Expand(opts.Env, c.specParts(spec.Parts))
+			}
 			if err != nil {
 				diags.Errorf(spec.Span, "%v", err)
 				continue
@@ -453,7 +461,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 var known = map[string]bool{
 	"usdt": true, "U": true, "hardware": true, "h": true,
 	"watchpoint": true, "w": true, "asyncwatchpoint": true, "iter": true, "it": true,
-	"sockops": true, "xdp": true, "tc": true, "lsm": true, "fmod_ret": true,
+	"sockops": true, "xdp": true, "tc": true,
 }
 
 func progName(n int) string { return fmt.Sprintf("bpfsh_p%d", n) }

@@ -53,7 +53,7 @@ func TestFmodRetAllowed(t *testing.T) {
 func TestListPattern(t *testing.T) {
 	for fn, want := range map[string]string{
 		"usb_new_device": "override:*usb*", "__x64_sys_getpgid": "override:*getpgid*",
-		"security_foo": "override:*", "vfs": "override:*vfs*", "a_b": "override:*",
+		"security_foo": "override:*foo*", "security_ab": "override:*", "vfs": "override:*vfs*", "a_b": "override:*",
 	} {
 		if got := ListPattern(fn); got != want {
 			t.Errorf("ListPattern(%s) = %s, want %s", fn, got, want)
