@@ -51,9 +51,8 @@ func init() {
 				return nil, err
 			}
 			c.Override = OverrideReturn
-			proto, _ := env.FuncProto(moduleOf(p), p.Target[len(p.Target)-1])
-			if proto != nil {
-				c.Returns = proto.Return
+			if proto, _ := env.FuncProto(moduleOf(p), p.Target[len(p.Target)-1]); proto != nil {
+				c.Returns = nonVoid(proto.Return)
 			}
 			return c, nil
 		},
@@ -83,6 +82,13 @@ func init() {
 			return l, err
 		},
 	})
+}
+
+func nonVoid(t btf.Type) btf.Type {
+	if _, ok := t.(*btf.Void); ok {
+		return nil
+	}
+	return t
 }
 
 func moduleOf(p Point) string {
@@ -141,7 +147,7 @@ func lsmContext(env *Env, p Point) (*Context, error) {
 	if err != nil {
 		return nil, errorf("no LSM hook %q in this kernel (list them: bpfsh -l 'lsm:*')", hook)
 	}
-	c := &Context{Strings: map[string]string{"func": hook}, Override: OverrideReturn, Returns: proto.Return}
+	c := &Context{Strings: map[string]string{"func": hook}, Override: OverrideReturn, Returns: nonVoid(proto.Return)}
 	for i, prm := range proto.Params {
 		c.Args = append(c.Args, Field{Name: prm.Name, Offset: 8 * i, Size: 8, BTF: prm.Type})
 		c.Builtins = append(c.Builtins, Field{Name: "arg" + strconv.Itoa(i), Offset: 8 * i, Size: 8})
