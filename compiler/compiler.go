@@ -277,6 +277,9 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		sc    *scope
 	}
 	var insts []instance
+	// What the kernel lacks is said once, however many probes need it.
+	lacks := map[string]int{} // message → index in diags.List
+	lacksMore := map[int]int{}
 	for i, p := range prog.Probes {
 		overrides := callsOverride(p)
 		for _, spec := range p.Specs {
@@ -297,6 +300,15 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 				points, err = prov.Expand(opts.Env, c.specParts(spec.Parts))
 			}
 			if err != nil {
+				if probes.KernelLacks(err) {
+					if i, ok := lacks[err.Error()]; ok {
+						lacksMore[i]++
+						continue
+					}
+					diags.Errorf(spec.Span, "%v", err)
+					lacks[err.Error()] = len(diags.List) - 1
+					continue
+				}
 				diags.Errorf(spec.Span, "%v", err)
 				continue
 			}
@@ -313,6 +325,9 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 				insts = append(insts, instance{probe: p, index: i, sc: sc})
 			}
 		}
+	}
+	for i, n := range lacksMore {
+		diags.List[i].Hint("%d more probe%s of this script need%s it too", n, plural(n), map[bool]string{true: "s"}[n == 1])
 	}
 	if len(insts) > c.maxProbes {
 		diags.Errorf(prog.Probes[0].Span, "this script would attach %d probes; the limit is %d", len(insts), c.maxProbes).

@@ -5,6 +5,7 @@
 package probes
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -191,6 +192,13 @@ type NotSupportedError struct{ What string }
 func (e *NotSupportedError) Error() string { return e.What }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// KernelLacks reports whether err says the running kernel lacks a feature
+// (rather than that a script named something wrong).
+func KernelLacks(err error) bool {
+	var ns *NotSupportedError
+	return errors.Is(err, ErrNoKprobes) || errors.Is(err, ErrNoTrampolines) || errors.As(err, &ns)
+}
 
 // KernelBTF returns the running kernel's BTF, loaded on first use (types are
 // only parsed when a script needs one).
