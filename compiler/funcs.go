@@ -63,7 +63,7 @@ var bpftraceNames = map[string]bool{
 	"join": true, "buf": true, "kaddr": true,
 	"uaddr": true, "kptr": true, "uptr": true, "reg": true, "cat": true,
 	"offsetof": true,
-	"path": true, "ntop": true, "pton": true, "macaddr": true,
+	"path":     true, "ntop": true, "pton": true, "macaddr": true,
 	"len": true, "cgroup_path": true, "skboutput": true,
 	"unwatch": true, "percpu_kaddr": true, "debugf": true, "errorf": true, "warnf": true,
 }
