@@ -327,7 +327,11 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		}
 	}
 	for i, n := range lacksMore {
-		diags.List[i].Hint("%d more probe%s of this script need%s it too", n, plural(n), map[bool]string{true: "s"}[n == 1])
+		if n == 1 {
+			diags.List[i].Hint("1 more probe of this script needs it too")
+		} else {
+			diags.List[i].Hint("%d more probes of this script need it too", n)
+		}
 	}
 	if len(insts) > c.maxProbes {
 		diags.Errorf(prog.Probes[0].Span, "this script would attach %d probes; the limit is %d", len(insts), c.maxProbes).
