@@ -6,6 +6,7 @@
 package compiler
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sort"
 	"strconv"
@@ -47,8 +48,40 @@ const (
 	statLost      = iota // ring buffer full: events dropped
 	statMapFull          // map update failed (max entries reached)
 	statReadFault        // bpf_probe_read* failed (a bad or paged-out address)
+	statOne              // not a counter: the constant 1, a value pointer for count()'s first insert
 	statCount
 )
+
+// eagain is EAGAIN, the only error bpf_ringbuf_output returns with valid
+// flags and size: the lost-events counter adds R0 (-EAGAIN) per failure,
+// one instruction less than a branch to an add of 1.
+const eagain = 11
+
+// Counters is what a program's stats map says went wrong.
+type Counters struct {
+	Lost       uint64 // events dropped because the ring buffer was full
+	MapFull    uint64 // map updates that failed (max keys reached)
+	ReadFaults uint64 // probe_read* calls that failed
+}
+
+// DecodeStats reads the stats map's single value.
+func DecodeStats(raw []byte) Counters {
+	at := func(i int) uint64 {
+		if 8*i+8 > len(raw) {
+			return 0
+		}
+		return binary.LittleEndian.Uint64(raw[8*i:])
+	}
+	return Counters{Lost: -at(statLost) / eagain, MapFull: at(statMapFull), ReadFaults: at(statReadFault)}
+}
+
+// statsContents is the stats map's initial value: zero counters and the
+// constant one.
+func statsContents() []ebpf.MapKV {
+	v := make([]byte, 8*statCount)
+	binary.LittleEndian.PutUint64(v[8*statOne:], 1)
+	return []ebpf.MapKV{{Key: uint32(0), Value: v}}
+}
 
 // noPrealloc is BPF_F_NO_PREALLOC: hash map entries allocated as they are used.
 const noPrealloc = 1
@@ -463,7 +496,8 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		obj.Ring = &ebpf.MapSpec{Name: ringMap, Type: ebpf.RingBuf, MaxEntries: uint32(c.ringSize)}
 	}
 	if c.useStats {
-		obj.Stats = &ebpf.MapSpec{Name: statsMap, Type: ebpf.Array, KeySize: 4, ValueSize: 8 * statCount, MaxEntries: 1}
+		obj.Stats = &ebpf.MapSpec{Name: statsMap, Type: ebpf.Array, KeySize: 4, ValueSize: 8 * statCount, MaxEntries: 1,
+			Contents: statsContents()}
 	}
 	if c.useStacks {
 		obj.Stacks = stackMapSpec(c.maxKeys)

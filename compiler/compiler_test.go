@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 
 	"github.com/bpfsh/bpfsh/internal/privtest"
 	"github.com/bpfsh/bpfsh/lang"
@@ -148,6 +149,37 @@ func TestSeveralErrorsAtOnce(t *testing.T) {
 	for _, w := range []string{"test.bt:3:8: error:", "test.bt:4:8: error: unknown identifier \"nosuch\"", "test.bt:5:3: error: printf"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("want %q in\n%s", w, got)
+		}
+	}
+}
+
+// TestInstructionBudget keeps the benchmark's programs (bench/, issue 8's
+// target 4: no more instructions than bpftrace 0.17) from growing: the
+// bounds are the counts before loading (a 64-bit immediate load counts as
+// two); the kernel adds its inlined map lookups on top, as for bpftrace.
+func TestInstructionBudget(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		max  int
+	}{
+		{`{ }`, 2},
+		{`{ @ = count(); }`, 16},
+		{`{ @[comm] = count(); }`, 27},
+		{`{ @h = hist(nsecs & 0xffff); }`, 41},
+		{`{ printf("pid %d\n", pid); }`, 17},
+	} {
+		obj, diags := compile(t, "t:syscalls:sys_enter_getppid "+c.body)
+		if diags.HasErrors() {
+			t.Fatalf("%s: %s", c.body, diags.Format())
+		}
+		n := 0
+		for _, p := range obj.Programs {
+			for _, ins := range p.Spec.Instructions {
+				n += int(ins.Size()) / asm.InstructionSize
+			}
+		}
+		if n > c.max {
+			t.Errorf("%s: %d instructions, budget %d", c.body, n, c.max)
 		}
 	}
 }

@@ -80,18 +80,54 @@ func (g *gen) lookup(name string, key *val) {
 
 // update emits map_update_elem(map, key, value, BPF_ANY) and counts failures.
 func (g *gen) update(name string, key, value *val) {
+	g.callUpdate(name, key, value)
+	g.countFailure(statMapFull)
+}
+
+// insert is update on a path that runs once per new key (an aggregate's
+// first value): it counts a failure without a branch, adding R0's sign bit
+// to the counter.
+func (g *gen) insert(name string, key, value *val) {
+	g.callUpdate(name, key, value)
+	g.c.useStats = true
+	g.emit(asm.RSh.Imm(asm.R0, 63),
+		asm.LoadMapValue(asm.R1, 0, uint32(8*statMapFull)).WithReference(statsMap),
+		asm.StoreXAdd(asm.R1, asm.R0, asm.DWord),
+		asm.Mov.Imm(asm.R0, 0))
+}
+
+// xadd is an atomic 64-bit add of src to dst+off.
+func xadd(dst asm.Register, off int16, src asm.Register) asm.Instruction {
+	ins := asm.StoreXAdd(dst, src, asm.DWord)
+	ins.Offset = off
+	return ins
+}
+
+func (g *gen) callUpdate(name string, key, value *val) {
 	g.mapPtr(asm.R1, name)
 	g.load(asm.R2, key)
-	g.load(asm.R3, value)
+	if value.kind == vImm && value.imm == 1 {
+		// count()'s first 1: the stats map holds that constant.
+		g.c.useStats = true
+		g.emit(asm.LoadMapValue(asm.R3, 0, uint32(8*statOne)).WithReference(statsMap))
+	} else {
+		g.load(asm.R3, value)
+	}
 	g.emit(asm.Mov.Imm(asm.R4, 0), asm.FnMapUpdateElem.Call())
-	g.countFailure(statMapFull)
 }
 
 // countFailure increments a per-CPU error counter when R0 is non-zero.
 func (g *gen) countFailure(stat int) {
 	ok := g.label()
 	g.emit(asm.JEq.Imm(asm.R0, 0, ok))
-	g.bumpStat(stat)
+	if stat == statLost {
+		// R0 is -EAGAIN: DecodeStats divides it out.
+		g.c.useStats = true
+		g.emit(asm.LoadMapValue(asm.R1, 0, uint32(8*stat)).WithReference(statsMap),
+			asm.StoreXAdd(asm.R1, asm.R0, asm.DWord))
+	} else {
+		g.bumpStat(stat)
+	}
 	g.mark(ok)
 	g.emit(asm.Mov.Imm(asm.R0, 0))
 }
@@ -213,15 +249,15 @@ func (g *gen) aggregate(m *lang.MapRef, call *lang.Call) {
 		// (count and sum add an immediate directly)
 		xr, _, _ = g.operandReg(x, asm.R2)
 	}
+	// Per-CPU values: the atomic add is uncontended, and shorter than
+	// load, add, store.
 	switch call.Name {
 	case "count", "sum":
-		g.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord))
 		if x.kind == vImm {
-			g.emit(asm.Add.Imm(asm.R1, int32(x.imm)))
-		} else {
-			g.emit(asm.Add.Reg(asm.R1, xr))
+			g.emit(asm.Mov.Imm(asm.R1, int32(x.imm)))
+			xr = asm.R1
 		}
-		g.emit(asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord))
+		g.emit(asm.StoreXAdd(asm.R0, xr, asm.DWord))
 	case "min", "max":
 		// {value, set}: per-CPU slots that never saw a value stay unset.
 		keep := g.label()
@@ -237,12 +273,9 @@ func (g *gen) aggregate(m *lang.MapRef, call *lang.Call) {
 		g.emit(asm.StoreMem(asm.R0, 0, xr, asm.DWord), storeImm(asm.R0, 8, 1, asm.DWord))
 		g.mark(keep)
 	case "avg", "stats":
-		g.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord),
-			asm.Add.Reg(asm.R1, xr),
-			asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord),
-			asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord),
-			asm.Add.Imm(asm.R1, 1),
-			asm.StoreMem(asm.R0, 8, asm.R1, asm.DWord))
+		g.emit(asm.StoreXAdd(asm.R0, xr, asm.DWord),
+			asm.Mov.Imm(asm.R1, 1),
+			xadd(asm.R0, 8, asm.R1))
 	}
 	if miss == done {
 		g.mark(done)
@@ -254,12 +287,16 @@ func (g *gen) aggregate(m *lang.MapRef, call *lang.Call) {
 	g.mark(miss)
 	// First value on this CPU: insert it.
 	size := mi.Value.MemSize()
-	buf := &val{kind: vMem, off: g.alloc(size), size: size}
-	g.store(asm.R10, buf.off, x, 8)
-	if size == 16 {
-		g.emit(storeImm(asm.R10, buf.off+8, 1, asm.DWord))
+	if call.Name == "count" {
+		g.insert(mi.Spec.Name, key, x)
+	} else {
+		buf := &val{kind: vMem, off: g.alloc(size), size: size}
+		g.store(asm.R10, buf.off, x, 8)
+		if size == 16 {
+			g.emit(storeImm(asm.R10, buf.off+8, 1, asm.DWord))
+		}
+		g.insert(mi.Spec.Name, key, buf)
 	}
-	g.update(mi.Spec.Name, key, buf)
 	g.mark(done)
 	g.emit(asm.Mov.Imm(asm.R0, 0))
 	g.release(x)

@@ -139,17 +139,20 @@ func emitPrintfKind(g *gen, e *lang.Call, kind uint64) {
 	}
 	pf.Size = off
 	id := g.c.addPrintf(pf)
-	// Evaluate arguments first (they may call helpers), then lay out the record.
-	vals := make([]*val, len(pf.Args))
-	for i, a := range e.Args[1:] {
-		v := g.expr(a)
-		if v.kind == vReg && v.temp {
-			// keep in register
-		}
-		vals[i] = v
-	}
+	// The id first, then the arguments (they may call helpers; none
+	// touches the record), then their stores.
 	rec := &val{kind: vMem, off: g.alloc(pf.Size), size: align8(pf.Size)}
 	g.emit(storeImm(asm.R10, rec.off, int64(id), asm.DWord))
+	vals := make([]*val, len(pf.Args))
+	for i, a := range e.Args[1:] {
+		vals[i] = g.expr(a)
+	}
+	if n := len(vals) - 1; n >= 0 && g.backToR0(vals[n]) {
+		// The last argument was just computed from a helper's R0.
+		g.emit(asm.StoreMem(asm.R10, rec.off+int16(pf.Offs[n]), asm.R0, asm.DWord))
+		g.release(vals[n])
+		vals = vals[:n]
+	}
 	for i, v := range vals {
 		g.store(asm.R10, rec.off+int16(pf.Offs[i]), v, pf.Args[i].MemSize())
 		g.release(v)

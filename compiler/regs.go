@@ -145,3 +145,32 @@ func (g *gen) jump(op asm.JumpOp, x asm.Register, y *val, label string) {
 func storeImm(dst asm.Register, off int16, v int64, size asm.Size) asm.Instruction {
 	return asm.Instruction{OpCode: asm.StoreImmOp(size), Dst: dst, Offset: off, Constant: int64(int32(v))}
 }
+
+// backToR0 undoes the copy of a helper's result into a temporary when
+// nothing but immediate arithmetic on it followed: "mov t, r0; rsh t, 32"
+// becomes "rsh r0, 32". The caller stores R0 at once and releases v.
+func (g *gen) backToR0(v *val) bool {
+	if v == nil || v.kind != vReg || !v.temp || v.size > 8 || len(g.pending) > 0 {
+		return false
+	}
+	for j := len(g.insns) - 1; j >= 0; j-- {
+		ins := g.insns[j]
+		if ins.Symbol() != "" || ins.Dst != v.reg {
+			return false
+		}
+		if ins.OpCode == asm.Mov.Op(asm.RegSource) && ins.Src == asm.R0 {
+			if j+1 < len(g.insns) && ins.Source() != nil && g.insns[j+1].Source() == nil {
+				g.insns[j+1] = g.insns[j+1].WithSource(ins.Source())
+			}
+			g.insns = append(g.insns[:j], g.insns[j+1:]...)
+			for k := j; k < len(g.insns); k++ {
+				g.insns[k].Dst = asm.R0
+			}
+			return true
+		}
+		if !ins.OpCode.Class().IsALU() || ins.OpCode.Source() != asm.ImmSource || ins.OpCode.ALUOp() == asm.Mov {
+			return false
+		}
+	}
+	return false
+}

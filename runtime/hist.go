@@ -68,7 +68,8 @@ func readHist(bm *ebpf.Map) ([]*histogram, error) {
 	return out, nil
 }
 
-// printHists renders histograms as bpftrace does: for each key "@m[k]: ",
+// printHists renders histograms as bpftrace does: for each key "@m[k]:" (0.17
+// adds a trailing space; later versions do not),
 // the rows from the lowest to the highest non-empty bucket, a blank line.
 func printHists(b *strings.Builder, m *compiler.Map, hs []*histogram) {
 	sortHists(m, hs)
@@ -77,7 +78,7 @@ func printHists(b *strings.Builder, m *compiler.Map, hs []*histogram) {
 		if m.Key != nil {
 			b.WriteString("[" + formatKey(m.Key, h.key) + "]")
 		}
-		b.WriteString(": \n")
+		b.WriteString(":\n")
 		writeHist(b, m.Value, h.buckets)
 		b.WriteString("\n")
 	}

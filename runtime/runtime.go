@@ -366,8 +366,13 @@ func (r *run) handle(raw []byte) {
 				err = printMapOpts(r.out, m, bm, int(top), int64(div))
 			}
 		case compiler.EventClear:
-			delete(zeroed, m)
-			err = clearMap(bm)
+			if bm.Type() == ebpf.PerCPUArray && !m.Value.IsHist() {
+				// A cleared keyless count prints as 0, as in bpftrace.
+				err = zeroMap(m, bm)
+			} else {
+				delete(zeroed, m)
+				err = clearMap(bm)
+			}
 		case compiler.EventZero:
 			err = zeroMap(m, bm)
 		}
@@ -409,15 +414,10 @@ func (r *run) reportLoss() {
 		return
 	}
 	m := r.coll.Maps[r.obj.Stats.Name]
-	counters := make([]byte, m.ValueSize())
-	m.Lookup(uint32(0), &counters)
-	sum := func(i int) uint64 {
-		if 8*i+8 > len(counters) {
-			return 0
-		}
-		return binary.LittleEndian.Uint64(counters[8*i:])
-	}
-	if lost := sum(0); lost > 0 {
+	raw := make([]byte, m.ValueSize())
+	m.Lookup(uint32(0), &raw)
+	c := compiler.DecodeStats(raw)
+	if lost := c.Lost; lost > 0 {
 		// As bpftrace reports lost events: never silently.
 		if r.opts.JSON {
 			jsonLine(r.out, "lost_events", map[string]uint64{"events": lost})
@@ -426,10 +426,10 @@ func (r *run) reportLoss() {
 		}
 		r.out.Flush()
 	}
-	if full := sum(1); full > 0 {
+	if full := c.MapFull; full > 0 {
 		fmt.Fprintf(r.opts.Err, "WARNING: %d map updates failed: a map reached its maximum number of keys\n", full)
 	}
-	if faults := sum(2); faults > 0 {
+	if faults := c.ReadFaults; faults > 0 {
 		fmt.Fprintf(r.opts.Err, "WARNING: %d memory reads failed (bad or paged-out addresses); those values read as zero\n", faults)
 	}
 }

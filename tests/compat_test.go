@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bpfsh/bpfsh/internal/privtest"
+	"github.com/bpfsh/bpfsh/lang"
 )
 
 // TestBpftraceCompat measures how much of bpftrace's own runtime-test suite
@@ -69,6 +70,8 @@ func TestBpftraceCompat(t *testing.T) {
 			var res Result
 			if why := missingTestProgs(dir, c); why != "" {
 				res = Result{Status: Skip, Reason: why}
+			} else if why := missingProbeTypes(c); why != "" {
+				res = Result{Status: Skip, Reason: why}
 			} else {
 				ctx, cancel := context.WithTimeout(context.Background(), c.Timeout+time.Minute)
 				res = r.Run(ctx, c)
@@ -122,6 +125,40 @@ func missingTestProgs(dir string, c *Case) string {
 		if _, err := os.Stat(filepath.Join(dir, m)); err != nil {
 			return "needs bpftrace's " + m
 		}
+	}
+	return ""
+}
+
+// kernelOnly are the probe types this machine's kernel cannot attach
+// (KERNEL.md): no kprobes, no BPF trampolines, no hardware PMU or
+// watchpoints here. bpfsh runs them in the QEMU VM instead (tests/vm).
+var kernelOnly = map[string]bool{
+	"kprobe": true, "k": true, "kretprobe": true, "kr": true,
+	"fentry": true, "f": true, "fexit": true, "fr": true, "kfunc": true, "kretfunc": true,
+	"watchpoint": true, "w": true, "asyncwatchpoint": true, "aw": true,
+	"hardware": true, "h": true,
+}
+
+// kernelOnlyRun matches a command line that lists or attaches those types.
+var kernelOnlyRun = regexp.MustCompile(`\b(kprobe|kretprobe|fentry|fexit|kfunc|kretfunc|watchpoint|hardware)[:*]`)
+
+// missingProbeTypes skips cases whose program needs a probe type that this
+// kernel lacks, so that they count as skipped, not failed.
+func missingProbeTypes(c *Case) string {
+	if c.Prog != "" {
+		prog, _ := lang.Parse("prog", []byte(c.Prog))
+		if prog != nil {
+			for _, p := range prog.Probes {
+				for _, s := range p.Specs {
+					if kernelOnly[s.Provider] {
+						return "needs " + s.Provider + " probes, which this kernel lacks"
+					}
+				}
+			}
+		}
+	}
+	if m := kernelOnlyRun.FindString(c.Run); m != "" {
+		return "needs " + strings.TrimRight(m, ":*") + " probes, which this kernel lacks"
 	}
 	return ""
 }
