@@ -116,7 +116,7 @@ func attachPerf(prog *ebpf.Program, typ uint32, config, period, freq uint64, cpu
 		fd, err := unix.PerfEventOpen(&attr, -1, cpu, -1, unix.PERF_FLAG_FD_CLOEXEC)
 		if err != nil {
 			cs.Close()
-			return nil, errorf("perf_event_open on CPU %d: %v", cpu, err)
+			return nil, errorf("perf_event_open on CPU %d: %w", cpu, err)
 		}
 		l, err := link.AttachRawLink(link.RawLinkOptions{Target: fd, Program: prog, Attach: ebpf.AttachPerfEvent})
 		if err != nil {

@@ -34,6 +34,19 @@ func List(env *Env, pattern string, verbose bool, w io.Writer) error {
 		ok, _ := path.Match(pattern, name)
 		return ok
 	}
+	// Fixed entries ("interval:ms:", "software:cpu-clock:") also match a
+	// full attach point such as "interval:ms:100".
+	fixed := func(name string) bool {
+		if match(name) || match(strings.TrimSuffix(name, ":")) {
+			return true
+		}
+		parts := strings.SplitN(pattern, ":", 3)
+		if len(parts) < 3 {
+			return false
+		}
+		ok, _ := path.Match(parts[0]+":"+parts[1]+":", name)
+		return ok
+	}
 	if wants("tracepoint") {
 		pts, err := env.Tracepoints("*", "*")
 		if err == nil {
@@ -53,7 +66,7 @@ func List(env *Env, pattern string, verbose bool, w io.Writer) error {
 			return err
 		}
 	}
-	if wants("rawtracepoint") && (hasProvider || pattern != "*") {
+	if wants("rawtracepoint") {
 		names, err := env.RawTracepoints()
 		if err == nil {
 			for _, n := range names {
@@ -69,9 +82,27 @@ func List(env *Env, pattern string, verbose bool, w io.Writer) error {
 			}
 		}
 	}
-	if wants("software") {
-		for _, e := range softwareEvents {
-			if name := "software:" + e.name + ":"; match(name) || match("software:"+e.name) {
+	for _, pe := range []struct {
+		provider string
+		events   []softwareEvent
+	}{{"software", softwareEvents}, {"hardware", hardwareEvents}} {
+		if !wants(pe.provider) {
+			continue
+		}
+		for _, e := range pe.events {
+			for _, n := range []string{e.name, e.alias} {
+				if name := pe.provider + ":" + n + ":"; n != "" && fixed(name) {
+					fmt.Fprintln(w, name)
+				}
+			}
+		}
+	}
+	for _, timer := range []string{"interval", "profile"} {
+		if !wants(timer) {
+			continue
+		}
+		for _, unit := range []string{"hz", "us", "ms", "s"} {
+			if name := timer + ":" + unit + ":"; fixed(name) {
 				fmt.Fprintln(w, name)
 			}
 		}
@@ -214,7 +245,7 @@ func fieldDecl(f Field) string {
 // typeString renders a BTF type as C.
 func typeString(t btf.Type) string {
 	switch u := t.(type) {
-	case nil:
+	case nil, *btf.Void:
 		return "void"
 	case *btf.Pointer:
 		return typeString(u.Target) + " *"
@@ -232,4 +263,50 @@ func typeString(t btf.Type) string {
 		return fmt.Sprintf("%s[%d]", typeString(u.Type), u.Nelems)
 	}
 	return t.TypeName()
+}
+
+// ListType writes a C definition of a kernel struct or union ("struct
+// task_struct", "union bpf_attr"; glob-free) from BTF, prefixed with where
+// the type lives, as bpftrace's -lv does.
+func ListType(env *Env, decl string, w io.Writer) error {
+	kind, name, _ := strings.Cut(strings.TrimSpace(decl), " ")
+	name = strings.TrimSpace(name)
+	var members []btf.Member
+	switch kind {
+	case "struct":
+		var st *btf.Struct
+		if err := env.FindType(name, &st); err != nil {
+			return err
+		}
+		members = st.Members
+	case "union":
+		var un *btf.Union
+		if err := env.FindType(name, &un); err != nil {
+			return err
+		}
+		members = un.Members
+	default:
+		return errorf("%q: -l lists struct and union definitions as 'struct NAME'", decl)
+	}
+	fmt.Fprintf(w, "vmlinux: %s %s {\n", kind, name)
+	for _, m := range members {
+		fmt.Fprintf(w, "    %s;\n", memberDecl(m))
+	}
+	fmt.Fprintln(w, "};")
+	return nil
+}
+
+func memberDecl(m btf.Member) string {
+	t := btf.UnderlyingType(m.Type)
+	if a, ok := t.(*btf.Array); ok {
+		return fmt.Sprintf("%s %s[%d]", typeString(a.Type), m.Name, a.Nelems)
+	}
+	d := typeString(m.Type)
+	if m.Name != "" {
+		d += " " + m.Name
+	}
+	if m.BitfieldSize > 0 {
+		d += fmt.Sprintf(" : %d", m.BitfieldSize)
+	}
+	return d
 }

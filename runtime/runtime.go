@@ -360,19 +360,28 @@ func (r *run) handle(raw []byte) {
 			if len(raw) >= 32 {
 				top, div = binary.LittleEndian.Uint64(raw[16:]), binary.LittleEndian.Uint64(raw[24:])
 			}
+			if bm.Type() == ebpf.PerCPUArray && !m.Value.IsHist() && !zeroed[m] {
+				// print() of a keyless count shows 0 before the first
+				// count or after clear(), as bpftrace does; the
+				// listing at exit leaves it out.
+				zeroed[m] = true
+				defer delete(zeroed, m)
+			}
+			if m.Key == nil && m.Value.Kind == compiler.KInt && !r.opts.JSON {
+				// Likewise an integer scalar never assigned.
+				if es, _ := readMap(m, bm); len(es) == 0 {
+					fmt.Fprintf(r.out, "%s: 0\n", m.Name)
+					break
+				}
+			}
 			if r.opts.JSON {
 				err = jsonMap(r.out, m, bm, int(top), int64(div))
 			} else {
 				err = printMapOpts(r.out, m, bm, int(top), int64(div))
 			}
 		case compiler.EventClear:
-			if bm.Type() == ebpf.PerCPUArray && !m.Value.IsHist() {
-				// A cleared keyless count prints as 0, as in bpftrace.
-				err = zeroMap(m, bm)
-			} else {
-				delete(zeroed, m)
-				err = clearMap(bm)
-			}
+			delete(zeroed, m)
+			err = clearMap(bm)
 		case compiler.EventZero:
 			err = zeroMap(m, bm)
 		}

@@ -145,13 +145,7 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 				pattern = a
 			}
 		}
-		for _, pat := range strings.Split(pattern, ",") {
-			if err := probes.List(probes.SystemEnv(), pat, cfg.listV || cfg.verbose, stdout); err != nil {
-				fmt.Fprintf(stderr, "ERROR: %v\n", err)
-				return 1
-			}
-		}
-		return 0
+		return listProbes(cfg, pattern, stdout, stderr)
 	}
 	name, src, err := readSource(cfg, stdin)
 	if err != nil {
@@ -389,4 +383,51 @@ func warnWorldWritable(file string) {
 			return
 		}
 	}
+}
+
+// listProbes is -l: the probes matching a pattern (or several, comma
+// separated), the probes of a program (-e or a script file), or struct
+// definitions ("struct task_struct").
+func listProbes(cfg *config, pattern string, stdout, stderr io.Writer) int {
+	env := probes.SystemEnv()
+	verbose := cfg.listV || cfg.verbose
+	patterns := strings.Split(pattern, ",")
+	var src []byte
+	name := "stdin"
+	if cfg.hasProg {
+		src = []byte(cfg.prog)
+	} else if pattern != "" && !strings.Contains(pattern, ":") && !strings.HasPrefix(pattern, "struct ") && !strings.HasPrefix(pattern, "union ") {
+		if data, err := os.ReadFile(pattern); err == nil {
+			src, name = data, pattern
+		} else if strings.HasSuffix(pattern, ".bt") {
+			fmt.Fprintf(stderr, "WARNING: It appears that '%s' is a filename but the file does not exist. Treating '%s' as a search pattern.\n", pattern, pattern)
+		}
+	}
+	if src != nil {
+		prog, diags := lang.Parse(name, src)
+		if diags.HasErrors() {
+			fmt.Fprint(stderr, diags.Format())
+			return 1
+		}
+		patterns = patterns[:0]
+		for _, p := range prog.Probes {
+			for _, s := range p.Specs {
+				patterns = append(patterns, s.Raw)
+			}
+		}
+	}
+	for _, pat := range patterns {
+		pat = strings.TrimSpace(pat)
+		var err error
+		if strings.HasPrefix(pat, "struct ") || strings.HasPrefix(pat, "union ") {
+			err = probes.ListType(env, pat, stdout)
+		} else {
+			err = probes.List(env, pat, verbose, stdout)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "ERROR: %v\n", err)
+			return 1
+		}
+	}
+	return 0
 }
