@@ -27,7 +27,7 @@
 #                     ~/.cache/bpfsh-vm); reused between runs; run artefacts in $BPFSH_VM_CACHE/out
 #   BPFSH_VM_KERNEL   exact kernel package (default: newest cached linux-image-6.12.*+deb12-amd64,
 #                     else what linux-image-6.12-amd64 depends on)
-#   BPFSH_VM_TIMEOUT  bound on the whole VM run in seconds (default 300)
+#   BPFSH_VM_TIMEOUT  bound on the whole VM run in seconds (default 480)
 #   BPFSH_VM_CASE_TIMEOUT  default per-case bound inside the guest (default 60; a case may say
 #                     "# vmtest-timeout: N" in its first lines)
 #   BPFSH_VM_STRICT=1 a skipped case counts as a failure
@@ -41,7 +41,7 @@ HERE=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 CASEDIR=$HERE/cases
 
-TIMEOUT=${BPFSH_VM_TIMEOUT:-300}
+TIMEOUT=${BPFSH_VM_TIMEOUT:-480}
 CASE_TIMEOUT=${BPFSH_VM_CASE_TIMEOUT:-60}
 STRICT=${BPFSH_VM_STRICT:-0}
 VERBOSE=${BPFSH_VM_VERBOSE:-0}

@@ -1,4 +1,5 @@
 # vmtest: override(): fmod_ret, and kprobe/fentry turned into fmod_ret, change security_file_open's return value (seen by fexit and cat); bpf_modify_return_test loads; usb_new_device is refused before loading
+# vmtest-timeout: 120
 . /cases/lib.sh
 
 # fmod_ret replaces the return value; fexit sees what the caller gets
