@@ -175,7 +175,7 @@ func (p *proc) readLines(rd *os.File, onLine func([]byte)) {
 					line = partial
 				}
 				line = bytes.TrimSuffix(line, []byte{'\r'})
-				if !seen && bytes.HasPrefix(line, []byte("Attaching ")) {
+				if !seen && (bytes.HasPrefix(line, []byte("Attaching ")) || bytes.HasPrefix(line, []byte("Attached "))) {
 					seen = true
 					p.attachAt = time.Since(p.start)
 					close(p.attached)

@@ -27,7 +27,9 @@ func btfValueType(t btf.Type, strlen int) (*Type, bool) {
 	case *btf.Int:
 		return intType(int(u.Size), u.Encoding == btf.Signed || u.Encoding == btf.Char), true
 	case *btf.Enum:
-		return intType(int(u.Size), u.Signed), true
+		t := intType(int(u.Size), u.Signed)
+		t.Enum = u
+		return t, true
 	case *btf.Pointer:
 		return &Type{Kind: KPtr, Size: 8, BTF: u.Target, Char: isChar(u.Target)}, true
 	case *btf.Array:
@@ -126,13 +128,17 @@ func (k *checker) structField(e *lang.Field, xt *Type) *Type {
 // btfCast resolves (struct NAME *) and (TYPEDEF *) casts through BTF.
 func (k *checker) btfCast(tn *lang.TypeName) (*Type, bool) {
 	env := k.c.opts.Env
-	if _, err := env.KernelBTF(); err != nil {
+	name := tn.Name
+	var target btf.Type
+	// The script's own definitions come first (they may redefine the kernel's).
+	user, isUser := k.c.cdefs.types[name]
+	if _, err := env.KernelBTF(); err != nil && !isUser {
 		k.errorf(tn.Span, "%v", err)
 		return tInt64, true
 	}
-	name := tn.Name
-	var target btf.Type
 	switch {
+	case isUser:
+		target = user
 	case strings.HasPrefix(name, "struct "):
 		var s *btf.Struct
 		if err := env.FindType(strings.TrimPrefix(name, "struct "), &s); err != nil {

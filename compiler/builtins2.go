@@ -86,8 +86,8 @@ func emitStrncmp(g *gen, e *lang.Call) *val {
 	g.emit(asm.Mov.Imm(r.reg, 0))
 	limit := min(int(n), a.size, b.size)
 	for i := 0; i < limit; i++ {
-		g.emit(asm.LoadMem(asm.R0, asm.R10, a.off+int16(i), asm.Byte),
-			asm.LoadMem(asm.R1, asm.R10, b.off+int16(i), asm.Byte),
+		g.emit(asm.LoadMem(asm.R0, a.base(), a.off+int16(i), asm.Byte),
+			asm.LoadMem(asm.R1, b.base(), b.off+int16(i), asm.Byte),
 			asm.JNE.Reg(asm.R0, asm.R1, differ),
 			asm.JEq.Imm(asm.R0, 0, done))
 	}
@@ -105,7 +105,9 @@ func checkSizeof(k *checker, e *lang.Call) *Type {
 	}
 	if tn, ok := e.Args[0].(*lang.TypeName); ok {
 		if _, ok := castType(tn); !ok {
-			k.errorf(tn.Span, "not supported yet: sizeof(%s)", tn.Name)
+			if _, ok := k.c.cTypeSize(tn); !ok {
+				k.errorf(tn.Span, "not supported yet: sizeof(%s)", tn.Name)
+			}
 		}
 		return tUint64
 	}
@@ -115,7 +117,11 @@ func checkSizeof(k *checker, e *lang.Call) *Type {
 
 func emitSizeof(g *gen, e *lang.Call) *val {
 	if tn, ok := e.Args[0].(*lang.TypeName); ok {
-		t, _ := castType(tn)
+		t, ok := castType(tn)
+		if !ok {
+			n, _ := g.c.cTypeSize(tn)
+			return imm(int64(n), tUint64)
+		}
 		if t.Kind == KPtr {
 			return imm(8, tUint64)
 		}

@@ -22,6 +22,9 @@ type scope struct {
 	prov  *probes.Provider
 	ctx   *probes.Context
 	vars  map[string]*Type
+	// final: each variable's type after every assignment (a string it
+	// holds may grow later in the probe): what reading it yields.
+	final map[string]*Type
 	types map[lang.Expr]*Type
 	// members: where each BTF member access reads
 	members map[*lang.Field]memberInfo
@@ -68,6 +71,15 @@ func (k *checker) probe(p *lang.Probe, sc *scope) {
 		}
 	}
 	k.block(p.Body)
+	// A variable lives in one home of its final (unified) type: every
+	// use reads that layout, whatever the type was where it was used.
+	for e := range sc.types {
+		if v, ok := e.(*lang.Var); ok {
+			if t, ok := sc.vars[v.Name]; ok {
+				sc.types[e] = t
+			}
+		}
+	}
 }
 
 func (k *checker) block(b *lang.Block) {
@@ -285,7 +297,7 @@ func (k *checker) keys(m *lang.MapRef) *Type {
 	for _, e := range m.Keys {
 		t := k.expr(e)
 		switch t.Kind {
-		case KInt, KString, KTuple, KInet, KStack, KSym:
+		case KInt, KString, KTuple, KInet, KStack, KSym, KBuf, KArray:
 		case KPtr:
 			t = tUint64
 		default:
@@ -342,9 +354,12 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		if e.Unit != "" {
 			return tDur
 		}
+		if e.Val > 1<<63-1 {
+			return tUint64 // only an unsigned 64-bit integer holds it
+		}
 		return tInt64
 	case *lang.BoolLit:
-		return tInt64
+		return tBool
 	case *lang.StrLit:
 		return strType(len(e.Val) + 1)
 	case *lang.PosParam:
@@ -364,6 +379,10 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		if !ok {
 			k.errorf(e.Span, "undefined variable $%s", e.Name).Hint("assign a value first: $%s = ...", e.Name)
 			return tInt64
+		}
+		if f := k.sc.final[e.Name]; f != nil && compatible(t, f) {
+			// The variable's home has its final layout.
+			t = unify(t, f)
 		}
 		return t
 	case *lang.MapRef:
@@ -404,7 +423,18 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		return k.field(e)
 	case *lang.Cast:
 		t := k.expr(e.X)
+		if e.Type.ArrLen != 0 && e.Type.Ptr == 0 {
+			return k.arrayCast(e, t)
+		}
 		ct, ok := castType(e.Type)
+		if !ok && e.Type.Ptr == 0 && e.Type.ArrLen == 0 && strings.HasPrefix(e.Type.Name, "enum ") {
+			if en, found := k.c.namedEnum(strings.TrimPrefix(e.Type.Name, "enum ")); found {
+				ct, ok = enumType(en), true
+			} else {
+				k.errorf(e.Type.Span, "unknown type %s: it is not defined in the script nor in kernel BTF", e.Type.Name)
+				return tInt64
+			}
+		}
 		if !ok && (e.Type.Ptr > 0 || strings.HasPrefix(e.Type.Name, "struct ") || strings.HasPrefix(e.Type.Name, "union ")) {
 			ct, ok = k.btfCast(e.Type)
 		}
@@ -421,7 +451,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		}
 		return ct
 	case *lang.Tuple:
-		tt := &Type{Kind: KTuple}
+		tt := &Type{Kind: KTuple, Names: e.Names}
 		for _, x := range e.Elems {
 			et := k.expr(x)
 			switch et.Kind {
@@ -429,7 +459,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 				w := *et
 				w.Size = 8
 				et = &w
-			case KString, KTuple, KInet, KStack, KSym:
+			case KString, KTuple, KInet, KStack, KSym, KBuf, KArray:
 			default:
 				k.errorf(x.Sp(), "%s cannot be part of a tuple", et)
 			}
@@ -438,8 +468,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		tt.Size = tt.MemSize()
 		return tt
 	case *lang.Index:
-		k.errorf(e.Span, "not supported yet: indexing")
-		return tInt64
+		return k.index(e)
 	case *lang.TypeName:
 		k.errorf(e.Span, "a type is not a value here")
 		return tInt64
@@ -464,7 +493,7 @@ var castTypes = map[string]*Type{
 	"uint8": intType(1, false), "uint16": intType(2, false), "uint32": intType(4, false), "uint64": intType(8, false),
 	"char": intType(1, true), "short": intType(2, true), "int": intType(4, true), "long": intType(8, true),
 	"unsigned char": intType(1, false), "unsigned short": intType(2, false), "unsigned int": intType(4, false),
-	"unsigned long": intType(8, false), "bool": intType(1, false),
+	"unsigned long": intType(8, false), "bool": tBool,
 }
 
 func castType(tn *lang.TypeName) (*Type, bool) {
@@ -500,11 +529,15 @@ func (k *checker) binary(e *lang.Binary) *Type {
 				k.errorf(x.e.Sp(), "%s needs integer operands, not %s", e.Op, x.t)
 			}
 		}
-		return tInt64
+		return tBool
 	case "==", "!=":
-		if a.Kind == KString && b.Kind == KString {
-			return tInt64
+		if a.Kind == KString && b.Kind == KString || a.Kind == KBuf && b.Kind == KBuf {
+			return tBool
 		}
+	}
+	if a.Kind == KBuf || b.Kind == KBuf {
+		k.errorf(e.Span, "%s cannot be applied to %s and %s", e.Op, a, b).Hint("buffers support only == and != between buffers")
+		return tInt64
 	}
 	if a.Kind == KString || b.Kind == KString {
 		k.errorf(e.Span, "%s cannot be applied to %s and %s", e.Op, a, b).Hint("strings support only == and !=")
@@ -516,7 +549,11 @@ func (k *checker) binary(e *lang.Binary) *Type {
 	}
 	switch e.Op {
 	case "<", "<=", ">", ">=", "==", "!=":
-		return tInt64
+		return tBool
+	case "&", "|", "^":
+		if a.Bool && b.Bool {
+			return tBool
+		}
 	}
 	switch {
 	case a.Dur && b.Dur && (e.Op == "+" || e.Op == "-"),
@@ -580,7 +617,7 @@ func (k *checker) unary(e *lang.Unary) *Type {
 		return tInt64
 	}
 	if e.Op == "!" {
-		return tInt64
+		return tBool
 	}
 	return intType(8, t.Signed || e.Op == "-")
 }
@@ -627,9 +664,25 @@ func (k *checker) field(e *lang.Field) *Type {
 			k.errorf(e.Span, "not supported yet: argument %s of type %s", f.Name, f.CType)
 			return tInt64
 		}
+		if name, isEnum := strings.CutPrefix(f.CType, "enum "); isEnum && t.Kind == KInt {
+			// Printed by name, like the kernel's enum in BTF.
+			if en, found := k.c.namedEnum(name); found {
+				w := *t
+				w.Enum = en
+				t = &w
+			}
+		}
 		return t
 	}
 	xt := k.expr(e.X)
+	if xt.Kind == KTuple && xt.Names != nil {
+		i := xt.ElemIndex(e.Name)
+		if i < 0 {
+			k.errorf(e.Span, "the record %s has no field %q", xt, e.Name)
+			return tInt64
+		}
+		return xt.Elems[i]
+	}
 	if xt.Kind == KTuple {
 		i, err := strconv.Atoi(e.Name)
 		if err != nil || i < 0 || i >= len(xt.Elems) {

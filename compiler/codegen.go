@@ -40,11 +40,24 @@ type gen struct {
 	nsub      int
 	callback  bool // generating a callback body
 	varsBytes int  // bytes of the variables' homes at the top of the frame
+	// Scratch memory (scratch.go): large buffers live in a per-CPU map
+	// value when the probe's values do not fit the stack.
+	scratch     bool // this probe has scratch memory (its address in scratchReg)
+	scrLimit    int  // buffers larger than this go to scratch memory
+	scrSlot     int  // the probe's entry in the scratch map
+	scrSp       int  // scratch bytes in use
+	scrMax      int
+	scrVars     int    // bytes of the variables' homes at the start of scratch memory
+	wantScratch bool   // a buffer is larger than the configured on_stack_limit
+	scrFail     string // callbacks: where a failed scratch lookup goes
+	// A loop callback's frame and its probe's overflow the stack together.
+	loopOver int
+	loopSpan lang.Span
 }
 
 func newGen(c *compiler, sc *scope, prefix string) *gen {
 	g := &gen{c: c, sc: sc, vars: map[string]*val{}, alias: map[string]string{}, prefix: prefix}
-	g.freeRegs = append([]asm.Register(nil), tempRegs...)
+	g.freeRegs = g.temps()
 	g.exit = g.label()
 	return g
 }
@@ -219,50 +232,56 @@ func (g *gen) alloc(size int) int16 {
 	return int16(-g.sp)
 }
 
-// buffer returns a zeroed stack buffer.
+// buffer returns a zeroed buffer.
 func (g *gen) buffer(size int, t *Type) *val {
 	size = align8(size)
-	off := g.alloc(size)
-	g.zero(off, size)
-	return &val{kind: vMem, off: off, size: size, t: t}
+	buf := g.mem(size, t)
+	g.zero(buf)
+	return buf
 }
 
-func (g *gen) zero(off int16, size int) {
-	for i := 0; i < size; i += 8 {
-		g.emit(storeImm(asm.R10, off+int16(i), 0, asm.DWord))
+// zero clears the buffer v.
+func (g *gen) zero(v *val) {
+	if g.bigMem(v.size) {
+		g.memset(v)
+		return
+	}
+	for i := 0; i < v.size; i += 8 {
+		g.emit(storeImm(v.base(), v.off+int16(i), 0, asm.DWord))
 	}
 }
 
-// copyMem copies src (a stack buffer) into the buffer at dst, zero-filling
-// when src is shorter.
-func (g *gen) copyMem(dst int16, dstSize int, src *val) {
-	n := min(src.size, dstSize)
-	for i := 0; i < n; i += 8 {
-		g.emit(asm.LoadMem(asm.R0, asm.R10, src.off+int16(i), asm.DWord),
-			asm.StoreMem(asm.R10, dst+int16(i), asm.R0, asm.DWord))
+// copyMem copies src (a buffer) into the buffer dst, zero-filling when src
+// is shorter.
+func (g *gen) copyMem(dst, src *val) {
+	n := min(src.size, dst.size)
+	if g.bigMem(n) {
+		g.memcpy(dst.part(0, n, nil), src)
+	} else {
+		for i := 0; i < n; i += 8 {
+			g.emit(asm.LoadMem(asm.R0, src.base(), src.off+int16(i), asm.DWord),
+				asm.StoreMem(dst.base(), dst.off+int16(i), asm.R0, asm.DWord))
+		}
 	}
-	if n < dstSize {
-		g.zero(dst+int16(n), dstSize-n)
+	if n < dst.size {
+		g.zero(dst.part(n, dst.size-n, nil))
 	}
 }
 
-// store writes v (of type t) into memory at dst+off, using t's MemSize layout.
-func (g *gen) store(base asm.Register, off int16, v *val, size int) {
+// store writes v into the memory of dst, using v's MemSize layout.
+func (g *gen) store(dst *val, v *val) {
 	switch v.kind {
 	case vMem:
-		if base != asm.R10 {
-			panic("store of a buffer through a pointer")
-		}
-		g.copyMem(off, size, v)
+		g.copyMem(dst, v)
 	case vImm:
 		if v.imm == int64(int32(v.imm)) {
-			g.emit(storeImm(base, off, v.imm, asm.DWord))
+			g.emit(storeImm(dst.base(), dst.off, v.imm, asm.DWord))
 			return
 		}
 		fallthrough
 	default:
 		r, _, _ := g.operandReg(v, asm.R0)
-		g.emit(asm.StoreMem(base, off, r, asm.DWord))
+		g.emit(asm.StoreMem(dst.base(), dst.off, r, asm.DWord))
 	}
 }
 
@@ -279,10 +298,13 @@ func (g *gen) program(p *lang.Probe) {
 	// The kernel wants line info on the first instruction when any has it.
 	g.setSource(p.Span)
 	g.emit(asm.Mov.Reg(ctxReg, asm.R1))
+	// With override() in an fmod_ret/lsm program, the epilogue returns a
+	// variable: the ways out before the variables are set return the
+	// default instead.
 	_, returnsVar := g.sc.vars[overrideVar]
+	body := g.exit
 	if returnsVar {
-		// The epilogue returns a variable: it must be set on every way out.
-		g.allocVars()
+		g.exit = g.label()
 	}
 	if g.c.useExit && g.sc.prov.Name != "BEGIN" && g.sc.prov.Name != "END" {
 		// After exit(), no probe runs again, however long detaching takes.
@@ -290,9 +312,12 @@ func (g *gen) program(p *lang.Probe) {
 		g.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord), asm.JNE.Imm(asm.R1, 0, g.exit))
 	}
 	g.callbackPrologue(p)
-	if !returnsVar {
-		g.allocVars()
+	if g.scratch {
+		g.scratchPrologue(g.exit)
 	}
+	early := g.exit
+	g.exit = body
+	g.allocVars()
 	g.packetPrologue(p)
 	if p.Pred != nil {
 		g.setSource(p.Pred.Sp())
@@ -302,6 +327,14 @@ func (g *gen) program(p *lang.Probe) {
 	g.block(p.Body)
 	g.mark(g.exit)
 	g.epilogue()
+	if early != body {
+		g.mark(early)
+		g.emit(asm.Mov.Imm(asm.R0, g.c.retval(g.sc)), asm.Return())
+	}
+}
+
+// report states what made the probe impossible to generate.
+func (g *gen) report(p *lang.Probe) {
 	if g.tooBig {
 		g.k.errorf(p.Span, "this probe compiles to more than %d instructions, the kernel's limit", maxInsns).
 			Hint("use fewer or smaller unroll() loops")
@@ -309,6 +342,12 @@ func (g *gen) program(p *lang.Probe) {
 	if g.overErr {
 		g.k.errorf(p.Span, "this probe needs %d bytes of stack, more than BPF's %d", g.maxSp, maxStack).
 			Hint("use fewer or shorter strings in one probe")
+	} else if g.loopOver > 0 {
+		g.k.errorf(g.loopSpan, "this loop and its probe need %d bytes of stack together, more than BPF's %d", g.loopOver, maxStack)
+	}
+	if g.scrMax > maxScratch {
+		g.k.errorf(p.Span, "this probe's values need %d bytes of scratch memory, more than the %d a per-CPU map value holds", g.scrMax, maxScratch).
+			Hint("use fewer or shorter strings in one probe (a lower max_strlen)")
 	}
 }
 
@@ -323,26 +362,36 @@ func (g *gen) exitFlag() {
 	g.sp -= 8
 }
 
-// allocVars gives every $variable of the probe its stack home up front,
-// zeroed.
+// allocVars gives every $variable of the probe its home up front, zeroed.
 func (g *gen) allocVars() {
 	g.allocVarsNoInit()
-	g.zero(int16(-g.varsBytes), g.varsBytes)
+	g.zero(&val{kind: vMem, off: int16(-g.varsBytes), size: g.varsBytes})
+	if g.scrVars > 0 {
+		g.zero(&val{kind: vMem, size: g.scrVars, scr: true})
+	}
 }
 
-// allocVarsNoInit lays the variables out at the top of the frame, in name
-// order (callbacks rely on the same layout as their probe).
+// allocVarsNoInit lays the variables out at the top of the frame (large
+// ones at the start of scratch memory), in name order: callbacks rely on
+// the same layout as their probe.
 func (g *gen) allocVarsNoInit() {
+	scr := 0
 	for _, name := range sortedKeys(g.sc.vars) {
 		t := g.sc.vars[name]
-		if t.InMemory() {
-			size := align8(t.MemSize())
+		switch size := align8(t.MemSize()); {
+		case t.InMemory() && g.inScratch(size):
+			g.vars[name] = &val{kind: vMem, off: int16(scr), size: size, t: t, scr: true}
+			scr += size
+		case t.InMemory():
 			g.vars[name] = &val{kind: vMem, off: g.alloc(size), size: size, t: t}
-		} else {
+		default:
 			g.vars[name] = &val{kind: vSlot, off: g.alloc(8), t: t}
 		}
 	}
 	g.varsBytes = g.sp
+	g.scrVars = scr
+	g.scrSp = max(g.scrSp, scr)
+	g.scrMax = max(g.scrMax, g.scrSp)
 }
 
 func (g *gen) setSource(sp lang.Span) {
@@ -376,10 +425,10 @@ func (g *gen) block(b *lang.Block) {
 }
 
 func (g *gen) stmt(s lang.Stmt) {
-	mark := g.sp
+	mark, scrMark := g.sp, g.scrSp
 	defer func() {
 		g.resetTemps()
-		g.sp = mark
+		g.sp, g.scrSp = mark, scrMark
 	}()
 	if _, ok := s.(*lang.Block); !ok {
 		if _, ok := s.(*lang.If); !ok {
@@ -511,7 +560,7 @@ func (g *gen) assignVar(v *lang.Var, op string, rhs lang.Expr) {
 	home := g.vars[v.Name]
 	x := g.expr(rhs)
 	if home.kind == vMem {
-		g.copyMem(home.off, home.size, x)
+		g.copyValue(home, x, g.sc.types[rhs])
 		return
 	}
 	if op != "=" {
@@ -561,12 +610,12 @@ func (g *gen) expr(e lang.Expr) *val {
 	case *lang.Ternary:
 		elseL, endL := g.label(), g.label()
 		if t.InMemory() {
-			buf := &val{kind: vMem, off: g.alloc(t.MemSize()), size: t.MemSize(), t: t}
+			buf := g.mem(t.MemSize(), t)
 			g.branchFalse(e.Cond, elseL)
-			g.copyMem(buf.off, buf.size, g.expr(e.Then))
+			g.copyValue(buf, g.expr(e.Then), g.sc.types[e.Then])
 			g.emit(asm.Ja.Label(endL))
 			g.mark(elseL)
-			g.copyMem(buf.off, buf.size, g.expr(e.Else))
+			g.copyValue(buf, g.expr(e.Else), g.sc.types[e.Else])
 			g.mark(endL)
 			g.emit(asm.Mov.Imm(asm.R0, 0))
 			return buf
@@ -588,15 +637,23 @@ func (g *gen) expr(e lang.Expr) *val {
 		return g.field(e)
 	case *lang.Cast:
 		x := g.expr(e.X)
+		if t.Kind == KArray {
+			return g.emitArrayCast(x, t)
+		}
 		if t.Kind != KInt {
 			return x
 		}
+		if t.Bool && !g.sc.types[e.X].Bool {
+			return g.toBool(x)
+		}
 		return g.truncate(x, t)
+	case *lang.Index:
+		return g.index(e)
 	case *lang.Tuple:
 		buf := g.buffer(t.MemSize(), t)
 		for i, el := range e.Elems {
 			x := g.expr(el)
-			g.store(asm.R10, buf.off+int16(t.ElemOffset(i)), x, t.Elems[i].MemSize())
+			g.copyValue(buf.part(t.ElemOffset(i), t.Elems[i].MemSize(), t.Elems[i]), x, g.sc.types[el])
 			g.release(x)
 		}
 		return buf
@@ -606,16 +663,28 @@ func (g *gen) expr(e lang.Expr) *val {
 
 // tupleElem reads element N of a tuple ($t.N).
 func (g *gen) tupleElem(e *lang.Field, xt *Type) *val {
-	i, _ := strconv.Atoi(e.Name)
-	x := g.expr(e.X)
-	et := xt.Elems[i]
-	off := x.off + int16(xt.ElemOffset(i))
-	if et.InMemory() {
-		return &val{kind: vMem, off: off, size: et.MemSize(), t: et}
+	i, err := strconv.Atoi(e.Name)
+	if xt.Names != nil || err != nil {
+		i = xt.ElemIndex(e.Name)
 	}
-	r := g.newTemp(et)
-	g.emit(asm.LoadMem(r.reg, asm.R10, off, asm.DWord))
-	return r
+	return g.tupleElemAt(e.X, xt, i)
+}
+
+// toBool turns an integer into a bool: 1 when it is non-zero, else 0.
+func (g *gen) toBool(x *val) *val {
+	if x.kind == vImm {
+		if x.imm != 0 {
+			return imm(1, tBool)
+		}
+		return imm(0, tBool)
+	}
+	x = g.toTemp(x)
+	x.t = tBool
+	done := g.label()
+	g.emit(asm.JEq.Imm(x.reg, 0, done), asm.Mov.Imm(x.reg, 1))
+	g.mark(done)
+	g.emit(asm.Mov.Reg(x.reg, x.reg))
+	return x
 }
 
 // truncate narrows an integer to t's width, sign- or zero-extending to 64 bits.
@@ -661,7 +730,7 @@ func (g *gen) strLit(s string, size int) *val {
 	for i := 0; i+4 <= len(b); i += 4 {
 		w := int32(binary.LittleEndian.Uint32(b[i:]))
 		if w != 0 {
-			g.emit(storeImm(asm.R10, buf.off+int16(i), int64(w), asm.Word))
+			g.emit(storeImm(buf.base(), buf.off+int16(i), int64(w), asm.Word))
 		}
 	}
 	return buf
@@ -948,6 +1017,10 @@ func (g *gen) compare(e *lang.Binary, op, label string) {
 		g.strCompare(e, op == "==", label)
 		return
 	}
+	if xt.Kind == KBuf && yt.Kind == KBuf {
+		g.bufCompare(e, op == "==", label)
+		return
+	}
 	x, y := g.expr(e.X), g.expr(e.Y)
 	signed := xt.Signed && yt.Signed
 	if x.kind == vImm && y.kind != vImm {
@@ -988,15 +1061,15 @@ func (g *gen) strCompare(e *lang.Binary, eq bool, label string) {
 		}
 		b := []byte(*lit + "\x00")
 		for i := 0; i < n; i++ {
-			g.emit(asm.LoadMem(asm.R0, asm.R10, x.off+int16(i), asm.Byte),
+			g.emit(asm.LoadMem(asm.R0, x.base(), x.off+int16(i), asm.Byte),
 				asm.JNE.Imm(asm.R0, int32(b[i]), differ))
 		}
 	} else {
 		x, y := g.expr(e.X), g.expr(e.Y)
 		n := min(x.size, y.size)
 		for i := 0; i < n; i++ {
-			g.emit(asm.LoadMem(asm.R0, asm.R10, x.off+int16(i), asm.Byte),
-				asm.LoadMem(asm.R1, asm.R10, y.off+int16(i), asm.Byte),
+			g.emit(asm.LoadMem(asm.R0, x.base(), x.off+int16(i), asm.Byte),
+				asm.LoadMem(asm.R1, y.base(), y.off+int16(i), asm.Byte),
 				asm.JNE.Reg(asm.R0, asm.R1, differ),
 				asm.JEq.Imm(asm.R0, 0, same))
 		}
@@ -1006,7 +1079,7 @@ func (g *gen) strCompare(e *lang.Binary, eq bool, label string) {
 			if y.size > x.size {
 				longer = y
 			}
-			g.emit(asm.LoadMem(asm.R0, asm.R10, longer.off+int16(n), asm.Byte),
+			g.emit(asm.LoadMem(asm.R0, longer.base(), longer.off+int16(n), asm.Byte),
 				asm.JNE.Imm(asm.R0, 0, differ))
 		}
 	}
@@ -1041,9 +1114,9 @@ func (g *gen) field(e *lang.Field) *val {
 		buf := g.buffer(t.Size, t)
 		g.emit(asm.LoadMem(asm.R3, ctxReg, int16(f.Offset), asm.Word),
 			asm.And.Imm(asm.R3, 0xffff),
-			asm.Add.Reg(asm.R3, ctxReg),
-			asm.Mov.Reg(asm.R1, asm.R10), asm.Add.Imm(asm.R1, int32(buf.off)),
-			asm.Mov.Imm(asm.R2, int32(t.Size)),
+			asm.Add.Reg(asm.R3, ctxReg))
+		g.load(asm.R1, buf)
+		g.emit(asm.Mov.Imm(asm.R2, int32(t.Size)),
 			asm.FnProbeReadKernelStr.Call())
 		g.countReadFault()
 		return buf
@@ -1052,7 +1125,7 @@ func (g *gen) field(e *lang.Field) *val {
 		buf := g.buffer(t.Size, t)
 		for i := 0; i < f.Elems; i++ {
 			g.emit(asm.LoadMem(asm.R0, ctxReg, int16(f.Offset+i), asm.Byte),
-				asm.StoreMem(asm.R10, buf.off+int16(i), asm.R0, asm.Byte))
+				asm.StoreMem(buf.base(), buf.off+int16(i), asm.R0, asm.Byte))
 		}
 		return buf
 	}

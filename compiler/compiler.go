@@ -130,6 +130,8 @@ type Object struct {
 	Stacks *ebpf.MapSpec // stack traces for kstack/ustack
 	// Control holds the exit flag: once exit() has run, probes do nothing.
 	Control *ebpf.MapSpec
+	// Scratch holds the large values of probes that do not fit the stack.
+	Scratch *ebpf.MapSpec
 	// Patches lists instructions (by symbol) whose constants the runtime sets.
 	Patches  map[string]PatchKind
 	Warnings string
@@ -153,6 +155,9 @@ func (o *Object) MapSpecs() map[string]*ebpf.MapSpec {
 	if o.Control != nil {
 		out[ctlMap] = o.Control
 	}
+	if o.Scratch != nil {
+		out[scratchMap] = o.Scratch
+	}
 	return out
 }
 
@@ -171,11 +176,19 @@ type compiler struct {
 	maxKeys   int
 	ringSize  int
 	maxProbes int
+	// stackLimit is on_stack_limit: buffers larger than this go to
+	// scratch memory (-1: only when a probe does not fit the stack).
+	stackLimit int
+	// C definitions in the script, and the kernel's enumerators (by
+	// name, indexed when a script first names an unknown identifier).
+	cdefs       *cdefs
+	kernelEnums map[string]enumValue
+	decls       map[string]*mapDecl // let @m = kind(n); by map name
 }
 
 // config applies `config = { key = value; ... }` over the options.
 func (c *compiler) config(prog *lang.Program, diags *lang.Diags) {
-	c.maxKeys, c.ringSize, c.maxProbes = DefaultMaxKeys, RingSize, DefaultMaxProbes
+	c.maxKeys, c.ringSize, c.maxProbes, c.stackLimit = DefaultMaxKeys, RingSize, DefaultMaxProbes, -1
 	if c.opts.MaxProbes > 0 {
 		c.maxProbes = c.opts.MaxProbes
 	}
@@ -201,13 +214,16 @@ func (c *compiler) config(prog *lang.Program, diags *lang.Diags) {
 		case "perf_rb_pages":
 			c.ringSize = ringBytes(int(lit.Val))
 		case "max_strlen", "strlen":
-			if lit.Val < 1 || lit.Val > 200 {
-				diags.Errorf(lit.Span, "max_strlen must be from 1 to 200 (strings live on the 512-byte BPF stack)")
+			if lit.Val < 1 || lit.Val > maxStrlen {
+				diags.Errorf(lit.Span, "max_strlen must be from 1 to %d", maxStrlen)
 				continue
 			}
 			c.strlen = int(lit.Val)
+		case "on_stack_limit":
+			c.stackLimit = int(min(lit.Val, maxScratch))
+			continue // 0 is valid: every buffer in scratch memory
 		default:
-			diags.Errorf(id.Span, "unknown config key %q", id.Name).Hint("known: max_map_keys, max_probes, perf_rb_pages, max_strlen")
+			diags.Errorf(id.Span, "unknown config key %q", id.Name).Hint("known: max_map_keys, max_probes, perf_rb_pages, max_strlen, on_stack_limit")
 		}
 		if lit.Val == 0 {
 			diags.Errorf(lit.Span, "%s must be positive", id.Name)
@@ -282,23 +298,23 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	if opts.StrLen == 0 {
 		opts.StrLen = 64
 	}
+	opts.StrLen = min(opts.StrLen, maxStrlen)
 	if opts.Env == nil {
 		opts.Env = probes.SystemEnv()
 	}
 	c := &compiler{prog: prog, opts: opts, strlen: opts.StrLen, maps: map[string]*Map{}, patches: map[string]PatchKind{}}
 	k := &checker{c: c, diags: diags, maps: map[string]*mapInfo{}}
 
+	c.cdefs = newCdefs()
 	for _, d := range prog.Preamble {
-		diags.Errorf(d.Span, "not supported yet: C definitions and preprocessor lines")
+		c.cdecl(d, diags)
 	}
 	c.config(prog, diags)
 	if len(prog.Probes) == 0 && !diags.HasErrors() {
 		diags.Errorf(lang.Span{Start: lang.PosAt(prog.Src, 0), End: lang.PosAt(prog.Src, len(prog.Src))},
 			"the program has no probes").Hint("a probe looks like: BEGIN { printf(\"hello\\n\"); }")
 	}
-	for _, d := range prog.MapDecls {
-		diags.Errorf(d.Span, "not supported yet: map declarations")
-	}
+	c.mapDecls(prog, diags)
 	for _, d := range prog.Macros {
 		diags.Errorf(d.Span, "not supported yet: macros")
 	}
@@ -374,11 +390,15 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		return nil, diags
 	}
 
-	// Type check: first learn map types quietly, then check for real.
+	// Type check: first learn map types quietly, then variable types (with
+	// every map known), then check for real.
 	k.quiet = true
-	for _, in := range insts {
-		in.sc.vars, in.sc.types, in.sc.members = map[string]*Type{}, map[lang.Expr]*Type{}, map[*lang.Field]memberInfo{}
-		k.probe(in.probe, in.sc)
+	for pass := 0; pass < 2; pass++ {
+		for _, in := range insts {
+			in.sc.vars, in.sc.types, in.sc.members = map[string]*Type{}, map[lang.Expr]*Type{}, map[*lang.Field]memberInfo{}
+			k.probe(in.probe, in.sc)
+			in.sc.final = in.sc.vars
+		}
 	}
 	k.quiet = false
 	checked := map[*lang.Probe]bool{}
@@ -395,6 +415,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		checked[in.probe] = true
 		k.probe(in.probe, in.sc)
 	}
+	c.checkMapDecls(k.maps, diags)
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -445,6 +466,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		}
 		m.Spec = &ebpf.MapSpec{Name: mapObjName(name, i), Type: typ, KeySize: uint32(keySize),
 			ValueSize: uint32(mi.val.MemSize()), MaxEntries: maxEntries, Flags: flags}
+		c.declaredSpec(name, mi, m.Spec)
 		c.maps[name] = m
 	}
 
@@ -456,10 +478,12 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		return true
 	})
 	obj := &Object{}
+	scratchSize := 0
 	for n, in := range insts {
-		g := newGen(c, in.sc, fmt.Sprintf("p%d", n))
-		g.k = k
-		g.program(in.probe)
+		g := c.generate(k, in.sc, in.probe, n, in.index)
+		if g.scratch {
+			scratchSize = max(scratchSize, g.scrMax)
+		}
 		insns := g.finish()
 		if len(insns) > 0 {
 			insns[0] = insns[0].WithSymbol(progName(n))
@@ -505,9 +529,35 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	if c.useExit {
 		obj.Control = &ebpf.MapSpec{Name: ctlMap, Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}
 	}
+	if scratchSize > 0 {
+		obj.Scratch = scratchMapSpec(scratchSize, len(prog.Probes))
+	}
 	obj.Patches = c.patches
 	obj.Warnings = diags.Warnings()
 	return obj, diags
+}
+
+// generate generates one probe instance: on the stack if it fits, else
+// again with scratch memory (scratch.go).
+func (c *compiler) generate(k *checker, sc *scope, p *lang.Probe, n, probe int) *gen {
+	nprintf, ndiag := len(c.printfs), len(k.diags.List)
+	g := newGen(c, sc, fmt.Sprintf("p%d", n))
+	g.k = k
+	g.program(p)
+	if g.needsScratch() {
+		// Forget the first attempt's printf formats and diagnostics.
+		c.printfs, k.diags.List = c.printfs[:nprintf], k.diags.List[:ndiag]
+		limit := autoScratchLimit
+		if c.stackLimit >= 0 && (!g.overErr && g.loopOver == 0 || c.stackLimit < limit) {
+			limit = c.stackLimit
+		}
+		g = newGen(c, sc, fmt.Sprintf("p%d", n))
+		g.k, g.scratch, g.scrLimit, g.scrSlot = k, true, limit, probe
+		g.freeRegs = g.temps()
+		g.program(p)
+	}
+	g.report(p)
+	return g
 }
 
 // known lists bpftrace probe types bpfsh parses but cannot compile yet.

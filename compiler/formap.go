@@ -13,7 +13,9 @@ import (
 // bpf_for_each_map_elem. The callback has its own frame: the probe's
 // variables are copied in from the caller's frame (passed as the callback
 // context) at entry and copied back at exit, so the body reads and writes
-// them as usual; $kv is filled from the element's key and value.
+// them as usual; $kv is filled from the element's key and value. Variables
+// in scratch memory stay there: the callback looks the memory up again
+// and uses them in place.
 
 func (g *gen) forMap(s *lang.For) {
 	mi := g.c.maps[s.Map.Name]
@@ -22,9 +24,18 @@ func (g *gen) forMap(s *lang.For) {
 	g.addCallback(child, name, s.Span, callbackFunc(name))
 	g.mapPtr(asm.R1, mi.Spec.Name)
 	g.funcPtr(asm.R2, name)
-	g.emit(asm.Mov.Reg(asm.R3, asm.R10), asm.Add.Imm(asm.R3, int32(-g.varsBytes)),
-		asm.Mov.Imm(asm.R4, 0),
-		asm.FnForEachMapElem.Call())
+	g.varsPtr(asm.R3)
+	g.emit(asm.Mov.Imm(asm.R4, 0), asm.FnForEachMapElem.Call())
+}
+
+// varsPtr points r at the variables' homes on the stack, the context of a
+// loop callback (NULL when every variable is in scratch memory).
+func (g *gen) varsPtr(r asm.Register) {
+	if g.varsBytes == 0 {
+		g.emit(asm.Mov.Imm(r, 0))
+		return
+	}
+	g.emit(asm.Mov.Reg(r, asm.R10), asm.Add.Imm(r, int32(-g.varsBytes)))
 }
 
 // callbackBody generates the callback: long cb(map, key, value, ctx).
@@ -33,22 +44,33 @@ func (g *gen) callbackBody(s *lang.For, mi *Map) {
 	// R9 keeps the caller's variables; R6 and R7 the element's key and value.
 	g.emit(asm.Mov.Reg(ctxReg, asm.R4), asm.Mov.Reg(asm.R6, asm.R2), asm.Mov.Reg(asm.R7, asm.R3))
 	g.freeRegs = []asm.Register{asm.R8}
+	if g.scratch {
+		g.freeRegs = nil
+		g.scratchPrologue(g.scrFail)
+	}
 	g.copyVarsIn()
 	kv := g.vars[s.Var.Name]
 	kt := mi.Key
-	for i := 0; i < kt.MemSize(); i += 8 {
-		g.emit(asm.LoadMem(asm.R0, asm.R6, int16(i), asm.DWord),
-			asm.StoreMem(asm.R10, kv.off+int16(i), asm.R0, asm.DWord))
-	}
 	vsize := mi.Value.MemSize()
 	if !mi.Value.InMemory() {
 		vsize = 8
 	}
-	for i := 0; i < vsize; i += 8 {
-		g.emit(asm.LoadMem(asm.R0, asm.R7, int16(i), asm.DWord),
-			asm.StoreMem(asm.R10, kv.off+int16(kt.MemSize()+i), asm.R0, asm.DWord))
+	for _, part := range []struct {
+		from asm.Register
+		off  int
+		size int
+	}{{asm.R6, 0, kt.MemSize()}, {asm.R7, kt.MemSize(), vsize}} {
+		dst := kv.part(part.off, part.size, nil)
+		if g.bigMem(part.size) {
+			g.memcpy(dst, &val{kind: vReg, reg: part.from})
+			continue
+		}
+		for i := 0; i < part.size; i += 8 {
+			g.emit(asm.LoadMem(asm.R0, part.from, int16(i), asm.DWord),
+				asm.StoreMem(dst.base(), dst.off+int16(i), asm.R0, asm.DWord))
+		}
 	}
-	g.freeRegs = append([]asm.Register(nil), tempRegs...)
+	g.freeRegs = g.temps()
 	g.callbackLoop(s.Body, "")
 }
 
@@ -88,6 +110,11 @@ func (g *gen) callbackLoop(body *lang.Block, keep string) {
 	// exit() or return inside the body: stop iterating.
 	g.mark(g.exit)
 	g.emit(asm.Mov.Imm(asm.R6, 1), asm.Ja.Label(out))
+	if g.scratch {
+		// No scratch memory (impossible): stop before anything ran.
+		g.mark(g.scrFail)
+		g.emit(asm.Mov.Imm(asm.R0, 1), asm.Return())
+	}
 }
 
 // newCallback starts a child generator for a callback subprogram.
@@ -95,17 +122,30 @@ func (g *gen) newCallback() (*gen, string) {
 	g.nsub++
 	name := fmt.Sprintf("%s_cb%d", g.prefix, g.nsub)
 	child := &gen{c: g.c, k: g.k, sc: g.sc, vars: map[string]*val{}, alias: map[string]string{},
-		prefix: name, callback: true}
-	child.freeRegs = append([]asm.Register(nil), tempRegs...)
+		prefix: name, callback: true,
+		// Scratch memory: the same variables, buffers after the caller's.
+		scratch: g.scratch, scrLimit: g.scrLimit, scrSlot: g.scrSlot, scrSp: g.scrSp, scrMax: g.scrSp}
+	child.freeRegs = child.temps()
 	child.exit = child.label()
+	if child.scratch {
+		child.scrFail = child.label()
+	}
 	return child, name
 }
 
 // addCallback appends a finished callback after the program.
 func (g *gen) addCallback(child *gen, name string, sp lang.Span, fn *btf.Func) {
-	if child.maxSp+g.maxSp > maxStack {
-		g.k.errorf(sp, "this loop and its probe need %d bytes of stack together, more than BPF's %d", child.maxSp+g.maxSp, maxStack)
+	// The callback's frame comes on top of the probe's.
+	if child.loopOver > 0 && g.loopOver == 0 {
+		g.loopOver, g.loopSpan = child.loopOver, child.loopSpan
 	}
+	if child.maxSp+g.maxSp > maxStack && g.loopOver == 0 {
+		g.loopOver, g.loopSpan = child.maxSp+g.maxSp, sp
+	}
+	g.overErr = g.overErr || child.overErr
+	g.wantScratch = g.wantScratch || child.wantScratch
+	g.tooBig = g.tooBig || child.tooBig
+	g.scrMax = max(g.scrMax, child.scrMax)
 	insns := child.finish()
 	insns[0] = btf.WithFuncMetadata(insns[0].WithSymbol(name), fn)
 	g.subprogs = append(g.subprogs, insns)
@@ -134,18 +174,22 @@ func (g *gen) forRangeLoop(s *lang.For) {
 	// long cb(u32 index, void *ctx)
 	child.emit(asm.Mov.Reg(ctxReg, asm.R2), asm.Mov.Reg(asm.R6, asm.R1))
 	child.freeRegs = []asm.Register{asm.R8, asm.R7}
+	if child.scratch {
+		child.freeRegs = []asm.Register{asm.R7}
+		child.scratchPrologue(child.scrFail)
+	}
 	child.copyVarsIn()
 	ch := child.vars[s.Var.Name]
 	child.emit(asm.LoadMem(asm.R0, asm.R10, ch.off, asm.DWord), asm.Add.Reg(asm.R0, asm.R6),
 		asm.StoreMem(asm.R10, ch.off, asm.R0, asm.DWord))
-	child.freeRegs = append([]asm.Register(nil), tempRegs...)
+	child.freeRegs = child.temps()
 	child.callbackLoop(s.Body, s.Var.Name)
 	g.addCallback(child, name, s.Span, loopFunc(name))
 	g.emit(asm.Mov.Reg(asm.R1, hi.reg))
 	g.release(hi)
 	g.funcPtr(asm.R2, name)
-	g.emit(asm.Mov.Reg(asm.R3, asm.R10), asm.Add.Imm(asm.R3, int32(-g.varsBytes)),
-		asm.Mov.Imm(asm.R4, 0), asm.FnLoop.Call())
+	g.varsPtr(asm.R3)
+	g.emit(asm.Mov.Imm(asm.R4, 0), asm.FnLoop.Call())
 	g.mark(none)
 	g.emit(asm.Mov.Imm(asm.R0, 0))
 }

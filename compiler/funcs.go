@@ -48,7 +48,7 @@ var builtins = map[string]builtinDef{
 	"cpu": {tUint64, func(g *gen) *val { return g.helperCall(asm.FnGetSmpProcessorId, true) }},
 	"comm": {strType(16), func(g *gen) *val {
 		// bpf_get_current_comm pads with zeros: no need to clear first.
-		buf := &val{kind: vMem, off: g.alloc(16), size: 16, t: strType(16)}
+		buf := g.mem(16, strType(16))
 		g.helperCall(asm.FnGetCurrentComm, false, buf, imm(16, tInt64))
 		return buf
 	}},
@@ -99,6 +99,9 @@ func (k *checker) ident(e *lang.Ident) *Type {
 	if b, ok := builtins[e.Name]; ok {
 		return b.typ
 	}
+	if v, ok := k.c.cdefs.values[e.Name]; ok {
+		return enumType(v.enum)
+	}
 	if _, ok := errnos[e.Name]; ok {
 		return tInt64
 	}
@@ -115,6 +118,9 @@ func (k *checker) ident(e *lang.Ident) *Type {
 	if bpftraceNames[e.Name] {
 		k.errorf(e.Span, "not supported yet: %s", e.Name)
 		return tInt64
+	}
+	if v, ok := k.c.enumerator(e.Name); ok {
+		return enumType(v.enum)
 	}
 	k.errorf(e.Span, "unknown identifier %q", e.Name)
 	return tInt64
@@ -138,7 +144,14 @@ func (g *gen) ident(e *lang.Ident) *val {
 	if b, ok := builtins[e.Name]; ok {
 		return b.emit(g)
 	}
-	return imm(errnos[e.Name], tInt64)
+	if v, ok := g.c.cdefs.values[e.Name]; ok {
+		return imm(int64(v.val), g.sc.types[e])
+	}
+	if v, ok := errnos[e.Name]; ok {
+		return imm(v, tInt64)
+	}
+	v, _ := g.c.enumerator(e.Name)
+	return imm(int64(v.val), g.sc.types[e])
 }
 
 type funcDef struct {
@@ -291,8 +304,8 @@ func emitExit(g *gen, e *lang.Call) *val {
 		code = g.expr(e.Args[0])
 	}
 	rec := g.buffer(16, nil)
-	g.emit(storeImm(asm.R10, rec.off, int64(EventExit), asm.DWord))
-	g.store(asm.R10, rec.off+8, code, 8)
+	g.emit(storeImm(rec.base(), rec.off, int64(EventExit), asm.DWord))
+	g.store(rec.part(8, 8, nil), code)
 	g.release(code)
 	g.output(rec)
 	g.exitFlag()
@@ -335,9 +348,9 @@ func emitStr(g *gen, e *lang.Call) *val {
 			return x
 		}
 		buf := g.buffer(t.Size, t)
-		g.copyMem(buf.off, buf.size, &val{kind: vMem, off: x.off, size: buf.size})
+		g.copyMem(buf, x.part(0, buf.size, nil))
 		// Keep the terminator inside the requested length.
-		g.emit(storeImm(asm.R10, buf.off+int16(t.Size-1), 0, asm.Byte))
+		g.emit(storeImm(buf.base(), buf.off+int16(t.Size-1), 0, asm.Byte))
 		return buf
 	}
 	buf := g.buffer(t.Size, t)

@@ -67,7 +67,7 @@ func checkPrint(k *checker, e *lang.Call) *Type {
 	}
 	t := k.expr(e.Args[0])
 	switch t.Kind {
-	case KInt, KString, KTuple, KInet, KStack, KSym:
+	case KInt, KString, KTuple, KInet, KStack, KSym, KBuf, KArray:
 	default:
 		k.errorf(e.Args[0].Sp(), "print() cannot print %s", t)
 	}
@@ -93,9 +93,9 @@ func emitPrint(g *gen, e *lang.Call) *val {
 	pf := &Printf{Value: true, Args: []*Type{t}, Offs: []int{8}, Size: 8 + t.MemSize()}
 	id := g.c.addPrintf(pf)
 	v := g.expr(e.Args[0])
-	rec := &val{kind: vMem, off: g.alloc(pf.Size), size: align8(pf.Size)}
-	g.emit(storeImm(asm.R10, rec.off, int64(id), asm.DWord))
-	g.store(asm.R10, rec.off+8, v, t.MemSize())
+	rec := g.mem(align8(pf.Size), nil)
+	g.emit(storeImm(rec.base(), rec.off, int64(id), asm.DWord))
+	g.store(rec.part(8, t.MemSize(), t), v)
 	g.release(v)
 	g.output(rec)
 	return nil
@@ -104,10 +104,10 @@ func emitPrint(g *gen, e *lang.Call) *val {
 // event sends a fixed-size record: an id and up to three integers.
 func (g *gen) event(id uint64, args ...int64) {
 	rec := g.buffer(8+8*len(args), nil)
-	g.emit(storeImm(asm.R10, rec.off, int64(id), asm.DWord))
+	g.emit(storeImm(rec.base(), rec.off, int64(id), asm.DWord))
 	for i, a := range args {
 		if a != 0 {
-			g.emit(storeImm(asm.R10, rec.off+8+int16(8*i), a, asm.DWord))
+			g.emit(storeImm(rec.base(), rec.off+8+int16(8*i), a, asm.DWord))
 		}
 	}
 	g.output(rec)
@@ -177,19 +177,19 @@ func emitDelete(g *gen, e *lang.Call) *val {
 
 func checkHasKey(k *checker, e *lang.Call) *Type {
 	if !k.nargs(e, 2, 2) {
-		return tInt64
+		return tBool
 	}
 	if m, _ := k.mapArg(e, false); m != nil {
 		k.keyed("has_key", m, e.Args[1:])
 	}
-	return tInt64
+	return tBool
 }
 
 func emitHasKey(g *gen, e *lang.Call) *val {
 	m := keyRef(e)
 	key := g.mapKey(m)
 	g.lookup(g.c.maps[m.Name].Spec.Name, key)
-	r := g.newTemp(tInt64)
+	r := g.newTemp(tBool)
 	no := g.label()
 	g.emit(asm.Mov.Imm(r.reg, 0), asm.JEq.Imm(asm.R0, 0, no), asm.Mov.Imm(r.reg, 1))
 	g.mark(no)

@@ -18,8 +18,8 @@ func (g *gen) mapKey(m *lang.MapRef) *val { return g.mapKeyExtra(m, 0) }
 func (g *gen) mapKeyExtra(m *lang.MapRef, extra int) *val {
 	mi := g.c.maps[m.Name]
 	if mi.Key == nil {
-		buf := &val{kind: vMem, off: g.alloc(8 + extra), size: 8 + extra, t: tUint64}
-		g.emit(storeImm(asm.R10, buf.off, 0, asm.DWord))
+		buf := g.mem(8+extra, tUint64)
+		g.emit(storeImm(buf.base(), buf.off, 0, asm.DWord))
 		return buf
 	}
 	size := mi.Key.MemSize() + extra
@@ -30,45 +30,44 @@ func (g *gen) mapKeyExtra(m *lang.MapRef, extra int) *val {
 		if x.kind == vMem && x.size == size && sameLayout(g.sc.types[m.Keys[0]], mi.Key) {
 			return x
 		}
-		buf := &val{kind: vMem, off: g.alloc(size), size: size, t: mi.Key}
-		if mi.Key.Kind == KTuple {
-			g.copyTuple(buf.off, mi.Key, x, g.sc.types[m.Keys[0]])
-		} else {
-			g.store(asm.R10, buf.off, x, size)
-		}
+		buf := g.mem(size, mi.Key)
+		g.copyValue(buf, x, g.sc.types[m.Keys[0]])
 		return buf
 	}
-	buf := &val{kind: vMem, off: g.alloc(size), size: size, t: mi.Key}
-	if len(m.Keys) == 1 && mi.Key.Kind != KTuple {
+	buf := g.mem(size, mi.Key)
+	if len(m.Keys) == 1 {
+		// One key, or a tuple expression as the key.
 		x := g.expr(m.Keys[0])
-		g.store(asm.R10, buf.off, x, mi.Key.MemSize())
+		g.copyValue(buf.part(0, mi.Key.MemSize(), mi.Key), x, g.sc.types[m.Keys[0]])
 		g.release(x)
-		return buf
-	}
-	if len(m.Keys) == 1 { // a tuple expression as the key
-		x := g.expr(m.Keys[0])
-		g.copyTuple(buf.off, mi.Key, x, g.sc.types[m.Keys[0]])
 		return buf
 	}
 	for i, k := range m.Keys {
 		x := g.expr(k)
-		g.store(asm.R10, buf.off+int16(mi.Key.ElemOffset(i)), x, mi.Key.Elems[i].MemSize())
+		et := mi.Key.Elems[i]
+		g.copyValue(buf.part(mi.Key.ElemOffset(i), et.MemSize(), et), x, g.sc.types[k])
 		g.release(x)
 	}
 	return buf
 }
 
-// copyTuple copies a tuple laid out as src type into a (possibly wider) dst layout.
-func (g *gen) copyTuple(dst int16, dt *Type, x *val, st *Type) {
-	for i := range dt.Elems {
-		el := &val{kind: vMem, off: x.off + int16(st.ElemOffset(i)), size: st.Elems[i].MemSize(), t: st.Elems[i]}
-		if st.Elems[i].Kind == KInt {
-			g.emit(asm.LoadMem(asm.R0, asm.R10, el.off, asm.DWord),
-				asm.StoreMem(asm.R10, dst+int16(dt.ElemOffset(i)), asm.R0, asm.DWord))
-			continue
+// copyValue copies x, a value of type xt, into dst laid out as dst.t: a
+// tuple whose layout differs (shorter strings, in nested tuples too) is
+// copied element by element; a record's fields go by name.
+func (g *gen) copyValue(dst, x *val, xt *Type) {
+	dt := dst.t
+	if x.kind == vMem && dt != nil && xt != nil && dt.Kind == KTuple && xt.Kind == KTuple && !sameLayout(dt, xt) {
+		for i, et := range dt.Elems {
+			j := i
+			if dt.Names != nil {
+				j = xt.ElemIndex(dt.Names[i])
+			}
+			st := xt.Elems[j]
+			g.copyValue(dst.part(dt.ElemOffset(i), et.MemSize(), et), x.part(xt.ElemOffset(j), st.MemSize(), st), st)
 		}
-		g.copyMem(dst+int16(dt.ElemOffset(i)), dt.Elems[i].MemSize(), el)
+		return
 	}
+	g.store(dst, x)
 }
 
 // lookup emits map_lookup_elem and leaves the value pointer in R0.
@@ -161,9 +160,13 @@ func (g *gen) mapRead(m *lang.MapRef) *val {
 		miss := g.label()
 		g.lookup(mi.Spec.Name, key)
 		g.emit(asm.JEq.Imm(asm.R0, 0, miss))
-		for i := 0; i < buf.size; i += 8 {
-			g.emit(asm.LoadMem(asm.R1, asm.R0, int16(i), asm.DWord),
-				asm.StoreMem(asm.R10, buf.off+int16(i), asm.R1, asm.DWord))
+		if g.bigMem(buf.size) {
+			g.memcpy(buf, &val{kind: vReg, reg: asm.R0, size: buf.size})
+		} else {
+			for i := 0; i < buf.size; i += 8 {
+				g.emit(asm.LoadMem(asm.R1, asm.R0, int16(i), asm.DWord),
+					asm.StoreMem(buf.base(), buf.off+int16(i), asm.R1, asm.DWord))
+			}
 		}
 		g.mark(miss)
 		return buf
@@ -173,11 +176,12 @@ func (g *gen) mapRead(m *lang.MapRef) *val {
 	g.lookup(mi.Spec.Name, key)
 	g.emit(asm.Mov.Imm(dst.reg, 0), asm.JEq.Imm(asm.R0, 0, miss))
 	switch mi.Value.Kind {
-	case KAvg: // {sum, count}
+	case KAvg: // {sum, count}: the sum may be negative
+		cnt := g.newTemp(tInt64)
 		g.emit(asm.LoadMem(dst.reg, asm.R0, 0, asm.DWord),
-			asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord),
-			asm.JEq.Imm(asm.R1, 0, miss),
-			asm.Div.Reg(dst.reg, asm.R1))
+			asm.LoadMem(cnt.reg, asm.R0, 8, asm.DWord),
+			asm.JEq.Imm(cnt.reg, 0, miss))
+		g.signedDivMod("/", dst, cnt)
 	default:
 		g.emit(asm.LoadMem(dst.reg, asm.R0, 0, asm.DWord))
 	}
@@ -190,8 +194,8 @@ func (g *gen) mapRead(m *lang.MapRef) *val {
 func (g *gen) mapStore(m *lang.MapRef, v *val) {
 	mi := g.c.maps[m.Name]
 	key := g.mapKey(m)
-	buf := &val{kind: vMem, off: g.alloc(8), size: 8}
-	g.store(asm.R10, buf.off, v, 8)
+	buf := g.mem(8, nil)
+	g.store(buf, v)
 	g.update(mi.Spec.Name, key, buf)
 }
 
@@ -207,12 +211,8 @@ func (g *gen) mapAssign(m *lang.MapRef, op string, rhs lang.Expr) {
 	x := g.expr(rhs)
 	if mi.Value.InMemory() {
 		size := mi.Value.MemSize()
-		buf := &val{kind: vMem, off: g.alloc(size), size: size}
-		if mi.Value.Kind == KTuple {
-			g.copyTuple(buf.off, mi.Value, x, g.sc.types[rhs])
-		} else {
-			g.copyMem(buf.off, size, x)
-		}
+		buf := g.mem(size, mi.Value)
+		g.copyValue(buf, x, g.sc.types[rhs])
 		key := g.mapKey(m)
 		g.update(mi.Spec.Name, key, buf)
 		return
@@ -290,10 +290,10 @@ func (g *gen) aggregate(m *lang.MapRef, call *lang.Call) {
 	if call.Name == "count" {
 		g.insert(mi.Spec.Name, key, x)
 	} else {
-		buf := &val{kind: vMem, off: g.alloc(size), size: size}
-		g.store(asm.R10, buf.off, x, 8)
+		buf := g.mem(size, nil)
+		g.store(buf.part(0, 8, nil), x)
 		if size == 16 {
-			g.emit(storeImm(asm.R10, buf.off+8, 1, asm.DWord))
+			g.emit(storeImm(buf.base(), buf.off+8, 1, asm.DWord))
 		}
 		g.insert(mi.Spec.Name, key, buf)
 	}
@@ -338,8 +338,8 @@ func (g *gen) histogram(m *lang.MapRef, call *lang.Call, mi *Map) {
 	g.release(x)
 	if mi.Spec.Type == ebpf.PerCPUArray {
 		// A keyless histogram: one per-CPU slot per bucket.
-		key := &val{kind: vMem, off: g.alloc(4), size: 4}
-		g.emit(asm.StoreMem(asm.R10, key.off, idx.reg, asm.Word))
+		key := g.mem(4, nil)
+		g.emit(asm.StoreMem(key.base(), key.off, idx.reg, asm.Word))
 		g.release(idx)
 		end := g.label()
 		g.lookup(mi.Spec.Name, key)
@@ -351,7 +351,7 @@ func (g *gen) histogram(m *lang.MapRef, call *lang.Call, mi *Map) {
 		return
 	}
 	key := g.mapKeyExtra(m, 8)
-	g.emit(asm.StoreMem(asm.R10, key.off+int16(key.size-8), idx.reg, asm.DWord))
+	g.emit(asm.StoreMem(key.base(), key.off+int16(key.size-8), idx.reg, asm.DWord))
 	g.release(idx)
 	miss, end := g.label(), g.label()
 	g.lookup(mi.Spec.Name, key)
@@ -359,8 +359,8 @@ func (g *gen) histogram(m *lang.MapRef, call *lang.Call, mi *Map) {
 		asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord), asm.Add.Imm(asm.R1, 1),
 		asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord), asm.Ja.Label(end))
 	g.mark(miss)
-	one := &val{kind: vMem, off: g.alloc(8), size: 8}
-	g.emit(storeImm(asm.R10, one.off, 1, asm.DWord))
+	one := g.mem(8, nil)
+	g.emit(storeImm(one.base(), one.off, 1, asm.DWord))
 	g.update(mi.Spec.Name, key, one)
 	g.mark(end)
 	g.emit(asm.Mov.Imm(asm.R0, 0))
@@ -373,6 +373,14 @@ func sameLayout(a, b *Type) bool {
 		return false
 	}
 	if a.Kind == KTuple {
+		if len(a.Names) != len(b.Names) {
+			return false
+		}
+		for i := range a.Names {
+			if a.Names[i] != b.Names[i] {
+				return false
+			}
+		}
 		for i := range a.Elems {
 			if !sameLayout(a.Elems[i], b.Elems[i]) {
 				return false

@@ -148,13 +148,24 @@ func TestModifyingProbesDefaultToNoChange(t *testing.T) {
 				continue
 			}
 			slot := insns[n-2].Offset
-			for _, ins := range insns {
-				if ins.OpCode.Class().IsJump() && ins.OpCode.JumpOp() != asm.Call {
-					t.Errorf("%s: a jump before the return slot is zeroed:\n%s", src, insns)
-					break
+			at := map[string]int{}
+			for i, ins := range insns {
+				if sym := ins.Symbol(); sym != "" {
+					at[sym] = i
 				}
+			}
+			for _, ins := range insns {
 				if ins.OpCode == asm.StoreImmOp(asm.DWord) && ins.Offset == slot && ins.Constant == 0 {
 					break
+				}
+				if !ins.OpCode.Class().IsJump() || ins.OpCode.JumpOp() == asm.Call {
+					continue
+				}
+				// Before the slot is zeroed, every way out returns 0 itself.
+				i, ok := at[ins.Reference()]
+				if !ok || i+1 >= n || insns[i].OpCode != asm.Mov.Op(asm.ImmSource) || insns[i].Dst != asm.R0 ||
+					insns[i].Constant != 0 || insns[i+1].OpCode != asm.Return().OpCode {
+					t.Errorf("%s: a jump to %s before the return slot is zeroed:\n%s", src, ins.Reference(), insns)
 				}
 			}
 		}

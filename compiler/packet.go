@@ -231,12 +231,12 @@ func (g *gen) packetPrologue(p *lang.Probe) {
 	note := func(s string) { g.source = asm.Comment("packet: " + s) }
 	put := func(key string, r asm.Register) {
 		if v, ok := slot(key); ok {
-			g.emit(asm.StoreMem(asm.R10, v.off, r, asm.DWord))
+			g.emit(asm.StoreMem(v.base(), v.off, r, asm.DWord))
 		}
 	}
 	putImm := func(key string, n int64) {
 		if v, ok := slot(key); ok {
-			g.emit(storeImm(asm.R10, v.off, n, asm.DWord))
+			g.emit(storeImm(v.base(), v.off, n, asm.DWord))
 		}
 	}
 	load := func(dst, base asm.Register, off int, size asm.Size) {
@@ -328,11 +328,11 @@ func (g *gen) packetPrologue(p *lang.Probe) {
 		off int
 	}{{"ip.saddr", ethLen + 12}, {"ip.daddr", ethLen + 16}} {
 		if v, ok := slot(a.key); ok {
-			g.emit(storeImm(asm.R10, v.off, 2, asm.DWord), // AF_INET
+			g.emit(storeImm(v.base(), v.off, 2, asm.DWord), // AF_INET
 				asm.LoadMem(asm.R0, asm.R2, int16(a.off), asm.Word),
-				asm.StoreMem(asm.R10, v.off+8, asm.R0, asm.Word),
-				storeImm(asm.R10, v.off+12, 0, asm.Word),
-				storeImm(asm.R10, v.off+16, 0, asm.DWord))
+				asm.StoreMem(v.base(), v.off+8, asm.R0, asm.Word),
+				storeImm(v.base(), v.off+12, 0, asm.Word),
+				storeImm(v.base(), v.off+16, 0, asm.DWord))
 		}
 	}
 	load(asm.R0, asm.R2, ethLen+9, asm.Byte)
@@ -364,11 +364,11 @@ func (g *gen) packetPrologue(p *lang.Probe) {
 		off int
 	}{{"ip.saddr", ethLen + 8}, {"ip.daddr", ethLen + 24}} {
 		if v, ok := slot(a.key); ok {
-			g.emit(storeImm(asm.R10, v.off, 10, asm.DWord), // AF_INET6
+			g.emit(storeImm(v.base(), v.off, 10, asm.DWord), // AF_INET6
 				asm.LoadMem(asm.R0, asm.R2, int16(a.off), asm.DWord),
-				asm.StoreMem(asm.R10, v.off+8, asm.R0, asm.DWord),
+				asm.StoreMem(v.base(), v.off+8, asm.R0, asm.DWord),
 				asm.LoadMem(asm.R0, asm.R2, int16(a.off+8), asm.DWord),
-				asm.StoreMem(asm.R10, v.off+16, asm.R0, asm.DWord))
+				asm.StoreMem(v.base(), v.off+16, asm.R0, asm.DWord))
 		}
 	}
 	load(asm.R0, asm.R2, ethLen+6, asm.Byte) // next header

@@ -20,6 +20,7 @@ const (
 	EventSystem // run the formatted command
 	EventCat    // print the named file
 	EventTime   // print the time, strftime-formatted
+	EventJoin   // join(): a count, then strings of ArgLen bytes; Format is the delimiter
 )
 
 // Verb is one conversion in a printf format.
@@ -37,7 +38,8 @@ type Printf struct {
 	Offs   []int // offset of each argument from the start of the record
 	Size   int
 	Value  bool   // print(value): the single argument printed alone on a line
-	Kind   uint64 // 0 for printf; EventSystem, EventCat or EventTime
+	Kind   uint64 // 0 for printf; EventSystem, EventCat, EventTime or EventJoin
+	ArgLen int    // EventJoin: bytes of each string
 }
 
 // ParseFormat splits a printf format into conversions. Length modifiers
@@ -66,7 +68,14 @@ func ParseFormat(f string) ([]Verb, error) {
 			return nil, fmt.Errorf("incomplete conversion %q at the end of the format", f[start:])
 		}
 		switch f[i] {
-		case 'd', 'i', 'u', 'x', 'X', 'o', 's', 'c', 'p', 'r':
+		case 'd', 'i', 'u', 'x', 'X', 'o', 's', 'c', 'p':
+		case 'r':
+			// %rx: every byte as \xNN; %rh: hex bytes separated by spaces.
+			if i+1 < len(f) && (f[i+1] == 'x' || f[i+1] == 'h') {
+				verbs = append(verbs, Verb{Spec: f[start : i+2], Conv: 'r'})
+				i++
+				continue
+			}
 		default:
 			return nil, fmt.Errorf("unknown conversion %%%c", f[i])
 		}
@@ -98,11 +107,11 @@ func checkPrintf(k *checker, e *lang.Call) *Type {
 		}
 		switch verbs[i].Conv {
 		case 's':
-			if t.Kind != KString && t.Kind != KInt && t.Kind != KTuple && t.Kind != KInet && t.Kind != KStack && t.Kind != KSym {
+			if t.Kind != KString && t.Kind != KInt && t.Kind != KTuple && t.Kind != KInet && t.Kind != KStack && t.Kind != KSym && t.Kind != KBuf && t.Kind != KArray {
 				k.errorf(a.Sp(), "%%s cannot print %s", t)
 			}
 		case 'r':
-			if t.Kind != KString {
+			if t.Kind != KString && t.Kind != KBuf {
 				k.errorf(a.Sp(), "%%r needs a buffer or string, not %s", t)
 			}
 		default:
@@ -141,20 +150,20 @@ func emitPrintfKind(g *gen, e *lang.Call, kind uint64) {
 	id := g.c.addPrintf(pf)
 	// The id first, then the arguments (they may call helpers; none
 	// touches the record), then their stores.
-	rec := &val{kind: vMem, off: g.alloc(pf.Size), size: align8(pf.Size)}
-	g.emit(storeImm(asm.R10, rec.off, int64(id), asm.DWord))
+	rec := g.mem(align8(pf.Size), nil)
+	g.emit(storeImm(rec.base(), rec.off, int64(id), asm.DWord))
 	vals := make([]*val, len(pf.Args))
 	for i, a := range e.Args[1:] {
 		vals[i] = g.expr(a)
 	}
-	if n := len(vals) - 1; n >= 0 && g.backToR0(vals[n]) {
+	if n := len(vals) - 1; n >= 0 && pf.Args[n].MemSize() == 8 && g.backToR0(vals[n]) {
 		// The last argument was just computed from a helper's R0.
-		g.emit(asm.StoreMem(asm.R10, rec.off+int16(pf.Offs[n]), asm.R0, asm.DWord))
+		g.emit(asm.StoreMem(rec.base(), rec.off+int16(pf.Offs[n]), asm.R0, asm.DWord))
 		g.release(vals[n])
 		vals = vals[:n]
 	}
 	for i, v := range vals {
-		g.store(asm.R10, rec.off+int16(pf.Offs[i]), v, pf.Args[i].MemSize())
+		g.store(rec.part(pf.Offs[i], pf.Args[i].MemSize(), pf.Args[i]), v)
 		g.release(v)
 	}
 	g.output(rec)

@@ -7,11 +7,24 @@ import (
 // Registers: R0-R5 are scratch (clobbered by helper calls), R6-R8 hold
 // temporaries that live across calls, R9 keeps the context pointer, R10 is
 // the frame pointer. When R6-R8 run out, the oldest temporary is spilled to
-// the stack; vals are pointers so a spilled value follows its new home.
+// the stack; vals are pointers so a spilled value follows its new home. A
+// probe whose values do not fit the stack keeps its scratch memory's
+// address in R8 instead (scratch.go), leaving R6 and R7 for temporaries.
 
 const ctxReg = asm.R9
 
+// scratchReg points at the probe's scratch memory, when it has some.
+const scratchReg = asm.R8
+
 var tempRegs = []asm.Register{asm.R8, asm.R7, asm.R6}
+
+// temps returns the registers free for temporaries.
+func (g *gen) temps() []asm.Register {
+	if g.scratch {
+		return []asm.Register{asm.R7, asm.R6}
+	}
+	return append([]asm.Register(nil), tempRegs...)
+}
 
 type valKind uint8
 
@@ -19,7 +32,7 @@ const (
 	vImm  valKind = iota // a constant
 	vReg                 // in a register
 	vSlot                // an 8-byte integer in a stack slot
-	vMem                 // a buffer on the stack (strings, tuples)
+	vMem                 // a buffer on the stack or in scratch memory (strings, tuples)
 )
 
 // val is where a computed value lives.
@@ -31,6 +44,20 @@ type val struct {
 	size int   // vMem: buffer bytes
 	t    *Type
 	temp bool // owned: its register is released when consumed
+	scr  bool // vMem: in scratch memory, off counted from scratchReg
+}
+
+// base is the register a buffer's offset counts from.
+func (v *val) base() asm.Register {
+	if v.scr {
+		return scratchReg
+	}
+	return asm.R10
+}
+
+// part is the piece of buffer v at off, size bytes long.
+func (v *val) part(off, size int, t *Type) *val {
+	return &val{kind: vMem, off: v.off + int16(off), size: size, t: t, scr: v.scr}
 }
 
 func imm(v int64, t *Type) *val { return &val{kind: vImm, imm: v, t: t} }
@@ -92,7 +119,10 @@ func (g *gen) load(dst asm.Register, v *val) {
 	case vSlot:
 		g.emit(asm.LoadMem(dst, asm.R10, v.off, asm.DWord))
 	case vMem:
-		g.emit(asm.Mov.Reg(dst, asm.R10), asm.Add.Imm(dst, int32(v.off)))
+		g.emit(asm.Mov.Reg(dst, v.base()))
+		if v.off != 0 {
+			g.emit(asm.Add.Imm(dst, int32(v.off)))
+		}
 	}
 }
 

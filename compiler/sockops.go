@@ -30,22 +30,22 @@ func (g *gen) ctxBuiltin(f probes.Field) *val {
 	if f.Conv == probes.ConvFuncIP {
 		buf := g.buffer(8, tKsym)
 		g.emit(asm.Mov.Reg(asm.R1, ctxReg), asm.FnGetFuncIp.Call(),
-			asm.StoreMem(asm.R10, buf.off, asm.R0, asm.DWord))
+			asm.StoreMem(buf.base(), buf.off, asm.R0, asm.DWord))
 		return buf
 	}
 	if f.Conv == probes.ConvInetAddr {
 		buf := g.buffer(24, tInet)
 		v6, done := g.label(), g.label()
 		g.emit(asm.LoadMem(asm.R0, ctxReg, 20, asm.Word), // family
-			asm.StoreMem(asm.R10, buf.off, asm.R0, asm.DWord),
+			asm.StoreMem(buf.base(), buf.off, asm.R0, asm.DWord),
 			asm.JNE.Imm(asm.R0, 2, v6),
 			asm.LoadMem(asm.R0, ctxReg, int16(f.Offset), asm.Word),
-			asm.StoreMem(asm.R10, buf.off+8, asm.R0, asm.Word),
+			asm.StoreMem(buf.base(), buf.off+8, asm.R0, asm.Word),
 			asm.Ja.Label(done))
 		g.mark(v6)
 		for i := 0; i < 4; i++ {
 			g.emit(asm.LoadMem(asm.R0, ctxReg, int16(f.Offset6+4*i), asm.Word),
-				asm.StoreMem(asm.R10, buf.off+8+int16(4*i), asm.R0, asm.Word))
+				asm.StoreMem(buf.base(), buf.off+8+int16(4*i), asm.R0, asm.Word))
 		}
 		g.mark(done)
 		g.emit(asm.Mov.Imm(asm.R0, 0))
@@ -85,8 +85,16 @@ func (k *checker) constEval(e lang.Expr) (int64, bool) {
 				return v, true
 			}
 		}
-		v, ok := errnos[e.Name]
-		return v, ok
+		if v, ok := k.c.cdefs.values[e.Name]; ok {
+			return int64(v.val), true
+		}
+		if v, ok := errnos[e.Name]; ok {
+			return v, true
+		}
+		if v, ok := k.c.enumerator(e.Name); ok {
+			return int64(v.val), true
+		}
+		return 0, false
 	case *lang.Unary:
 		if e.Op == "-" {
 			v, ok := k.constEval(e.X)
@@ -288,13 +296,13 @@ func emitNtop(g *gen, e *lang.Call) *val {
 	}
 	buf := g.buffer(24, tInet)
 	if af != nil {
-		g.emit(asm.StoreMem(asm.R10, buf.off, af.reg, asm.DWord))
+		g.emit(asm.StoreMem(buf.base(), buf.off, af.reg, asm.DWord))
 		g.release(af)
 	} else {
-		g.emit(storeImm(asm.R10, buf.off, 2, asm.DWord))
+		g.emit(storeImm(buf.base(), buf.off, 2, asm.DWord))
 	}
 	r, _, _ := g.operandReg(x, asm.R0)
-	g.emit(asm.StoreMem(asm.R10, buf.off+8, r, asm.Word))
+	g.emit(asm.StoreMem(buf.base(), buf.off+8, r, asm.Word))
 	g.release(x)
 	return buf
 }

@@ -43,10 +43,10 @@ func (g *gen) stack(user bool) *val {
 	g.emit(asm.Mov.Reg(asm.R1, ctxReg))
 	g.mapPtr(asm.R2, stackMap)
 	g.emit(asm.Mov.Imm(asm.R3, flags), asm.FnGetStackid.Call(),
-		asm.StoreMem(asm.R10, buf.off, asm.R0, asm.DWord))
+		asm.StoreMem(buf.base(), buf.off, asm.R0, asm.DWord))
 	if user {
 		g.emit(asm.FnGetCurrentPidTgid.Call(), asm.RSh.Imm(asm.R0, 32),
-			asm.StoreMem(asm.R10, buf.off+8, asm.R0, asm.DWord))
+			asm.StoreMem(buf.base(), buf.off+8, asm.R0, asm.DWord))
 	}
 	return buf
 }
@@ -67,11 +67,11 @@ func emitSym(g *gen, e *lang.Call) *val {
 	t := g.sc.types[e]
 	x := g.expr(e.Args[0])
 	buf := g.buffer(t.Size, t)
-	g.store(asm.R10, buf.off, x, 8)
+	g.store(buf.part(0, 8, nil), x)
 	g.release(x)
 	if t.User {
 		g.emit(asm.FnGetCurrentPidTgid.Call(), asm.RSh.Imm(asm.R0, 32),
-			asm.StoreMem(asm.R10, buf.off+8, asm.R0, asm.DWord))
+			asm.StoreMem(buf.base(), buf.off+8, asm.R0, asm.DWord))
 	}
 	return buf
 }

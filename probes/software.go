@@ -59,7 +59,8 @@ func init() {
 				}
 				count = n
 			}
-			return []Point{{Provider: "software", Target: []string{ev.name, strconv.FormatUint(count, 10)}}}, nil
+			// The event keeps the name it was given (probe prints software:cpu:N for the alias).
+			return []Point{{Provider: "software", Target: []string{parts[0], strconv.FormatUint(count, 10)}}}, nil
 		},
 		Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
 			ev, _ := findSoftware(p.Target[0])

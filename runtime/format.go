@@ -56,13 +56,18 @@ func formatVerb(v compiler.Verb, t *compiler.Type, data []byte) string {
 	case compiler.KString:
 		s := cString(data)
 		if v.Conv == 'r' {
-			return rawBuf(data)
+			return rawMode(v.Spec, []byte(s))
 		}
 		if v.Conv != 's' {
 			return s
 		}
 		return fmt.Sprintf(goSpec(v.Spec, 's'), s)
-	case compiler.KTuple, compiler.KInet, compiler.KStack, compiler.KSym:
+	case compiler.KBuf:
+		if v.Conv == 'r' {
+			return rawMode(v.Spec, bufBytes(t, data))
+		}
+		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
+	case compiler.KTuple, compiler.KInet, compiler.KStack, compiler.KSym, compiler.KArray:
 		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
 	}
 	if t.Format != compiler.FormatPlain && (v.Conv == 's' || v.Conv == 'd') {
@@ -100,7 +105,7 @@ func formatVerb(v compiler.Verb, t *compiler.Type, data []byte) string {
 	case 'p':
 		return fmt.Sprintf("0x%x", binary.LittleEndian.Uint64(data))
 	case 's':
-		return fmt.Sprintf(goSpec(v.Spec, 's'), strconv.FormatInt(int64(binary.LittleEndian.Uint64(data)), 10))
+		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
 	}
 	return strconv.FormatUint(u, 10)
 }
@@ -112,9 +117,10 @@ func cString(b []byte) string {
 	return string(b)
 }
 
+// rawBuf renders bytes as %r does: printable ASCII as is, the rest \xNN.
 func rawBuf(b []byte) string {
 	var out strings.Builder
-	for _, c := range []byte(cString(b)) {
+	for _, c := range b {
 		if c >= 32 && c < 127 {
 			out.WriteByte(c)
 		} else {
@@ -124,18 +130,69 @@ func rawBuf(b []byte) string {
 	return out.String()
 }
 
+// rawMode renders bytes for %r, %rx (every byte \xNN) or %rh (hex bytes
+// separated by spaces).
+func rawMode(spec string, b []byte) string {
+	var out strings.Builder
+	switch spec[len(spec)-1] {
+	case 'x':
+		for _, c := range b {
+			fmt.Fprintf(&out, "\\x%02x", c)
+		}
+	case 'h':
+		for i, c := range b {
+			if i > 0 {
+				out.WriteByte(' ')
+			}
+			fmt.Fprintf(&out, "%02x", c)
+		}
+	default:
+		return rawBuf(b)
+	}
+	return out.String()
+}
+
+// bufBytes is the data of a buf() value: its length, then the bytes.
+func bufBytes(t *compiler.Type, data []byte) []byte {
+	n := binary.LittleEndian.Uint64(data)
+	return data[8 : 8+min(n, uint64(t.Size))]
+}
+
+// formatJoin renders a join() record (after its id): the strings joined by
+// the delimiter.
+func formatJoin(pf *compiler.Printf, rec []byte) string {
+	n := min(binary.LittleEndian.Uint64(rec[8:]), uint64((pf.Size-16)/((pf.ArgLen+7)&^7)))
+	parts := make([]string, n)
+	for i := range parts {
+		off := 16 + i*((pf.ArgLen+7)&^7)
+		parts[i] = cString(rec[off : off+pf.ArgLen])
+	}
+	return strings.Join(parts, pf.Format)
+}
+
 // formatValue renders a value of type t the way bpftrace prints map keys and values.
 func formatValue(t *compiler.Type, data []byte) string {
 	switch t.Kind {
 	case compiler.KString:
 		return cString(data)
+	case compiler.KBuf:
+		return rawBuf(bufBytes(t, data))
 	case compiler.KTuple:
 		parts := make([]string, len(t.Elems))
 		for i, e := range t.Elems {
 			off := t.ElemOffset(i)
 			parts[i] = formatValue(e, data[off:off+e.MemSize()])
+			if t.Names != nil {
+				parts[i] = "." + t.Names[i] + " = " + parts[i]
+			}
+		}
+		if t.Names != nil {
+			return "{ " + strings.Join(parts, ", ") + " }"
 		}
 		return "(" + strings.Join(parts, ", ") + ")"
+	case compiler.KArray:
+		parts := arrayElems(t, data, func(et *compiler.Type, b []byte) string { return formatValue(et, b) })
+		return "[" + strings.Join(parts, ",") + "]"
 	case compiler.KInet:
 		return formatInet(data)
 	case compiler.KStack:
@@ -144,6 +201,12 @@ func formatValue(t *compiler.Type, data []byte) string {
 		return syms.formatSym(t, data)
 	case compiler.KInt:
 		u := binary.LittleEndian.Uint64(data)
+		if t.Bool {
+			return strconv.FormatBool(u != 0)
+		}
+		if name, ok := enumName(t, u); ok {
+			return name
+		}
 		switch t.Format {
 		case compiler.FormatStrerror:
 			return strerror(int64(u))
@@ -156,6 +219,39 @@ func formatValue(t *compiler.Type, data []byte) string {
 		return strconv.FormatUint(u, 10)
 	}
 	return strconv.FormatUint(binary.LittleEndian.Uint64(data), 10)
+}
+
+// arrayElems renders each element of an array with f, widened to the
+// 8 bytes the integer formatters read.
+func arrayElems[T any](t *compiler.Type, data []byte, f func(*compiler.Type, []byte) T) []T {
+	et := t.Elem
+	var out []T
+	for off := 0; off+et.Size <= t.Size && off+et.Size <= len(data); off += et.Size {
+		var v uint64
+		for i := et.Size - 1; i >= 0; i-- {
+			v = v<<8 | uint64(data[off+i])
+		}
+		if et.Signed && et.Size < 8 && v&(1<<(8*et.Size-1)) != 0 {
+			v |= ^uint64(0) << (8 * et.Size)
+		}
+		b := make([]byte, 8)
+		binary.LittleEndian.PutUint64(b, v)
+		out = append(out, f(et, b))
+	}
+	return out
+}
+
+// enumName is the name of an enum value's enumerator, if it has one.
+func enumName(t *compiler.Type, u uint64) (string, bool) {
+	if t.Enum == nil {
+		return "", false
+	}
+	for _, v := range t.Enum.Values {
+		if v.Value == u {
+			return v.Name, true
+		}
+	}
+	return "", false
 }
 
 // formatInet renders an inet value: u64 family, then the address bytes.

@@ -30,7 +30,7 @@ type Options struct {
 	Err     io.Writer // diagnostics; default stderr
 	DryRun  bool      // load and attach, then stop without running anything
 	Verbose bool      // print verifier logs
-	Quiet   bool      // no "Attaching N probes..." line
+	Quiet   bool      // no "Attached N probes" line
 	JSON    bool      // -f json: one JSON object per line
 	// Command (-c) runs once the probes are attached; the run ends when it exits.
 	Command string
@@ -93,7 +93,7 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if opts.JSON {
 		jsonLine(out, "attached_probes", map[string]int{"probes": len(obj.Programs)})
 	} else if !opts.Quiet {
-		fmt.Fprintf(out, "Attaching %d probe%s...\n", len(obj.Programs), plural(len(obj.Programs)))
+		fmt.Fprintf(out, "Attached %d probe%s\n", len(obj.Programs), plural(len(obj.Programs)))
 	}
 	out.Flush()
 	if opts.DryRun {
@@ -329,6 +329,15 @@ func (r *run) handle(raw []byte) {
 			}
 			return
 		}
+		if pf.Kind == compiler.EventJoin {
+			text := formatJoin(pf, raw)
+			if r.opts.JSON {
+				jsonLine(r.out, "join", text)
+			} else {
+				io.WriteString(r.out, text+"\n")
+			}
+			return
+		}
 		text := formatPrintf(pf, raw)
 		if r.opts.JSON && pf.Kind == 0 {
 			jsonLine(r.out, "printf", text)
@@ -377,7 +386,7 @@ func (r *run) handle(raw []byte) {
 			if r.opts.JSON {
 				err = jsonMap(r.out, m, bm, int(top), int64(div))
 			} else {
-				err = printMapOpts(r.out, m, bm, int(top), int64(div))
+				err = printMapZero(r.out, m, bm, int(top), int64(div), true)
 			}
 		case compiler.EventClear:
 			delete(zeroed, m)
@@ -436,7 +445,7 @@ func (r *run) reportLoss() {
 		r.out.Flush()
 	}
 	if full := c.MapFull; full > 0 {
-		fmt.Fprintf(r.opts.Err, "WARNING: %d map updates failed: a map reached its maximum number of keys\n", full)
+		fmt.Fprintf(r.opts.Err, "WARNING: %s\n", mapFullMessage(full, r.obj.Maps, r.coll.Maps))
 	}
 	if faults := c.ReadFaults; faults > 0 {
 		fmt.Fprintf(r.opts.Err, "WARNING: %d memory reads failed (bad or paged-out addresses); those values read as zero\n", faults)

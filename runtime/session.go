@@ -295,6 +295,10 @@ func (s *Session) add(c *chunk, keep bool) (blocks []*Block, warnings string, er
 			}
 		}
 	}
+	if l.scratch != nil {
+		l.scratch.Close()
+		l.scratch = nil
+	}
 	blocks = l.blocks
 	if keep {
 		l.commit(c, len(prog.Probes))
@@ -327,6 +331,9 @@ type loader struct {
 	newMaps map[string]*sessionMap
 	newShr  map[string]*sharedMap
 	blocks  []*Block
+	// scratch is this compilation's scratch memory, held until its
+	// programs are loaded (they keep it alive).
+	scratch *ebpf.Map
 }
 
 // maps finds or creates every map the compilation names.
@@ -363,6 +370,14 @@ func (l *loader) maps() error {
 		if spec == obj.Stacks {
 			syms.stacks = bm // printing a stack reads it, from any reader
 		}
+	}
+	if obj.Scratch != nil {
+		bm, err := ebpf.NewMap(obj.Scratch)
+		if err != nil {
+			return fmt.Errorf("create scratch memory: %w", err)
+		}
+		l.scratch = bm
+		l.byName[obj.Scratch.Name] = bm
 	}
 	if obj.Ring == nil {
 		return nil
@@ -499,6 +514,10 @@ func (l *loader) rollback() {
 	}
 	for _, m := range l.newMaps {
 		m.bm.Close()
+	}
+	if l.scratch != nil {
+		l.scratch.Close()
+		l.scratch = nil
 	}
 	for _, m := range l.newShr {
 		if m.bm == syms.stacks {

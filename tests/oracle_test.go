@@ -175,7 +175,7 @@ func oracleRun(t *testing.T, r *Runner, oc oracleCase, prog string) string {
 }
 
 var (
-	attachLine = regexp.MustCompile(`^Attaching \d+ probes?\.\.\.$`)
+	attachLine = regexp.MustCompile(`^Attach(ing \d+ probes?\.\.\.|ed \d+ probes?)$`)
 	// Lines that legitimately differ or only one tool prints.
 	dropLine = regexp.MustCompile(`^(__BPFTRACE_NOTIFY_PROBES_ATTACHED|ERROR: .*RLIMIT_MEMLOCK.*|\s*)$`)
 )

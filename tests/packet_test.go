@@ -150,7 +150,7 @@ func lastLinkID(t *testing.T) link.ID {
 }
 
 // waitAttached waits until n XDP or tcx links newer than after exist:
-// bpfsh prints its "Attaching" line before it attaches.
+// bpfsh prints its "Attached" line before it attaches.
 func waitAttached(t *testing.T, after link.ID, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -177,7 +177,7 @@ func startBpfshIn(t *testing.T, ns string, n int, args ...string) (stop func() s
 	t.Helper()
 	bin, _ := binaries(t)
 	before := lastLinkID(t)
-	stop = startIn(t, ns, "Attaching", bin, args...)
+	stop = startIn(t, ns, "Attached ", bin, args...)
 	waitAttached(t, before, n)
 	return stop
 }

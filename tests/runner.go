@@ -31,7 +31,7 @@
 // The output checked is stdout and stderr merged, as bpftrace's runner does.
 // "Attached" means a line matching Runner.AttachRE: bpftrace's
 // __BPFTRACE_NOTIFY_PROBES_ATTACHED (the runner sets that variable) or the
-// "Attaching N probes..." line.
+// "Attached N probes" line.
 package tests
 
 import (
@@ -356,7 +356,7 @@ func indent(s string) string {
 }
 
 // DefaultAttachRE matches the lines that mean "probes are attached".
-var DefaultAttachRE = regexp.MustCompile(`^(__BPFTRACE_NOTIFY_PROBES_ATTACHED|Attaching \d+ probes?\.\.\.|\{"type": ?"attached_probes".*)$`)
+var DefaultAttachRE = regexp.MustCompile(`^(__BPFTRACE_NOTIFY_PROBES_ATTACHED|Attach(?:ing \d+ probes?\.\.\.|ed \d+ probes?)|\{"type": ?"attached_probes".*)$`)
 
 // Runner runs cases against one binary.
 type Runner struct {

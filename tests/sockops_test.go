@@ -82,7 +82,7 @@ func startBpfsh(t *testing.T, args ...string) (stop func() string) {
 			mu.Lock()
 			stdout.WriteString(sc.Text() + "\n")
 			mu.Unlock()
-			if strings.HasPrefix(sc.Text(), "Attaching") {
+			if strings.HasPrefix(sc.Text(), "Attached ") {
 				attached <- true
 			}
 		}

@@ -37,7 +37,7 @@ OPTIONS:
                    their arguments; 'override:*' lists the functions override() can change
     -d STAGE       print a compilation stage and exit: ast, asm (none: compile only)
     --dry-run      load and attach the probes, then exit without running them
-    -q             do not print the "Attaching N probes..." line
+    -q             do not print the "Attached N probes" line
     -f text|json   output format (json: one object per line, as bpftrace's)
     -o FILE        write the program's output to FILE
     -c 'CMD'       run CMD once the probes are attached, and exit when it exits (cpid is its pid)

@@ -10,7 +10,7 @@ trap 'rm -f "$out"' EXIT
 "$tracer" -e 't:syscalls:sys_enter_getppid /comm == "trig"/ { printf("pid=%d\n", pid); } i:s:2 { exit(); }' >"$out" 2>&1 &
 b=$!
 i=0
-until grep -q -e '^Attaching' -e '^__BPFTRACE_NOTIFY_PROBES_ATTACHED' "$out"; do
+until grep -q -e '^Attach' -e '^__BPFTRACE_NOTIFY_PROBES_ATTACHED' "$out"; do
 	i=$((i + 1))
 	[ $i -gt 200 ] && break
 	sleep 0.05

@@ -18,7 +18,7 @@ bpfsh_start --unsafe -e '
 kprobe:security_file_open /comm == "head"/ { override(EPERM); }
 fentry:security_file_open /comm == "wc"/ { override(-ENOENT); }
 fexit:security_file_open /comm == "head" || comm == "wc"/ { printf("%s: %d\n", comm, retval); }'
-expect '^Attaching 3 probes'
+expect '^Attached 3 probes'
 out=$(head -1 /etc/vmtest/env 2>&1) && fail "head read the file: $out"
 case $out in *"Operation not permitted"*) ;; *) fail "head: want EPERM, got: $out" ;; esac
 out=$(wc -l /etc/vmtest/env 2>&1) && fail "wc read the file: $out"
@@ -45,7 +45,7 @@ expect_rc 0
 bpfsh_run --unsafe -e 'kprobe:usb_new_device { override(EPERM); }'
 [ "$BPFSH_RC" != 0 ] || fail "override on usb_new_device was accepted"
 expect "error: the kernel does not let BPF replace what usb_new_device returns: .*list them with: bpfsh -l 'override:\*usb\*'"
-expect_not '^Attaching'
+expect_not '^Attach(ing|ed) '
 bpfsh_run --unsafe -e 'fmod_ret:usbcore:usb_probe_interface { override(-1); }'
 [ "$BPFSH_RC" != 0 ] || fail "fmod_ret on usb_probe_interface was accepted"
 expect "does not let BPF replace what usb_probe_interface returns"

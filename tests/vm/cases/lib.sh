@@ -195,7 +195,7 @@ _kbds_bound() { # every keyboard has an interface bound to usbhid
 # ---------------------------------------------------------------- bpfsh
 
 # bpfsh_start ARGS...: run bpfsh in the background (output in $BPFSH_OUT, pid $BPFSH_PID) and
-# wait until it says "Attaching N probes..." (printed once every probe is attached).
+# wait until it says "Attached N probes" (printed once every probe is attached).
 _bpfsh_n=0
 bpfsh_start() {
 	_bpfsh_n=$((_bpfsh_n + 1))
@@ -219,7 +219,7 @@ bpfsh_start() {
 	log "bpfsh attached (pid $BPFSH_PID)"
 }
 _alive() { [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
-_bpfsh_attached() { grep -q '^Attaching ' "$BPFSH_OUT" 2>/dev/null || ! _alive "$BPFSH_PID"; }
+_bpfsh_attached() { grep -q '^Attached ' "$BPFSH_OUT" 2>/dev/null || ! _alive "$BPFSH_PID"; }
 
 # bpfsh_stop: SIGINT (as Ctrl-C), wait for it to print its maps and exit; BPFSH_RC is its status.
 bpfsh_stop() {
