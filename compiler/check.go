@@ -30,6 +30,11 @@ type scope struct {
 	members map[*lang.Field]memberInfo
 	// timeoutInit: the probe mentions TIMEOUT_INIT, so bare integers given to reply are jiffies.
 	timeoutInit bool
+	// declared: variables declared with a type (let $x: T), which keep it.
+	declared map[string]bool
+	// learned: each variable's type as assignments left it, kept from the
+	// first checking pass, so `let $x;` can give $x the type it gets later.
+	learned map[string]*Type
 }
 
 // checker infers and checks types. It runs over all probe instances twice:
@@ -100,6 +105,8 @@ func (k *checker) stmt(s lang.Stmt) {
 		switch x := s.X.(type) {
 		case *lang.Call:
 			k.sc.types[x] = k.call(x, true)
+		case *lang.Block:
+			k.discardBlock(x)
 		case *lang.Unary:
 			if x.Op == "++" || x.Op == "--" {
 				k.expr(x)
@@ -117,11 +124,7 @@ func (k *checker) stmt(s lang.Stmt) {
 	case *lang.Assign:
 		k.assign(s)
 	case *lang.VarDecl:
-		if s.Value != nil {
-			k.assignVar(s.Var, k.expr(s.Value), s.Value.Sp())
-		} else {
-			k.errorf(s.Span, "not supported yet: a declaration without a value")
-		}
+		k.declare(s)
 	case *lang.If:
 		k.cond(s.Cond)
 		k.block(s.Then)
@@ -238,9 +241,13 @@ func (k *checker) assign(s *lang.Assign) {
 		}
 		k.assignVar(lhs, rt, s.RHS.Sp())
 	case *lang.MapRef:
+		pre, agg := aggBlock(s.RHS)
+		for _, st := range pre {
+			k.stmt(st)
+		}
 		keyT := k.keys(lhs)
 		var valT *Type
-		if call, ok := s.RHS.(*lang.Call); ok && isAgg(call.Name) {
+		if call := agg; call != nil {
 			if s.Op != "=" {
 				k.errorf(s.Span, "%s cannot be used with %s()", s.Op, call.Name)
 			}
@@ -260,6 +267,13 @@ func (k *checker) assign(s *lang.Assign) {
 	case *lang.Ident:
 		if lhs.Name == "reply" && k.sc.ctx != nil && k.sc.ctx.Reply != nil {
 			k.checkReply(s)
+			return
+		}
+		if lhs.Name == "_" && s.Op == "=" {
+			// _ = expr: evaluate and discard, on purpose.
+			if t := k.expr(s.RHS); t.Kind == KNone {
+				k.errorf(s.RHS.Sp(), "this expression has no value to discard")
+			}
 			return
 		}
 		k.errorf(lhs.Span, "cannot assign to %s here", lhs.Name)
@@ -282,10 +296,21 @@ func (k *checker) assignVar(v *lang.Var, rt *Type, sp lang.Span) {
 			k.errorf(sp, "type mismatch for $%s: it holds %s, cannot assign %s", v.Name, old, rt)
 			return
 		}
+		if k.sc.declared[v.Name] {
+			if old.Kind == KString && rt.Size > old.Size {
+				k.errorf(sp, "a string of %d bytes does not fit $%s, declared %s", rt.Size, v.Name, old)
+			}
+			k.sc.types[v] = old
+			return
+		}
 		rt = unify(old, rt)
 	}
 	k.sc.vars[v.Name] = rt
 	k.sc.types[v] = rt
+	if k.sc.learned == nil {
+		k.sc.learned = map[string]*Type{}
+	}
+	k.sc.learned[v.Name] = rt
 }
 
 // keys checks a map reference's keys and returns the key type (nil: scalar).
@@ -467,6 +492,10 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		}
 		tt.Size = tt.MemSize()
 		return tt
+	case *lang.Block:
+		return k.blockValue(e)
+	case *lang.If:
+		return k.ifValue(e)
 	case *lang.Index:
 		return k.index(e)
 	case *lang.TypeName:

@@ -395,8 +395,9 @@ func (g *gen) allocVarsNoInit() {
 }
 
 func (g *gen) setSource(sp lang.Span) {
-	line, _ := lineText(g.c.prog.Src, sp.Start.Offset)
-	g.source = asm.Comment(fmt.Sprintf("%s:%d: %s", g.c.file(), sp.Start.Line, strings.TrimSpace(line)))
+	file, src := sp.Origin(g.c.file(), g.c.prog.Src)
+	line, _ := lineText(src, sp.Start.Offset)
+	g.source = asm.Comment(fmt.Sprintf("%s:%d: %s", file, sp.Start.Line, strings.TrimSpace(line)))
 }
 
 func lineText(src []byte, off int) (string, int) {
@@ -443,13 +444,15 @@ func (g *gen) stmt(s lang.Stmt) {
 		switch x := s.X.(type) {
 		case *lang.Call:
 			g.call(x, true)
+		case *lang.Block:
+			g.block(x)
 		default:
 			g.release(g.expr(s.X))
 		}
 	case *lang.Assign:
 		g.assign(s)
 	case *lang.VarDecl:
-		g.assignVar(s.Var, "=", s.Value)
+		g.declare(s)
 	case *lang.If:
 		g.setSource(s.Cond.Sp())
 		elseL, endL := g.label(), g.label()
@@ -546,9 +549,16 @@ func (g *gen) assign(s *lang.Assign) {
 	case *lang.Var:
 		g.assignVar(lhs, s.Op, s.RHS)
 	case *lang.Ident:
+		if lhs.Name == "_" && s.Op == "=" {
+			g.release(g.expr(s.RHS))
+			return
+		}
 		g.reply(s)
 	case *lang.MapRef:
-		if call, ok := s.RHS.(*lang.Call); ok && isAgg(call.Name) {
+		if pre, call := aggBlock(s.RHS); call != nil {
+			for _, st := range pre {
+				g.stmt(st)
+			}
 			g.aggregate(lhs, call)
 			return
 		}
@@ -568,6 +578,9 @@ func (g *gen) assignVar(v *lang.Var, op string, rhs lang.Expr) {
 		g.load(cur.reg, home)
 		g.arith(strings.TrimSuffix(op, "="), cur, x, home.t.Signed)
 		x = cur
+	}
+	if g.sc.declared[v.Name] && home.t.Kind == KInt {
+		x = g.truncate(x, home.t) // let $x: uint8 = 300 keeps 44
 	}
 	r, _, _ := g.operandReg(x, asm.R0)
 	g.emit(asm.StoreMem(asm.R10, home.off, r, asm.DWord))
@@ -649,6 +662,10 @@ func (g *gen) expr(e lang.Expr) *val {
 		return g.truncate(x, t)
 	case *lang.Index:
 		return g.index(e)
+	case *lang.Block:
+		return g.blockValue(e)
+	case *lang.If:
+		return g.ifValue(e)
 	case *lang.Tuple:
 		buf := g.buffer(t.MemSize(), t)
 		for i, el := range e.Elems {

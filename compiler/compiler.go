@@ -315,8 +315,9 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 			"the program has no probes").Hint("a probe looks like: BEGIN { printf(\"hello\\n\"); }")
 	}
 	c.mapDecls(prog, diags)
-	for _, d := range prog.Macros {
-		diags.Errorf(d.Span, "not supported yet: macros")
+	lang.ExpandMacros(prog, lang.MacroOptions{Library: stdlib, Builtin: isCompilerName}, diags)
+	if diags.HasErrors() {
+		return nil, diags
 	}
 
 	// Resolve attach points.
@@ -396,6 +397,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	for pass := 0; pass < 2; pass++ {
 		for _, in := range insts {
 			in.sc.vars, in.sc.types, in.sc.members = map[string]*Type{}, map[lang.Expr]*Type{}, map[*lang.Field]memberInfo{}
+			in.sc.declared = nil
 			k.probe(in.probe, in.sc)
 			in.sc.final = in.sc.vars
 		}
@@ -404,6 +406,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	checked := map[*lang.Probe]bool{}
 	for _, in := range insts {
 		in.sc.vars, in.sc.types, in.sc.members = map[string]*Type{}, map[lang.Expr]*Type{}, map[*lang.Field]memberInfo{}
+		in.sc.declared = nil
 		if checked[in.probe] {
 			// Report each probe's errors once, however many points it has.
 			saved := k.diags

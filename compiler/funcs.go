@@ -1,6 +1,8 @@
 package compiler
 
 import (
+	"strings"
+
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 
@@ -69,6 +71,9 @@ var bpftraceNames = map[string]bool{
 }
 
 func (k *checker) ident(e *lang.Ident) *Type {
+	// The standard library names builtins __builtin_X so that a user's macro
+	// called X cannot shadow them there.
+	e.Name = builtinName(e.Name)
 	if t, ok := k.packetIdent(e); ok {
 		return t
 	}
@@ -179,6 +184,7 @@ func init() {
 }
 
 func (k *checker) call(e *lang.Call, asStmt bool) *Type {
+	e.Name = builtinName(e.Name)
 	f, ok := funcs[e.Name]
 	if !ok && len(e.Args) == 0 && k.isBuiltinName(e.Name) {
 		// Current bpftrace lets builtins be called: nsecs(), pid().
@@ -223,6 +229,13 @@ func (g *gen) call(e *lang.Call, asStmt bool) *val {
 		return nil
 	}
 	return v
+}
+
+func builtinName(name string) string {
+	if n, ok := strings.CutPrefix(name, "__builtin_"); ok {
+		return n
+	}
+	return name
 }
 
 func (k *checker) nargs(e *lang.Call, lo, hi int) bool {

@@ -21,6 +21,8 @@ const (
 	EventCat    // print the named file
 	EventTime   // print the time, strftime-formatted
 	EventJoin   // join(): a count, then strings of ArgLen bytes; Format is the delimiter
+	EventErrorf // print to stderr as an error, after Printf.Loc
+	EventWarnf  // print to stderr as a warning, after Printf.Loc
 )
 
 // Verb is one conversion in a printf format.
@@ -38,8 +40,19 @@ type Printf struct {
 	Offs   []int // offset of each argument from the start of the record
 	Size   int
 	Value  bool   // print(value): the single argument printed alone on a line
-	Kind   uint64 // 0 for printf; EventSystem, EventCat, EventTime or EventJoin
+	Kind   uint64 // 0 for printf; EventSystem, EventCat, EventTime, EventJoin, EventErrorf or EventWarnf
 	ArgLen int    // EventJoin: bytes of each string
+	Loc    string // errorf/warnf: where the call is, as file:line:col-endcol
+	// Expanded lists, for an errorf/warnf in a macro, the calls that
+	// expanded it (innermost first).
+	Expanded []SourceRef
+}
+
+// SourceRef is a place in the source: its location and the source line
+// with the span underlined (bpftrace's "~~~~" style).
+type SourceRef struct {
+	Loc     string
+	Context string
 }
 
 // ParseFormat splits a printf format into conversions. Length modifiers

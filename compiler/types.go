@@ -69,6 +69,7 @@ const (
 	FormatPlain    IntFormat = iota
 	FormatStrerror           // an errno, printed as its message
 	FormatTime               // nanoseconds of CLOCK_MONOTONIC, printed with strftime
+	FormatSignal             // a signal number, printed as its name (signal_name)
 )
 
 var (

@@ -212,6 +212,8 @@ func formatValue(t *compiler.Type, data []byte) string {
 			return strerror(int64(u))
 		case compiler.FormatTime:
 			return strftime(t.TimeFormat, monoToWall(u))
+		case compiler.FormatSignal:
+			return signalName(int64(u))
 		}
 		if t.Signed {
 			return strconv.FormatInt(int64(u), 10)
@@ -285,4 +287,25 @@ func monoToWall(ns uint64) time.Time {
 	var ts unix.Timespec
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	return time.Now().Add(-time.Duration(ts.Nano() - int64(ns)))
+}
+
+// signalName is strsignal(3)'s description of a signal, as bpftrace's
+// signal_name gives it ("Interrupt"); "N/A" outside 0..64.
+func signalName(n int64) string {
+	names := [...]string{"Unknown signal 0", "Hangup", "Interrupt", "Quit", "Illegal instruction",
+		"Trace/breakpoint trap", "Aborted", "Bus error", "Floating point exception", "Killed",
+		"User defined signal 1", "Segmentation fault", "User defined signal 2", "Broken pipe",
+		"Alarm clock", "Terminated", "Stack fault", "Child exited", "Continued", "Stopped (signal)",
+		"Stopped", "Stopped (tty input)", "Stopped (tty output)", "Urgent I/O condition",
+		"CPU time limit exceeded", "File size limit exceeded", "Virtual timer expired",
+		"Profiling timer expired", "Window changed", "I/O possible", "Power failure", "Bad system call"}
+	switch {
+	case n >= 0 && n < int64(len(names)):
+		return names[n]
+	case n == 32 || n == 33:
+		return fmt.Sprintf("Unknown signal %d", n)
+	case n >= 34 && n <= 64:
+		return fmt.Sprintf("Real-time signal %d", n-34)
+	}
+	return "N/A"
 }

@@ -36,6 +36,8 @@ type Options struct {
 	Command string
 	// WatchPID (-p): the run ends when this process exits.
 	WatchPID int
+	// NoWarnings drops warnf() output (--no-warnings).
+	NoWarnings bool
 }
 
 // Run executes obj until exit(), a signal, or (for BEGIN/END-only
@@ -349,6 +351,20 @@ func (r *run) handle(raw []byte) {
 			runSystem(r.out, text)
 		case compiler.EventCat:
 			catFile(r.out, r.opts.Err, text)
+		case compiler.EventErrorf, compiler.EventWarnf:
+			sev := "ERROR"
+			if pf.Kind == compiler.EventWarnf {
+				if r.opts.NoWarnings {
+					return
+				}
+				sev = "WARNING"
+			}
+			r.out.Flush()
+			fmt.Fprintf(r.opts.Err, "%s: %s: %s\n", pf.Loc, sev, text)
+			for _, e := range pf.Expanded {
+				// The macro calls that the errorf came from, as bpftrace shows them.
+				fmt.Fprintf(r.opts.Err, "%s: %s: expanded from\n%s\n", e.Loc, sev, e.Context)
+			}
 		default:
 			io.WriteString(r.out, text)
 		}

@@ -45,6 +45,7 @@ OPTIONS:
     --pin NAME     attach and pin the script as policy NAME, then exit: it stays in force
                    after bpfsh exits; pinning NAME again replaces it without a gap
     --unsafe       allow destructive actions: signal(), system(), override()
+    --no-warnings  print no warnings (the compiler's, nor warnf()'s)
     -B MODE        output buffering: none, line, full (accepted; bpfsh flushes per batch)
     -k             accepted: bpfsh always reports failed map updates and lost events
     -v             verbose: print the kernel verifier's log of every program
@@ -65,6 +66,7 @@ type config struct {
 	quiet   bool
 	pin     string
 	unsafe  bool
+	noWarn  bool
 	format  string
 	output  string
 	command string
@@ -170,7 +172,7 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 		fmt.Fprint(stderr, cdiags.Format())
 		return 1
 	}
-	if w := diags.Warnings() + obj.Warnings; w != "" {
+	if w := diags.Warnings() + obj.Warnings; w != "" && !cfg.noWarn {
 		fmt.Fprint(stderr, w)
 	}
 	if cfg.dump == "none" {
@@ -217,7 +219,7 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 		}
 	}
 	rc, err := bpfrt.Run(obj, bpfrt.Options{Out: out, Err: stderr, DryRun: cfg.dryRun, Verbose: cfg.verbose,
-		Quiet: cfg.quiet, JSON: cfg.format == "json", Command: cfg.command, WatchPID: cfg.pid})
+		Quiet: cfg.quiet, JSON: cfg.format == "json", Command: cfg.command, WatchPID: cfg.pid, NoWarnings: cfg.noWarn})
 	if err != nil {
 		fmt.Fprintf(stderr, "ERROR: %v\n", explain(err))
 		return 1
@@ -267,6 +269,8 @@ func parseArgs(args []string) (*config, error) {
 			cfg.quiet = true
 		case "--unsafe":
 			cfg.unsafe = true
+		case "--no-warnings":
+			cfg.noWarn = true
 		case "-B":
 			// Output is written per batch of events and flushed at once:
 			// line and full buffering are the same here.
