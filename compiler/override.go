@@ -146,7 +146,7 @@ func (g *gen) epilogue() {
 func callsOverride(p *lang.Probe) bool {
 	found := false
 	lang.Walk(p, func(n lang.Node) bool {
-		if c, ok := n.(*lang.Call); ok && c.Name == "override" {
+		if c, ok := n.(*lang.Call); ok && builtinName(c.Name) == "override" {
 			found = true
 		}
 		return !found

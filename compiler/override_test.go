@@ -222,3 +222,16 @@ func TestErrnoConstants(t *testing.T) {
 		t.Errorf("%s", diags.Format())
 	}
 }
+
+// override() reached through a macro picks the mechanism as a direct call.
+func TestOverrideInMacro(t *testing.T) {
+	obj, diags := compileWith(t, kernelEnv(t, true), true,
+		"macro deny(e) { override(e) }\nkprobe:security_file_open /comm == \"cat\"/ { deny(EACCES); }")
+	if diags.HasErrors() {
+		t.Fatal(diags.Format())
+	}
+	spec := obj.Programs[0].Spec
+	if spec.AttachType != ebpf.AttachModifyReturn {
+		t.Errorf("attach type %s, want fmod_ret", spec.AttachType)
+	}
+}
