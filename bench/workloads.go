@@ -58,7 +58,7 @@ func (b *bench) attachTime() {
 				b.failf("2: %s printed no \"Attaching\" line", t.name)
 				continue
 			}
-			b.s.add("2.attach", "tracepoint one-liner: time to \"Attaching 2 probes...\"", "ms", t.name, ms(res.attach))
+			b.s.add("2.attach", "tracepoint one-liner: time to the attach line", "ms", t.name, ms(res.attach))
 			b.s.add("2.wall", "tracepoint one-liner: total wall time (includes the 100 ms interval)", "ms", t.name, ms(res.wall))
 			b.s.add("2.cpu", "tracepoint one-liner: CPU time (user+sys)", "ms", t.name, ms(res.cpu()))
 			b.s.add("2.rss", "tracepoint one-liner: max RSS", "MiB", t.name, mb(res.maxRSSKB))

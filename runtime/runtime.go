@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
@@ -179,6 +180,33 @@ type run struct {
 	inEnd    bool // END is running: its output is shown even after exit()
 }
 
+// withoutLineInfo copies spec with the source lines dropped from programs
+// made of one function (subprograms keep theirs: the kernel wants BTF
+// function info for them).
+func withoutLineInfo(spec *ebpf.CollectionSpec) *ebpf.CollectionSpec {
+	lean := &ebpf.CollectionSpec{Maps: spec.Maps, Programs: map[string]*ebpf.ProgramSpec{}}
+	for name, ps := range spec.Programs {
+		single := true
+		for _, ins := range ps.Instructions {
+			if ins.IsFunctionCall() || ins.IsLoadOfFunctionPointer() {
+				single = false
+				break
+			}
+		}
+		if !single {
+			lean.Programs[name] = ps
+			continue
+		}
+		cp := *ps
+		cp.Instructions = make(asm.Instructions, len(ps.Instructions))
+		for i, ins := range ps.Instructions {
+			cp.Instructions[i] = ins.WithSource(nil)
+		}
+		lean.Programs[name] = &cp
+	}
+	return lean
+}
+
 func (r *run) load() error {
 	spec := &ebpf.CollectionSpec{Maps: r.obj.MapSpecs(), Programs: map[string]*ebpf.ProgramSpec{}}
 	start := monotonicNS()
@@ -205,7 +233,20 @@ func (r *run) load() error {
 	if r.opts.Verbose {
 		opts.Programs.LogLevel = ebpf.LogLevelInstruction | ebpf.LogLevelStats
 	}
-	coll, err := ebpf.NewCollectionWithOptions(spec, opts)
+	// Line info only matters in the verifier's log: load without it (no
+	// BTF to build, probe and load), and again with it should the
+	// verifier refuse a program, for a log that names the source.
+	lean := spec
+	if !r.opts.Verbose {
+		lean = withoutLineInfo(spec)
+	}
+	coll, err := ebpf.NewCollectionWithOptions(lean, opts)
+	if err != nil && lean != spec {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			coll, err = ebpf.NewCollectionWithOptions(spec, opts)
+		}
+	}
 	if err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
