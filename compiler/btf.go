@@ -125,32 +125,17 @@ func (k *checker) structField(e *lang.Field, xt *Type) *Type {
 
 // btfCast resolves (struct NAME *) and (TYPEDEF *) casts through BTF.
 func (k *checker) btfCast(tn *lang.TypeName) (*Type, bool) {
-	env := k.c.opts.Env
-	if _, err := env.KernelBTF(); err != nil {
-		k.errorf(tn.Span, "%v", err)
-		return tInt64, true
-	}
 	name := tn.Name
-	var target btf.Type
-	switch {
-	case strings.HasPrefix(name, "struct "):
-		var s *btf.Struct
-		if err := env.FindType(strings.TrimPrefix(name, "struct "), &s); err != nil {
+	target, ok := k.c.userType(name)
+	if !ok {
+		env := k.c.opts.Env
+		if _, err := env.KernelBTF(); err != nil {
+			k.errorf(tn.Span, "%v", err)
+			return tInt64, true
+		}
+		if target, ok = k.c.kernelType(name); !ok || strings.HasPrefix(name, "enum ") {
 			return nil, false
 		}
-		target = s
-	case strings.HasPrefix(name, "union "):
-		var u *btf.Union
-		if err := env.FindType(strings.TrimPrefix(name, "union "), &u); err != nil {
-			return nil, false
-		}
-		target = u
-	default:
-		var td *btf.Typedef
-		if err := env.FindType(name, &td); err != nil {
-			return nil, false
-		}
-		target = td
 	}
 	if tn.Ptr == 0 {
 		k.errorf(tn.Span, "cannot cast to %s by value: cast to a pointer (%s *)", name, name)
@@ -220,6 +205,12 @@ func (g *gen) structRead(e *lang.Field) *val {
 func (g *gen) deref(e *lang.Unary) *val {
 	t := g.sc.types[e]
 	p := g.expr(e.X)
+	if t.Kind == KStruct {
+		// A struct is held by its address: *p is p, typed as the struct.
+		p = g.toTemp(p)
+		p.t = t
+		return p
+	}
 	slot := &val{kind: vMem, off: g.alloc(8), size: 8}
 	g.emit(storeImm(asm.R10, slot.off, 0, asm.DWord))
 	fn := asm.FnProbeReadKernel

@@ -99,6 +99,7 @@ const (
 	PatchStartTime PatchKind = iota // ktime (ns) when the script started, for elapsed
 	PatchNCPUs                      // number of possible CPUs
 	PatchChildPID                   // pid of the -c command
+	PatchTAIOffset                  // CLOCK_TAI minus CLOCK_BOOTTIME (ns), for nsecs(sw_tai)
 )
 
 // Program is one BPF program: one probe body at one attach point.
@@ -179,6 +180,7 @@ type compiler struct {
 	// stackLimit is on_stack_limit: buffers larger than this go to
 	// scratch memory (-1: only when a probe does not fit the stack).
 	stackLimit int
+	cdefs      cdefs // the preamble's C definitions (cdecl.go)
 }
 
 // config applies `config = { key = value; ... }` over the options.
@@ -300,9 +302,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	c := &compiler{prog: prog, opts: opts, strlen: opts.StrLen, maps: map[string]*Map{}, patches: map[string]PatchKind{}}
 	k := &checker{c: c, diags: diags, maps: map[string]*mapInfo{}}
 
-	for _, d := range prog.Preamble {
-		diags.Errorf(d.Span, "not supported yet: C definitions and preprocessor lines")
-	}
+	c.preamble(prog, diags)
 	c.config(prog, diags)
 	if len(prog.Probes) == 0 && !diags.HasErrors() {
 		diags.Errorf(lang.Span{Start: lang.PosAt(prog.Src, 0), End: lang.PosAt(prog.Src, len(prog.Src))},

@@ -72,7 +72,7 @@ func (k *checker) ident(e *lang.Ident) *Type {
 	if t, ok := k.packetIdent(e); ok {
 		return t
 	}
-	if e.Name == "kstack" || e.Name == "ustack" {
+	if e.Name == "kstack" || e.Name == "ustack" || e.Name == "ctx" {
 		k.needCtx(e.Span, e.Name)
 	}
 	if ctx := k.sc.ctx; ctx != nil {
@@ -98,6 +98,9 @@ func (k *checker) ident(e *lang.Ident) *Type {
 	}
 	if b, ok := builtins[e.Name]; ok {
 		return b.typ
+	}
+	if t, ok := k.c.defineType(e.Name); ok {
+		return t
 	}
 	if _, ok := errnos[e.Name]; ok {
 		return tInt64
@@ -137,6 +140,9 @@ func (g *gen) ident(e *lang.Ident) *val {
 	}
 	if b, ok := builtins[e.Name]; ok {
 		return b.emit(g)
+	}
+	if v, ok := g.c.define(g, e.Name); ok {
+		return v
 	}
 	return imm(errnos[e.Name], tInt64)
 }

@@ -40,6 +40,9 @@ type Printf struct {
 	Value  bool   // print(value): the single argument printed alone on a line
 	Kind   uint64 // 0 for printf; EventSystem, EventCat, EventTime or EventJoin
 	ArgLen int    // EventJoin: bytes of each string
+	// EventErrorf, EventWarnf: what comes before the message
+	// ("stdin:1:9-62: ERROR: ") and the source line with its underline.
+	Prefix, Context string
 }
 
 // ParseFormat splits a printf format into conversions. Length modifiers

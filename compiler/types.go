@@ -58,6 +58,7 @@ const (
 	FormatPlain    IntFormat = iota
 	FormatStrerror           // an errno, printed as its message
 	FormatTime               // nanoseconds of CLOCK_MONOTONIC, printed with strftime
+	FormatUsername           // a uid, printed as the user's name
 )
 
 var (

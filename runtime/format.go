@@ -197,6 +197,8 @@ func formatValue(t *compiler.Type, data []byte) string {
 			return strerror(int64(u))
 		case compiler.FormatTime:
 			return strftime(t.TimeFormat, monoToWall(u))
+		case compiler.FormatUsername:
+			return username(u)
 		}
 		if t.Signed {
 			return strconv.FormatInt(int64(u), 10)

@@ -36,6 +36,8 @@ type Options struct {
 	Command string
 	// WatchPID (-p): the run ends when this process exits.
 	WatchPID int
+	// NoWarnings (--no-warnings) silences warnf() as well.
+	NoWarnings bool
 }
 
 // Run executes obj until exit(), a signal, or (for BEGIN/END-only
@@ -195,6 +197,8 @@ func (r *run) load() error {
 				ps.Instructions[i].Constant = int64(n)
 			case compiler.PatchChildPID:
 				ps.Instructions[i].Constant = int64(r.childPID)
+			case compiler.PatchTAIOffset:
+				ps.Instructions[i].Constant = taiOffset()
 			}
 		}
 		spec.Programs[ps.Name] = ps
@@ -349,6 +353,8 @@ func (r *run) handle(raw []byte) {
 			runSystem(r.out, text)
 		case compiler.EventCat:
 			catFile(r.out, r.opts.Err, text)
+		case compiler.EventErrorf, compiler.EventWarnf:
+			r.diagf(pf, text)
 		default:
 			io.WriteString(r.out, text)
 		}

@@ -44,6 +44,9 @@ OPTIONS:
     --pin NAME     attach and pin the script as policy NAME, then exit: it stays in force
                    after bpfsh exits; pinning NAME again replaces it without a gap
     --unsafe       allow destructive actions: signal(), system(), override()
+    --no-warnings  do not print warnings (nor warnf()'s messages)
+    --include H, -I DIR
+                   accepted: types come from the kernel's BTF, errno names are built in
     -B MODE        output buffering: none, line, full (accepted; bpfsh flushes per batch)
     -k             accepted: bpfsh always reports failed map updates and lost events
     -v             verbose: print the kernel verifier's log of every program
@@ -70,6 +73,8 @@ type config struct {
 	pid     int
 	list    bool
 	listV   bool
+	// noWarnings: --no-warnings silences compile-time warnings and warnf().
+	noWarnings bool
 }
 
 func main() {
@@ -169,7 +174,7 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 		fmt.Fprint(stderr, cdiags.Format())
 		return 1
 	}
-	if w := diags.Warnings() + obj.Warnings; w != "" {
+	if w := diags.Warnings() + obj.Warnings; w != "" && !cfg.noWarnings {
 		fmt.Fprint(stderr, w)
 	}
 	if cfg.dump == "none" {
@@ -216,7 +221,8 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 		}
 	}
 	rc, err := bpfrt.Run(obj, bpfrt.Options{Out: out, Err: stderr, DryRun: cfg.dryRun, Verbose: cfg.verbose,
-		Quiet: cfg.quiet, JSON: cfg.format == "json", Command: cfg.command, WatchPID: cfg.pid})
+		Quiet: cfg.quiet, JSON: cfg.format == "json", Command: cfg.command, WatchPID: cfg.pid,
+		NoWarnings: cfg.noWarnings})
 	if err != nil {
 		fmt.Fprintf(stderr, "ERROR: %v\n", explain(err))
 		return 1
@@ -266,6 +272,12 @@ func parseArgs(args []string) (*config, error) {
 			cfg.quiet = true
 		case "--unsafe":
 			cfg.unsafe = true
+		case "--no-warnings":
+			cfg.noWarnings = true
+		case "--include", "-I":
+			// C headers: kernel types come from BTF and errno names are
+			// built in, so there is nothing to read.
+			_, err = val()
 		case "-B":
 			// Output is written per batch of events and flushed at once:
 			// line and full buffering are the same here.
