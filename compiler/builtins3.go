@@ -26,6 +26,7 @@ var tUsername = &Type{Kind: KInt, Size: 8, Format: FormatUsername}
 func init() {
 	funcs["nsecs"] = funcDef{check: checkNsecs, emit: emitNsecs}
 	funcs["pton"] = funcDef{check: checkPton, emit: emitPton}
+	funcs["cgroup_path"] = funcDef{check: checkCgroupPath, emit: emitPassInt}
 	builtins["ctx"] = builtinDef{tCtx, func(g *gen) *val {
 		r := g.newTemp(tCtx)
 		g.emit(asm.Mov.Reg(r.reg, ctxReg))
@@ -104,4 +105,27 @@ func emitPton(g *gen, e *lang.Call) *val {
 		g.emit(storeImm(buf.base(), buf.off+int16(i), int64(binary.LittleEndian.Uint32(raw[i:])), asm.Word))
 	}
 	return buf
+}
+
+// cgroup_path(id [, "filter"]) is the id, printed in user space as the
+// cgroup's path in each cgroup hierarchy mounted ("unified:/a/b;cpu:/a"),
+// only in the hierarchies whose name matches filter (a glob) if given.
+func checkCgroupPath(k *checker, e *lang.Call) *Type {
+	if !k.nargs(e, 1, 2) {
+		return tInt64
+	}
+	if t := k.expr(e.Args[0]); t.Kind != KInt {
+		k.errorf(e.Args[0].Sp(), "cgroup_path() needs a cgroup id, not %s", t)
+	}
+	filter := ""
+	if len(e.Args) == 2 {
+		lit, ok := e.Args[1].(*lang.StrLit)
+		if !ok {
+			k.errorf(e.Args[1].Sp(), "cgroup_path()'s filter must be a string literal")
+		} else {
+			filter = lit.Val
+		}
+	}
+	// TimeFormat carries the filter: both are texts user space applies.
+	return &Type{Kind: KInt, Size: 8, Format: FormatCgroupPath, TimeFormat: filter}
 }

@@ -73,7 +73,7 @@ func (p *cparser) lex(text string) []ctok {
 			} else {
 				i += end + 4
 			}
-		case isCIdent(ch) || ch >= '0' && ch <= '9' || ch == '#':
+		case isCIdent(ch) || ch >= '0' && ch <= '9':
 			j := i + 1
 			for j < len(text) && (isCIdent(text[j]) || text[j] >= '0' && text[j] <= '9') {
 				j++

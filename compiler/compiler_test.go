@@ -49,6 +49,10 @@ var validPrograms = []string{
 	`BEGIN { unroll(3) { @x++; } for ($j : 0..5) { @y += $j; } return; }`,
 	`t:raw_syscalls:sys_enter { @h = hist(args.id); @l[comm] = lhist(args.id, 0, 500, 10); @s = stats(args.id); }`,
 	`i:s:1 { exit(); } t:syscalls:sys_enter_* { @[comm] = count(); }`,
+	`struct Foo { int x; char c; struct Bar { short y; } bar; unsigned long z : 3, w : 5; } #define N 3
+	i:ms:1 { $f = (struct Foo *)ctx; printf("%d %d %d %d %d\n", $f->x, $f->bar.y, $f->w, sizeof(struct Foo), offsetof(struct Foo, bar.y) + N); }`,
+	`BEGIN { printf("%llu %llu %llu %llu %llu\n", nsecs(monotonic), nsecs(boot), nsecs(tai), nsecs(sw_tai), numaid); printf("%s %s\n", username, ntop(pton("::1"))); }`,
+	`BEGIN { errorf("bad %d %s", 1, "x"); warnf("careful"); debugf("dbg %d %s", 2, comm); }`,
 	`t:syscalls:sys_enter_openat { @[buf(args.filename, 8)] = count(); $n = args.flags; $b = buf(args.filename, $n); if ($b == buf("ab", 2)) { printf("%r %rx %rh\n", $b, $b, buf("x", 1)); } }`,
 }
 
@@ -101,8 +105,14 @@ func TestCompileErrors(t *testing.T) {
 		{`k:vfs_read { }`, []string{"1:1: error: kprobes are not available: this kernel was built without CONFIG_KPROBES"}},
 		{`fentry:vfs_read { }`, []string{"1:1: error: fentry/fexit are not available: this kernel cannot attach BPF trampolines"}},
 		{`usdt:/bin/sh:p:q { }`, []string{"1:1: error: not supported yet: usdt probes"}},
-		{`BEGIN { $x = username; }`, []string{"1:14: error: not supported yet: username"}},
-		{`BEGIN { @x = pton("1.2.3.4"); }`, []string{"not supported yet: pton()"}},
+		{`BEGIN { $x = nsecs(wallclock); }`, []string{"1:20: error: nsecs() takes a clock: monotonic, boot, tai or sw_tai"}},
+		{`BEGIN { @x = pton("1.2.3"); }`, []string{"1:19: error: pton(): \"1.2.3\" is not an IPv4 or IPv6 address"}},
+		{`struct Foo { int x; } BEGIN { print(offsetof(struct Foo, y)); }`, []string{"1:58: error: struct Foo has no member \"y\""}},
+		{`struct Foo { int x; } BEGIN { print(sizeof(struct Bar)); }`, []string{"1:44: error: unknown type struct Bar"}},
+		{`struct Foo { int x; nosuchtype y; } BEGIN { }`, []string{"1:21: error: C definition: unknown type nosuchtype"}},
+		{`#define F(x) x
+BEGIN { }`, []string{"1:9: error: not supported yet: #define with parameters"}},
+		{`BEGIN { debugf("%s", (1, 2)); }`, []string{"debugf()'s %s prints strings only"}},
 		{`BEGIN { @x = lhist(1, 10, 0, 1); }`, []string{"lhist() max must be greater than min"}},
 		{`BEGIN { "a" + 1; }`, []string{"+ cannot be applied to string[2] and int64"}},
 		{`BEGIN { $x = unknownfn(1); }`, []string{"unknown function unknownfn()"}},

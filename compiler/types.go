@@ -59,6 +59,7 @@ const (
 	FormatStrerror           // an errno, printed as its message
 	FormatTime               // nanoseconds of CLOCK_MONOTONIC, printed with strftime
 	FormatUsername           // a uid, printed as the user's name
+	FormatCgroupPath         // a cgroup id, printed as its paths ("unified:/a/b")
 )
 
 var (

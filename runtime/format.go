@@ -199,6 +199,8 @@ func formatValue(t *compiler.Type, data []byte) string {
 			return strftime(t.TimeFormat, monoToWall(u))
 		case compiler.FormatUsername:
 			return username(u)
+		case compiler.FormatCgroupPath:
+			return cgroupPath(u, t.TimeFormat)
 		}
 		if t.Signed {
 			return strconv.FormatInt(int64(u), 10)

@@ -211,6 +211,9 @@ func (r *run) load() error {
 	if err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
+			if sym, ok := missingKsym(ve); ok {
+				return fmt.Errorf("the kernel cannot find the address of %s: it is not in /proc/kallsyms (kernels built without CONFIG_KALLSYMS_ALL list no variables)", sym)
+			}
 			return fmt.Errorf("the kernel's verifier rejected the program (a bpfsh bug; please report it):\n%+v", ve)
 		}
 		return fmt.Errorf("load: %w", err)
