@@ -55,11 +55,11 @@ type Type struct {
 type IntFormat uint8
 
 const (
-	FormatPlain    IntFormat = iota
-	FormatStrerror           // an errno, printed as its message
-	FormatTime               // nanoseconds of CLOCK_MONOTONIC, printed with strftime
-	FormatUsername           // a uid, printed as the user's name
-	FormatCgroupPath         // a cgroup id, printed as its paths ("unified:/a/b")
+	FormatPlain      IntFormat = iota
+	FormatStrerror             // an errno, printed as its message
+	FormatTime                 // nanoseconds of CLOCK_MONOTONIC, printed with strftime
+	FormatUsername             // a uid, printed as the user's name
+	FormatCgroupPath           // a cgroup id, printed as its paths ("unified:/a/b")
 )
 
 var (
