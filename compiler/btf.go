@@ -27,7 +27,9 @@ func btfValueType(t btf.Type, strlen int) (*Type, bool) {
 	case *btf.Int:
 		return intType(int(u.Size), u.Encoding == btf.Signed || u.Encoding == btf.Char), true
 	case *btf.Enum:
-		return intType(int(u.Size), u.Signed), true
+		t := intType(int(u.Size), u.Signed)
+		t.Enum = u
+		return t, true
 	case *btf.Pointer:
 		return &Type{Kind: KPtr, Size: 8, BTF: u.Target, Char: isChar(u.Target)}, true
 	case *btf.Array:
@@ -125,17 +127,36 @@ func (k *checker) structField(e *lang.Field, xt *Type) *Type {
 
 // btfCast resolves (struct NAME *) and (TYPEDEF *) casts through BTF.
 func (k *checker) btfCast(tn *lang.TypeName) (*Type, bool) {
+	env := k.c.opts.Env
 	name := tn.Name
-	target, ok := k.c.userType(name)
-	if !ok {
-		env := k.c.opts.Env
-		if _, err := env.KernelBTF(); err != nil {
-			k.errorf(tn.Span, "%v", err)
-			return tInt64, true
-		}
-		if target, ok = k.c.kernelType(name); !ok || strings.HasPrefix(name, "enum ") {
+	var target btf.Type
+	// The script's own definitions come first (they may redefine the kernel's).
+	user, isUser := k.c.cdefs.types[name]
+	if _, err := env.KernelBTF(); err != nil && !isUser {
+		k.errorf(tn.Span, "%v", err)
+		return tInt64, true
+	}
+	switch {
+	case isUser:
+		target = user
+	case strings.HasPrefix(name, "struct "):
+		var s *btf.Struct
+		if err := env.FindType(strings.TrimPrefix(name, "struct "), &s); err != nil {
 			return nil, false
 		}
+		target = s
+	case strings.HasPrefix(name, "union "):
+		var u *btf.Union
+		if err := env.FindType(strings.TrimPrefix(name, "union "), &u); err != nil {
+			return nil, false
+		}
+		target = u
+	default:
+		var td *btf.Typedef
+		if err := env.FindType(name, &td); err != nil {
+			return nil, false
+		}
+		target = td
 	}
 	if tn.Ptr == 0 {
 		k.errorf(tn.Span, "cannot cast to %s by value: cast to a pointer (%s *)", name, name)

@@ -101,49 +101,37 @@ func emitStrncmp(g *gen, e *lang.Call) *val {
 
 func checkSizeof(k *checker, e *lang.Call) *Type {
 	if !k.nargs(e, 1, 1) {
-		return tUint64
+		return tInt64
 	}
 	if tn, ok := e.Args[0].(*lang.TypeName); ok {
-		if _, ok := k.typeSize(tn); !ok {
-			k.errorf(tn.Span, "unknown type %s", tn.Name)
+		if _, ok := castType(tn); !ok {
+			if _, ok := k.c.cTypeSize(tn); !ok {
+				k.errorf(tn.Span, "not supported yet: sizeof(%s)", tn.Name)
+			}
 		}
 		return tUint64
 	}
-	if t := k.expr(e.Args[0]); t.IsAgg() || t.Kind == KNone {
-		k.errorf(e.Args[0].Sp(), "sizeof() of %s", t)
-	}
+	k.expr(e.Args[0])
 	return tUint64
 }
 
 func emitSizeof(g *gen, e *lang.Call) *val {
 	if tn, ok := e.Args[0].(*lang.TypeName); ok {
-		n, _ := g.k.typeSize(tn)
-		return imm(int64(n), tUint64)
-	}
-	return imm(int64(valueSize(e.Args[0], g.sc.types[e.Args[0]])), tUint64)
-}
-
-// valueSize is sizeof(expression): the size of its type, as C sees it
-// (comparisons and logical operators are bool, one byte, as in bpftrace).
-func valueSize(e lang.Expr, t *Type) int {
-	switch x := e.(type) {
-	case *lang.Binary:
-		switch x.Op {
-		case "==", "!=", "<", "<=", ">", ">=", "&&", "||":
-			return 1
+		t, ok := castType(tn)
+		if !ok {
+			n, _ := g.c.cTypeSize(tn)
+			return imm(int64(n), tUint64)
 		}
-	case *lang.Unary:
-		if x.Op == "!" {
-			return 1
+		if t.Kind == KPtr {
+			return imm(8, tUint64)
 		}
+		return imm(int64(t.Size), tUint64)
 	}
-	switch t.Kind {
-	case KInt, KString, KStruct, KBuf:
-		return t.Size
-	case KPtr:
-		return 8
+	t := g.sc.types[e.Args[0]]
+	if t.Kind == KInt {
+		return imm(int64(t.Size), tUint64)
 	}
-	return t.MemSize()
+	return imm(int64(t.MemSize()), tUint64)
 }
 
 var signals = map[string]int64{

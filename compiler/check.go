@@ -30,6 +30,11 @@ type scope struct {
 	members map[*lang.Field]memberInfo
 	// timeoutInit: the probe mentions TIMEOUT_INIT, so bare integers given to reply are jiffies.
 	timeoutInit bool
+	// declared: variables declared with a type (let $x: T), which keep it.
+	declared map[string]bool
+	// learned: each variable's type as assignments left it, kept from the
+	// first checking pass, so `let $x;` can give $x the type it gets later.
+	learned map[string]*Type
 }
 
 // checker infers and checks types. It runs over all probe instances twice:
@@ -71,6 +76,15 @@ func (k *checker) probe(p *lang.Probe, sc *scope) {
 		}
 	}
 	k.block(p.Body)
+	// A variable lives in one home of its final (unified) type: every
+	// use reads that layout, whatever the type was where it was used.
+	for e := range sc.types {
+		if v, ok := e.(*lang.Var); ok {
+			if t, ok := sc.vars[v.Name]; ok {
+				sc.types[e] = t
+			}
+		}
+	}
 }
 
 func (k *checker) block(b *lang.Block) {
@@ -91,6 +105,8 @@ func (k *checker) stmt(s lang.Stmt) {
 		switch x := s.X.(type) {
 		case *lang.Call:
 			k.sc.types[x] = k.call(x, true)
+		case *lang.Block:
+			k.discardBlock(x)
 		case *lang.Unary:
 			if x.Op == "++" || x.Op == "--" {
 				k.expr(x)
@@ -108,11 +124,7 @@ func (k *checker) stmt(s lang.Stmt) {
 	case *lang.Assign:
 		k.assign(s)
 	case *lang.VarDecl:
-		if s.Value != nil {
-			k.assignVar(s.Var, k.expr(s.Value), s.Value.Sp())
-		} else {
-			k.errorf(s.Span, "not supported yet: a declaration without a value")
-		}
+		k.declare(s)
 	case *lang.If:
 		k.cond(s.Cond)
 		k.block(s.Then)
@@ -229,9 +241,13 @@ func (k *checker) assign(s *lang.Assign) {
 		}
 		k.assignVar(lhs, rt, s.RHS.Sp())
 	case *lang.MapRef:
+		pre, agg := aggBlock(s.RHS)
+		for _, st := range pre {
+			k.stmt(st)
+		}
 		keyT := k.keys(lhs)
 		var valT *Type
-		if call, ok := s.RHS.(*lang.Call); ok && isAgg(call.Name) {
+		if call := agg; call != nil {
 			if s.Op != "=" {
 				k.errorf(s.Span, "%s cannot be used with %s()", s.Op, call.Name)
 			}
@@ -251,6 +267,13 @@ func (k *checker) assign(s *lang.Assign) {
 	case *lang.Ident:
 		if lhs.Name == "reply" && k.sc.ctx != nil && k.sc.ctx.Reply != nil {
 			k.checkReply(s)
+			return
+		}
+		if lhs.Name == "_" && s.Op == "=" {
+			// _ = expr: evaluate and discard, on purpose.
+			if t := k.expr(s.RHS); t.Kind == KNone {
+				k.errorf(s.RHS.Sp(), "this expression has no value to discard")
+			}
 			return
 		}
 		k.errorf(lhs.Span, "cannot assign to %s here", lhs.Name)
@@ -273,10 +296,21 @@ func (k *checker) assignVar(v *lang.Var, rt *Type, sp lang.Span) {
 			k.errorf(sp, "type mismatch for $%s: it holds %s, cannot assign %s", v.Name, old, rt)
 			return
 		}
+		if k.sc.declared[v.Name] {
+			if old.Kind == KString && rt.Size > old.Size {
+				k.errorf(sp, "a string of %d bytes does not fit $%s, declared %s", rt.Size, v.Name, old)
+			}
+			k.sc.types[v] = old
+			return
+		}
 		rt = unify(old, rt)
 	}
 	k.sc.vars[v.Name] = rt
 	k.sc.types[v] = rt
+	if k.sc.learned == nil {
+		k.sc.learned = map[string]*Type{}
+	}
+	k.sc.learned[v.Name] = rt
 }
 
 // keys checks a map reference's keys and returns the key type (nil: scalar).
@@ -288,7 +322,7 @@ func (k *checker) keys(m *lang.MapRef) *Type {
 	for _, e := range m.Keys {
 		t := k.expr(e)
 		switch t.Kind {
-		case KInt, KString, KTuple, KInet, KStack, KSym, KBuf:
+		case KInt, KString, KTuple, KInet, KStack, KSym, KBuf, KArray:
 		case KPtr:
 			t = tUint64
 		default:
@@ -345,9 +379,12 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		if e.Unit != "" {
 			return tDur
 		}
+		if e.Val > 1<<63-1 {
+			return tUint64 // only an unsigned 64-bit integer holds it
+		}
 		return tInt64
 	case *lang.BoolLit:
-		return tInt64
+		return tBool
 	case *lang.StrLit:
 		return strType(len(e.Val) + 1)
 	case *lang.PosParam:
@@ -411,7 +448,18 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		return k.field(e)
 	case *lang.Cast:
 		t := k.expr(e.X)
+		if e.Type.ArrLen != 0 && e.Type.Ptr == 0 {
+			return k.arrayCast(e, t)
+		}
 		ct, ok := castType(e.Type)
+		if !ok && e.Type.Ptr == 0 && e.Type.ArrLen == 0 && strings.HasPrefix(e.Type.Name, "enum ") {
+			if en, found := k.c.namedEnum(strings.TrimPrefix(e.Type.Name, "enum ")); found {
+				ct, ok = enumType(en), true
+			} else {
+				k.errorf(e.Type.Span, "unknown type %s: it is not defined in the script nor in kernel BTF", e.Type.Name)
+				return tInt64
+			}
+		}
 		if !ok && (e.Type.Ptr > 0 || strings.HasPrefix(e.Type.Name, "struct ") || strings.HasPrefix(e.Type.Name, "union ")) {
 			ct, ok = k.btfCast(e.Type)
 		}
@@ -428,7 +476,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		}
 		return ct
 	case *lang.Tuple:
-		tt := &Type{Kind: KTuple}
+		tt := &Type{Kind: KTuple, Names: e.Names}
 		for _, x := range e.Elems {
 			et := k.expr(x)
 			switch et.Kind {
@@ -436,7 +484,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 				w := *et
 				w.Size = 8
 				et = &w
-			case KString, KTuple, KInet, KStack, KSym, KBuf:
+			case KString, KTuple, KInet, KStack, KSym, KBuf, KArray:
 			default:
 				k.errorf(x.Sp(), "%s cannot be part of a tuple", et)
 			}
@@ -444,9 +492,12 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		}
 		tt.Size = tt.MemSize()
 		return tt
+	case *lang.Block:
+		return k.blockValue(e)
+	case *lang.If:
+		return k.ifValue(e)
 	case *lang.Index:
-		k.errorf(e.Span, "not supported yet: indexing")
-		return tInt64
+		return k.index(e)
 	case *lang.TypeName:
 		k.errorf(e.Span, "a type is not a value here")
 		return tInt64
@@ -471,7 +522,7 @@ var castTypes = map[string]*Type{
 	"uint8": intType(1, false), "uint16": intType(2, false), "uint32": intType(4, false), "uint64": intType(8, false),
 	"char": intType(1, true), "short": intType(2, true), "int": intType(4, true), "long": intType(8, true),
 	"unsigned char": intType(1, false), "unsigned short": intType(2, false), "unsigned int": intType(4, false),
-	"unsigned long": intType(8, false), "bool": intType(1, false),
+	"unsigned long": intType(8, false), "bool": tBool,
 }
 
 func castType(tn *lang.TypeName) (*Type, bool) {
@@ -507,10 +558,10 @@ func (k *checker) binary(e *lang.Binary) *Type {
 				k.errorf(x.e.Sp(), "%s needs integer operands, not %s", e.Op, x.t)
 			}
 		}
-		return tInt64
+		return tBool
 	case "==", "!=":
 		if a.Kind == KString && b.Kind == KString || a.Kind == KBuf && b.Kind == KBuf {
-			return tInt64
+			return tBool
 		}
 	}
 	if a.Kind == KBuf || b.Kind == KBuf {
@@ -527,7 +578,11 @@ func (k *checker) binary(e *lang.Binary) *Type {
 	}
 	switch e.Op {
 	case "<", "<=", ">", ">=", "==", "!=":
-		return tInt64
+		return tBool
+	case "&", "|", "^":
+		if a.Bool && b.Bool {
+			return tBool
+		}
 	}
 	switch {
 	case a.Dur && b.Dur && (e.Op == "+" || e.Op == "-"),
@@ -591,7 +646,7 @@ func (k *checker) unary(e *lang.Unary) *Type {
 		return tInt64
 	}
 	if e.Op == "!" {
-		return tInt64
+		return tBool
 	}
 	return intType(8, t.Signed || e.Op == "-")
 }
@@ -638,9 +693,25 @@ func (k *checker) field(e *lang.Field) *Type {
 			k.errorf(e.Span, "not supported yet: argument %s of type %s", f.Name, f.CType)
 			return tInt64
 		}
+		if name, isEnum := strings.CutPrefix(f.CType, "enum "); isEnum && t.Kind == KInt {
+			// Printed by name, like the kernel's enum in BTF.
+			if en, found := k.c.namedEnum(name); found {
+				w := *t
+				w.Enum = en
+				t = &w
+			}
+		}
 		return t
 	}
 	xt := k.expr(e.X)
+	if xt.Kind == KTuple && xt.Names != nil {
+		i := xt.ElemIndex(e.Name)
+		if i < 0 {
+			k.errorf(e.Span, "the record %s has no field %q", xt, e.Name)
+			return tInt64
+		}
+		return xt.Elems[i]
+	}
 	if xt.Kind == KTuple {
 		i, err := strconv.Atoi(e.Name)
 		if err != nil || i < 0 || i >= len(xt.Elems) {

@@ -381,8 +381,9 @@ func (g *gen) allocVarsNoInit() {
 }
 
 func (g *gen) setSource(sp lang.Span) {
-	line, _ := lineText(g.c.prog.Src, sp.Start.Offset)
-	g.source = asm.Comment(fmt.Sprintf("%s:%d: %s", g.c.file(), sp.Start.Line, strings.TrimSpace(line)))
+	file, src := sp.Origin(g.c.file(), g.c.prog.Src)
+	line, _ := lineText(src, sp.Start.Offset)
+	g.source = asm.Comment(fmt.Sprintf("%s:%d: %s", file, sp.Start.Line, strings.TrimSpace(line)))
 }
 
 func lineText(src []byte, off int) (string, int) {
@@ -429,13 +430,15 @@ func (g *gen) stmt(s lang.Stmt) {
 		switch x := s.X.(type) {
 		case *lang.Call:
 			g.call(x, true)
+		case *lang.Block:
+			g.block(x)
 		default:
 			g.release(g.expr(s.X))
 		}
 	case *lang.Assign:
 		g.assign(s)
 	case *lang.VarDecl:
-		g.assignVar(s.Var, "=", s.Value)
+		g.declare(s)
 	case *lang.If:
 		g.setSource(s.Cond.Sp())
 		elseL, endL := g.label(), g.label()
@@ -532,9 +535,16 @@ func (g *gen) assign(s *lang.Assign) {
 	case *lang.Var:
 		g.assignVar(lhs, s.Op, s.RHS)
 	case *lang.Ident:
+		if lhs.Name == "_" && s.Op == "=" {
+			g.release(g.expr(s.RHS))
+			return
+		}
 		g.reply(s)
 	case *lang.MapRef:
-		if call, ok := s.RHS.(*lang.Call); ok && isAgg(call.Name) {
+		if pre, call := aggBlock(s.RHS); call != nil {
+			for _, st := range pre {
+				g.stmt(st)
+			}
 			g.aggregate(lhs, call)
 			return
 		}
@@ -554,6 +564,9 @@ func (g *gen) assignVar(v *lang.Var, op string, rhs lang.Expr) {
 		g.load(cur.reg, home)
 		g.arith(strings.TrimSuffix(op, "="), cur, x, home.t.Signed)
 		x = cur
+	}
+	if g.sc.declared[v.Name] && home.t.Kind == KInt {
+		x = g.truncate(x, home.t) // let $x: uint8 = 300 keeps 44
 	}
 	r, _, _ := g.operandReg(x, asm.R0)
 	g.emit(asm.StoreMem(asm.R10, home.off, r, asm.DWord))
@@ -623,10 +636,22 @@ func (g *gen) expr(e lang.Expr) *val {
 		return g.field(e)
 	case *lang.Cast:
 		x := g.expr(e.X)
+		if t.Kind == KArray {
+			return g.emitArrayCast(x, t)
+		}
 		if t.Kind != KInt {
 			return x
 		}
+		if t.Bool && !g.sc.types[e.X].Bool {
+			return g.toBool(x)
+		}
 		return g.truncate(x, t)
+	case *lang.Index:
+		return g.index(e)
+	case *lang.Block:
+		return g.blockValue(e)
+	case *lang.If:
+		return g.ifValue(e)
 	case *lang.Tuple:
 		buf := g.buffer(t.MemSize(), t)
 		for i, el := range e.Elems {
@@ -641,16 +666,28 @@ func (g *gen) expr(e lang.Expr) *val {
 
 // tupleElem reads element N of a tuple ($t.N).
 func (g *gen) tupleElem(e *lang.Field, xt *Type) *val {
-	i, _ := strconv.Atoi(e.Name)
-	x := g.expr(e.X)
-	et := xt.Elems[i]
-	el := x.part(xt.ElemOffset(i), et.MemSize(), et)
-	if et.InMemory() {
-		return el
+	i, err := strconv.Atoi(e.Name)
+	if xt.Names != nil || err != nil {
+		i = xt.ElemIndex(e.Name)
 	}
-	r := g.newTemp(et)
-	g.emit(asm.LoadMem(r.reg, el.base(), el.off, asm.DWord))
-	return r
+	return g.tupleElemAt(e.X, xt, i)
+}
+
+// toBool turns an integer into a bool: 1 when it is non-zero, else 0.
+func (g *gen) toBool(x *val) *val {
+	if x.kind == vImm {
+		if x.imm != 0 {
+			return imm(1, tBool)
+		}
+		return imm(0, tBool)
+	}
+	x = g.toTemp(x)
+	x.t = tBool
+	done := g.label()
+	g.emit(asm.JEq.Imm(x.reg, 0, done), asm.Mov.Imm(x.reg, 1))
+	g.mark(done)
+	g.emit(asm.Mov.Reg(x.reg, x.reg))
+	return x
 }
 
 // truncate narrows an integer to t's width, sign- or zero-extending to 64 bits.

@@ -180,7 +180,12 @@ type compiler struct {
 	// stackLimit is on_stack_limit: buffers larger than this go to
 	// scratch memory (-1: only when a probe does not fit the stack).
 	stackLimit int
-	cdefs      cdefs // the preamble's C definitions (cdecl.go)
+	// C definitions in the script, and the kernel's enumerators (by
+	// name, indexed when a script first names an unknown identifier).
+	cdefs       *cdefs
+	kernelEnums map[string]enumValue
+	decls       map[string]*mapDecl // let @m = kind(n); by map name
+	defs        defines             // #define constants (defines.go)
 }
 
 // config applies `config = { key = value; ... }` over the options.
@@ -302,17 +307,19 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	c := &compiler{prog: prog, opts: opts, strlen: opts.StrLen, maps: map[string]*Map{}, patches: map[string]PatchKind{}}
 	k := &checker{c: c, diags: diags, maps: map[string]*mapInfo{}}
 
-	c.preamble(prog, diags)
+	c.cdefs = newCdefs()
+	for _, d := range prog.Preamble {
+		c.cdecl(d, diags)
+	}
 	c.config(prog, diags)
 	if len(prog.Probes) == 0 && !diags.HasErrors() {
 		diags.Errorf(lang.Span{Start: lang.PosAt(prog.Src, 0), End: lang.PosAt(prog.Src, len(prog.Src))},
 			"the program has no probes").Hint("a probe looks like: BEGIN { printf(\"hello\\n\"); }")
 	}
-	for _, d := range prog.MapDecls {
-		diags.Errorf(d.Span, "not supported yet: map declarations")
-	}
-	for _, d := range prog.Macros {
-		diags.Errorf(d.Span, "not supported yet: macros")
+	c.mapDecls(prog, diags)
+	lang.ExpandMacros(prog, lang.MacroOptions{Library: stdlib, Builtin: isCompilerName}, diags)
+	if diags.HasErrors() {
+		return nil, diags
 	}
 
 	// Resolve attach points.
@@ -365,6 +372,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	for pass := 0; pass < 2; pass++ {
 		for _, in := range insts {
 			in.sc.vars, in.sc.types, in.sc.members = map[string]*Type{}, map[lang.Expr]*Type{}, map[*lang.Field]memberInfo{}
+			in.sc.declared = nil
 			k.probe(in.probe, in.sc)
 			in.sc.final = in.sc.vars
 		}
@@ -373,6 +381,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	checked := map[*lang.Probe]bool{}
 	for _, in := range insts {
 		in.sc.vars, in.sc.types, in.sc.members = map[string]*Type{}, map[lang.Expr]*Type{}, map[*lang.Field]memberInfo{}
+		in.sc.declared = nil
 		if checked[in.probe] {
 			// Report each probe's errors once, however many points it has.
 			saved := k.diags
@@ -384,6 +393,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		checked[in.probe] = true
 		k.probe(in.probe, in.sc)
 	}
+	c.checkMapDecls(k.maps, diags)
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -434,6 +444,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		}
 		m.Spec = &ebpf.MapSpec{Name: mapObjName(name, i), Type: typ, KeySize: uint32(keySize),
 			ValueSize: uint32(mi.val.MemSize()), MaxEntries: maxEntries, Flags: flags}
+		c.declaredSpec(name, mi, m.Spec)
 		c.maps[name] = m
 	}
 

@@ -1,6 +1,8 @@
 package compiler
 
 import (
+	"strings"
+
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 
@@ -69,6 +71,9 @@ var bpftraceNames = map[string]bool{
 }
 
 func (k *checker) ident(e *lang.Ident) *Type {
+	// The standard library names builtins __builtin_X so that a user's macro
+	// called X cannot shadow them there.
+	e.Name = builtinName(e.Name)
 	if t, ok := k.packetIdent(e); ok {
 		return t
 	}
@@ -99,6 +104,9 @@ func (k *checker) ident(e *lang.Ident) *Type {
 	if b, ok := builtins[e.Name]; ok {
 		return b.typ
 	}
+	if v, ok := k.c.cdefs.values[e.Name]; ok {
+		return enumType(v.enum)
+	}
 	if t, ok := k.c.defineType(e.Name); ok {
 		return t
 	}
@@ -118,6 +126,9 @@ func (k *checker) ident(e *lang.Ident) *Type {
 	if bpftraceNames[e.Name] {
 		k.errorf(e.Span, "not supported yet: %s", e.Name)
 		return tInt64
+	}
+	if v, ok := k.c.enumerator(e.Name); ok {
+		return enumType(v.enum)
 	}
 	k.errorf(e.Span, "unknown identifier %q", e.Name)
 	return tInt64
@@ -141,10 +152,17 @@ func (g *gen) ident(e *lang.Ident) *val {
 	if b, ok := builtins[e.Name]; ok {
 		return b.emit(g)
 	}
-	if v, ok := g.c.define(g, e.Name); ok {
+	if v, ok := g.c.cdefs.values[e.Name]; ok {
+		return imm(int64(v.val), g.sc.types[e])
+	}
+	if v, ok := g.define(e.Name); ok {
 		return v
 	}
-	return imm(errnos[e.Name], tInt64)
+	if v, ok := errnos[e.Name]; ok {
+		return imm(v, tInt64)
+	}
+	v, _ := g.c.enumerator(e.Name)
+	return imm(int64(v.val), g.sc.types[e])
 }
 
 type funcDef struct {
@@ -172,6 +190,7 @@ func init() {
 }
 
 func (k *checker) call(e *lang.Call, asStmt bool) *Type {
+	e.Name = builtinName(e.Name)
 	f, ok := funcs[e.Name]
 	if !ok && len(e.Args) == 0 && k.isBuiltinName(e.Name) {
 		// Current bpftrace lets builtins be called: nsecs(), pid().
@@ -216,6 +235,13 @@ func (g *gen) call(e *lang.Call, asStmt bool) *val {
 		return nil
 	}
 	return v
+}
+
+func builtinName(name string) string {
+	if n, ok := strings.CutPrefix(name, "__builtin_"); ok {
+		return n
+	}
+	return name
 }
 
 func (k *checker) nargs(e *lang.Call, lo, hi int) bool {

@@ -10,11 +10,14 @@ import (
 // FuzzCompile runs parse → check → codegen on arbitrary input: no input may
 // panic, and every rejected program gets a positioned diagnostic.
 func FuzzCompile(f *testing.F) {
-	for _, src := range validPrograms {
+	for _, src := range append(validPrograms, typedPrograms...) {
 		f.Add(src)
 	}
+	f.Add(`struct s { int a:3; char n[4]; } __attribute__((packed)) enum E { A = 1 << 2, B } BEGIN { print((sizeof(struct s), (enum E)5, (a=1, b=(int8[])"x"))); }`)
 	f.Add(`BEGIN { @x[1] = hist(2); print(@x); delete(@x[1]); }`)
 	f.Add(`sockops /op == TIMEOUT_INIT/ { reply = 3s; setsockopt(SOL_TCP, TCP_BPF_IW, 10); }`)
+	f.Add(`macro inc($x) { $x += 1; $x } macro get(@m, k) { @m[k] } macro two(x) { x + x } BEGIN { $a = 1; @m[1] = inc($a); print((get(@m, 1), two({ $b = 2; $b }))); }`)
+	f.Add(`BEGIN { let $v; $s = if (pid) { "a" } else { "b" }; _ = { printf("x"); 1 }; @a = { let $t: uint8 = 3; avg($t) }; assert(ppid > 0, strlen($s)); }`)
 	env := &probes.Env{TracefsRoot: testEnv.TracefsRoot, Hz: 250, SkipCgroupCheck: true}
 	f.Fuzz(func(t *testing.T, src string) {
 		prog, diags := lang.Parse("fuzz.bt", []byte(src))

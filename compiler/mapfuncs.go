@@ -14,7 +14,7 @@ func init() {
 	funcs["print"] = funcDef{stmt: true, check: checkPrint, emit: emitPrint}
 	funcs["clear"] = funcDef{stmt: true, check: checkMapOnly, emit: emitMapEvent(EventClear)}
 	funcs["zero"] = funcDef{stmt: true, check: checkMapOnly, emit: emitMapEvent(EventZero)}
-	funcs["delete"] = funcDef{stmt: true, check: checkDelete, emit: emitDelete}
+	funcs["delete"] = funcDef{check: checkDelete, emit: emitDelete}
 	funcs["has_key"] = funcDef{check: checkHasKey, emit: emitHasKey}
 }
 
@@ -67,7 +67,7 @@ func checkPrint(k *checker, e *lang.Call) *Type {
 	}
 	t := k.expr(e.Args[0])
 	switch t.Kind {
-	case KInt, KString, KTuple, KInet, KStack, KSym, KBuf:
+	case KInt, KString, KTuple, KInet, KStack, KSym, KBuf, KArray:
 	default:
 		k.errorf(e.Args[0].Sp(), "print() cannot print %s", t)
 	}
@@ -120,14 +120,14 @@ func emitMapEvent(id uint64) func(g *gen, e *lang.Call) *val {
 	}
 }
 
-// delete(@m[k]) or delete(@m, k).
+// delete(@m[k]) or delete(@m, k): true when the key was there.
 func checkDelete(k *checker, e *lang.Call) *Type {
 	if !k.nargs(e, 1, 2) {
-		return tNone
+		return tInt64
 	}
 	m, mi := k.mapArg(e, true)
 	if m == nil {
-		return tNone
+		return tInt64
 	}
 	if mi.val.IsHist() {
 		k.errorf(e.Span, "not supported yet: delete() on a histogram")
@@ -135,13 +135,13 @@ func checkDelete(k *checker, e *lang.Call) *Type {
 	if len(e.Args) == 2 {
 		if m.Keys != nil {
 			k.errorf(e.Args[1].Sp(), "the key is given twice")
-			return tNone
+			return tInt64
 		}
 		k.keyed("delete", m, e.Args[1:])
 	} else {
 		k.keys(m)
 	}
-	return tNone
+	return tInt64
 }
 
 // keyed checks a map with keys given separately (delete(@m, k), has_key(@m, k)).
@@ -172,24 +172,30 @@ func emitDelete(g *gen, e *lang.Call) *val {
 	g.mapPtr(asm.R1, g.c.maps[m.Name].Spec.Name)
 	g.load(asm.R2, key)
 	g.emit(asm.FnMapDeleteElem.Call())
-	return nil
+	// bpf_map_delete_elem returns 0 when it deleted something.
+	r := g.newTemp(tInt64)
+	no := g.label()
+	g.emit(asm.Mov.Imm(r.reg, 0), asm.JNE.Imm(asm.R0, 0, no), asm.Mov.Imm(r.reg, 1))
+	g.mark(no)
+	g.emit(asm.Mov.Reg(r.reg, r.reg))
+	return r
 }
 
 func checkHasKey(k *checker, e *lang.Call) *Type {
 	if !k.nargs(e, 2, 2) {
-		return tInt64
+		return tBool
 	}
 	if m, _ := k.mapArg(e, false); m != nil {
 		k.keyed("has_key", m, e.Args[1:])
 	}
-	return tInt64
+	return tBool
 }
 
 func emitHasKey(g *gen, e *lang.Call) *val {
 	m := keyRef(e)
 	key := g.mapKey(m)
 	g.lookup(g.c.maps[m.Name].Spec.Name, key)
-	r := g.newTemp(tInt64)
+	r := g.newTemp(tBool)
 	no := g.label()
 	g.emit(asm.Mov.Imm(r.reg, 0), asm.JEq.Imm(asm.R0, 0, no), asm.Mov.Imm(r.reg, 1))
 	g.mark(no)

@@ -53,13 +53,17 @@ func (g *gen) mapKeyExtra(m *lang.MapRef, extra int) *val {
 
 // copyValue copies x, a value of type xt, into dst laid out as dst.t: a
 // tuple whose layout differs (shorter strings, in nested tuples too) is
-// copied element by element.
+// copied element by element; a record's fields go by name.
 func (g *gen) copyValue(dst, x *val, xt *Type) {
 	dt := dst.t
 	if x.kind == vMem && dt != nil && xt != nil && dt.Kind == KTuple && xt.Kind == KTuple && !sameLayout(dt, xt) {
 		for i, et := range dt.Elems {
-			st := xt.Elems[i]
-			g.copyValue(dst.part(dt.ElemOffset(i), et.MemSize(), et), x.part(xt.ElemOffset(i), st.MemSize(), st), st)
+			j := i
+			if dt.Names != nil {
+				j = xt.ElemIndex(dt.Names[i])
+			}
+			st := xt.Elems[j]
+			g.copyValue(dst.part(dt.ElemOffset(i), et.MemSize(), et), x.part(xt.ElemOffset(j), st.MemSize(), st), st)
 		}
 		return
 	}
@@ -172,11 +176,12 @@ func (g *gen) mapRead(m *lang.MapRef) *val {
 	g.lookup(mi.Spec.Name, key)
 	g.emit(asm.Mov.Imm(dst.reg, 0), asm.JEq.Imm(asm.R0, 0, miss))
 	switch mi.Value.Kind {
-	case KAvg: // {sum, count}
+	case KAvg: // {sum, count}: the sum may be negative
+		cnt := g.newTemp(tInt64)
 		g.emit(asm.LoadMem(dst.reg, asm.R0, 0, asm.DWord),
-			asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord),
-			asm.JEq.Imm(asm.R1, 0, miss),
-			asm.Div.Reg(dst.reg, asm.R1))
+			asm.LoadMem(cnt.reg, asm.R0, 8, asm.DWord),
+			asm.JEq.Imm(cnt.reg, 0, miss))
+		g.signedDivMod("/", dst, cnt)
 	default:
 		g.emit(asm.LoadMem(dst.reg, asm.R0, 0, asm.DWord))
 	}
@@ -368,6 +373,14 @@ func sameLayout(a, b *Type) bool {
 		return false
 	}
 	if a.Kind == KTuple {
+		if len(a.Names) != len(b.Names) {
+			return false
+		}
+		for i := range a.Names {
+			if a.Names[i] != b.Names[i] {
+				return false
+			}
+		}
 		for i := range a.Elems {
 			if !sameLayout(a.Elems[i], b.Elems[i]) {
 				return false

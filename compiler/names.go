@@ -16,7 +16,13 @@ func Names() (builtinNames, funcNames []string) {
 		}
 	}
 	for name := range funcs {
+		seen[name] = true
 		funcNames = append(funcNames, name)
+	}
+	for _, name := range stdlib.Names() {
+		if !seen[name] {
+			funcNames = append(funcNames, name)
+		}
 	}
 	sort.Strings(builtinNames)
 	sort.Strings(funcNames)

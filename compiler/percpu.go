@@ -59,6 +59,9 @@ func checkPercpuKaddr(k *checker, e *lang.Call) *Type {
 		k.errorf(lit.Span, "percpu_kaddr(): no per-CPU variable %q in the kernel's BTF", lit.Val)
 		return tUint64
 	}
+	if !k.c.opts.Env.HasKernelSymbol(lit.Val) {
+		k.errorf(lit.Span, "percpu_kaddr(): the kernel cannot resolve %q: /proc/kallsyms does not list it (a kernel built without CONFIG_KALLSYMS_ALL lists no variables)", lit.Val)
+	}
 	return &Type{Kind: KPtr, Size: 8, BTF: v.Type}
 }
 

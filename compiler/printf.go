@@ -21,6 +21,8 @@ const (
 	EventCat    // print the named file
 	EventTime   // print the time, strftime-formatted
 	EventJoin   // join(): a count, then strings of ArgLen bytes; Format is the delimiter
+	EventErrorf // print to stderr as an error, after Printf.Loc
+	EventWarnf  // print to stderr as a warning, after Printf.Loc
 )
 
 // Verb is one conversion in a printf format.
@@ -38,11 +40,19 @@ type Printf struct {
 	Offs   []int // offset of each argument from the start of the record
 	Size   int
 	Value  bool   // print(value): the single argument printed alone on a line
-	Kind   uint64 // 0 for printf; EventSystem, EventCat, EventTime or EventJoin
+	Kind   uint64 // 0 for printf; EventSystem, EventCat, EventTime, EventJoin, EventErrorf or EventWarnf
 	ArgLen int    // EventJoin: bytes of each string
-	// EventErrorf, EventWarnf: what comes before the message
-	// ("stdin:1:9-62: ERROR: ") and the source line with its underline.
-	Prefix, Context string
+	Loc    string // errorf/warnf: where the call is, as file:line:col-endcol
+	// Expanded lists, for an errorf/warnf in a macro, the calls that
+	// expanded it (innermost first).
+	Expanded []SourceRef
+}
+
+// SourceRef is a place in the source: its location and the source line
+// with the span underlined (bpftrace's "~~~~" style).
+type SourceRef struct {
+	Loc     string
+	Context string
 }
 
 // ParseFormat splits a printf format into conversions. Length modifiers
@@ -110,7 +120,7 @@ func checkPrintf(k *checker, e *lang.Call) *Type {
 		}
 		switch verbs[i].Conv {
 		case 's':
-			if t.Kind != KString && t.Kind != KInt && t.Kind != KTuple && t.Kind != KInet && t.Kind != KStack && t.Kind != KSym && t.Kind != KBuf {
+			if t.Kind != KString && t.Kind != KInt && t.Kind != KTuple && t.Kind != KInet && t.Kind != KStack && t.Kind != KSym && t.Kind != KBuf && t.Kind != KArray {
 				k.errorf(a.Sp(), "%%s cannot print %s", t)
 			}
 		case 'r':

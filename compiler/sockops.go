@@ -85,8 +85,16 @@ func (k *checker) constEval(e lang.Expr) (int64, bool) {
 				return v, true
 			}
 		}
-		v, ok := errnos[e.Name]
-		return v, ok
+		if v, ok := k.c.cdefs.values[e.Name]; ok {
+			return int64(v.val), true
+		}
+		if v, ok := errnos[e.Name]; ok {
+			return v, true
+		}
+		if v, ok := k.c.enumerator(e.Name); ok {
+			return int64(v.val), true
+		}
+		return 0, false
 	case *lang.Unary:
 		if e.Op == "-" {
 			v, ok := k.constEval(e.X)

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/cilium/ebpf/asm"
@@ -24,24 +25,31 @@ func init() {
 
 func checkStrcontains(k *checker, e *lang.Call) *Type {
 	if !k.nargs(e, 2, 2) {
-		return tInt64
+		return tBool
 	}
-	if t := k.expr(e.Args[0]); t.Kind != KString {
-		k.errorf(e.Args[0].Sp(), "strcontains() searches a string, not %s", t)
+	for i, what := range []string{"searches", "looks for"} {
+		if t := k.expr(e.Args[i]); t.Kind != KString {
+			k.errorf(e.Args[i].Sp(), "strcontains() %s a string, not %s", what, t)
+		}
 	}
-	if _, ok := e.Args[1].(*lang.StrLit); !ok {
-		k.expr(e.Args[1])
-		k.errorf(e.Args[1].Sp(), "not supported yet: strcontains() with a needle that is not a string literal")
-	}
-	return tInt64
+	return tBool
 }
 
-// emitStrcontains checks every position of the haystack against a literal
-// needle, stopping at the haystack's end.
+// emitStrcontains checks every position of the haystack against the
+// needle, stopping at the haystack's end. A literal needle is compared
+// byte by byte against constants; any other is read from its buffer, and
+// ends at its first NUL.
 func emitStrcontains(g *gen, e *lang.Call) *val {
 	hay := g.expr(e.Args[0])
-	needle := e.Args[1].(*lang.StrLit).Val
-	r := g.newTemp(tInt64)
+	lit, isLit := e.Args[1].(*lang.StrLit)
+	if !isLit {
+		return g.strcontainsBuf(hay, g.expr(e.Args[1]))
+	}
+	needle := lit.Val
+	if i := strings.IndexByte(needle, 0); i >= 0 {
+		needle = needle[:i]
+	}
+	r := g.newTemp(tBool)
 	found, done := g.label(), g.label()
 	g.emit(asm.Mov.Imm(r.reg, 1))
 	if needle == "" {
@@ -58,6 +66,38 @@ func emitStrcontains(g *gen, e *lang.Call) *val {
 			}
 			g.emit(asm.JNE.Imm(asm.R0, int32(needle[j]), next))
 		}
+		g.emit(asm.Ja.Label(found))
+		g.mark(next)
+	}
+	g.emit(asm.Ja.Label(done))
+	g.mark(found)
+	g.emit(asm.Mov.Imm(r.reg, 1))
+	g.mark(done)
+	g.emit(asm.Mov.Reg(r.reg, r.reg))
+	return r
+}
+
+// strcontainsBuf searches hay for a needle held in a buffer: for each
+// start, the needle's bytes are compared until its NUL (found), a
+// mismatch (next start) or the haystack's end (not found).
+func (g *gen) strcontainsBuf(hay, needle *val) *val {
+	r := g.newTemp(tBool)
+	found, done := g.label(), g.label()
+	g.emit(asm.Mov.Imm(r.reg, 0))
+	for i := 0; i < hay.size; i++ {
+		next := g.label()
+		for j := 0; j < needle.size; j++ {
+			g.emit(asm.LoadMem(asm.R1, asm.R10, needle.off+int16(j), asm.Byte),
+				asm.JEq.Imm(asm.R1, 0, found))
+			if i+j >= hay.size {
+				g.emit(asm.Ja.Label(done))
+				break
+			}
+			g.emit(asm.LoadMem(asm.R0, asm.R10, hay.off+int16(i+j), asm.Byte),
+				asm.JEq.Imm(asm.R0, 0, done),
+				asm.JNE.Reg(asm.R0, asm.R1, next))
+		}
+		// The whole needle buffer matched.
 		g.emit(asm.Ja.Label(found))
 		g.mark(next)
 	}

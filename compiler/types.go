@@ -31,14 +31,19 @@ const (
 	KLhist // linear histogram: one count per (key, bucket)
 )
 
+// KArray is Size bytes of Elem (integer or bool) values, packed. It comes
+// after the aggregations' kinds but is not one (see IsAgg).
+const KArray Kind = KLhist + 1
+
 // Type describes a value. Types are compared structurally.
 type Type struct {
 	Kind   Kind
 	Size   int  // bytes of the value in memory (ints: their declared width)
 	Signed bool // ints
 	Elems  []*Type
-	User   bool // KPtr: points into user memory
-	Dur    bool // KInt: a duration in nanoseconds (from a duration literal)
+	Names  []string // KTuple: a record's field names, one per element (nil: a plain tuple)
+	User   bool     // KPtr: points into user memory
+	Dur    bool     // KInt: a duration in nanoseconds (from a duration literal)
 	// KPtr: the pointee's BTF type, if known; KStruct: the struct's.
 	BTF btf.Type
 	// KPtr from an integer-pointer cast like (int32 *)p: the pointee.
@@ -49,6 +54,12 @@ type Type struct {
 	// KLhist: the range and step of the buckets.
 	Min, Max, Step int64
 	Char           bool // KPtr: points to char (a C string)
+	// Bool marks a KInt holding 0 or 1 that prints as false or true
+	// (comparisons, !, && and ||, true/false, strcontains, has_key).
+	Bool bool
+	// Enum is a KInt's C enum (from BTF or the script's definitions):
+	// printed by the enumerator's name where one matches.
+	Enum *btf.Enum
 }
 
 // IntFormat is a special way to print an integer value.
@@ -58,6 +69,7 @@ const (
 	FormatPlain      IntFormat = iota
 	FormatStrerror             // an errno, printed as its message
 	FormatTime                 // nanoseconds of CLOCK_MONOTONIC, printed with strftime
+	FormatSignal               // a signal number, printed as its name (signal_name)
 	FormatUsername             // a uid, printed as the user's name
 	FormatCgroupPath           // a cgroup id, printed as its paths ("unified:/a/b")
 )
@@ -69,18 +81,19 @@ var (
 	tUint32 = &Type{Kind: KInt, Size: 4}
 	tDur    = &Type{Kind: KInt, Size: 8, Signed: true, Dur: true}
 	tInet   = &Type{Kind: KInet, Size: 24}
+	tBool   = &Type{Kind: KInt, Size: 1, Bool: true}
 )
 
 func intType(size int, signed bool) *Type { return &Type{Kind: KInt, Size: size, Signed: signed} }
 func strType(size int) *Type              { return &Type{Kind: KString, Size: size} }
 
 // IsAgg reports whether t is an aggregation (count, sum, ...).
-func (t *Type) IsAgg() bool { return t.Kind >= KCount }
+func (t *Type) IsAgg() bool { return t.Kind >= KCount && t.Kind <= KLhist }
 
 // InMemory reports whether values of t live in a buffer rather than a register.
 func (t *Type) InMemory() bool {
 	switch t.Kind {
-	case KString, KTuple, KInet, KStack, KSym, KBuf:
+	case KString, KTuple, KInet, KStack, KSym, KBuf, KArray:
 		return true
 	}
 	return false
@@ -96,7 +109,7 @@ func (t *Type) MemSize() int {
 	switch t.Kind {
 	case KInt, KPtr, KCount, KSum, KHist, KLhist, KStruct:
 		return 8
-	case KString:
+	case KString, KArray:
 		return align8(t.Size)
 	case KTuple:
 		n := 0
@@ -132,6 +145,12 @@ func (t *Type) String() string {
 	case KNone:
 		return "none"
 	case KInt:
+		if t.Bool {
+			return "bool"
+		}
+		if t.Enum != nil {
+			return enumTypeName(t.Enum)
+		}
 		if t.Signed {
 			return fmt.Sprintf("int%d", t.Size*8)
 		}
@@ -142,7 +161,11 @@ func (t *Type) String() string {
 		return fmt.Sprintf("buffer[%d]", t.Size)
 	case KTuple:
 		var parts []string
-		for _, e := range t.Elems {
+		for i, e := range t.Elems {
+			if t.Names != nil {
+				parts = append(parts, t.Names[i]+"="+e.String())
+				continue
+			}
 			parts = append(parts, e.String())
 		}
 		return "(" + strings.Join(parts, ", ") + ")"
@@ -184,6 +207,8 @@ func (t *Type) String() string {
 		return "hist"
 	case KLhist:
 		return fmt.Sprintf("lhist(%d, %d, %d)", t.Min, t.Max, t.Step)
+	case KArray:
+		return fmt.Sprintf("%s[%d]", t.Elem, t.Size/t.Elem.Size)
 	}
 	return "?"
 }
@@ -194,20 +219,43 @@ func compatible(a, b *Type) bool {
 	if a.Kind != b.Kind {
 		return false
 	}
+	if a.Kind == KInt && a.Bool != b.Bool {
+		return false
+	}
+	if a.Kind == KArray && (a.Size != b.Size || a.Elem.Size != b.Elem.Size || a.Elem.Bool != b.Elem.Bool) {
+		return false
+	}
 	if a.Kind == KLhist && (a.Min != b.Min || a.Max != b.Max || a.Step != b.Step) {
 		return false
 	}
 	if a.Kind == KTuple {
-		if len(a.Elems) != len(b.Elems) {
+		if len(a.Elems) != len(b.Elems) || (a.Names == nil) != (b.Names == nil) {
 			return false
 		}
 		for i := range a.Elems {
-			if !compatible(a.Elems[i], b.Elems[i]) {
+			j := i
+			if a.Names != nil {
+				// Records match by field name, in any order.
+				if j = b.ElemIndex(a.Names[i]); j < 0 {
+					return false
+				}
+			}
+			if !compatible(a.Elems[i], b.Elems[j]) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// ElemIndex is the index of a record's field (-1 when it has none).
+func (t *Type) ElemIndex(name string) int {
+	for i, n := range t.Names {
+		if n == name {
+			return i
+		}
+	}
+	return -1
 }
 
 // unify widens a to hold b as well (larger strings, signedness kept from a
@@ -223,15 +271,30 @@ func unify(a, b *Type) *Type {
 			return tInt64
 		}
 		if b.Size > a.Size {
-			return &Type{Kind: KInt, Size: b.Size, Signed: a.Signed}
+			w := *a
+			w.Size = b.Size
+			return &w
 		}
 	case KTuple:
-		out := &Type{Kind: KTuple}
+		out := &Type{Kind: KTuple, Names: a.Names}
 		for i := range a.Elems {
-			out.Elems = append(out.Elems, unify(a.Elems[i], b.Elems[i]))
+			j := i
+			if a.Names != nil {
+				j = b.ElemIndex(a.Names[i])
+			}
+			out.Elems = append(out.Elems, unify(a.Elems[i], b.Elems[j]))
 		}
 		out.Size = out.MemSize()
 		return out
 	}
 	return a
+}
+
+// enumTypeName is how an enum type prints: "enum Foo", or "enum" for an
+// anonymous one.
+func enumTypeName(e *btf.Enum) string {
+	if e.Name == "" {
+		return "enum"
+	}
+	return "enum " + e.Name
 }

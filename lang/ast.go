@@ -10,9 +10,42 @@ type Pos struct {
 	Col    int
 }
 
-// Span covers source text from Start up to, not including, End.
+// Span covers source text from Start up to, not including, End. Exp is set
+// on code copied out of a macro's body by ExpandMacros: Start and End are
+// then positions in the macro's source, and Exp names the call the copy
+// replaced.
 type Span struct {
 	Start, End Pos
+	Exp        *Expansion
+}
+
+// Expansion is one use of a macro: the call (or bare name) that the copy of
+// the macro's body replaced. Call may itself lie inside another expansion.
+// An Expansion without Macro only says which file a span is in (a library
+// macro's definition).
+type Expansion struct {
+	Macro string
+	Call  Span
+	File  string // the file of the macro's body; "" for the program's own
+	Src   []byte // its text (nil for the program's own)
+}
+
+// Origin returns the file and text that sp's positions refer to: those of
+// the macro's source for expanded code, else file and src.
+func (s Span) Origin(file string, src []byte) (string, []byte) {
+	if s.Exp != nil && s.Exp.Src != nil {
+		return s.Exp.File, s.Exp.Src
+	}
+	return file, src
+}
+
+// Root is the span in the program's own text that sp came from: sp itself,
+// or the outermost macro call its code was expanded from.
+func (s Span) Root() Span {
+	for s.Exp != nil && s.Exp.Macro != "" {
+		s = s.Exp.Call
+	}
+	return s
 }
 
 // Sp returns the span itself, so embedding a Span gives a node its Span method.
@@ -66,6 +99,8 @@ type Macro struct {
 	Name   string
 	Params []Expr // *Var, *MapRef or *Ident
 	Body   *Block
+	Head   Span     // "macro name(params)"
+	Lib    *Library // the library it comes from; nil for the program's own
 }
 
 // Probe is `spec[, spec...] [/predicate/] { body }`.

@@ -28,6 +28,13 @@ type Diag struct {
 	Severity Severity
 	Msg      string
 	Hints    []string
+	Notes    []Note // other places worth showing, each with its source line
+}
+
+// Note is a secondary message about another span, shown after a diagnostic.
+type Note struct {
+	Span Span
+	Msg  string
 }
 
 // Diags collects diagnostics; it is an error when it holds at least one Error.
@@ -56,6 +63,37 @@ func (d *Diags) Warnf(sp Span, format string, args ...any) *Diag {
 // Hint appends a hint to the diagnostic and returns it, for chaining.
 func (g *Diag) Hint(format string, args ...any) *Diag {
 	g.Hints = append(g.Hints, fmt.Sprintf(format, args...))
+	return g
+}
+
+// Note appends a note about another span and returns the diagnostic.
+func (g *Diag) Note(sp Span, format string, args ...any) *Diag {
+	g.Notes = append(g.Notes, Note{Span: sp, Msg: fmt.Sprintf(format, args...)})
+	return g
+}
+
+// AtRoot returns the diagnostic moved out of macro expansions to the call
+// in the program's own text that they came from (naming the macros), with
+// its notes turned into hints that give their positions: for renderers
+// that can show only the program's text, like the REPL's.
+func (g Diag) AtRoot() Diag {
+	if e := g.Span.Exp; e != nil && e.Macro != "" {
+		var names []string
+		for ; e != nil && e.Macro != ""; e = e.Call.Exp {
+			names = append(names, e.Macro)
+		}
+		g.Msg = fmt.Sprintf("%s (in macro %s)", g.Msg, strings.Join(names, ", used by "))
+		g.Span = g.Span.Root()
+	}
+	hints := append([]string(nil), g.Hints...)
+	for _, n := range g.Notes {
+		if n.Span.Exp == nil && n.Span.Start.Line > 0 {
+			hints = append(hints, fmt.Sprintf("%s: line %d, column %d", n.Msg, n.Span.Start.Line, n.Span.Start.Col))
+		} else {
+			hints = append(hints, n.Msg)
+		}
+	}
+	g.Hints, g.Notes = hints, nil
 	return g
 }
 
@@ -91,7 +129,10 @@ func (d *Diags) Error() string { return d.Format() }
 //	hint: ...
 func (d *Diags) Format() string {
 	list := append([]Diag(nil), d.List...)
-	sort.SliceStable(list, func(i, j int) bool { return list[i].Span.Start.Offset < list[j].Span.Start.Offset })
+	// Code expanded from a macro sorts at the call it came from.
+	sort.SliceStable(list, func(i, j int) bool {
+		return list[i].Span.Root().Start.Offset < list[j].Span.Root().Start.Offset
+	})
 	var b strings.Builder
 	for _, g := range list {
 		d.formatOne(&b, g)
@@ -111,36 +152,49 @@ func (d *Diags) Warnings() string {
 }
 
 func (d *Diags) formatOne(b *strings.Builder, g Diag) {
-	file := d.File
+	d.located(b, g.Span, g.Severity.String(), g.Msg)
+	for _, h := range g.Hints {
+		fmt.Fprintf(b, "hint: %s\n", h)
+	}
+	for _, n := range g.Notes {
+		d.located(b, n.Span, "note", n.Msg)
+	}
+	// Errors in expanded code also show the calls that expanded it.
+	for e := g.Span.Exp; e != nil && e.Macro != ""; e = e.Call.Exp {
+		d.located(b, e.Call, "note", "in expansion of macro "+e.Macro)
+	}
+}
+
+// located writes "file:line:col: kind: msg", the source line and a caret
+// line underlining sp.
+func (d *Diags) located(b *strings.Builder, sp Span, kind, msg string) {
+	file, src := sp.Origin(d.File, d.Src)
 	if file == "" {
 		file = "stdin"
 	}
-	st := g.Span.Start
+	st := sp.Start
 	if st.Line == 0 {
-		fmt.Fprintf(b, "%s: %s: %s\n", file, g.Severity, g.Msg)
-	} else {
-		fmt.Fprintf(b, "%s:%d:%d: %s: %s\n", file, st.Line, st.Col, g.Severity, g.Msg)
-		if line, start := lineAt(d.Src, st.Offset); line != "" || start >= 0 {
-			exp := expandTabs(line)
-			b.WriteString(exp)
-			b.WriteByte('\n')
-			// Underline from the start column to the end of the span on this line.
-			endCol := st.Col + 1
-			if g.Span.End.Line == st.Line && g.Span.End.Col > st.Col {
-				endCol = g.Span.End.Col
-			} else if g.Span.End.Line > st.Line {
-				endCol = utf8.RuneCountInString(exp) + 1
-			}
-			b.WriteString(strings.Repeat(" ", st.Col-1))
-			b.WriteByte('^')
-			if n := endCol - st.Col - 1; n > 0 {
-				b.WriteString(strings.Repeat("~", n))
-			}
-			b.WriteByte('\n')
-		}
+		fmt.Fprintf(b, "%s: %s: %s\n", file, kind, msg)
+		return
 	}
-	for _, h := range g.Hints {
-		fmt.Fprintf(b, "hint: %s\n", h)
+	fmt.Fprintf(b, "%s:%d:%d: %s: %s\n", file, st.Line, st.Col, kind, msg)
+	if line, start := lineAt(src, st.Offset); line != "" || start >= 0 {
+		exp := expandTabs(line)
+		b.WriteString(exp)
+		b.WriteByte('\n')
+		// Underline from the start column to the end of the span on this line.
+		endCol := st.Col + 1
+		if sp.End.Line == st.Line && sp.End.Col > st.Col {
+			endCol = sp.End.Col
+		} else if sp.End.Line > st.Line {
+			endCol = utf8.RuneCountInString(exp) + 1
+		}
+		b.WriteString(strings.Repeat(" ", st.Col-1))
+		b.WriteByte('^')
+		if n := endCol - st.Col - 1; n > 0 {
+			b.WriteString(strings.Repeat("~", n))
+		}
+		b.WriteByte('\n')
 	}
 }
 

@@ -67,7 +67,7 @@ func (lx *lexer) reset(p Pos) {
 }
 
 func (lx *lexer) errorf(start, end Pos, eof bool, format string, args ...any) *lexErr {
-	lx.errs = append(lx.errs, lexErr{sp: Span{start, end}, msg: fmt.Sprintf(format, args...), eof: eof})
+	lx.errs = append(lx.errs, lexErr{sp: Span{Start: start, End: end}, msg: fmt.Sprintf(format, args...), eof: eof})
 	return &lx.errs[len(lx.errs)-1]
 }
 
@@ -165,7 +165,7 @@ func (lx *lexer) next() token {
 	if lx.off < len(lx.src) {
 		lx.scan(&t, start)
 	}
-	t.sp = Span{start, lx.pos()}
+	t.sp = Span{Start: start, End: lx.pos()}
 	t.text = lx.s[start.Offset:lx.off]
 	lx.prev = t.kind
 	return t
@@ -673,7 +673,7 @@ loop:
 			break loop
 		}
 	}
-	return lx.s[start.Offset:lx.off], Span{start, lx.pos()}
+	return lx.s[start.Offset:lx.off], Span{Start: start, End: lx.pos()}
 }
 
 func (lx *lexer) colonAhead(i int) bool {
@@ -794,5 +794,5 @@ func (lx *lexer) scanCDecl() (string, Span) {
 		end = lx.save()
 	}
 	lx.restore(end)
-	return lx.s[start.Offset:lx.off], Span{start, lx.pos()}
+	return lx.s[start.Offset:lx.off], Span{Start: start, End: lx.pos()}
 }

@@ -290,10 +290,10 @@ func (p *parser) enter() bool {
 
 func (p *parser) leave() { p.depth-- }
 
-func span(a, b Pos) Span { return Span{a, b} }
+func span(a, b Pos) Span { return Span{Start: a, End: b} }
 
 // bad is the placeholder for an expression that failed to parse.
-func (p *parser) bad() Expr { return &Ident{Span: Span{p.tok.sp.Start, p.tok.sp.Start}} }
+func (p *parser) bad() Expr { return &Ident{Span: Span{Start: p.tok.sp.Start, End: p.tok.sp.Start}} }
 
 // Top level.
 
@@ -492,8 +492,11 @@ func (p *parser) parseMacro() *Macro {
 				break
 			}
 		}
-		p.expectClose(lp, tRParen, "',' or ')'")
+		m.Head = span(start, p.expectClose(lp, tRParen, "',' or ')'"))
 		p.close()
+	}
+	if m.Head.End.Line == 0 {
+		m.Head = span(start, p.prevSp.End)
 	}
 	for p.tok.kind != tLBrace && p.tok.kind != tEOF {
 		p.unexpected("'{'")
@@ -1439,3 +1442,7 @@ func isBuiltinVar(s string) bool {
 	}
 	return false
 }
+
+// IsBuiltinName reports whether s names a builtin value (pid, comm, arg0,
+// __builtin_cpu...).
+func IsBuiltinName(s string) bool { return isBuiltinVar(s) }

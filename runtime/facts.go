@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/user"
@@ -13,8 +12,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
-
-	"github.com/bpfsh/bpfsh/compiler"
 )
 
 // taiOffset is CLOCK_TAI minus CLOCK_BOOTTIME in nanoseconds, for
@@ -41,16 +38,6 @@ func username(uid uint64) string {
 	}
 	usernames.Store(uid, name)
 	return name
-}
-
-// diagf prints an errorf()/warnf() message to stderr, positioned at its
-// call: the header, the message, then the source line underlined.
-func (r *run) diagf(pf *compiler.Printf, text string) {
-	if pf.Kind == compiler.EventWarnf && r.opts.NoWarnings {
-		return
-	}
-	r.out.Flush()
-	io.WriteString(r.opts.Err, pf.Prefix+strings.TrimSuffix(text, "\n")+"\n"+pf.Context)
 }
 
 // cgroupPath renders cgroup_path(id): the cgroup's path in every mounted

@@ -67,7 +67,7 @@ func formatVerb(v compiler.Verb, t *compiler.Type, data []byte) string {
 			return rawMode(v.Spec, bufBytes(t, data))
 		}
 		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
-	case compiler.KTuple, compiler.KInet, compiler.KStack, compiler.KSym:
+	case compiler.KTuple, compiler.KInet, compiler.KStack, compiler.KSym, compiler.KArray:
 		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
 	}
 	if t.Format != compiler.FormatPlain && (v.Conv == 's' || v.Conv == 'd') {
@@ -105,7 +105,7 @@ func formatVerb(v compiler.Verb, t *compiler.Type, data []byte) string {
 	case 'p':
 		return fmt.Sprintf("0x%x", binary.LittleEndian.Uint64(data))
 	case 's':
-		return fmt.Sprintf(goSpec(v.Spec, 's'), strconv.FormatInt(int64(binary.LittleEndian.Uint64(data)), 10))
+		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
 	}
 	return strconv.FormatUint(u, 10)
 }
@@ -182,8 +182,17 @@ func formatValue(t *compiler.Type, data []byte) string {
 		for i, e := range t.Elems {
 			off := t.ElemOffset(i)
 			parts[i] = formatValue(e, data[off:off+e.MemSize()])
+			if t.Names != nil {
+				parts[i] = "." + t.Names[i] + " = " + parts[i]
+			}
+		}
+		if t.Names != nil {
+			return "{ " + strings.Join(parts, ", ") + " }"
 		}
 		return "(" + strings.Join(parts, ", ") + ")"
+	case compiler.KArray:
+		parts := arrayElems(t, data, func(et *compiler.Type, b []byte) string { return formatValue(et, b) })
+		return "[" + strings.Join(parts, ",") + "]"
 	case compiler.KInet:
 		return formatInet(data)
 	case compiler.KStack:
@@ -192,6 +201,12 @@ func formatValue(t *compiler.Type, data []byte) string {
 		return syms.formatSym(t, data)
 	case compiler.KInt:
 		u := binary.LittleEndian.Uint64(data)
+		if t.Bool {
+			return strconv.FormatBool(u != 0)
+		}
+		if name, ok := enumName(t, u); ok {
+			return name
+		}
 		switch t.Format {
 		case compiler.FormatStrerror:
 			return strerror(int64(u))
@@ -201,6 +216,8 @@ func formatValue(t *compiler.Type, data []byte) string {
 			return username(u)
 		case compiler.FormatCgroupPath:
 			return cgroupPath(u, t.TimeFormat)
+		case compiler.FormatSignal:
+			return signalName(int64(u))
 		}
 		if t.Signed {
 			return strconv.FormatInt(int64(u), 10)
@@ -208,6 +225,39 @@ func formatValue(t *compiler.Type, data []byte) string {
 		return strconv.FormatUint(u, 10)
 	}
 	return strconv.FormatUint(binary.LittleEndian.Uint64(data), 10)
+}
+
+// arrayElems renders each element of an array with f, widened to the
+// 8 bytes the integer formatters read.
+func arrayElems[T any](t *compiler.Type, data []byte, f func(*compiler.Type, []byte) T) []T {
+	et := t.Elem
+	var out []T
+	for off := 0; off+et.Size <= t.Size && off+et.Size <= len(data); off += et.Size {
+		var v uint64
+		for i := et.Size - 1; i >= 0; i-- {
+			v = v<<8 | uint64(data[off+i])
+		}
+		if et.Signed && et.Size < 8 && v&(1<<(8*et.Size-1)) != 0 {
+			v |= ^uint64(0) << (8 * et.Size)
+		}
+		b := make([]byte, 8)
+		binary.LittleEndian.PutUint64(b, v)
+		out = append(out, f(et, b))
+	}
+	return out
+}
+
+// enumName is the name of an enum value's enumerator, if it has one.
+func enumName(t *compiler.Type, u uint64) (string, bool) {
+	if t.Enum == nil {
+		return "", false
+	}
+	for _, v := range t.Enum.Values {
+		if v.Value == u {
+			return v.Name, true
+		}
+	}
+	return "", false
 }
 
 // formatInet renders an inet value: u64 family, then the address bytes.
@@ -241,4 +291,25 @@ func monoToWall(ns uint64) time.Time {
 	var ts unix.Timespec
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	return time.Now().Add(-time.Duration(ts.Nano() - int64(ns)))
+}
+
+// signalName is strsignal(3)'s description of a signal, as bpftrace's
+// signal_name gives it ("Interrupt"); "N/A" outside 0..64.
+func signalName(n int64) string {
+	names := [...]string{"Unknown signal 0", "Hangup", "Interrupt", "Quit", "Illegal instruction",
+		"Trace/breakpoint trap", "Aborted", "Bus error", "Floating point exception", "Killed",
+		"User defined signal 1", "Segmentation fault", "User defined signal 2", "Broken pipe",
+		"Alarm clock", "Terminated", "Stack fault", "Child exited", "Continued", "Stopped (signal)",
+		"Stopped", "Stopped (tty input)", "Stopped (tty output)", "Urgent I/O condition",
+		"CPU time limit exceeded", "File size limit exceeded", "Virtual timer expired",
+		"Profiling timer expired", "Window changed", "I/O possible", "Power failure", "Bad system call"}
+	switch {
+	case n >= 0 && n < int64(len(names)):
+		return names[n]
+	case n == 32 || n == 33:
+		return fmt.Sprintf("Unknown signal %d", n)
+	case n >= 34 && n <= 64:
+		return fmt.Sprintf("Real-time signal %d", n-34)
+	}
+	return "N/A"
 }

@@ -21,10 +21,12 @@ func jsonLine(w io.Writer, typ string, data any) {
 	fmt.Fprintf(w, "{\"type\": %q, \"data\": %s}\n", typ, spaced(b))
 }
 
-// spaced adds bpftrace's ", " and ": " separators to compact JSON.
+// spaced adds bpftrace's ", " and ": " separators to compact JSON, in
+// objects only: arrays stay unspaced ([1,2,"a"]), as bpftrace prints them.
 func spaced(b []byte) string {
 	var out strings.Builder
 	inStr, esc := false, false
+	var open []byte // enclosing '{' and '['
 	for _, c := range b {
 		out.WriteByte(c)
 		switch {
@@ -34,7 +36,14 @@ func spaced(b []byte) string {
 			esc = true
 		case c == '"':
 			inStr = !inStr
-		case !inStr && (c == ',' || c == ':'):
+		case inStr:
+		case c == '{' || c == '[':
+			open = append(open, c)
+		case c == '}' || c == ']':
+			if len(open) > 0 {
+				open = open[:len(open)-1]
+			}
+		case c == ':' || c == ',' && (len(open) == 0 || open[len(open)-1] == '{'):
 			out.WriteByte(' ')
 		}
 	}
@@ -74,11 +83,24 @@ func jsonValue(t *compiler.Type, data []byte) any {
 	switch t.Kind {
 	case compiler.KInt:
 		u := binary.LittleEndian.Uint64(data)
+		if t.Bool {
+			return u != 0
+		}
 		if t.Signed {
 			return int64(u)
 		}
 		return u
+	case compiler.KArray:
+		return arrayElems(t, data, jsonValue)
 	case compiler.KTuple:
+		if t.Names != nil {
+			o := &orderedObject{}
+			for i, e := range t.Elems {
+				off := t.ElemOffset(i)
+				o.add(t.Names[i], jsonValue(e, data[off:off+e.MemSize()]))
+			}
+			return o
+		}
 		var out []any
 		for i, e := range t.Elems {
 			off := t.ElemOffset(i)
@@ -148,6 +170,8 @@ func jsonMap(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64) err
 			o.add("average", e.num)
 			o.add("total", e.total)
 			return o
+		case e.isNum && m.Value.Bool:
+			return e.num != 0
 		case e.isNum:
 			if div > 0 {
 				return e.num / div

@@ -128,6 +128,13 @@ func printMap(w io.Writer, m *compiler.Map, bm *ebpf.Map) error { return printMa
 
 // printMapOpts prints only the top entries (0: all), values divided by div (0: as is).
 func printMapOpts(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64) error {
+	return printMapZero(w, m, bm, top, div, false)
+}
+
+// printMapZero is printMapOpts; with zero set, a keyless map that holds
+// nothing prints its zero value, as print(@m) does in current bpftrace
+// (the maps printed at exit leave empty ones out).
+func printMapZero(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64, zero bool) error {
 	var b strings.Builder
 	defer func() { io.WriteString(w, b.String()) }()
 	if m.Value.IsHist() {
@@ -145,6 +152,9 @@ func printMapOpts(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64
 	es, err := readMap(m, bm)
 	if err != nil {
 		return err
+	}
+	if zero && len(es) == 0 && m.Key == nil {
+		es = []entry{{value: make([]byte, max(m.Value.MemSize(), 8)), isNum: m.Value.Kind != compiler.KTuple && m.Value.Kind != compiler.KString}}
 	}
 	sortEntries(m, es)
 	if top > 0 && top < len(es) {
@@ -165,9 +175,6 @@ func printMapOpts(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64
 		b.WriteString(formatMapValue(m.Value, e))
 		b.WriteByte('\n')
 	}
-	if m.Value.Kind == compiler.KStats && len(es) > 0 {
-		b.WriteByte('\n')
-	}
 	return nil
 }
 
@@ -175,7 +182,7 @@ func printMapOpts(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64
 func formatKey(t *compiler.Type, data []byte) string {
 	// Stacks in keys are indented by 4, not 8 as in printf.
 	s := strings.ReplaceAll(formatValue(t, data), "\n        ", "\n    ")
-	if t.Kind == compiler.KTuple {
+	if t.Kind == compiler.KTuple && t.Names == nil {
 		return s[1 : len(s)-1]
 	}
 	return s
@@ -183,7 +190,7 @@ func formatKey(t *compiler.Type, data []byte) string {
 
 func formatMapValue(t *compiler.Type, e entry) string {
 	if t.Kind == compiler.KStats {
-		return fmt.Sprintf("count %d, average %d, total %d", e.count, e.num, e.total)
+		return fmt.Sprintf("{ .count = %d, .average = %d, .total = %d }", e.count, e.num, e.total)
 	}
 	if t.IsAgg() {
 		if t.Kind == compiler.KCount || t.Kind == compiler.KSum {
@@ -291,4 +298,38 @@ func zeroArray(bm *ebpf.Map) error {
 		}
 	}
 	return nil
+}
+
+// mapFullMessage explains failed map updates in bpftrace's words, naming
+// the keyed maps that are at their maximum number of keys (the updates are
+// counted, not attributed; LRU maps evict instead of failing).
+func mapFullMessage(n uint64, maps []*compiler.Map, loaded map[string]*ebpf.Map) string {
+	var full []string
+	for _, m := range maps {
+		bm := loaded[m.Spec.Name]
+		if m.Key == nil || m.Value.IsHist() || bm == nil || bm.Type() == ebpf.LRUHash || bm.Type() == ebpf.LRUCPUHash {
+			continue
+		}
+		keys := uint32(0)
+		key := make([]byte, bm.KeySize())
+		next := make([]byte, bm.KeySize())
+		var cur any // nil: start from the first key
+		for bm.NextKey(cur, next) == nil {
+			keys++
+			copy(key, next)
+			cur = key
+		}
+		if keys >= bm.MaxEntries() {
+			full = append(full, fmt.Sprintf("%s (%d keys)", m.Name, keys))
+		}
+	}
+	what := fmt.Sprintf("%d failed update", n)
+	if n != 1 {
+		what += "s"
+	}
+	if len(full) > 0 {
+		what += "; full: " + strings.Join(full, ", ")
+	}
+	return "Map full; can't update element (" + what + "). Try increasing max_map_keys config " +
+		"or manually setting the max entries in a map declaration e.g. `let @a = hash(5000)`"
 }

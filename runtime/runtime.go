@@ -36,7 +36,7 @@ type Options struct {
 	Command string
 	// WatchPID (-p): the run ends when this process exits.
 	WatchPID int
-	// NoWarnings (--no-warnings) silences warnf() as well.
+	// NoWarnings drops warnf() output (--no-warnings).
 	NoWarnings bool
 }
 
@@ -357,7 +357,19 @@ func (r *run) handle(raw []byte) {
 		case compiler.EventCat:
 			catFile(r.out, r.opts.Err, text)
 		case compiler.EventErrorf, compiler.EventWarnf:
-			r.diagf(pf, text)
+			sev := "ERROR"
+			if pf.Kind == compiler.EventWarnf {
+				if r.opts.NoWarnings {
+					return
+				}
+				sev = "WARNING"
+			}
+			r.out.Flush()
+			fmt.Fprintf(r.opts.Err, "%s: %s: %s\n", pf.Loc, sev, text)
+			for _, e := range pf.Expanded {
+				// The macro calls that the errorf came from, as bpftrace shows them.
+				fmt.Fprintf(r.opts.Err, "%s: %s: expanded from\n%s\n", e.Loc, sev, e.Context)
+			}
 		default:
 			io.WriteString(r.out, text)
 		}
@@ -395,7 +407,7 @@ func (r *run) handle(raw []byte) {
 			if r.opts.JSON {
 				err = jsonMap(r.out, m, bm, int(top), int64(div))
 			} else {
-				err = printMapOpts(r.out, m, bm, int(top), int64(div))
+				err = printMapZero(r.out, m, bm, int(top), int64(div), true)
 			}
 		case compiler.EventClear:
 			delete(zeroed, m)
@@ -454,7 +466,7 @@ func (r *run) reportLoss() {
 		r.out.Flush()
 	}
 	if full := c.MapFull; full > 0 {
-		fmt.Fprintf(r.opts.Err, "WARNING: %d map updates failed: a map reached its maximum number of keys\n", full)
+		fmt.Fprintf(r.opts.Err, "WARNING: %s\n", mapFullMessage(full, r.obj.Maps, r.coll.Maps))
 	}
 	if faults := c.ReadFaults; faults > 0 {
 		fmt.Fprintf(r.opts.Err, "WARNING: %d memory reads failed (bad or paged-out addresses); those values read as zero\n", faults)

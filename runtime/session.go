@@ -812,6 +812,7 @@ func (s *Session) diagnostics(list []lang.Diag, chunks []*chunk, full string) *D
 	for _, c := range chunks {
 		d := &lang.Diags{File: c.file, Src: []byte(c.show)}
 		for _, g := range list {
+			g = g.AtRoot() // chunks show only their own text
 			if owner(g, chunks) != c {
 				continue
 			}

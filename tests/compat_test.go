@@ -38,15 +38,14 @@ func TestBpftraceCompat(t *testing.T) {
 		filter = regexp.MustCompile(f)
 	}
 	bpfsh, trig := binaries(t)
-	// The suite expects its binary to be called bpftrace: comm in BEGIN
-	// prints "bpftrace", `pidof bpftrace` finds it. Run bpfsh by that name.
+	// The suite reads the tool's own comm in BEGIN ("bpftrace"): run bpfsh
+	// under that name, as {{BPFTRACE}} stands for the tool under test.
 	alias := filepath.Join(t.TempDir(), "bpftrace")
 	if err := os.Symlink(bpfsh, alias); err != nil {
 		t.Fatal(err)
 	}
-	bpfsh = alias
 	r := &Runner{
-		Binary:   bpfsh,
+		Binary:   alias,
 		Dir:      dir,
 		Vars:     map[string]string{"TRIG": trig},
 		Features: hostFeatures(),

@@ -44,7 +44,7 @@ OPTIONS:
     --pin NAME     attach and pin the script as policy NAME, then exit: it stays in force
                    after bpfsh exits; pinning NAME again replaces it without a gap
     --unsafe       allow destructive actions: signal(), system(), override()
-    --no-warnings  do not print warnings (nor warnf()'s messages)
+    --no-warnings  print no warnings (the compiler's, nor warnf()'s)
     --include H, -I DIR
                    accepted: types come from the kernel's BTF, errno names are built in
     -B MODE        output buffering: none, line, full (accepted; bpfsh flushes per batch)
@@ -67,14 +67,13 @@ type config struct {
 	quiet   bool
 	pin     string
 	unsafe  bool
+	noWarn  bool
 	format  string
 	output  string
 	command string
 	pid     int
 	list    bool
 	listV   bool
-	// noWarnings: --no-warnings silences compile-time warnings and warnf().
-	noWarnings bool
 }
 
 func main() {
@@ -174,7 +173,7 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 		fmt.Fprint(stderr, cdiags.Format())
 		return 1
 	}
-	if w := diags.Warnings() + obj.Warnings; w != "" && !cfg.noWarnings {
+	if w := diags.Warnings() + obj.Warnings; w != "" && !cfg.noWarn {
 		fmt.Fprint(stderr, w)
 	}
 	if cfg.dump == "none" {
@@ -221,8 +220,7 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 		}
 	}
 	rc, err := bpfrt.Run(obj, bpfrt.Options{Out: out, Err: stderr, DryRun: cfg.dryRun, Verbose: cfg.verbose,
-		Quiet: cfg.quiet, JSON: cfg.format == "json", Command: cfg.command, WatchPID: cfg.pid,
-		NoWarnings: cfg.noWarnings})
+		Quiet: cfg.quiet, JSON: cfg.format == "json", Command: cfg.command, WatchPID: cfg.pid, NoWarnings: cfg.noWarn})
 	if err != nil {
 		fmt.Fprintf(stderr, "ERROR: %v\n", explain(err))
 		return 1
@@ -273,7 +271,7 @@ func parseArgs(args []string) (*config, error) {
 		case "--unsafe":
 			cfg.unsafe = true
 		case "--no-warnings":
-			cfg.noWarnings = true
+			cfg.noWarn = true
 		case "--include", "-I":
 			// C headers: kernel types come from BTF and errno names are
 			// built in, so there is nothing to read.

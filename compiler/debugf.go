@@ -1,7 +1,6 @@
 package compiler
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/cilium/ebpf/asm"
@@ -9,51 +8,11 @@ import (
 	"github.com/bpfsh/bpfsh/lang"
 )
 
-// errorf, warnf and debugf: messages a probe reports while it runs.
-// errorf and warnf print like printf, to stderr, positioned at the call as
-// current bpftrace does ("stdin:1:9-62: ERROR: message", the source line
-// and its underline); debugf writes to the kernel's trace pipe with
-// bpf_trace_printk.
-
-// Kinds of printf-like records, after printf.go's.
-const (
-	EventErrorf uint64 = 0x7fffff40 + iota
-	EventWarnf
-)
+// debugf() writes to the kernel's trace pipe with bpf_trace_printk, for
+// debugging a script: what it prints is in /sys/kernel/tracing/trace.
 
 func init() {
-	funcs["errorf"] = funcDef{stmt: true, check: checkPrintf, emit: emitDiagf(EventErrorf)}
-	funcs["warnf"] = funcDef{stmt: true, check: checkPrintf, emit: emitDiagf(EventWarnf)}
 	funcs["debugf"] = funcDef{stmt: true, check: checkDebugf, emit: emitDebugf}
-}
-
-func emitDiagf(kind uint64) func(g *gen, e *lang.Call) *val {
-	return func(g *gen, e *lang.Call) *val {
-		n := len(g.c.printfs)
-		emitPrintfKind(g, e, kind)
-		pf := g.c.printfs[n]
-		sev := "ERROR"
-		if kind == EventWarnf {
-			sev = "WARNING"
-		}
-		pf.Prefix, pf.Context = g.c.runtimeDiag(e.Span, sev)
-		return nil
-	}
-}
-
-// runtimeDiag renders the header of a diagnostic made while the program
-// runs ("file:line:col-endcol: SEVERITY: ") and the source line with the
-// span underlined.
-func (c *compiler) runtimeDiag(sp lang.Span, sev string) (string, string) {
-	st, end := sp.Start, sp.End
-	loc := fmt.Sprintf("%s:%d:%d", c.file(), st.Line, st.Col)
-	if end.Line == st.Line && end.Col > st.Col {
-		loc += fmt.Sprintf("-%d", end.Col)
-	}
-	d := &lang.Diags{File: c.prog.File, Src: c.prog.Src}
-	d.Errorf(sp, "-")
-	_, context, _ := strings.Cut(d.Format(), "\n")
-	return loc + ": " + sev + ": ", context
 }
 
 // debugf's conversions, as bpf_trace_printk takes them: at most three

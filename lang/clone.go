@@ -1,0 +1,141 @@
+package lang
+
+// cloner deep-copies syntax trees. With exp set, every span of the copy is
+// marked as expanded from it (the positions stay those of the original);
+// otherwise spans are copied unchanged. n counts the nodes copied.
+type cloner struct {
+	exp *Expansion
+	n   int
+}
+
+func (c *cloner) sp(s Span) Span {
+	c.n++
+	if c.exp != nil {
+		s.Exp = c.exp
+	}
+	return s
+}
+
+func (c *cloner) block(b *Block) *Block {
+	if b == nil {
+		return nil
+	}
+	nb := &Block{Span: c.sp(b.Span), Trailing: b.Trailing, Stmts: make([]Stmt, len(b.Stmts))}
+	for i, s := range b.Stmts {
+		nb.Stmts[i] = c.stmt(s)
+	}
+	return nb
+}
+
+func (c *cloner) stmt(s Stmt) Stmt {
+	switch s := s.(type) {
+	case nil:
+		return nil
+	case *ExprStmt:
+		return &ExprStmt{Span: c.sp(s.Span), X: c.expr(s.X)}
+	case *Assign:
+		return &Assign{Span: c.sp(s.Span), LHS: c.expr(s.LHS), Op: s.Op, RHS: c.expr(s.RHS)}
+	case *VarDecl:
+		return &VarDecl{Span: c.sp(s.Span), Var: c.varRef(s.Var), Type: c.typeName(s.Type), Value: c.expr(s.Value)}
+	case *If:
+		return c.ifStmt(s)
+	case *Unroll:
+		return &Unroll{Span: c.sp(s.Span), Count: c.expr(s.Count), Body: c.block(s.Body)}
+	case *While:
+		return &While{Span: c.sp(s.Span), Cond: c.expr(s.Cond), Body: c.block(s.Body)}
+	case *For:
+		f := &For{Span: c.sp(s.Span), Var: c.varRef(s.Var), Lo: c.expr(s.Lo), Hi: c.expr(s.Hi), Body: c.block(s.Body)}
+		if s.Map != nil {
+			f.Map = c.expr(s.Map).(*MapRef)
+		}
+		return f
+	case *Jump:
+		return &Jump{Span: c.sp(s.Span), Kind: s.Kind, Value: c.expr(s.Value)}
+	case *Block:
+		return c.block(s)
+	}
+	panic("clone: unexpected statement")
+}
+
+func (c *cloner) ifStmt(s *If) *If {
+	n := &If{Span: c.sp(s.Span), Cond: c.expr(s.Cond), Then: c.block(s.Then)}
+	if s.Else != nil {
+		n.Else = c.stmt(s.Else)
+	}
+	return n
+}
+
+func (c *cloner) varRef(v *Var) *Var {
+	if v == nil {
+		return nil
+	}
+	return &Var{Span: c.sp(v.Span), Name: v.Name}
+}
+
+func (c *cloner) typeName(t *TypeName) *TypeName {
+	if t == nil {
+		return nil
+	}
+	return &TypeName{Span: c.sp(t.Span), Name: t.Name, Ptr: t.Ptr, ArrLen: t.ArrLen, TypeOf: c.expr(t.TypeOf)}
+}
+
+func (c *cloner) exprs(list []Expr) []Expr {
+	if list == nil {
+		return nil
+	}
+	out := make([]Expr, len(list))
+	for i, e := range list {
+		out[i] = c.expr(e)
+	}
+	return out
+}
+
+func (c *cloner) expr(e Expr) Expr {
+	switch e := e.(type) {
+	case nil:
+		return nil
+	case *IntLit:
+		n := *e
+		n.Span = c.sp(e.Span)
+		return &n
+	case *StrLit:
+		return &StrLit{Span: c.sp(e.Span), Val: e.Val}
+	case *BoolLit:
+		return &BoolLit{Span: c.sp(e.Span), Val: e.Val}
+	case *Ident:
+		return &Ident{Span: c.sp(e.Span), Name: e.Name}
+	case *PosParam:
+		return &PosParam{Span: c.sp(e.Span), N: e.N, Count: e.Count}
+	case *Var:
+		return c.varRef(e)
+	case *MapRef:
+		return &MapRef{Span: c.sp(e.Span), Name: e.Name, Keys: c.exprs(e.Keys)}
+	case *Call:
+		return &Call{Span: c.sp(e.Span), Name: e.Name, Args: c.exprs(e.Args)}
+	case *Binary:
+		return &Binary{Span: c.sp(e.Span), Op: e.Op, X: c.expr(e.X), Y: c.expr(e.Y)}
+	case *Unary:
+		return &Unary{Span: c.sp(e.Span), Op: e.Op, X: c.expr(e.X), Postfix: e.Postfix}
+	case *Ternary:
+		return &Ternary{Span: c.sp(e.Span), Cond: c.expr(e.Cond), Then: c.expr(e.Then), Else: c.expr(e.Else)}
+	case *Field:
+		return &Field{Span: c.sp(e.Span), X: c.expr(e.X), Name: e.Name, Arrow: e.Arrow}
+	case *Index:
+		return &Index{Span: c.sp(e.Span), X: c.expr(e.X), Index: c.expr(e.Index)}
+	case *Cast:
+		return &Cast{Span: c.sp(e.Span), Type: c.typeName(e.Type), X: c.expr(e.X)}
+	case *Tuple:
+		t := &Tuple{Span: c.sp(e.Span), Elems: c.exprs(e.Elems)}
+		if e.Names != nil {
+			t.Names = append([]string(nil), e.Names...)
+		}
+		return t
+	case *TypeName:
+		return c.typeName(e)
+	case *Block:
+		return c.block(e)
+	case *If:
+		return c.ifStmt(e)
+	}
+	panic("clone: unexpected expression")
+}
