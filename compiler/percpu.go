@@ -40,14 +40,16 @@ func (c *compiler) percpuVar(name string) (*btf.Var, btf.TypeID, bool) {
 }
 
 func checkPercpuKaddr(k *checker, e *lang.Call) *Type {
+	// After an error, a pointer to an integer: no second error where it is read.
+	bad := &Type{Kind: KPtr, Size: 8, Elem: tUint64}
 	if !k.nargs(e, 1, 2) {
-		return tUint64
+		return bad
 	}
 	lit, ok := e.Args[0].(*lang.StrLit)
 	if !ok {
 		k.expr(e.Args[0])
 		k.errorf(e.Args[0].Sp(), "percpu_kaddr() needs the variable's name as a string literal")
-		return tUint64
+		return bad
 	}
 	if len(e.Args) == 2 {
 		if t := k.expr(e.Args[1]); t.Kind != KInt {
@@ -57,7 +59,7 @@ func checkPercpuKaddr(k *checker, e *lang.Call) *Type {
 	v, _, ok := k.c.percpuVar(lit.Val)
 	if !ok {
 		k.errorf(lit.Span, "percpu_kaddr(): no per-CPU variable %q in the kernel's BTF", lit.Val)
-		return tUint64
+		return bad
 	}
 	if !k.c.opts.Env.HasKernelSymbol(lit.Val) {
 		k.errorf(lit.Span, "percpu_kaddr(): the kernel cannot resolve %q: /proc/kallsyms does not list it (a kernel built without CONFIG_KALLSYMS_ALL lists no variables)", lit.Val)

@@ -108,6 +108,10 @@ type Provider struct {
 	// AttachTo names the kernel function a program is bound to at load
 	// time (fentry/fexit), nil when none.
 	AttachTo func(p Point) string
+	// NewestFirst says the kernel runs the programs attached to one point
+	// last-attached first (uprobes): they are attached in reverse so they
+	// run in the script's order.
+	NewestFirst bool
 	// Attach attaches a loaded program to a point. Nil for providers the runtime
 	// drives itself (BEGIN, END).
 	Attach func(prog *ebpf.Program, p Point) (io.Closer, error)

@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/cilium/ebpf"
+
+	"github.com/bpfsh/bpfsh/compiler"
 	"golang.org/x/sys/unix"
 )
 
@@ -129,4 +131,21 @@ func missingKsym(ve *ebpf.VerifierError) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// attachOrder is the order to attach programs in so that programs at one
+// point run in the script's order: the kernel runs those of a NewestFirst
+// provider (uprobes) last-attached first, so they are attached in reverse.
+func attachOrder(ps []*compiler.Program) []*compiler.Program {
+	out := append([]*compiler.Program(nil), ps...)
+	var idx []int
+	for i, p := range out {
+		if p.Provider.NewestFirst {
+			idx = append(idx, i)
+		}
+	}
+	for a, b := 0, len(idx)-1; a < b; a, b = a+1, b-1 {
+		out[idx[a]], out[idx[b]] = out[idx[b]], out[idx[a]]
+	}
+	return out
 }

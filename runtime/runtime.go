@@ -241,7 +241,7 @@ func (r *run) load() error {
 }
 
 func (r *run) attach(ps []*compiler.Program) error {
-	for _, p := range ps {
+	for _, p := range attachOrder(ps) {
 		l, err := p.Provider.Attach(r.progs[p], p.Point)
 		if err != nil {
 			return fmt.Errorf("attach %s: %w", p.Point, err)
