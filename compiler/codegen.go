@@ -298,11 +298,12 @@ func (g *gen) program(p *lang.Probe) {
 	// The kernel wants line info on the first instruction when any has it.
 	g.setSource(p.Span)
 	g.emit(asm.Mov.Reg(ctxReg, asm.R1))
-	if g.c.useExit && g.sc.prov.Name != "BEGIN" && g.sc.prov.Name != "END" {
+	if g.c.useExit && g.sc.prov.Name != "BEGIN" && g.sc.prov.Name != "END" && !g.seqFile() {
 		// After exit(), no probe runs again, however long detaching takes.
 		g.exitFlag()
 		g.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord), asm.JNE.Imm(asm.R1, 0, g.exit))
 	}
+	g.iterPrologue()
 	g.callbackPrologue(p)
 	if g.scratch {
 		g.scratchPrologue(g.exit)

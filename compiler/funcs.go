@@ -98,6 +98,9 @@ func (k *checker) ident(e *lang.Ident) *Type {
 			return strType(len(v) + 1)
 		}
 	}
+	if e.Name == "ctx" && k.sc.ctx != nil && k.sc.ctx.CtxType != nil {
+		return &Type{Kind: KPtr, Size: 8, BTF: k.sc.ctx.CtxType}
+	}
 	if e.Name == "curtask" {
 		return k.curtaskType(e.Span)
 	}

@@ -70,6 +70,11 @@ type Context struct {
 	CallbackFlags map[string]int64
 	// Packet is set for programs that see packets (xdp, tc): see xdp.go.
 	Packet *Packet
+	// CtxType is the BTF type ctx points to (iter: struct bpf_iter__task).
+	CtxType btf.Type
+	// SeqFile: the program writes printf() output into the seq_file that
+	// ctx->meta->seq points to, with bpf_seq_printf (iterators).
+	SeqFile bool
 }
 
 // Builtin returns the named builtin field.

@@ -13,6 +13,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/bpfsh/bpfsh/compiler"
+	"github.com/bpfsh/bpfsh/probes"
 	"golang.org/x/sys/unix"
 )
 
@@ -148,4 +149,25 @@ func attachOrder(ps []*compiler.Program) []*compiler.Program {
 		out[idx[a]], out[idx[b]] = out[idx[b]], out[idx[a]]
 	}
 	return out
+}
+
+// runIters runs each iterator once, after BEGIN: its output (what its
+// printf()s wrote) goes to the output as it is read.
+func (r *run) runIters(iters []*compiler.Program) error {
+	for _, p := range iters {
+		l, err := p.Provider.Attach(r.progs[p], p.Point)
+		if err != nil {
+			return fmt.Errorf("attach %s: %w", p.Point, err)
+		}
+		r.mu.Lock()
+		r.out.Flush()
+		err = probes.RunIter(l, r.out)
+		r.out.Flush()
+		r.mu.Unlock()
+		l.Close()
+		if err != nil {
+			return fmt.Errorf("run %s: %w", p.Point, err)
+		}
+	}
+	return nil
 }

@@ -73,13 +73,15 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 		return 1, err
 	}
 	var begin, end []*ebpf.Program
-	var attachable []*compiler.Program
+	var attachable, iters []*compiler.Program
 	for _, p := range obj.Programs {
 		switch p.Provider.Name {
 		case "BEGIN":
 			begin = append(begin, r.progs[p])
 		case "END":
 			end = append(end, r.progs[p])
+		case "iter":
+			iters = append(iters, p)
 		default:
 			attachable = append(attachable, p)
 		}
@@ -115,6 +117,9 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	}
 	if opts.WatchPID > 0 {
 		pidDone = waitPID(opts.WatchPID)
+	}
+	if err := r.runIters(iters); err != nil {
+		return 1, err
 	}
 	if len(attachable) == 0 && child == nil && pidDone == nil {
 		// Only BEGIN/END: nothing more will happen.
