@@ -60,6 +60,10 @@ type Type struct {
 	// Enum is a KInt's C enum (from BTF or the script's definitions):
 	// printed by the enumerator's name where one matches.
 	Enum *btf.Enum
+	// KStack: how frames print (StackBpftrace, StackPerf, StackRaw,
+	// StackBuildID) and how many at most (0: all).
+	StackMode  StackMode
+	StackLimit int
 }
 
 // IntFormat is a special way to print an integer value.
