@@ -298,6 +298,14 @@ func (g *gen) program(p *lang.Probe) {
 	// The kernel wants line info on the first instruction when any has it.
 	g.setSource(p.Span)
 	g.emit(asm.Mov.Reg(ctxReg, asm.R1))
+	// With override() in an fmod_ret/lsm program, the epilogue returns a
+	// variable: the ways out before the variables are set return the
+	// default instead.
+	_, returnsVar := g.sc.vars[overrideVar]
+	body := g.exit
+	if returnsVar {
+		g.exit = g.label()
+	}
 	if g.c.useExit && g.sc.prov.Name != "BEGIN" && g.sc.prov.Name != "END" && !g.seqFile() {
 		// After exit(), no probe runs again, however long detaching takes.
 		g.exitFlag()
@@ -308,6 +316,8 @@ func (g *gen) program(p *lang.Probe) {
 	if g.scratch {
 		g.scratchPrologue(g.exit)
 	}
+	early := g.exit
+	g.exit = body
 	g.allocVars()
 	g.packetPrologue(p)
 	if p.Pred != nil {
@@ -317,7 +327,11 @@ func (g *gen) program(p *lang.Probe) {
 	}
 	g.block(p.Body)
 	g.mark(g.exit)
-	g.emit(asm.Mov.Imm(asm.R0, g.c.retval(g.sc)), asm.Return())
+	g.epilogue()
+	if early != body {
+		g.mark(early)
+		g.emit(asm.Mov.Imm(asm.R0, g.c.retval(g.sc)), asm.Return())
+	}
 }
 
 // report states what made the probe impossible to generate.

@@ -334,7 +334,11 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		sc    *scope
 	}
 	var insts []instance
+	// What the kernel lacks is said once, however many probes need it.
+	lacks := map[string]int{} // message → index in diags.List
+	lacksMore := map[int]int{}
 	for i, p := range prog.Probes {
+		overrides := callsOverride(p)
 		for _, spec := range p.Specs {
 			prov, ok := probes.Lookup(spec.Provider)
 			if !ok {
@@ -344,8 +348,24 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 				}
 				continue
 			}
-			points, err := prov.Expand(opts.Env, c.specParts(spec.Parts))
+			var points []probes.Point
+			var err error
+			if overrides {
+				// override() decides the mechanism, hence maybe the provider.
+				prov, points, err = probes.ResolveOverride(opts.Env, prov, c.specParts(spec.Parts))
+			} else {
+				points, err = prov.Expand(opts.Env, c.specParts(spec.Parts))
+			}
 			if err != nil {
+				if probes.KernelLacks(err) {
+					if i, ok := lacks[err.Error()]; ok {
+						lacksMore[i]++
+						continue
+					}
+					diags.Errorf(spec.Span, "%v", err)
+					lacks[err.Error()] = len(diags.List) - 1
+					continue
+				}
 				diags.Errorf(spec.Span, "%v", err)
 				continue
 			}
@@ -364,6 +384,13 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 				}
 				insts = append(insts, instance{probe: p, index: i, sc: sc})
 			}
+		}
+	}
+	for i, n := range lacksMore {
+		if n == 1 {
+			diags.List[i].Hint("1 more probe of this script needs it too")
+		} else {
+			diags.List[i].Hint("%d more probes of this script need it too", n)
 		}
 	}
 	c.checkFiltered(diags)
@@ -551,7 +578,7 @@ func (c *compiler) generate(k *checker, sc *scope, p *lang.Probe, n, probe int) 
 var known = map[string]bool{
 	"usdt": true, "U": true, "hardware": true, "h": true,
 	"watchpoint": true, "w": true, "asyncwatchpoint": true, "iter": true, "it": true,
-	"sockops": true, "xdp": true, "tc": true, "lsm": true, "fmod_ret": true,
+	"sockops": true, "xdp": true, "tc": true,
 }
 
 func progName(n int) string { return fmt.Sprintf("bpfsh_p%d", n) }

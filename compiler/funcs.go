@@ -64,8 +64,8 @@ var bpftraceNames = map[string]bool{
 	"ppid": true, "username": true, "sarg0": true, "args": true,
 	"join": true, "buf": true, "kaddr": true,
 	"uaddr": true, "kptr": true, "uptr": true, "reg": true, "cat": true,
-	"override": true, "offsetof": true,
-	"path": true, "ntop": true, "pton": true, "macaddr": true,
+	"offsetof": true,
+	"path":     true, "ntop": true, "pton": true, "macaddr": true,
 	"len": true, "cgroup_path": true, "skboutput": true,
 	"unwatch": true, "percpu_kaddr": true, "debugf": true, "errorf": true, "warnf": true,
 }

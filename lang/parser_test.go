@@ -205,6 +205,8 @@ var programTests = []struct{ src, want string }{
 	{"BEGIN { }", `(probe (spec "BEGIN" "BEGIN") (block))`},
 	{"BEGIN,END{}", `(probe (spec "BEGIN" "BEGIN") (spec "END" "END") (block))`},
 	{"kprobe:f /pid == 1/ { @ = count() }", `(probe (spec "kprobe:f" "kprobe" "f") (pred (== pid 1)) (block (= @ (call count))))`},
+	{"lsm:file_open /args.file->f_inode->i_rdev == 1/ { override(EPERM); }", `(probe (spec "lsm:file_open" "lsm" "file_open") (pred (== (-> (-> (. args file) f_inode) i_rdev) 1)) (block (call override EPERM)))`},
+	{"fmod_ret:usbcore:usb_probe_interface, fmod_ret:security_file_open { override(-EPERM) }", `(probe (spec "fmod_ret:usbcore:usb_probe_interface" "fmod_ret" "usbcore" "usb_probe_interface") (spec "fmod_ret:security_file_open" "fmod_ret" "security_file_open") (block* (call override (- EPERM))))`},
 	{"k:f / $x / 2 > 1 / { }", `(probe (spec "k:f" "k" "f") (pred (> (/ $x 2) 1)) (block))`},
 	{"k:f /(a / 2)/ { }", `(probe (spec "k:f" "k" "f") (pred (/ a 2)) (block))`},
 	{"k:f /str(args.argv[0]) == \"./t\"/ { }", `(probe (spec "k:f" "k" "f") (pred (== (call str (index (. args argv) 0)) "./t")) (block))`},

@@ -36,6 +36,10 @@ func init() {
 			Context: func(env *Env, p Point) (*Context, error) {
 				c := uprobeContext(Point{Target: []string{"", p.Target[len(p.Target)-1]}}, ret)
 				c.UserPtrs = false
+				if !ret && len(p.Multi) == 0 {
+					// Reached through ResolveOverride, which checked the target.
+					c.Override = OverrideHelper
+				}
 				if len(p.Multi) > 0 {
 					// One program for many functions: func is found at run time.
 					delete(c.Strings, "func")

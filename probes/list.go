@@ -142,6 +142,64 @@ func List(env *Env, pattern string, verbose bool, w io.Writer) error {
 			}
 		}
 	}
+	if hasProvider && wants("fmod_ret") {
+		if !env.HaveTrampolines() {
+			return noTrampolines("fmod_ret")
+		}
+		funcs, err := env.KernelFunctions()
+		if err != nil {
+			return err
+		}
+		for _, f := range funcs {
+			name := "fmod_ret:" + qualified(f)
+			if !env.FmodRetAllowed(f.Name) || !match(name) && !match("fmod_ret:"+f.Name) {
+				continue
+			}
+			fmt.Fprintln(w, name)
+			if verbose {
+				listParams(w, env, f.Module, f.Name)
+			}
+		}
+	}
+	if hasProvider && wants("lsm") {
+		if !env.HaveTrampolines() {
+			return noTrampolines("lsm")
+		}
+		hooks, err := env.LSMHooks()
+		if err != nil {
+			return err
+		}
+		for _, h := range hooks {
+			if name := "lsm:" + h; match(name) {
+				fmt.Fprintln(w, name)
+				if verbose {
+					listParams(w, env, "", "bpf_lsm_"+h)
+				}
+			}
+		}
+	}
+	if hasProvider && provider == "override" {
+		// Not a probe type: the functions whose return value override()
+		// can replace, as the probe that would do it.
+		names, err := env.Overridable()
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			kind, fn, _ := strings.Cut(n, ":")
+			_, bare, _ := strings.Cut(fn, ":")
+			if match("override:"+fn) || bare != "" && match("override:"+bare) {
+				fmt.Fprintln(w, n)
+				if verbose && kind == "fmod_ret" {
+					mod, name, ok := strings.Cut(fn, ":")
+					if !ok {
+						mod, name = "", fn
+					}
+					listParams(w, env, mod, name)
+				}
+			}
+		}
+	}
 	if hasProvider && (provider == "uprobe" || provider == "uretprobe") {
 		bin, sym, _ := strings.Cut(rest, ":")
 		file, err := ResolveBinary(bin)
@@ -162,6 +220,15 @@ func List(env *Env, pattern string, verbose bool, w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// listParams prints a kernel function's typed parameters (-lv).
+func listParams(w io.Writer, env *Env, module, name string) {
+	if proto, err := env.FuncProto(module, name); err == nil {
+		for _, prm := range proto.Params {
+			fmt.Fprintf(w, "    %s %s\n", typeString(prm.Type), prm.Name)
+		}
+	}
 }
 
 func fieldDecl(f Field) string {

@@ -5,6 +5,7 @@
 package probes
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -75,6 +76,11 @@ type Context struct {
 	// SeqFile: the program writes printf() output into the seq_file that
 	// ctx->meta->seq points to, with bpf_seq_printf (iterators).
 	SeqFile bool
+	// Override is how override() replaces the function's return value here.
+	Override OverrideKind
+	// Returns is the BTF return type of the function or hook whose result
+	// the program may replace (fmod_ret, lsm); nil for void.
+	Returns btf.Type
 }
 
 // Builtin returns the named builtin field.
@@ -160,12 +166,25 @@ type Env struct {
 	SkipCgroupCheck bool
 	// BTFFile is a BTF blob to use instead of the running kernel's.
 	BTFFile string
+	// DebugfsRoot and SecurityfsRoot are where debugfs (the error-injection
+	// list) and securityfs (the active LSMs) are mounted; empty means
+	// /sys/kernel/debug and /sys/kernel/security.
+	DebugfsRoot    string
+	SecurityfsRoot string
+	// OverrideHelper says whether kprobes may call bpf_override_return;
+	// nil means ask the kernel.
+	OverrideHelper *bool
 
 	btfOnce sync.Once
 	btf     *btf.Spec
 	btfErr  error
 	modOnce sync.Once
 	mods    []*btf.Spec
+	injOnce sync.Once
+	inj     map[string]bool
+	injNote string
+	ovrOnce sync.Once
+	ovr     bool
 }
 
 // SystemEnv reads the running kernel's files.
@@ -182,6 +201,13 @@ type NotSupportedError struct{ What string }
 func (e *NotSupportedError) Error() string { return e.What }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// KernelLacks reports whether err says the running kernel lacks a feature
+// (rather than that a script named something wrong).
+func KernelLacks(err error) bool {
+	var ns *NotSupportedError
+	return errors.Is(err, ErrNoKprobes) || errors.Is(err, ErrNoTrampolines) || errors.As(err, &ns)
+}
 
 // KernelBTF returns the running kernel's BTF, loaded on first use (types are
 // only parsed when a script needs one).

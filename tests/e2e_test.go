@@ -123,6 +123,7 @@ func TestRuntime(t *testing.T) {
 		t.Fatalf("no runtime/*.test files (%v)", err)
 	}
 	r := newRunner(t)
+	var pass, fail, skip int
 	for _, f := range files {
 		cases, err := ParseFile(f)
 		if err != nil {
@@ -136,15 +137,21 @@ func TestRuntime(t *testing.T) {
 					res := r.Run(context.Background(), c)
 					switch res.Status {
 					case Pass:
+						pass++
 					case Skip:
+						skip++
 						t.Skip(res.Reason)
 					default:
+						fail++
 						t.Error(res.Report(c))
 					}
 				})
 			}
 		})
 	}
+	summary := fmt.Sprintf("bpfsh runtime corpus: %d passed, %d failed, %d skipped", pass, fail, skip)
+	t.Log(summary)
+	fmt.Println(summary)
 }
 
 var (

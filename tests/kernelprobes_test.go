@@ -47,6 +47,70 @@ func TestKernelProbesWithoutKernelSupport(t *testing.T) {
 	}
 }
 
+// TestKernelProbesOverrideWithoutKernelSupport: the scripts that act on the kernel
+// (override(), fmod_ret, lsm) fail before loading anything with one line per
+// probe saying what this kernel lacks. (tests/vm runs them where they work:
+// cases 30-usb-firewall, 31-syscall-firewall, 32-override.)
+func TestKernelProbesOverrideWithoutKernelSupport(t *testing.T) {
+	bin, _ := binaries(t)
+	if readable("/sys/kernel/tracing/available_filter_functions") {
+		t.Log("this kernel has ftrace, so BPF trampolines may work: nothing to check here")
+		return
+	}
+	noTrampolines := "are not available: this kernel cannot attach BPF trampolines (ftrace is unavailable)"
+	for _, c := range []struct {
+		args []string
+		want []string // every line of the diagnostics that is an error says one of these
+	}{
+		{[]string{"--unsafe", filepath.Join(repoRoot(), "examples", "usb-firewall.bt"), "0x46f4", "0x0001"},
+			[]string{"fentry/fexit " + noTrampolines, "lsm probes " + noTrampolines}},
+		{[]string{"--unsafe", filepath.Join(repoRoot(), "examples", "syscall-firewall.bt"), "nc"},
+			[]string{"lsm probes " + noTrampolines}},
+		{[]string{"--unsafe", "-e", "fmod_ret:security_file_open { override(EPERM); }"}, []string{"fmod_ret probes " + noTrampolines}},
+		{[]string{"--unsafe", "-e", "lsm:file_open { override(EPERM); }"}, []string{"lsm probes " + noTrampolines}},
+		{[]string{"--unsafe", "-e", "fentry:security_file_open { override(EPERM); }"}, []string{"fentry/fexit " + noTrampolines}},
+		{[]string{"-l", "fmod_ret:*"}, []string{"fmod_ret probes " + noTrampolines}},
+		{[]string{"-l", "lsm:*"}, []string{"lsm probes " + noTrampolines}},
+	} {
+		out, err := exec.Command(bin, c.args...).CombinedOutput()
+		if err == nil {
+			t.Errorf("bpfsh %v succeeded:\n%s", c.args, out)
+			continue
+		}
+		errors := 0
+		for _, line := range strings.Split(string(out), "\n") {
+			if !strings.Contains(line, "error:") && !strings.HasPrefix(line, "ERROR:") {
+				continue
+			}
+			errors++
+			ok := false
+			for _, w := range c.want {
+				ok = ok || strings.Contains(line, w)
+			}
+			if !ok {
+				t.Errorf("bpfsh %v: unexpected error line %q", c.args, line)
+			}
+		}
+		if errors == 0 || strings.Contains(string(out), "errno") || strings.Contains(string(out), "operation not permitted") {
+			t.Errorf("bpfsh %v: want only lines saying what the kernel lacks:\n%s", c.args, out)
+		}
+	}
+	// override() needs either bpf_override_return (kprobes) or trampolines.
+	want := "override() is not possible on this kernel: it has neither bpf_override_return (CONFIG_BPF_KPROBE_OVERRIDE) nor BPF trampolines for fmod_ret"
+	if exists("/sys/kernel/tracing/kprobe_events") || exists("/sys/bus/event_source/devices/kprobe") {
+		t.Log("this kernel has kprobes: skipping the kprobe override checks")
+		return
+	}
+	out, err := exec.Command(bin, "-l", "override:*").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("-l override:*: err %v, want %q:\n%s", err, want, out)
+	}
+	out, err = exec.Command(bin, "--unsafe", "-e", "kprobe:security_file_open { override(EPERM); }").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "kprobes are not available: this kernel was built without CONFIG_KPROBES") {
+		t.Errorf("kprobe override: err %v:\n%s", err, out)
+	}
+}
+
 func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil

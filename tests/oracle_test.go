@@ -254,10 +254,16 @@ func TestCorpusOnBpftrace(t *testing.T) {
 	t.Logf("bpftrace meets the expectations of %d of %d cases", pass, total)
 }
 
-var argsDot = regexp.MustCompile(`\bargs\.(\w)`)
+var (
+	argsDot = regexp.MustCompile(`\bargs\.(\w)`)
+	// 0.17 says "Attaching 2 probes..." where bpfsh, as later bpftrace
+	// versions, says "Attached 2 probes".
+	attachedLine = regexp.MustCompile(`Attached (\d+ probes?)`)
+)
 
 // toBpftrace017 rewrites bpfsh's test files for bpftrace 0.17.
 func toBpftrace017(s string) string {
 	s = argsDot.ReplaceAllString(s, "args->$1")
+	s = attachedLine.ReplaceAllString(s, "Attaching $1...")
 	return strings.NewReplacer(`"bpfsh"`, `"bpftrace"`, "comm=bpfsh", "comm=bpftrace", "^bpfsh v", "^bpftrace v").Replace(s)
 }

@@ -34,7 +34,8 @@ const usage = `USAGE:
 OPTIONS:
     -e PROGRAM     run PROGRAM
     -l [PATTERN]   list probes (tracepoints, raw tracepoints, software events,
-                   uprobe:BINARY:*); -lv also lists their arguments
+                   kprobe:*, fentry:*, fmod_ret:*, lsm:*, uprobe:BINARY:*); -lv also lists
+                   their arguments; 'override:*' lists the functions override() can change
     -d STAGE       print a compilation stage and exit: ast, asm (none: compile only)
     --dry-run      load and attach the probes, then exit without running them
     -q             do not print the "Attached N probes" line

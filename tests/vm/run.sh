@@ -27,7 +27,7 @@
 #                     ~/.cache/bpfsh-vm); reused between runs; run artefacts in $BPFSH_VM_CACHE/out
 #   BPFSH_VM_KERNEL   exact kernel package (default: newest cached linux-image-6.12.*+deb12-amd64,
 #                     else what linux-image-6.12-amd64 depends on)
-#   BPFSH_VM_TIMEOUT  bound on the whole VM run in seconds (default 300)
+#   BPFSH_VM_TIMEOUT  bound on the whole VM run in seconds (default 480)
 #   BPFSH_VM_CASE_TIMEOUT  default per-case bound inside the guest (default 60; a case may say
 #                     "# vmtest-timeout: N" in its first lines)
 #   BPFSH_VM_STRICT=1 a skipped case counts as a failure
@@ -41,7 +41,7 @@ HERE=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 CASEDIR=$HERE/cases
 
-TIMEOUT=${BPFSH_VM_TIMEOUT:-300}
+TIMEOUT=${BPFSH_VM_TIMEOUT:-480}
 CASE_TIMEOUT=${BPFSH_VM_CASE_TIMEOUT:-60}
 STRICT=${BPFSH_VM_STRICT:-0}
 VERBOSE=${BPFSH_VM_VERBOSE:-0}
@@ -236,7 +236,7 @@ modlist() { # list-file module...
 # usbcore alone first, so probes can attach to usbcore before any device is enumerated; then the
 # class drivers, and the host controller last so that the boot-present keyboard gets bound.
 modlist usbcore.list usbcore
-modlist usb.list hid hid-generic usbhid scsi_mod sd_mod usb-storage xhci-hcd xhci-pci
+modlist usb.list hid hid-generic usbhid scsi_mod sd_mod usb-storage uas xhci-hcd xhci-pci
 cp "$HERE/init" "$ROOT/init"
 chmod 755 "$ROOT/init"
 cp "$CASEDIR"/*.sh "$ROOT/cases/"
@@ -250,11 +250,15 @@ EOF
 INITRD=$OUT/initramfs.cpio
 (cd "$ROOT" && find . | LC_ALL=C sort | "$BB" cpio -o -H newc 2>/dev/null) >"$INITRD"
 
-# The stick: STICK_MB MiB, a header in sector 0, a marker at 1 MiB, zeros elsewhere.
+# The stick: STICK_MB MiB, a header in sector 0, a marker at 1 MiB, zeros elsewhere. stick2 (for
+# usb-uas, other USB ids) is the same size with its own header.
 STICK=$OUT/stick.img
 truncate -s "${STICK_MB}M" "$STICK"
 printf 'BPFSH-VMTEST-STICK size=%d\n' $((STICK_MB << 20)) | dd of="$STICK" conv=notrunc status=none
 printf 'BPFSH-VMTEST-1MIB\n' | dd of="$STICK" bs=1M seek=1 conv=notrunc status=none
+STICK2=$OUT/stick2.img
+truncate -s "${STICK_MB}M" "$STICK2"
+printf 'BPFSH-VMTEST-UAS size=%d\n' $((STICK_MB << 20)) | dd of="$STICK2" conv=notrunc status=none
 
 say "kernel $KVER ($KPKG), initramfs $(($(stat -c %s "$INITRD") >> 20)) MiB, cases: ${CASES[*]}"
 say "modules: $(sed 's#^/modules/##; s#\.ko##' "$ROOT/modules/usbcore.list" | tr '\n' ' ')| $(sed 's#^/modules/##; s#\.ko##' "$ROOT/modules/usb.list" | tr '\n' ' ')"
@@ -270,7 +274,8 @@ QEMU=(qemu-system-x86_64 -nodefaults -no-reboot -display none -M pc
 	-chardev pipe,id=proto,path="$OUT/proto" -chardev pipe,id=qmp,path="$OUT/qmp"
 	-mon chardev=qmp,mode=control
 	-device qemu-xhci,id=xhci -device usb-kbd,bus=xhci.0,id=kbd0
-	-blockdev driver=raw,node-name=stick,file.driver=file,file.filename="$STICK")
+	-blockdev driver=raw,node-name=stick,file.driver=file,file.filename="$STICK"
+	-blockdev driver=raw,node-name=stick2,file.driver=file,file.filename="$STICK2")
 if [[ $MODE == shell ]]; then
 	QEMU+=(-serial mon:stdio -serial chardev:proto)
 else

@@ -9,9 +9,10 @@
 #
 # USB: qemu-xhci (bus xhci.0) with a usb-kbd (id kbd0) present at boot; at the start of a case only
 # usbcore (+ usb-common) is loaded. usb_up loads the rest (hid, usbhid, sd_mod, usb-storage, xhci).
-# The host has a block node "stick" (16 MiB, "BPFSH-VMTEST-STICK" in sector 0) to plug as usb-storage.
-# QEMU's ids: usb-storage 46f4:0001 "QEMU USB HARDDRIVE", usb-kbd 0627:0001 "QEMU USB Keyboard",
-# root hubs 1d6b:0002 / 1d6b:0003.
+# The host has a block node "stick" (16 MiB, "BPFSH-VMTEST-STICK" in sector 0) to plug as usb-storage,
+# and "stick2" ("BPFSH-VMTEST-UAS") to plug as the disk of a usb-uas device (uas_add).
+# QEMU's ids: usb-storage 46f4:0001 "QEMU USB HARDDRIVE", usb-uas 46f4:0003, usb-kbd 0627:0001
+# "QEMU USB Keyboard", root hubs 1d6b:0002 / 1d6b:0003.
 
 BPFSH=${BPFSH:-/bin/bpfsh}
 VT=/tmp/vmtest
@@ -19,6 +20,7 @@ mkdir -p "$VT"
 # fd 3 is the protocol port (open already when /init runs the case; opened here in a --shell)
 [ -e /proc/$$/fd/3 ] || exec 3<>/dev/ttyS1
 STICK_VID=46f4 STICK_PID=0001
+UAS_VID=46f4 UAS_PID=0003
 KBD_VID=0627 KBD_PID=0001
 
 up() { cut -d' ' -f1 /proc/uptime; }
@@ -102,7 +104,7 @@ usb_list() {
 usb_dev() {
 	for d in /sys/bus/usb/devices/*; do
 		[ -f "$d/idVendor" ] || continue
-		[ "$(cat "$d/idVendor")" = "$1" ] && [ "$(cat "$d/idProduct")" = "$2" ] && echo "$d"
+		[ "$(cat "$d/idVendor" 2>/dev/null)" = "$1" ] && [ "$(cat "$d/idProduct" 2>/dev/null)" = "$2" ] && echo "$d"
 	done
 	return 0
 }
@@ -127,21 +129,47 @@ stick_add() {
 	wait_until 60 stick_disk_ready || fail "no USB disk appeared within 60s: $(usb_list)"
 	log "stick: /dev/$STICK_DISK, $(cat /sys/block/$STICK_DISK/size) sectors, ids $STICK_VID:$STICK_PID"
 }
-stick_disk_ready() {
+stick_disk_ready() { STICK_DISK=$(usb_disk "$STICK_VID" "$STICK_PID") && STICK_DEV=/dev/$STICK_DISK; }
+# usb_disk VID PID: print the disk (sdX, with a size and a node) of the USB device with these ids.
+usb_disk() {
 	for b in /sys/block/sd*; do
 		[ -e "$b" ] || continue
-		case $(readlink -f "$b/device") in *usb*) ;; *) continue ;; esac
+		_ud=$(readlink -f "$b/device")
+		while [ -n "$_ud" ] && [ ! -f "$_ud/idVendor" ]; do _ud=${_ud%/*}; done
+		[ -n "$_ud" ] && [ "$(cat "$_ud/idVendor")" = "$1" ] && [ "$(cat "$_ud/idProduct")" = "$2" ] || continue
 		[ "$(cat "$b/size")" -gt 0 ] 2>/dev/null || continue
 		[ -b "/dev/${b##*/}" ] || continue
-		STICK_DISK=${b##*/} STICK_DEV=/dev/${b##*/}
+		echo "${b##*/}"
 		return 0
 	done
 	return 1
+}
+# usbfs_node VID PID: print the usbfs node (/dev/bus/usb/BBB/DDD) of the first device with these ids.
+usbfs_node() {
+	_un=$(usb_dev "$1" "$2" | head -1)
+	[ -n "$_un" ] || return 1
+	printf '/dev/bus/usb/%03d/%03d\n' "$(cat "$_un/busnum")" "$(cat "$_un/devnum")"
 }
 # stick_del [ID]: unplug it and wait until the kernel has let go of the device.
 stick_del() {
 	hotplug device_del "${1:-s1}" || fail "device_del ${1:-s1}"
 	wait_until 30 usb_absent "$STICK_VID" "$STICK_PID" || fail "usb-storage still present 30s after device_del"
+}
+# uas_add [ID]: hot-plug a usb-uas device (default id u1; ids 46f4:0003, unlike the stick's) whose
+# disk is the host's "stick2", and wait for the disk; sets UAS_DISK and UAS_DEV. QEMU attaches a
+# hot-plugged usb-uas to the bus only when told to, once its disk is added.
+uas_add() {
+	_id=${1:-u1}
+	hotplug device_add "usb-uas,bus=xhci.0,id=$_id" || fail "device_add usb-uas"
+	hotplug device_add "scsi-hd,bus=$_id.0,scsi-id=0,lun=0,drive=stick2" || fail "device_add scsi-hd on $_id"
+	hotplug qom-set "$_id" attached true || fail "qom-set $_id attached true"
+	wait_until 60 uas_disk_ready || fail "no usb-uas disk appeared within 60s: $(usb_list)"
+	log "uas: /dev/$UAS_DISK, ids $UAS_VID:$UAS_PID"
+}
+uas_disk_ready() { UAS_DISK=$(usb_disk "$UAS_VID" "$UAS_PID") && UAS_DEV=/dev/$UAS_DISK; }
+uas_del() {
+	hotplug device_del "${1:-u1}" || fail "device_del ${1:-u1}"
+	wait_until 30 usb_absent "$UAS_VID" "$UAS_PID" || fail "usb-uas still present 30s after device_del"
 }
 # kbd_add ID / kbd_del ID: a second keyboard (the boot one is kbd0).
 kbd_add() {
@@ -155,7 +183,7 @@ kbd_del() {
 	hotplug device_del "${1:-k1}" || fail "device_del usb-kbd"
 	wait_until 30 _kbds_fewer || fail "usb-kbd still present 30s after device_del: $(usb_list)"
 }
-_clean() { usb_absent "$STICK_VID" "$STICK_PID" && [ "$(usb_count "$KBD_VID" "$KBD_PID")" -le 1 ]; }
+_clean() { usb_absent "$STICK_VID" "$STICK_PID" && usb_absent "$UAS_VID" "$UAS_PID" && [ "$(usb_count "$KBD_VID" "$KBD_PID")" -le 1 ]; }
 _kbds_more() { [ "$(usb_count "$KBD_VID" "$KBD_PID")" -gt "$_kn" ]; }
 _kbds_fewer() { [ "$(usb_count "$KBD_VID" "$KBD_PID")" -lt "$_kn" ]; }
 _kbds_bound() { # every keyboard has an interface bound to usbhid
@@ -231,6 +259,22 @@ bpfsh_run() {
 	bpfsh_show
 	[ "$BPFSH_RC" = 137 ] && fail "bpfsh did not exit within ${BPFSH_RUN_TIMEOUT:-60}s"
 	return 0
+}
+
+# try_read FILE: open FILE and read a block; prints "ok", or dd's error ("... Operation not permitted").
+try_read() {
+	if dd if="$1" of=/dev/null bs=512 count=1 2>"$VT/dd.err"; then echo ok; else grep -v records "$VT/dd.err" | head -1; fi
+}
+# expect_read FILE WHAT / expect_eperm FILE WHAT: opening FILE works / fails with EPERM.
+expect_read() {
+	_tr=$(try_read "$1")
+	[ "$_tr" = ok ] || fail "$2: reading $1 failed: $_tr"
+	log "$2: $1 opens"
+}
+expect_eperm() {
+	_tr=$(try_read "$1")
+	case $_tr in *"Operation not permitted"*) ;; *) fail "$2: opening $1: want EPERM, got: $_tr" ;; esac
+	log "$2: $1 refused: $_tr"
 }
 
 # wait_output REGEX [SECS]: wait until bpfsh (still running) has printed a line matching REGEX.
