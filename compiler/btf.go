@@ -226,6 +226,12 @@ func (g *gen) structRead(e *lang.Field) *val {
 func (g *gen) deref(e *lang.Unary) *val {
 	t := g.sc.types[e]
 	p := g.expr(e.X)
+	if t.Kind == KStruct {
+		// A struct is held by its address: *p is p, typed as the struct.
+		p = g.toTemp(p)
+		p.t = t
+		return p
+	}
 	slot := &val{kind: vMem, off: g.alloc(8), size: 8}
 	g.emit(storeImm(asm.R10, slot.off, 0, asm.DWord))
 	fn := asm.FnProbeReadKernel

@@ -41,8 +41,12 @@ func newCdefs() *cdefs {
 // cdecl reads one C definition, reporting what it cannot.
 func (c *compiler) cdecl(d *lang.CDecl, diags *lang.Diags) {
 	text := strings.TrimSpace(d.Text)
+	if strings.HasPrefix(text, "#") {
+		c.directive(d, diags) // defines.go
+		return
+	}
 	if !strings.HasPrefix(text, "enum") && !strings.HasPrefix(text, "struct") && !strings.HasPrefix(text, "union") {
-		diags.Errorf(d.Span, "not supported yet: preprocessor lines (#include, #define)")
+		diags.Errorf(d.Span, "not supported yet: this C declaration (only struct, union and enum definitions)")
 		return
 	}
 	p := &cparser{c: c, src: d.Text, base: d.Span.Start.Offset, file: c.prog.Src, diags: diags, whole: d.Span}
@@ -410,6 +414,9 @@ func (p *cparser) structDef() {
 			}
 		}
 		p.attributes()
+		if p.tok().text == "}" {
+			break // the last field's ';' may be left out, as bpftrace allows
+		}
 		if !p.expect(";") {
 			return
 		}
@@ -505,6 +512,12 @@ func (p *cparser) ctype() (btf.Type, bool) {
 	t := p.tok()
 	switch t.text {
 	case "struct", "union", "enum":
+		if t.text != "enum" && p.peek(2) == "{" {
+			// A definition inside a definition: struct Bar { int x; } bar;
+			full := t.text + " " + p.peek(1)
+			p.structDef()
+			return p.c.cdefs.types[full], !p.bad
+		}
 		p.next()
 		nt := p.next()
 		full := t.text + " " + nt.text

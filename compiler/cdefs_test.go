@@ -96,10 +96,11 @@ func TestCDefErrors(t *testing.T) {
 		{`enum E { A, A } BEGIN { }`, "test.bt:1:13: error: enumerator A is defined twice"},
 		{`enum E { A = } BEGIN { }`, "test.bt:1:14: error: C definition: expected a constant, found \"}\""},
 		{`enum E { A } enum E { B } BEGIN { }`, "test.bt:1:19: error: enum E is defined twice"},
-		{`struct s { int x } BEGIN { }`, "test.bt:1:18: error: C definition: expected ';', found \"}\""},
+		{`struct s { int x int y; } BEGIN { }`, "test.bt:1:18: error: C definition: expected ';', found \"int\""},
 		{`struct s { nosuch_t x; } BEGIN { }`, "test.bt:1:12: error: C definition: unknown type \"nosuch_t\""},
 		{`struct s { short char x; } BEGIN { }`, "test.bt:1:12: error: C definition: unknown type \"short char\""},
-		{"#define X 1\nBEGIN { }", "test.bt:1:1: error: not supported yet: preprocessor lines"},
+		{"#define F(x) x\nBEGIN { }", "test.bt:1:1: error: not supported yet: #define with parameters"},
+		{"#if X\n#error no\nBEGIN { }", "test.bt:2:1: error: not supported yet: the preprocessor directive #error"},
 		{`BEGIN { print((enum nosuch)1); }`, "test.bt:1:16: error: unknown type enum nosuch"},
 	}
 	for _, tt := range tests {

@@ -626,7 +626,7 @@ func (k *checker) unary(e *lang.Unary) *Type {
 	case "*":
 		pt := k.expr(e.X)
 		if pt.Kind == KPtr && pt.BTF != nil {
-			if t, ok := btfValueType(pt.BTF, k.c.strlen); ok && (t.Kind == KInt || t.Kind == KPtr) {
+			if t, ok := btfValueType(pt.BTF, k.c.strlen); ok && (t.Kind == KInt || t.Kind == KPtr || t.Kind == KStruct) {
 				return t
 			}
 		}

@@ -306,11 +306,12 @@ func (g *gen) program(p *lang.Probe) {
 	if returnsVar {
 		g.exit = g.label()
 	}
-	if g.c.useExit && g.sc.prov.Name != "BEGIN" && g.sc.prov.Name != "END" {
+	if g.c.useExit && g.sc.prov.Name != "BEGIN" && g.sc.prov.Name != "END" && !g.seqFile() {
 		// After exit(), no probe runs again, however long detaching takes.
 		g.exitFlag()
 		g.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord), asm.JNE.Imm(asm.R1, 0, g.exit))
 	}
+	g.iterPrologue()
 	g.callbackPrologue(p)
 	if g.scratch {
 		g.scratchPrologue(g.exit)

@@ -8,6 +8,7 @@ package compiler
 import (
 	"encoding/binary"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +32,9 @@ type Options struct {
 	MaxMapKeys int
 	RingPages  int
 	MaxProbes  int
+	// ProbeFilter (--probe-filter) keeps only the attach points whose
+	// names match, and BEGIN and END.
+	ProbeFilter *regexp.Regexp
 }
 
 // DefaultMaxProbes is the default limit on attach points, as bpftrace's.
@@ -99,6 +103,7 @@ const (
 	PatchStartTime PatchKind = iota // ktime (ns) when the script started, for elapsed
 	PatchNCPUs                      // number of possible CPUs
 	PatchChildPID                   // pid of the -c command
+	PatchTAIOffset                  // CLOCK_TAI minus CLOCK_BOOTTIME (ns), for nsecs(sw_tai)
 )
 
 // Program is one BPF program: one probe body at one attach point.
@@ -184,6 +189,8 @@ type compiler struct {
 	cdefs       *cdefs
 	kernelEnums map[string]enumValue
 	decls       map[string]*mapDecl // let @m = kind(n); by map name
+	defs        defines             // #define constants (defines.go)
+	filter      probeFilter         // --probe-filter's effect (probefilter.go)
 }
 
 // config applies `config = { key = value; ... }` over the options.
@@ -363,6 +370,9 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 				continue
 			}
 			for _, pt := range points {
+				if !c.keepPoint(prov, pt) {
+					continue
+				}
 				sc := &scope{point: pt, prov: prov}
 				if prov.Context != nil {
 					ctx, err := prov.Context(opts.Env, pt)
@@ -383,6 +393,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 			diags.List[i].Hint("%d more probes of this script need it too", n)
 		}
 	}
+	c.checkFiltered(diags)
 	if len(insts) > c.maxProbes {
 		diags.Errorf(prog.Probes[0].Span, "this script would attach %d probes; the limit is %d", len(insts), c.maxProbes).
 			Hint("narrow the wildcards, or raise the limit: config = { max_probes = %d }", len(insts))

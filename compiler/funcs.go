@@ -77,7 +77,7 @@ func (k *checker) ident(e *lang.Ident) *Type {
 	if t, ok := k.packetIdent(e); ok {
 		return t
 	}
-	if e.Name == "kstack" || e.Name == "ustack" {
+	if e.Name == "kstack" || e.Name == "ustack" || e.Name == "ctx" {
 		k.needCtx(e.Span, e.Name)
 	}
 	if ctx := k.sc.ctx; ctx != nil {
@@ -98,6 +98,9 @@ func (k *checker) ident(e *lang.Ident) *Type {
 			return strType(len(v) + 1)
 		}
 	}
+	if e.Name == "ctx" && k.sc.ctx != nil && k.sc.ctx.CtxType != nil {
+		return &Type{Kind: KPtr, Size: 8, BTF: k.sc.ctx.CtxType}
+	}
 	if e.Name == "curtask" {
 		return k.curtaskType(e.Span)
 	}
@@ -106,6 +109,9 @@ func (k *checker) ident(e *lang.Ident) *Type {
 	}
 	if v, ok := k.c.cdefs.values[e.Name]; ok {
 		return enumType(v.enum)
+	}
+	if t, ok := k.c.defineType(e.Name); ok {
+		return t
 	}
 	if _, ok := errnos[e.Name]; ok {
 		return tInt64
@@ -151,6 +157,9 @@ func (g *gen) ident(e *lang.Ident) *val {
 	}
 	if v, ok := g.c.cdefs.values[e.Name]; ok {
 		return imm(int64(v.val), g.sc.types[e])
+	}
+	if v, ok := g.define(e.Name); ok {
+		return v
 	}
 	if v, ok := errnos[e.Name]; ok {
 		return imm(v, tInt64)
@@ -269,6 +278,15 @@ func checkAgg(k *checker, e *lang.Call) *Type {
 		k.nargs(e, 0, 0)
 	default:
 		k.nargs(e, 1, 1)
+	case "hist":
+		// hist(n, k): k splits each power of 2 into 2^k buckets; only k = 0 yet.
+		if k.nargs(e, 1, 2) && len(e.Args) == 2 {
+			if bits, ok := k.constEval(e.Args[1]); !ok || bits < 0 || bits > 5 {
+				k.errorf(e.Args[1].Sp(), "hist()'s second argument must be a constant from 0 to 5")
+			} else if bits > 0 {
+				k.errorf(e.Args[1].Sp(), "not supported yet: hist() with 2^%d buckets per power of 2", bits)
+			}
+		}
 	case "lhist":
 		if k.nargs(e, 4, 4) {
 			var vals [3]int64

@@ -136,6 +136,9 @@ func checkPrintf(k *checker, e *lang.Call) *Type {
 			}
 		}
 	}
+	if e.Name == "printf" && k.sc.ctx != nil && k.sc.ctx.SeqFile && k.inCallback == 0 {
+		k.checkSeqPrintf(e) // iter.go
+	}
 	if len(args) != len(verbs) {
 		k.errorf(e.Span, "printf: the format has %d conversion%s but %d argument%s follow",
 			len(verbs), plural(len(verbs)), len(args), plural(len(args)))
@@ -144,6 +147,10 @@ func checkPrintf(k *checker, e *lang.Call) *Type {
 }
 
 func emitPrintf(g *gen, e *lang.Call) *val {
+	if g.seqFile() {
+		emitSeqPrintf(g, e) // iter.go
+		return nil
+	}
 	emitPrintfKind(g, e, 0)
 	return nil
 }

@@ -60,16 +60,22 @@ type Type struct {
 	// Enum is a KInt's C enum (from BTF or the script's definitions):
 	// printed by the enumerator's name where one matches.
 	Enum *btf.Enum
+	// KStack: how frames print (StackBpftrace, StackPerf, StackRaw,
+	// StackBuildID) and how many at most (0: all).
+	StackMode  StackMode
+	StackLimit int
 }
 
 // IntFormat is a special way to print an integer value.
 type IntFormat uint8
 
 const (
-	FormatPlain    IntFormat = iota
-	FormatStrerror           // an errno, printed as its message
-	FormatTime               // nanoseconds of CLOCK_MONOTONIC, printed with strftime
-	FormatSignal             // a signal number, printed as its name (signal_name)
+	FormatPlain      IntFormat = iota
+	FormatStrerror             // an errno, printed as its message
+	FormatTime                 // nanoseconds of CLOCK_MONOTONIC, printed with strftime
+	FormatSignal               // a signal number, printed as its name (signal_name)
+	FormatUsername             // a uid, printed as the user's name
+	FormatCgroupPath           // a cgroup id, printed as its paths ("unified:/a/b")
 )
 
 var (

@@ -49,7 +49,7 @@ func init() {
 			}
 			count := ev.period
 			if len(parts) == 2 {
-				n, err := strconv.ParseUint(parts[1], 10, 64)
+				n, err := ParseCount(parts[1])
 				if err != nil || n == 0 {
 					return nil, errorf("hardware: invalid count %q", parts[1])
 				}

@@ -50,7 +50,7 @@ func expandRate(provider string, parts []string) ([]Point, error) {
 	default:
 		return nil, errorf("%s needs a rate: %s:UNIT:N (units s, ms, us, hz)", provider, provider)
 	}
-	n, err := strconv.ParseUint(num, 10, 64)
+	n, err := ParseCount(num)
 	if err != nil || n == 0 {
 		return nil, errorf("%s: invalid count %q", provider, num)
 	}

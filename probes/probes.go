@@ -71,6 +71,11 @@ type Context struct {
 	CallbackFlags map[string]int64
 	// Packet is set for programs that see packets (xdp, tc): see xdp.go.
 	Packet *Packet
+	// CtxType is the BTF type ctx points to (iter: struct bpf_iter__task).
+	CtxType btf.Type
+	// SeqFile: the program writes printf() output into the seq_file that
+	// ctx->meta->seq points to, with bpf_seq_printf (iterators).
+	SeqFile bool
 	// Override is how override() replaces the function's return value here.
 	Override OverrideKind
 	// Returns is the BTF return type of the function or hook whose result
@@ -114,6 +119,10 @@ type Provider struct {
 	// AttachTo names the kernel function a program is bound to at load
 	// time (fentry/fexit), nil when none.
 	AttachTo func(p Point) string
+	// NewestFirst says the kernel runs the programs attached to one point
+	// last-attached first (uprobes): they are attached in reverse so they
+	// run in the script's order.
+	NewestFirst bool
 	// Attach attaches a loaded program to a point. Nil for providers the runtime
 	// drives itself (BEGIN, END).
 	Attach func(prog *ebpf.Program, p Point) (io.Closer, error)

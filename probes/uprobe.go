@@ -27,21 +27,27 @@ func init() {
 		}
 		ret := ret
 		register(&Provider{
-			Name:     name,
-			Aliases:  []string{alias},
-			ProgType: ebpf.Kprobe,
-			Expand:   func(_ *Env, parts []string) ([]Point, error) { return expandUprobe(name, parts) },
-			Context:  func(_ *Env, p Point) (*Context, error) { return uprobeContext(p, ret), nil },
+			Name:        name,
+			Aliases:     []string{alias},
+			ProgType:    ebpf.Kprobe,
+			NewestFirst: true,
+			Expand:      func(_ *Env, parts []string) ([]Point, error) { return expandUprobe(name, parts) },
+			Context:     func(_ *Env, p Point) (*Context, error) { return uprobeContext(p, ret), nil },
 			Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
 				ex, err := link.OpenExecutable(p.Target[0])
 				if err != nil {
 					return nil, err
 				}
 				opts := &link.UprobeOptions{PID: TargetPID}
-				if ret {
-					return ex.Uretprobe(p.Target[1], prog, opts)
+				sym, off, addr, err := uprobeTarget(p)
+				if err != nil {
+					return nil, err
 				}
-				return ex.Uprobe(p.Target[1], prog, opts)
+				opts.Offset, opts.Address = off, addr
+				if ret {
+					return ex.Uretprobe(sym, prog, opts)
+				}
+				return ex.Uprobe(sym, prog, opts)
 			},
 		})
 	}
@@ -53,7 +59,7 @@ var ptRegsArgs = []int{112, 104, 96, 88, 72, 64} // di, si, dx, cx, r8, r9
 const ptRegsAX = 80
 
 func uprobeContext(p Point, ret bool) *Context {
-	c := &Context{UserPtrs: true, Strings: map[string]string{"func": p.Target[1]}}
+	c := &Context{UserPtrs: true, Strings: map[string]string{"func": uprobeFunc(p)}}
 	if ret {
 		c.Builtins = append(c.Builtins, Field{Name: "retval", Offset: ptRegsAX, Size: 8})
 		return c
@@ -71,6 +77,9 @@ func expandUprobe(provider string, parts []string) ([]Point, error) {
 	bin, err := ResolveBinary(parts[0])
 	if err != nil {
 		return nil, err
+	}
+	if pt, ok, err := uprobeAt(provider, bin, parts[1]); ok {
+		return pt, err
 	}
 	syms, err := FuncSymbols(bin)
 	if err != nil {

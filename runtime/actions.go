@@ -1,12 +1,14 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -17,14 +19,33 @@ func runSystem(w io.Writer, cmdline string) {
 	w.Write(out)
 }
 
-// catFile prints a file's contents for cat().
+// catFile prints a file's contents for cat(): at most BPFTRACE_MAX_CAT_BYTES
+// bytes (10240 by default), as bpftrace.
 func catFile(w, errw io.Writer, name string) {
-	data, err := os.ReadFile(name)
+	f, err := os.Open(name)
 	if err != nil {
-		fmt.Fprintf(errw, "ERROR: failed to open file '%s': %v\n", name, err)
+		fmt.Fprintf(errw, "ERROR: failed to open file '%s' (%s)\n", name, errnoText(err))
 		return
 	}
+	defer f.Close()
+	limit := int64(10240)
+	for _, v := range []string{"BPFTRACE_MAX_CAT_BYTES", "BPFSH_MAX_CAT_BYTES"} {
+		if n, err := strconv.ParseInt(os.Getenv(v), 10, 64); err == nil && n >= 0 {
+			limit = n
+			break
+		}
+	}
+	data, _ := io.ReadAll(io.LimitReader(f, limit))
 	w.Write(data)
+}
+
+// errnoText is C's strerror() of the errno under err ("No such file or directory").
+func errnoText(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return strerror(int64(errno))
+	}
+	return err.Error()
 }
 
 // strftime formats t with C strftime conversions (the common ones).

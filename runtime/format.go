@@ -212,6 +212,10 @@ func formatValue(t *compiler.Type, data []byte) string {
 			return strerror(int64(u))
 		case compiler.FormatTime:
 			return strftime(t.TimeFormat, monoToWall(u))
+		case compiler.FormatUsername:
+			return username(u)
+		case compiler.FormatCgroupPath:
+			return cgroupPath(u, t.TimeFormat)
 		case compiler.FormatSignal:
 			return signalName(int64(u))
 		}

@@ -74,13 +74,15 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 		return 1, err
 	}
 	var begin, end []*ebpf.Program
-	var attachable []*compiler.Program
+	var attachable, iters []*compiler.Program
 	for _, p := range obj.Programs {
 		switch p.Provider.Name {
 		case "BEGIN":
 			begin = append(begin, r.progs[p])
 		case "END":
 			end = append(end, r.progs[p])
+		case "iter":
+			iters = append(iters, p)
 		default:
 			attachable = append(attachable, p)
 		}
@@ -116,6 +118,9 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	}
 	if opts.WatchPID > 0 {
 		pidDone = waitPID(opts.WatchPID)
+	}
+	if err := r.runIters(iters); err != nil {
+		return 1, err
 	}
 	if len(attachable) == 0 && child == nil && pidDone == nil {
 		// Only BEGIN/END: nothing more will happen.
@@ -225,6 +230,8 @@ func (r *run) load() error {
 				ps.Instructions[i].Constant = int64(n)
 			case compiler.PatchChildPID:
 				ps.Instructions[i].Constant = int64(r.childPID)
+			case compiler.PatchTAIOffset:
+				ps.Instructions[i].Constant = taiOffset()
 			}
 		}
 		spec.Programs[ps.Name] = ps
@@ -250,6 +257,9 @@ func (r *run) load() error {
 	if err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
+			if sym, ok := missingKsym(ve); ok {
+				return fmt.Errorf("the kernel cannot find the address of %s: it is not in /proc/kallsyms (kernels built without CONFIG_KALLSYMS_ALL list no variables)", sym)
+			}
 			return fmt.Errorf("the kernel's verifier rejected the program (a bpfsh bug; please report it):\n%+v", ve)
 		}
 		return fmt.Errorf("load: %w", err)
@@ -277,7 +287,7 @@ func (r *run) load() error {
 }
 
 func (r *run) attach(ps []*compiler.Program) error {
-	for _, p := range ps {
+	for _, p := range attachOrder(ps) {
 		l, err := p.Provider.Attach(r.progs[p], p.Point)
 		if err != nil {
 			return fmt.Errorf("attach %s: %w", p.Point, err)

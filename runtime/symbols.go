@@ -184,15 +184,30 @@ func (s *symbolizer) formatStack(t *compiler.Type, data []byte, indent int) stri
 	}
 	var b strings.Builder
 	pad := strings.Repeat(" ", indent)
-	for _, a := range frames {
-		if a == 0 {
+	for i, a := range frames {
+		if a == 0 || t.StackLimit > 0 && i >= t.StackLimit {
 			break
 		}
-		b.WriteString("\n" + pad)
-		if t.User {
-			b.WriteString(s.usym(pid, a, true))
-		} else {
-			b.WriteString(s.ksym(a, true))
+		sym := func() string {
+			if t.User {
+				return s.usym(pid, a, true)
+			}
+			return s.ksym(a, true)
+		}
+		switch t.StackMode {
+		case compiler.StackRaw, compiler.StackBuildID:
+			fmt.Fprintf(&b, "\n%x", a)
+		case compiler.StackPerf:
+			module := "[kernel.kallsyms]"
+			if t.User {
+				module = "[unknown]"
+				if path, _, ok := mappingOf(pid, a); ok {
+					module = path
+				}
+			}
+			fmt.Fprintf(&b, "\n\t%x %s (%s)", a, sym(), module)
+		default:
+			b.WriteString("\n" + pad + sym())
 		}
 	}
 	b.WriteString("\n")

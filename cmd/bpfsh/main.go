@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -46,6 +47,10 @@ OPTIONS:
                    after bpfsh exits; pinning NAME again replaces it without a gap
     --unsafe       allow destructive actions: signal(), system(), override()
     --no-warnings  print no warnings (the compiler's, nor warnf()'s)
+    --probe-filter RE
+                   attach only the probes whose names match RE (BEGIN and END always run)
+    --include H, -I DIR
+                   accepted: types come from the kernel's BTF, errno names are built in
     -B MODE        output buffering: none, line, full (accepted; bpfsh flushes per batch)
     -k             accepted: bpfsh always reports failed map updates and lost events
     -v             verbose: print the kernel verifier's log of every program
@@ -73,6 +78,8 @@ type config struct {
 	pid     int
 	list    bool
 	listV   bool
+	// probeFilter (--probe-filter RE) keeps the attach points it matches.
+	probeFilter *regexp.Regexp
 }
 
 func main() {
@@ -165,7 +172,7 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 	}
 	obj, cdiags := compiler.Compile(prog, compiler.Options{Env: probes.SystemEnv(), Params: cfg.params, Unsafe: cfg.unsafe,
 		MaxMapKeys: envInt("BPFTRACE_MAP_KEYS_MAX", "BPFSH_MAX_MAP_KEYS"), RingPages: envInt("BPFTRACE_PERF_RB_PAGES", "BPFSH_PERF_RB_PAGES"),
-		StrLen: envInt("BPFTRACE_MAX_STRLEN", "BPFSH_MAX_STRLEN"), MaxProbes: envInt("BPFTRACE_MAX_PROBES", "BPFSH_MAX_PROBES")})
+		StrLen: envInt("BPFTRACE_MAX_STRLEN", "BPFSH_MAX_STRLEN"), ProbeFilter: cfg.probeFilter, MaxProbes: envInt("BPFTRACE_MAX_PROBES", "BPFSH_MAX_PROBES")})
 	if cdiags.HasErrors() {
 		// Parse warnings and compile diagnostics together, in source order.
 		cdiags.List = append(diags.List, cdiags.List...)
@@ -271,6 +278,18 @@ func parseArgs(args []string) (*config, error) {
 			cfg.unsafe = true
 		case "--no-warnings":
 			cfg.noWarn = true
+		case "--probe-filter":
+			var re string
+			if re, err = val(); err == nil {
+				cfg.probeFilter, err = regexp.Compile(re)
+				if err != nil {
+					err = fmt.Errorf("Invalid --probe-filter regex %q: %v", re, err)
+				}
+			}
+		case "--include", "-I":
+			// C headers: kernel types come from BTF and errno names are
+			// built in, so there is nothing to read.
+			_, err = val()
 		case "-B":
 			// Output is written per batch of events and flushed at once:
 			// line and full buffering are the same here.

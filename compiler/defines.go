@@ -1,0 +1,190 @@
+package compiler
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/cilium/ebpf/btf"
+
+	"github.com/bpfsh/bpfsh/lang"
+)
+
+// Preprocessor lines before the probes. #include needs no header: kernel
+// types come from BTF and errno and signal names are built in. #define
+// NAME VALUE defines an integer or string constant; macros with
+// parameters are bpfsh macros' job. Guards and pragmas are accepted.
+
+// defines are the #define'd constants.
+type defines struct {
+	ints    map[string]int64
+	strings map[string]string
+}
+
+func (c *compiler) directive(d *lang.CDecl, diags *lang.Diags) {
+	if c.defs.ints == nil {
+		c.defs = defines{ints: map[string]int64{}, strings: map[string]string{}}
+	}
+	text := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(d.Text), "#"))
+	word, rest, _ := strings.Cut(text, " ")
+	if i := strings.IndexAny(word, "\t<\""); i >= 0 {
+		word, rest = word[:i], word[i:]+" "+rest
+	}
+	rest = strings.TrimSpace(stripCComment(rest))
+	switch word {
+	case "include", "pragma", "ifndef", "ifdef", "endif", "undef", "if", "else", "elif":
+		return
+	case "define":
+	default:
+		diags.Errorf(d.Span, "not supported yet: the preprocessor directive #%s", word)
+		return
+	}
+	name := rest
+	value := ""
+	if i := strings.IndexFunc(rest, func(r rune) bool { return !isDefineChar(r) }); i >= 0 {
+		name, value = rest[:i], strings.TrimSpace(rest[i:])
+	}
+	switch {
+	case name == "" || name[0] >= '0' && name[0] <= '9':
+		diags.Errorf(d.Span, "#define needs a name")
+	case strings.HasPrefix(value, "(") && rest[len(name)] == '(':
+		diags.Errorf(d.Span, "not supported yet: #define with parameters (write a macro instead)")
+	case value == "":
+		c.defs.ints[name] = 1
+	case strings.HasPrefix(value, "\""):
+		s, err := strconv.Unquote(value)
+		if err != nil {
+			diags.Errorf(d.Span, "#define %s: bad string %s", name, value)
+			return
+		}
+		c.defs.strings[name] = s
+	default:
+		v, ok := c.defineValue(value)
+		if !ok {
+			diags.Errorf(d.Span, "not supported yet: #define %s of something other than an integer or a string", name)
+			return
+		}
+		c.defs.ints[name] = v
+	}
+}
+
+func isDefineChar(r rune) bool {
+	return r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+}
+
+func stripCComment(s string) string {
+	if i := strings.Index(s, "//"); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.Index(s, "/*"); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// defineValue evaluates a constant expression with the C definitions'
+// evaluator (literals, enumerators, earlier #defines, operators).
+func (c *compiler) defineValue(text string) (int64, bool) {
+	p := &cparser{c: c, src: text, diags: &lang.Diags{}}
+	p.lex()
+	v, ok := p.cexpr()
+	return v, ok && !p.bad && p.i == len(p.toks)
+}
+
+// defineType is the type of a #define'd name.
+func (c *compiler) defineType(name string) (*Type, bool) {
+	if _, ok := c.defs.ints[name]; ok {
+		return tInt64, true
+	}
+	if s, ok := c.defs.strings[name]; ok {
+		return strType(len(s) + 1), true
+	}
+	return nil, false
+}
+
+func (g *gen) define(name string) (*val, bool) {
+	if v, ok := g.c.defs.ints[name]; ok {
+		return imm(v, tInt64), true
+	}
+	if s, ok := g.c.defs.strings[name]; ok {
+		return g.strLit(s, len(s)+1), true
+	}
+	return nil, false
+}
+
+func init() {
+	funcs["offsetof"] = funcDef{check: checkOffsetof, emit: emitOffsetof}
+}
+
+// offsetof(struct Foo, a.b) or offsetof(expr, a.b): a member's byte offset.
+func checkOffsetof(k *checker, e *lang.Call) *Type {
+	if k.nargs(e, 2, 2) {
+		k.offsetof(e, true)
+	}
+	return tUint64
+}
+
+func emitOffsetof(g *gen, e *lang.Call) *val {
+	off, _ := g.k.offsetof(e, false)
+	return imm(int64(off), tUint64)
+}
+
+func (k *checker) offsetof(e *lang.Call, check bool) (int, bool) {
+	errorf := func(sp lang.Span, format string, args ...any) {
+		if check {
+			k.errorf(sp, format, args...)
+		}
+	}
+	var container btf.Type
+	if tn, ok := e.Args[0].(*lang.TypeName); ok {
+		if u, found := k.c.cdefs.types[tn.Name]; found && tn.Ptr == 0 {
+			container = u
+		} else if kt, found := k.c.kernelType(tn.Name); found && tn.Ptr == 0 {
+			container = kt
+		} else {
+			errorf(tn.Span, "offsetof() needs a struct or union type, not %s", tn.Name)
+			return 0, false
+		}
+	} else {
+		t := k.sc.types[e.Args[0]]
+		if check {
+			t = k.expr(e.Args[0])
+		}
+		if t == nil || t.Kind != KStruct && t.Kind != KPtr || t.BTF == nil {
+			errorf(e.Args[0].Sp(), "offsetof() needs a struct or union, not %s", t)
+			return 0, false
+		}
+		container = t.BTF
+	}
+	path, ok := fieldPath(e.Args[1])
+	if !ok {
+		errorf(e.Args[1].Sp(), "offsetof()'s second argument must be a member name, like a or a.b")
+		return 0, false
+	}
+	off := 0
+	for _, name := range path {
+		m, bits, found := findMember(container, name)
+		if !found {
+			errorf(e.Args[1].Sp(), "%s has no member %q", btfTypeName(btf.UnderlyingType(container)), name)
+			return 0, false
+		}
+		if m.BitfieldSize > 0 {
+			errorf(e.Args[1].Sp(), "offsetof() of the bitfield %s", name)
+			return 0, false
+		}
+		off += bits / 8
+		container = m.Type
+	}
+	return off, true
+}
+
+// fieldPath turns a.b.c (parsed as an identifier and field accesses) into names.
+func fieldPath(e lang.Expr) ([]string, bool) {
+	switch x := e.(type) {
+	case *lang.Ident:
+		return []string{x.Name}, true
+	case *lang.Field:
+		p, ok := fieldPath(x.X)
+		return append(p, x.Name), ok
+	}
+	return nil, false
+}
