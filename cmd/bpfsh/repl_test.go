@@ -58,7 +58,7 @@ func TestComplete(t *testing.T) {
 		{"tracepoint:sch", "ed:", 3},
 		{"i:m", "s:", 1},
 		{"BEG", "IN", 3},
-		{"BEGIN { @x = nse", "cs", 3},
+		{"BEGIN { @x = nse", "cs|cs(", 3}, // nsecs, and nsecs(CLOCK)
 		{"BEGIN { printf(\"%d\\n\", cou", "nt(", 3},
 		{"BEGIN { @x = 1; @y = @", "x|y", 1},
 		{"t:syscalls:sys_enter_openat { printf(\"%s\\n\", str(args.fil", "ename", 3},
