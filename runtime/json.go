@@ -125,6 +125,9 @@ func jsonKey(t *compiler.Type, data []byte) string {
 
 // jsonMap prints one map as a JSON record.
 func jsonMap(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64) error {
+	if m.Value.Kind == compiler.KTseries {
+		return jsonTseries(w, m, bm)
+	}
 	if m.Value.IsHist() {
 		hs, err := readHist(bm)
 		if err != nil {

@@ -197,6 +197,8 @@ func (r *run) load() error {
 				ps.Instructions[i].Constant = int64(n)
 			case compiler.PatchChildPID:
 				ps.Instructions[i].Constant = int64(r.childPID)
+			case compiler.PatchTAIOffset:
+				ps.Instructions[i].Constant = taiOffset()
 			}
 		}
 		spec.Programs[ps.Name] = ps
