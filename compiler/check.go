@@ -427,6 +427,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		if mi.val.Kind == KTseries {
 			k.errorf(e.Span, "@%s holds a time series, which has no value to read", e.Name).
 				Hint("print(@%s) shows it; clear() and zero() reset it", e.Name)
+			return tInt64
 		}
 		return readType(mi.val)
 	case *lang.Ident:

@@ -447,15 +447,19 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 			}
 		}
 		if mi.val.Kind == KTseries {
-			// One entry per (key, bucket), preallocated as bpftrace's are:
-			// interval and profile probes run where a map without
-			// preallocation cannot allocate its entries.
+			// One entry per (key, bucket), preallocated as bpftrace's are
+			// (interval and profile probes run where a map without
+			// preallocation soon fails to allocate entries), unless there
+			// are very many.
 			keySize += 8
 			keys := c.maxKeys
 			if mi.key == nil {
 				keys = 1
 			}
 			maxEntries, flags = tseriesEntries(keys, mi.val.Intervals), 0
+			if maxEntries > maxPreallocTseries {
+				flags = noPrealloc
+			}
 		}
 		m.Spec = &ebpf.MapSpec{Name: mapObjName(name, i), Type: typ, KeySize: uint32(keySize),
 			ValueSize: uint32(mi.val.MemSize()), MaxEntries: maxEntries, Flags: flags}

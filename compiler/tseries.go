@@ -3,6 +3,7 @@ package compiler
 import (
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf/asm"
@@ -85,11 +86,15 @@ func (k *checker) checkDummyTSMap(sp lang.Span) {
 	}
 }
 
+// maxPreallocTseries is the most entries a preallocated time series map
+// has (larger ones allocate entries as they are used).
+const maxPreallocTseries = 1 << 15
+
 // tseriesEntries is the number of entries of a time series map with room
-// for keys keys: all their intervals, up to a bound on the preallocated
-// memory (bpftrace's maps hold max_map_keys entries in all).
+// for keys keys: all their intervals, up to a bound (bpftrace's maps hold
+// max_map_keys entries in all).
 func tseriesEntries(keys int, intervals int64) uint32 {
-	most := max(int64(keys), 1<<15, intervals)
+	most := max(int64(keys), maxPreallocTseries, intervals)
 	return uint32(min(int64(keys)*intervals, most))
 }
 
@@ -192,4 +197,18 @@ func (g *gen) tsNow() *val {
 	g.emit(asm.LoadImm(asm.R0, 0, asm.DWord).WithSymbol(g.c.patchSymbol(PatchTAIOffset)))
 	g.emit(asm.Add.Reg(r.reg, asm.R0))
 	return r
+}
+
+// durString writes a duration in nanoseconds with the largest unit that
+// divides it (1s, 100ms, 7ns).
+func durString(ns int64) string {
+	for _, u := range []struct {
+		name string
+		ns   int64
+	}{{"s", 1e9}, {"ms", 1e6}, {"us", 1e3}} {
+		if ns != 0 && ns%u.ns == 0 {
+			return strconv.FormatInt(ns/u.ns, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(ns, 10) + "ns"
 }

@@ -217,9 +217,9 @@ func (t *Type) String() string {
 		return fmt.Sprintf("lhist(%d, %d, %d)", t.Min, t.Max, t.Step)
 	case KTseries:
 		if t.TsAgg != "" {
-			return fmt.Sprintf("tseries(%dns, %d, %q)", t.Interval, t.Intervals, t.TsAgg)
+			return fmt.Sprintf("tseries(%s, %d, %q)", durString(t.Interval), t.Intervals, t.TsAgg)
 		}
-		return fmt.Sprintf("tseries(%dns, %d)", t.Interval, t.Intervals)
+		return fmt.Sprintf("tseries(%s, %d)", durString(t.Interval), t.Intervals)
 	case KArray:
 		return fmt.Sprintf("%s[%d]", t.Elem, t.Size/t.Elem.Size)
 	}
