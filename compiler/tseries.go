@@ -194,8 +194,7 @@ func (g *gen) tsNow() *val {
 		return g.mapRead(&lang.MapRef{Name: strings.TrimPrefix(name, "@")})
 	}
 	r := g.helperCall(asm.FnKtimeGetBootNs, true)
-	g.emit(asm.LoadImm(asm.R0, 0, asm.DWord).WithSymbol(g.c.patchSymbol(PatchTAIOffset)))
-	g.emit(asm.Add.Reg(r.reg, asm.R0))
+	g.addTAIOffset(r)
 	return r
 }
 

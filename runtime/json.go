@@ -86,6 +86,10 @@ func jsonValue(t *compiler.Type, data []byte) any {
 		if t.Bool {
 			return u != 0
 		}
+		if t.Format != compiler.FormatPlain {
+			// strftime(), strerror(), signal_name(): strings.
+			return formatValue(t, data)
+		}
 		if t.Signed {
 			return int64(u)
 		}
@@ -175,6 +179,8 @@ func jsonMap(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64) err
 			return o
 		case e.isNum && m.Value.Bool:
 			return e.num != 0
+		case e.isNum && m.Value.Format != compiler.FormatPlain:
+			return jsonValue(m.Value, e.value)
 		case e.isNum:
 			if div > 0 {
 				return e.num / div

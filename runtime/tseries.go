@@ -39,12 +39,15 @@ type tseries struct {
 }
 
 // taiOffset is CLOCK_TAI minus CLOCK_BOOTTIME in nanoseconds: added to
-// bpf_ktime_get_boot_ns, it gives tseries() bpftrace's software TAI clock.
+// bpf_ktime_get_boot_ns, it gives tseries() and nsecs(sw_tai) bpftrace's
+// software TAI clock. The TAI reading is taken between two boot time
+// readings, and compared with their mean.
 func taiOffset() int64 {
-	var tai, boot unix.Timespec
+	var b1, tai, b2 unix.Timespec
+	unix.ClockGettime(unix.CLOCK_BOOTTIME, &b1)
 	unix.ClockGettime(unix.CLOCK_TAI, &tai)
-	unix.ClockGettime(unix.CLOCK_BOOTTIME, &boot)
-	return tai.Nano() - boot.Nano()
+	unix.ClockGettime(unix.CLOCK_BOOTTIME, &b2)
+	return tai.Nano() - (b1.Nano()+b2.Nano())/2
 }
 
 // reduceTseries merges the CPUs' slots of one bucket: the slots of its
