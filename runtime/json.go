@@ -138,13 +138,15 @@ func jsonMap(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64) err
 			return err
 		}
 		sortHists(m, hs)
+		if top > 0 && top < len(hs) {
+			hs = hs[len(hs)-top:]
+		}
+		if len(hs) == 0 {
+			return nil // an empty map is left out, as in text output
+		}
 		var data any
 		if m.Key == nil {
-			if len(hs) > 0 {
-				data = jsonBuckets(m.Value, hs[0].buckets)
-			} else {
-				data = []any{}
-			}
+			data = jsonBuckets(m.Value, hs[0].buckets)
 		} else {
 			o := &orderedObject{}
 			for _, h := range hs {
