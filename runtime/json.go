@@ -141,12 +141,15 @@ func jsonMap(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64) err
 		if top > 0 && top < len(hs) {
 			hs = hs[len(hs)-top:]
 		}
-		if len(hs) == 0 {
-			return nil // an empty map is left out, as in text output
+		if len(hs) == 0 && !(m.Key == nil && zeroed[m]) {
+			return nil // an empty map is left out (a zeroed one stays, empty)
 		}
 		var data any
 		if m.Key == nil {
-			data = jsonBuckets(m.Value, hs[0].buckets)
+			data = []any{}
+			if len(hs) > 0 {
+				data = jsonBuckets(m.Value, hs[0].buckets)
+			}
 		} else {
 			o := &orderedObject{}
 			for _, h := range hs {
