@@ -205,7 +205,7 @@ func (k *checker) forMap(s *lang.For) {
 	if s.Map.Keys != nil {
 		k.errorf(s.Map.Span, "for takes the whole map: for ($kv : @%s)", s.Map.Name)
 	}
-	if mi.key == nil || mi.val.IsHist() || mi.val.Kind == KMin || mi.val.Kind == KMax || mi.val.Kind == KAvg || mi.val.Kind == KStats {
+	if mi.key == nil || mi.val.IsHist() || mi.val.Kind == KTseries || mi.val.Kind == KMin || mi.val.Kind == KMax || mi.val.Kind == KAvg || mi.val.Kind == KStats {
 		k.errorf(s.Map.Span, "not supported yet: for over @%s (%s)", s.Map.Name, mi.val)
 		return
 	}
@@ -423,6 +423,11 @@ func (k *checker) expr1(e lang.Expr) *Type {
 			k.errorf(e.Span, "@%s is used both with and without keys", e.Name)
 		} else if keyT != nil && !compatible(mi.key, keyT) {
 			k.errorf(e.Span, "@%s has keys of type %s, not %s", e.Name, mi.key, keyT)
+		}
+		if mi.val.Kind == KTseries {
+			k.errorf(e.Span, "@%s holds a time series, which has no value to read", e.Name).
+				Hint("print(@%s) shows it; clear() and zero() reset it", e.Name)
+			return tInt64
 		}
 		return readType(mi.val)
 	case *lang.Ident:
@@ -758,7 +763,7 @@ func joinNames(names []string) string {
 
 func isAgg(name string) bool {
 	switch name {
-	case "count", "sum", "min", "max", "avg", "stats", "hist", "lhist":
+	case "count", "sum", "min", "max", "avg", "stats", "hist", "lhist", "tseries":
 		return true
 	}
 	return false

@@ -35,6 +35,11 @@ type Options struct {
 	// ProbeFilter (--probe-filter) keeps only the attach points whose
 	// names match, and BEGIN and END.
 	ProbeFilter *regexp.Regexp
+	// DummyTSMap names a scalar integer map (like "@ts") whose value
+	// tseries() takes as the time instead of the clock: bpftrace's
+	// BPFTRACE_DUMMY_TS_MAP test hook, which makes time series
+	// deterministic.
+	DummyTSMap string
 }
 
 // DefaultMaxProbes is the default limit on attach points, as bpftrace's.
@@ -103,7 +108,7 @@ const (
 	PatchStartTime PatchKind = iota // ktime (ns) when the script started, for elapsed
 	PatchNCPUs                      // number of possible CPUs
 	PatchChildPID                   // pid of the -c command
-	PatchTAIOffset                  // CLOCK_TAI minus CLOCK_BOOTTIME (ns), for nsecs(sw_tai)
+	PatchTAIOffset                  // CLOCK_TAI minus CLOCK_BOOTTIME (ns), for nsecs(sw_tai) and tseries()
 )
 
 // Program is one BPF program: one probe body at one attach point.
@@ -476,6 +481,21 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 				if mi.val.Kind == KLhist {
 					maxEntries = uint32((mi.val.Max-mi.val.Min)/mi.val.Step + 2)
 				}
+			}
+		}
+		if mi.val.Kind == KTseries {
+			// One entry per (key, bucket), preallocated as bpftrace's are
+			// (interval and profile probes run where a map without
+			// preallocation soon fails to allocate entries), unless there
+			// are very many.
+			keySize += 8
+			keys := c.maxKeys
+			if mi.key == nil {
+				keys = 1
+			}
+			maxEntries, flags = tseriesEntries(keys, mi.val.Intervals), 0
+			if maxEntries > maxPreallocTseries {
+				flags = noPrealloc
 			}
 		}
 		m.Spec = &ebpf.MapSpec{Name: mapObjName(name, i), Type: typ, KeySize: uint32(keySize),

@@ -55,6 +55,8 @@ var validPrograms = []string{
 	`BEGIN { errorf("bad %d %s", 1, "x"); warnf("careful"); debugf("dbg %d %s", 2, comm); }`,
 	`t:syscalls:sys_enter_openat { @[buf(args.filename, 8)] = count(); $n = args.flags; $b = buf(args.filename, $n); if ($b == buf("ab", 2)) { printf("%r %rx %rh\n", $b, $b, buf("x", 1)); } }`,
 	`macro inc($x) { $x += 1; $x } macro twice(x) { x + x } BEGIN { $a = 1; $b = (pid * 2) + inc($a) + twice({ $c = 2; if ($c > 1) { $c = $c * 3; } $c }) + nsecs; $s = if ($b > 3) { "big" } else { "small" }; printf("%d %s %d\n", $b, $s, if (pid) { 1 } else { $z = 2; $z }); _ = { 1 }; }`,
+	`t:raw_syscalls:sys_enter { @t = tseries(args.id, 100ms, 5); @k[comm] = tseries((int32)args.id, 1s, 10, "avg"); @mn[1, "a"] = tseries(-1, 10ms, 3, "min"); @mx = tseries(pid, 5s, 2, "max"); @s[tid] = tseries(1, 3s, 20, "sum"); }`,
+	`i:ms:1 { printf("%llu %llu %llu %llu %llu\n", nsecs(monotonic), nsecs(boot), nsecs(tai), nsecs(sw_tai), nsecs()); }`,
 	`BEGIN { let $v: uint8 = 300; let $w; $w = 2; @a = { let $t = 5; avg($t) }; @d[1] = 1; assert($v == 44, "truncated"); printf("%d %d %d %s\n", ppid, strlen("abc"), delete(@d, 1), probetype); print(signal_name(2)); warnf("w %d", usermode); }`,
 }
 

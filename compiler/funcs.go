@@ -187,7 +187,7 @@ func init() {
 	} {
 		funcs[name] = f
 	}
-	for _, a := range []string{"count", "sum", "min", "max", "avg", "stats", "hist", "lhist"} {
+	for _, a := range []string{"count", "sum", "min", "max", "avg", "stats", "hist", "lhist", "tseries"} {
 		funcs[a] = funcDef{check: checkAgg}
 	}
 }
@@ -270,6 +270,9 @@ func plural(n int) string {
 }
 
 func checkAgg(k *checker, e *lang.Call) *Type {
+	if e.Name == "tseries" {
+		return checkTseries(k, e)
+	}
 	kinds := map[string]Kind{"count": KCount, "sum": KSum, "min": KMin, "max": KMax, "avg": KAvg,
 		"stats": KStats, "hist": KHist, "lhist": KLhist}
 	t := &Type{Kind: kinds[e.Name]}

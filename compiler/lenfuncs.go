@@ -32,6 +32,8 @@ func checkLen(k *checker, e *lang.Call) *Type {
 		k.errorf(m.Span, "len() needs a map with keys, like @%s[k]; @%s has none", m.Name, m.Name)
 	case mi.val.IsHist():
 		k.errorf(m.Span, "not supported yet: len() of a histogram")
+	case mi.val.Kind == KTseries:
+		k.errorf(m.Span, "not supported yet: len() of a time series")
 	}
 	return tInt64
 }

@@ -92,6 +92,9 @@ func (c *compiler) declaredSpec(name string, mi *mapInfo, spec *ebpf.MapSpec) {
 	if mi.val.IsHist() {
 		spec.MaxEntries = uint32(md.max) * 16 // one entry per (key, bucket)
 	}
+	if mi.val.Kind == KTseries {
+		spec.MaxEntries = tseriesEntries(md.max, mi.val.Intervals)
+	}
 	if spec.Type == ebpf.LRUHash || spec.Type == ebpf.LRUCPUHash {
 		spec.Flags = 0 // LRU maps are always preallocated
 	}

@@ -132,6 +132,9 @@ func checkDelete(k *checker, e *lang.Call) *Type {
 	if mi.val.IsHist() {
 		k.errorf(e.Span, "not supported yet: delete() on a histogram")
 	}
+	if mi.val.Kind == KTseries {
+		k.errorf(e.Span, "not supported yet: delete() on a time series")
+	}
 	if len(e.Args) == 2 {
 		if m.Keys != nil {
 			k.errorf(e.Args[1].Sp(), "the key is given twice")
@@ -185,7 +188,10 @@ func checkHasKey(k *checker, e *lang.Call) *Type {
 	if !k.nargs(e, 2, 2) {
 		return tBool
 	}
-	if m, _ := k.mapArg(e, false); m != nil {
+	if m, mi := k.mapArg(e, false); m != nil {
+		if mi.val.Kind == KTseries {
+			k.errorf(e.Span, "not supported yet: has_key() on a time series")
+		}
 		k.keyed("has_key", m, e.Args[1:])
 	}
 	return tBool

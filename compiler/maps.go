@@ -230,6 +230,10 @@ func (g *gen) aggregate(m *lang.MapRef, call *lang.Call) {
 		g.histogram(m, call, mi)
 		return
 	}
+	if mi.Value.Kind == KTseries {
+		g.tseries(m, call, mi)
+		return
+	}
 	var x *val
 	if call.Name == "count" {
 		x = imm(1, tInt64)

@@ -29,11 +29,14 @@ const (
 	KStats // {count, total}: count, average and total
 	KHist  // power-of-2 histogram: one count per (key, bucket)
 	KLhist // linear histogram: one count per (key, bucket)
+	// KTseries is a time series: per (key, bucket) a {value, meta, epoch}
+	// slot, the bucket being the interval's number modulo Intervals.
+	KTseries
 )
 
 // KArray is Size bytes of Elem (integer or bool) values, packed. It comes
 // after the aggregations' kinds but is not one (see IsAgg).
-const KArray Kind = KLhist + 1
+const KArray Kind = KTseries + 1
 
 // Type describes a value. Types are compared structurally.
 type Type struct {
@@ -64,6 +67,11 @@ type Type struct {
 	// StackBuildID) and how many at most (0: all).
 	StackMode  StackMode
 	StackLimit int
+	// KTseries: the interval in nanoseconds, the number of intervals kept,
+	// and how values in one interval combine ("" keeps the last one; avg,
+	// max, min, sum). Signed is the recorded values' signedness.
+	Interval, Intervals int64
+	TsAgg               string
 }
 
 // IntFormat is a special way to print an integer value.
@@ -92,7 +100,7 @@ func intType(size int, signed bool) *Type { return &Type{Kind: KInt, Size: size,
 func strType(size int) *Type              { return &Type{Kind: KString, Size: size} }
 
 // IsAgg reports whether t is an aggregation (count, sum, ...).
-func (t *Type) IsAgg() bool { return t.Kind >= KCount && t.Kind <= KLhist }
+func (t *Type) IsAgg() bool { return t.Kind >= KCount && t.Kind <= KTseries }
 
 // InMemory reports whether values of t live in a buffer rather than a register.
 func (t *Type) InMemory() bool {
@@ -123,6 +131,8 @@ func (t *Type) MemSize() int {
 		return n
 	case KMin, KMax, KAvg, KStats:
 		return 16
+	case KTseries:
+		return 24
 	case KInet:
 		return 24
 	case KStack, KSym:
@@ -211,6 +221,11 @@ func (t *Type) String() string {
 		return "hist"
 	case KLhist:
 		return fmt.Sprintf("lhist(%d, %d, %d)", t.Min, t.Max, t.Step)
+	case KTseries:
+		if t.TsAgg != "" {
+			return fmt.Sprintf("tseries(%s, %d, %q)", durString(t.Interval), t.Intervals, t.TsAgg)
+		}
+		return fmt.Sprintf("tseries(%s, %d)", durString(t.Interval), t.Intervals)
 	case KArray:
 		return fmt.Sprintf("%s[%d]", t.Elem, t.Size/t.Elem.Size)
 	}
@@ -230,6 +245,9 @@ func compatible(a, b *Type) bool {
 		return false
 	}
 	if a.Kind == KLhist && (a.Min != b.Min || a.Max != b.Max || a.Step != b.Step) {
+		return false
+	}
+	if a.Kind == KTseries && (a.Interval != b.Interval || a.Intervals != b.Intervals || a.TsAgg != b.TsAgg) {
 		return false
 	}
 	if a.Kind == KTuple {

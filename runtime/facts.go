@@ -17,15 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// taiOffset is CLOCK_TAI minus CLOCK_BOOTTIME in nanoseconds, for
-// nsecs(sw_tai): the boot clock read in BPF plus this offset.
-func taiOffset() int64 {
-	var tai, boot unix.Timespec
-	unix.ClockGettime(unix.CLOCK_TAI, &tai)
-	unix.ClockGettime(unix.CLOCK_BOOTTIME, &boot)
-	return tai.Nano() - boot.Nano()
-}
-
 var usernames sync.Map // uid → name
 
 // username is the name of user uid (from /etc/passwd), or the number when

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -287,11 +288,19 @@ func strerror(n int64) string {
 }
 
 // monoToWall turns a CLOCK_MONOTONIC time (nsecs) into wall-clock time.
+// The clocks' offset is measured once, as bpftrace measures boot time
+// once: times converted apart stay exactly as far apart.
 func monoToWall(ns uint64) time.Time {
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return time.Now().Add(-time.Duration(ts.Nano() - int64(ns)))
+	return time.Unix(0, monoOffset()+int64(ns))
 }
+
+// monoOffset is CLOCK_REALTIME minus CLOCK_MONOTONIC, in nanoseconds.
+var monoOffset = sync.OnceValue(func() int64 {
+	var mono, real unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono)
+	unix.ClockGettime(unix.CLOCK_REALTIME, &real)
+	return real.Nano() - mono.Nano()
+})
 
 // signalName is strsignal(3)'s description of a signal, as bpftrace's
 // signal_name gives it ("Interrupt"); "N/A" outside 0..64.

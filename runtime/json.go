@@ -86,6 +86,10 @@ func jsonValue(t *compiler.Type, data []byte) any {
 		if t.Bool {
 			return u != 0
 		}
+		if t.Format != compiler.FormatPlain {
+			// strftime(), strerror(), signal_name(): strings.
+			return formatValue(t, data)
+		}
 		if t.Signed {
 			return int64(u)
 		}
@@ -125,18 +129,26 @@ func jsonKey(t *compiler.Type, data []byte) string {
 
 // jsonMap prints one map as a JSON record.
 func jsonMap(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64) error {
+	if m.Value.Kind == compiler.KTseries {
+		return jsonTseries(w, m, bm)
+	}
 	if m.Value.IsHist() {
 		hs, err := readHist(bm)
 		if err != nil {
 			return err
 		}
 		sortHists(m, hs)
+		if top > 0 && top < len(hs) {
+			hs = hs[len(hs)-top:]
+		}
+		if len(hs) == 0 && !(m.Key == nil && zeroed[m]) {
+			return nil // an empty map is left out (a zeroed one stays, empty)
+		}
 		var data any
 		if m.Key == nil {
+			data = []any{}
 			if len(hs) > 0 {
 				data = jsonBuckets(m.Value, hs[0].buckets)
-			} else {
-				data = []any{}
 			}
 		} else {
 			o := &orderedObject{}
@@ -172,6 +184,8 @@ func jsonMap(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64) err
 			return o
 		case e.isNum && m.Value.Bool:
 			return e.num != 0
+		case e.isNum && m.Value.Format != compiler.FormatPlain:
+			return jsonValue(m.Value, e.value)
 		case e.isNum:
 			if div > 0 {
 				return e.num / div

@@ -135,6 +135,9 @@ func printMapOpts(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64
 // nothing prints its zero value, as print(@m) does in current bpftrace
 // (the maps printed at exit leave empty ones out).
 func printMapZero(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64, zero bool) error {
+	if m.Value.Kind == compiler.KTseries {
+		return printTseries(w, m, bm)
+	}
 	var b strings.Builder
 	defer func() { io.WriteString(w, b.String()) }()
 	if m.Value.IsHist() {
@@ -307,7 +310,7 @@ func mapFullMessage(n uint64, maps []*compiler.Map, loaded map[string]*ebpf.Map)
 	var full []string
 	for _, m := range maps {
 		bm := loaded[m.Spec.Name]
-		if m.Key == nil || m.Value.IsHist() || bm == nil || bm.Type() == ebpf.LRUHash || bm.Type() == ebpf.LRUCPUHash {
+		if m.Key == nil || m.Value.IsHist() || m.Value.Kind == compiler.KTseries || bm == nil || bm.Type() == ebpf.LRUHash || bm.Type() == ebpf.LRUCPUHash {
 			continue
 		}
 		keys := uint32(0)

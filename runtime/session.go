@@ -449,6 +449,8 @@ func (l *loader) load(p *compiler.Program) (*ebpf.Program, error) {
 			ps.Instructions[i].Constant = int64(n)
 		case compiler.PatchChildPID:
 			ps.Instructions[i].Constant = 0
+		case compiler.PatchTAIOffset:
+			ps.Instructions[i].Constant = taiOffset()
 		}
 	}
 	for name := range refs {
