@@ -155,6 +155,12 @@ func (g *gen) mapRead(m *lang.MapRef) *val {
 	mi := g.c.maps[m.Name]
 	key := g.mapKey(m)
 	t := readType(mi.Value)
+	if mi.Spec.Type == ebpf.PerCPUArray || mi.Spec.Type == ebpf.PerCPUHash {
+		switch mi.Value.Kind {
+		case KCount, KSum, KAvg, KStats, KMin, KMax:
+			return g.percpuRead(mi, key, t)
+		}
+	}
 	if mi.Value.InMemory() {
 		buf := g.buffer(mi.Value.MemSize(), mi.Value)
 		miss := g.label()
@@ -392,4 +398,58 @@ func sameLayout(a, b *Type) bool {
 		}
 	}
 	return true
+}
+
+// percpuRead reads a per-CPU aggregate as the program sees it: every CPU's
+// slot combined (bpf_map_lookup_percpu_elem over the possible CPUs, a
+// number patched in at load), not only the running CPU's. Count and sum
+// add up; avg and stats add sums and counts, avg divides; min and max keep
+// the extreme of the CPUs that saw a value. A missing key reads 0.
+func (g *gen) percpuRead(mi *Map, key *val, t *Type) *val {
+	cpu, a, b := g.alloc(8), g.alloc(8), g.alloc(8) // CPU index; combined value; count or "set"
+	g.emit(storeImm(asm.R10, cpu, 0, asm.DWord), storeImm(asm.R10, a, 0, asm.DWord), storeImm(asm.R10, b, 0, asm.DWord))
+	loop, next := g.label(), g.label()
+	g.mark(loop)
+	g.mapPtr(asm.R1, mi.Spec.Name)
+	g.load(asm.R2, key)
+	g.emit(asm.LoadMem(asm.R3, asm.R10, cpu, asm.DWord), asm.FnMapLookupPercpuElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, next))
+	switch mi.Value.Kind {
+	case KCount, KSum:
+		g.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord), asm.LoadMem(asm.R2, asm.R10, a, asm.DWord),
+			asm.Add.Reg(asm.R2, asm.R1), asm.StoreMem(asm.R10, a, asm.R2, asm.DWord))
+	case KAvg, KStats: // {sum, count}
+		g.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord), asm.LoadMem(asm.R2, asm.R10, a, asm.DWord),
+			asm.Add.Reg(asm.R2, asm.R1), asm.StoreMem(asm.R10, a, asm.R2, asm.DWord),
+			asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord), asm.LoadMem(asm.R2, asm.R10, b, asm.DWord),
+			asm.Add.Reg(asm.R2, asm.R1), asm.StoreMem(asm.R10, b, asm.R2, asm.DWord))
+	case KMin, KMax: // {value, set}
+		take := g.label()
+		g.emit(asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord), asm.JEq.Imm(asm.R1, 0, next),
+			asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord), asm.LoadMem(asm.R2, asm.R10, b, asm.DWord),
+			asm.JEq.Imm(asm.R2, 0, take), asm.LoadMem(asm.R2, asm.R10, a, asm.DWord))
+		if mi.Value.Kind == KMin {
+			g.emit(asm.JSGE.Reg(asm.R1, asm.R2, next))
+		} else {
+			g.emit(asm.JSLE.Reg(asm.R1, asm.R2, next))
+		}
+		g.mark(take)
+		g.emit(asm.StoreMem(asm.R10, a, asm.R1, asm.DWord), storeImm(asm.R10, b, 1, asm.DWord))
+	}
+	g.mark(next)
+	g.emit(asm.LoadMem(asm.R1, asm.R10, cpu, asm.DWord), asm.Add.Imm(asm.R1, 1), asm.StoreMem(asm.R10, cpu, asm.R1, asm.DWord))
+	g.emit(asm.LoadImm(asm.R2, 0, asm.DWord).WithSymbol(g.c.patchSymbol(PatchNCPUs)))
+	g.emit(asm.JLT.Reg(asm.R1, asm.R2, loop))
+	dst := g.newTemp(t)
+	g.emit(asm.LoadMem(dst.reg, asm.R10, a, asm.DWord))
+	if mi.Value.Kind == KAvg {
+		cnt := g.newTemp(tInt64)
+		done := g.label()
+		g.emit(asm.LoadMem(cnt.reg, asm.R10, b, asm.DWord), asm.JEq.Imm(cnt.reg, 0, done))
+		g.signedDivMod("/", dst, cnt)
+		g.mark(done)
+		g.emit(asm.Mov.Reg(dst.reg, dst.reg))
+		g.release(cnt)
+	}
+	return dst
 }
