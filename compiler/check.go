@@ -21,8 +21,13 @@ type scope struct {
 	point probes.Point
 	prov  *probes.Provider
 	ctx   *probes.Context
-	vars  map[string]*Type
-	types map[lang.Expr]*Type
+	vars  map[string]*Type // by binding key (see vars.go)
+	// binds: the binding each $x refers to; learned: variable types the
+	// first, quiet pass found (a declared variable may be read before the
+	// assignment that types it).
+	binds   map[*lang.Var]string
+	learned map[string]*Type
+	types   map[lang.Expr]*Type
 	// members: where each BTF member access reads
 	members map[*lang.Field]memberInfo
 	// timeoutInit: the probe mentions TIMEOUT_INIT, so bare integers given to reply are jiffies.
@@ -40,6 +45,10 @@ type checker struct {
 	quiet      bool // first pass: learn, do not report
 	inLoop     int
 	inCallback int // inside a for-map body (a callback: no probe context)
+	// variable scopes of the probe being checked (vars.go)
+	scopes     []map[string]*binding
+	nbind      map[string]int
+	probeBinds []*binding
 }
 
 func (k *checker) errorf(sp lang.Span, format string, args ...any) *lang.Diag {
@@ -58,6 +67,15 @@ func (k *checker) warnf(sp lang.Span, format string, args ...any) *lang.Diag {
 
 func (k *checker) probe(p *lang.Probe, sc *scope) {
 	k.sc = sc
+	if sc.binds == nil {
+		sc.binds = map[*lang.Var]string{}
+	}
+	k.scopes, k.nbind, k.probeBinds = nil, map[string]int{}, nil
+	k.pushScope()
+	defer func() {
+		k.closeVars()
+		k.popScope()
+	}()
 	if sc.ctx != nil && sc.ctx.Reply != nil {
 		sc.timeoutInit = mentions(p, map[string]int64{"TIMEOUT_INIT": 1}) != 0
 	}
@@ -74,6 +92,8 @@ func (k *checker) block(b *lang.Block) {
 	if b == nil {
 		return
 	}
+	k.pushScope()
+	defer k.popScope()
 	for _, s := range b.Stmts {
 		k.stmt(s)
 	}
@@ -105,11 +125,7 @@ func (k *checker) stmt(s lang.Stmt) {
 	case *lang.Assign:
 		k.assign(s)
 	case *lang.VarDecl:
-		if s.Value != nil {
-			k.assignVar(s.Var, k.expr(s.Value), s.Value.Sp())
-		} else {
-			k.errorf(s.Span, "not supported yet: a declaration without a value")
-		}
+		k.varDecl(s)
 	case *lang.If:
 		k.cond(s.Cond)
 		k.block(s.Then)
@@ -138,7 +154,9 @@ func (k *checker) stmt(s lang.Stmt) {
 				k.errorf(e.Sp(), "a range bound must be an integer, not %s", t)
 			}
 		}
-		k.assignVar(s.Var, tInt64, s.Var.Span)
+		k.pushScope()
+		defer k.popScope()
+		k.loopVar(s.Var, tInt64)
 		// A range with bounds known only at run time runs its body in a
 		// bpf_loop callback, without the probe's context.
 		cb := 0
@@ -196,7 +214,9 @@ func (k *checker) forMap(s *lang.For) {
 	}
 	kv := &Type{Kind: KTuple, Elems: []*Type{mi.key, readType(mi.val)}}
 	kv.Size = kv.MemSize()
-	k.assignVar(s.Var, kv, s.Var.Span)
+	k.pushScope()
+	defer k.popScope()
+	k.loopVar(s.Var, kv)
 	k.inLoop++
 	k.inCallback++
 	k.block(s.Body)
@@ -216,12 +236,21 @@ func (k *checker) assign(s *lang.Assign) {
 	case *lang.Var:
 		rt := k.expr(s.RHS)
 		if s.Op != "=" {
-			if vt, ok := k.sc.vars[lhs.Name]; !ok {
+			b := k.lookupVar(lhs.Name)
+			if b == nil {
 				k.errorf(lhs.Span, "undefined variable $%s", lhs.Name)
-			} else if vt.Kind != KInt || rt.Kind != KInt {
-				k.errorf(s.Span, "%s needs integers", s.Op)
+				return
 			}
-			k.sc.types[lhs] = k.sc.vars[lhs.Name]
+			k.bind(lhs, b)
+			vt := k.readVar(lhs)
+			if (vt.Kind != KInt && vt.Kind != KPtr) || rt.Kind != KInt {
+				k.errorf(s.Span, "%s needs integers", s.Op)
+			} else if vt.Kind == KPtr && s.Op != "+=" && s.Op != "-=" {
+				k.errorf(s.Span, "%s cannot be applied to a pointer", s.Op)
+			}
+			b.assigned = true
+			k.sc.vars[b.key] = vt
+			k.sc.types[lhs] = vt
 			return
 		}
 		k.assignVar(lhs, rt, s.RHS.Sp())
@@ -257,23 +286,20 @@ func (k *checker) assign(s *lang.Assign) {
 }
 
 func (k *checker) assignVar(v *lang.Var, rt *Type, sp lang.Span) {
-	if rt.Kind == KNone {
-		k.errorf(sp, "this expression has no value to assign")
-		return
+	b := k.lookupVar(v.Name)
+	if b == nil {
+		b = k.newBinding(v.Name)
 	}
-	if rt.IsAgg() {
-		k.errorf(sp, "aggregations can only be assigned to maps")
-		return
+	k.assignBinding(v, b, rt, sp)
+}
+
+// loopVar makes a for loop's variable, in the loop's own scope.
+func (k *checker) loopVar(v *lang.Var, t *Type) {
+	if k.lookupVar(v.Name) != nil {
+		k.errorf(v.Span, "loop declaration shadows existing variable: $%s", v.Name)
 	}
-	if old, ok := k.sc.vars[v.Name]; ok {
-		if !compatible(old, rt) {
-			k.errorf(sp, "type mismatch for $%s: it holds %s, cannot assign %s", v.Name, old, rt)
-			return
-		}
-		rt = unify(old, rt)
-	}
-	k.sc.vars[v.Name] = rt
-	k.sc.types[v] = rt
+	b := k.newBinding(v.Name)
+	k.assignBinding(v, b, t, v.Span)
 }
 
 // keys checks a map reference's keys and returns the key type (nil: scalar).
@@ -360,12 +386,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		}
 		return strType(len(v) + 1)
 	case *lang.Var:
-		t, ok := k.sc.vars[e.Name]
-		if !ok {
-			k.errorf(e.Span, "undefined variable $%s", e.Name).Hint("assign a value first: $%s = ...", e.Name)
-			return tInt64
-		}
-		return t
+		return k.readVar(e)
 	case *lang.MapRef:
 		keyT := k.keys(e)
 		mi, ok := k.maps[e.Name]
@@ -535,13 +556,16 @@ func (k *checker) unary(e *lang.Unary) *Type {
 	case "++", "--":
 		switch x := e.X.(type) {
 		case *lang.Var:
-			t, ok := k.sc.vars[x.Name]
-			if !ok {
+			b := k.lookupVar(x.Name)
+			if b == nil {
 				k.errorf(x.Span, "undefined variable $%s", x.Name)
 				return tInt64
 			}
+			t := k.readVar(x)
+			b.assigned = true
+			k.sc.vars[b.key] = t
 			k.sc.types[x] = t
-			if t.Kind != KInt {
+			if t.Kind != KInt && t.Kind != KPtr {
 				k.errorf(e.Span, "%s needs an integer variable", e.Op)
 			}
 			return t

@@ -393,6 +393,12 @@ func (g *gen) stmt(s lang.Stmt) {
 	case *lang.Assign:
 		g.assign(s)
 	case *lang.VarDecl:
+		if s.Value == nil {
+			// let $x; reads as zero until assigned, on every pass of a loop.
+			home := g.vars[g.sc.varKey(s.Var)]
+			g.zero(home.off, align8(max(home.size, 8)))
+			return
+		}
 		g.assignVar(s.Var, "=", s.Value)
 	case *lang.If:
 		g.setSource(s.Cond.Sp())
@@ -454,7 +460,7 @@ func (g *gen) forRange(s *lang.For) {
 		g.forRangeLoop(s)
 		return
 	}
-	home := g.vars[s.Var.Name]
+	home := g.vars[g.sc.varKey(s.Var)]
 	hi := g.expr(s.Hi)
 	if hi.kind != vImm {
 		// Keep the bound in its own stack slot: the body may use every register.
@@ -501,7 +507,7 @@ func (g *gen) assign(s *lang.Assign) {
 }
 
 func (g *gen) assignVar(v *lang.Var, op string, rhs lang.Expr) {
-	home := g.vars[v.Name]
+	home := g.vars[g.sc.varKey(v)]
 	x := g.expr(rhs)
 	if home.kind == vMem {
 		g.copyMem(home.off, home.size, x)
@@ -534,7 +540,7 @@ func (g *gen) expr(e lang.Expr) *val {
 	case *lang.PosParam:
 		return g.posParam(e, t)
 	case *lang.Var:
-		home := g.vars[e.Name]
+		home := g.vars[g.sc.varKey(e)]
 		if home.kind == vMem {
 			return home
 		}
@@ -831,7 +837,7 @@ func (g *gen) incDec(e *lang.Unary) *val {
 	}
 	switch x := e.X.(type) {
 	case *lang.Var:
-		home := g.vars[x.Name]
+		home := g.vars[g.sc.varKey(x)]
 		cur := g.newTemp(home.t)
 		g.load(cur.reg, home)
 		res := cur

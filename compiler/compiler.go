@@ -323,7 +323,9 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	k.quiet = false
 	checked := map[*lang.Probe]bool{}
 	for _, in := range insts {
+		in.sc.learned = in.sc.vars
 		in.sc.vars, in.sc.types, in.sc.members = map[string]*Type{}, map[lang.Expr]*Type{}, map[*lang.Field]memberInfo{}
+		in.sc.binds = map[*lang.Var]string{}
 		if checked[in.probe] {
 			// Report each probe's errors once, however many points it has.
 			saved := k.diags

@@ -1,0 +1,191 @@
+package compiler
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/bpfsh/bpfsh/lang"
+)
+
+// Scratch variables are block scoped, as in current bpftrace: a $variable
+// first assigned (or declared with let) in a block lives until the block
+// ends, and a later block may reuse the name for a new variable. Each such
+// binding gets its own key ("x", then "x#2", ...), which names its stack home
+// in sc.vars; sc.binds maps every $x the probe mentions to its binding.
+
+// binding is what the checker knows of one variable while its block is open.
+type binding struct {
+	name     string
+	key      string
+	declared *lang.VarDecl // the let that made it, nil when made by an assignment
+	assigned bool          // written at least once (or its address taken)
+	explicit bool          // let $x: type; assignments convert to it
+}
+
+// pushScope opens a block scope.
+func (k *checker) pushScope() {
+	k.scopes = append(k.scopes, map[string]*binding{})
+}
+
+// popScope closes the innermost block scope.
+func (k *checker) popScope() {
+	k.scopes = k.scopes[:len(k.scopes)-1]
+}
+
+// lookupVar finds the binding a $name refers to here.
+func (k *checker) lookupVar(name string) *binding {
+	for i := len(k.scopes) - 1; i >= 0; i-- {
+		if b, ok := k.scopes[i][name]; ok {
+			return b
+		}
+	}
+	return nil
+}
+
+// newBinding makes a new variable in the innermost scope.
+func (k *checker) newBinding(name string) *binding {
+	k.nbind[name]++
+	key := name
+	if n := k.nbind[name]; n > 1 {
+		key = name + "#" + strconv.Itoa(n)
+	}
+	b := &binding{name: name, key: key}
+	if len(k.scopes) == 0 {
+		k.pushScope()
+	}
+	k.scopes[len(k.scopes)-1][name] = b
+	k.probeBinds = append(k.probeBinds, b)
+	return b
+}
+
+// bind records which binding the $name at v refers to.
+func (k *checker) bind(v *lang.Var, b *binding) {
+	k.sc.binds[v] = b.key
+}
+
+// varKey is the key of v's stack home.
+func (sc *scope) varKey(v *lang.Var) string {
+	if key, ok := sc.binds[v]; ok {
+		return key
+	}
+	return v.Name
+}
+
+// varDecl checks `let $x [: type] [= value];`.
+func (k *checker) varDecl(s *lang.VarDecl) {
+	var rt *Type
+	if s.Value != nil {
+		rt = k.expr(s.Value)
+	}
+	if old := k.lookupVar(s.Var.Name); old != nil {
+		d := k.errorf(s.Span, "variable $%s was already declared: variable shadowing is not allowed", s.Var.Name)
+		if old.declared != nil {
+			d.Hint("its declaration is at line %d", old.declared.Span.Start.Line)
+		}
+		return
+	}
+	b := k.newBinding(s.Var.Name)
+	b.declared = s
+	k.bind(s.Var, b)
+	if s.Type != nil {
+		dt, ok := k.declType(s.Type)
+		if !ok {
+			return
+		}
+		b.explicit = true
+		k.sc.vars[b.key] = dt
+		k.sc.types[s.Var] = dt
+	}
+	if s.Value != nil {
+		k.assignBinding(s.Var, b, rt, s.Value.Sp())
+	}
+}
+
+// declType resolves the type written in `let $x: type`.
+func (k *checker) declType(tn *lang.TypeName) (*Type, bool) {
+	if tn.Name == "string" && tn.Ptr == 0 {
+		n := k.c.strlen
+		if tn.ArrLen > 0 {
+			n = tn.ArrLen
+		}
+		return strType(n), true
+	}
+	if t, ok := castType(tn); ok {
+		return t, true
+	}
+	if tn.Ptr > 0 || strings.HasPrefix(tn.Name, "struct ") || strings.HasPrefix(tn.Name, "union ") {
+		if t, ok := k.btfCast(tn); ok {
+			return t, true
+		}
+		k.errorf(tn.Span, "unknown type %s: it is not in the kernel's or a loaded module's BTF", tn.Name)
+		return nil, false
+	}
+	k.errorf(tn.Span, "not supported yet: variables of type %s", tn.Name)
+	return nil, false
+}
+
+// readVar types a read of $name.
+func (k *checker) readVar(e *lang.Var) *Type {
+	b := k.lookupVar(e.Name)
+	if b == nil {
+		k.errorf(e.Span, "undefined variable $%s", e.Name).Hint("assign a value first: $%s = ...", e.Name)
+		return tInt64
+	}
+	k.bind(e, b)
+	if t, ok := k.sc.vars[b.key]; ok {
+		return t
+	}
+	// Declared without a type and not assigned yet: it reads as zero, of the
+	// type a later assignment gives it (learned by the first, quiet pass).
+	if !b.assigned {
+		k.warnf(e.Span, "variable used before it was assigned: $%s", e.Name)
+	}
+	if t, ok := k.sc.learned[b.key]; ok {
+		return t
+	}
+	return tInt64
+}
+
+// closeVars gives declared, never-assigned variables a type (they read as
+// zero) and warns about them, at the end of a probe.
+func (k *checker) closeVars() {
+	for _, b := range k.probeBinds {
+		if _, ok := k.sc.vars[b.key]; !ok {
+			t := tInt64
+			if lt, ok := k.sc.learned[b.key]; ok {
+				t = lt
+			}
+			k.sc.vars[b.key] = t
+		}
+		if b.declared != nil && !b.assigned {
+			k.warnf(b.declared.Span, "variable $%s was never assigned to", b.name)
+		}
+	}
+}
+
+// assignBinding types an assignment of rt to the variable v refers to.
+func (k *checker) assignBinding(v *lang.Var, b *binding, rt *Type, sp lang.Span) {
+	k.bind(v, b)
+	if rt.Kind == KNone {
+		k.errorf(sp, "this expression has no value to assign")
+		return
+	}
+	if rt.IsAgg() {
+		k.errorf(sp, "aggregations can only be assigned to maps")
+		return
+	}
+	b.assigned = true
+	if old, ok := k.sc.vars[b.key]; ok {
+		if !compatible(old, rt) && !(old.Kind == KPtr && rt.Kind == KInt) {
+			k.errorf(sp, "type mismatch for $%s: it holds %s, cannot assign %s", v.Name, old, rt)
+			return
+		}
+		if !b.explicit {
+			rt = unify(old, rt)
+		} else {
+			rt = old
+		}
+	}
+	k.sc.vars[b.key] = rt
+	k.sc.types[v] = rt
+}
