@@ -94,8 +94,11 @@ func (k *checker) block(b *lang.Block) {
 	}
 	k.pushScope()
 	defer k.popScope()
-	for _, s := range b.Stmts {
+	for i, s := range b.Stmts {
 		k.stmt(s)
+		if i+1 < len(b.Stmts) && terminates(s) {
+			k.warnf(b.Stmts[i+1].Sp(), "unreachable statement")
+		}
 	}
 }
 
@@ -266,6 +269,13 @@ func (k *checker) assign(s *lang.Assign) {
 			valT = k.expr(s.RHS)
 			if s.Op != "=" && valT.Kind != KInt {
 				k.errorf(s.Span, "%s needs integers", s.Op)
+			}
+			if mi := k.maps[lhs.Name]; s.Op != "=" && mi != nil && mi.val != nil && mi.val.Kind == KPtr && valT.Kind == KInt {
+				// @p += n: pointer arithmetic, the map keeps its pointer type.
+				if s.Op != "+=" && s.Op != "-=" {
+					k.errorf(s.Span, "%s cannot be applied to a pointer", s.Op)
+				}
+				valT = mi.val
 			}
 			if valT.Kind == KNone {
 				k.errorf(s.RHS.Sp(), "this expression has no value to store")
@@ -450,7 +460,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 				w := *et
 				w.Size = 8
 				et = &w
-			case KString, KTuple, KInet, KStack, KSym:
+			case KString, KTuple, KInet, KStack, KSym, KPtr:
 			default:
 				k.errorf(x.Sp(), "%s cannot be part of a tuple", et)
 			}
@@ -527,6 +537,9 @@ func (k *checker) binary(e *lang.Binary) *Type {
 			return tInt64
 		}
 	}
+	if t, ok := k.ptrBinary(e, a, b); ok && a.Kind != KString && b.Kind != KString {
+		return t
+	}
 	if a.Kind == KString || b.Kind == KString {
 		k.errorf(e.Span, "%s cannot be applied to %s and %s", e.Op, a, b).Hint("strings support only == and !=")
 		return tInt64
@@ -571,12 +584,19 @@ func (k *checker) unary(e *lang.Unary) *Type {
 			return t
 		case *lang.MapRef:
 			keyT := k.keys(x)
-			k.defineMap(x, keyT, tInt64, e.Span)
+			valT := tInt64
+			if mi := k.maps[x.Name]; mi != nil && mi.val != nil && mi.val.Kind == KPtr {
+				valT = mi.val // @p++ steps a pointer
+			}
+			k.defineMap(x, keyT, valT, e.Span)
 			mt := k.maps[x.Name].val
-			if mt.Kind != KInt {
+			if mt.Kind != KInt && mt.Kind != KPtr {
 				k.errorf(e.Span, "%s needs an integer map", e.Op)
 			}
 			k.sc.types[x] = mt
+			if mt.Kind == KPtr {
+				return mt
+			}
 			return tInt64
 		}
 		k.errorf(e.Span, "%s needs a variable or a map", e.Op)
@@ -594,6 +614,9 @@ func (k *checker) unary(e *lang.Unary) *Type {
 		k.errorf(e.Span, "cannot dereference %s", pt)
 		return tInt64
 	case "&":
+		if v, ok := e.X.(*lang.Var); ok {
+			return k.varAddr(v)
+		}
 		k.expr(e.X)
 		k.errorf(e.Span, "not supported yet: address-of")
 		return tInt64

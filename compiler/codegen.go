@@ -516,6 +516,9 @@ func (g *gen) assignVar(v *lang.Var, op string, rhs lang.Expr) {
 	if op != "=" {
 		cur := g.newTemp(home.t)
 		g.load(cur.reg, home)
+		if home.t.Kind == KPtr {
+			x = g.scaleIndex(x, elemSize(home.t))
+		}
 		g.arith(strings.TrimSuffix(op, "="), cur, x, home.t.Signed)
 		x = cur
 	}
@@ -698,6 +701,9 @@ func (g *gen) binary(e *lang.Binary) *val {
 		g.emit(asm.Mov.Reg(dst.reg, dst.reg))
 		return dst
 	}
+	if g.isPtrArith(e) {
+		return g.ptrArith(e, t)
+	}
 	x, y := g.expr(e.X), g.expr(e.Y)
 	if x.kind == vImm && y.kind == vImm {
 		if v, ok := fold(e.Op, x.imm, y.imm, t.Signed); ok {
@@ -798,6 +804,10 @@ func (g *gen) unary(e *lang.Unary) *val {
 		return g.incDec(e)
 	case "*":
 		return g.deref(e)
+	case "&":
+		x := g.varAddr(e.X.(*lang.Var))
+		x.t = t
+		return x
 	case "!":
 		falseL, endL := g.label(), g.label()
 		dst := g.newTemp(t)
@@ -838,6 +848,9 @@ func (g *gen) incDec(e *lang.Unary) *val {
 	switch x := e.X.(type) {
 	case *lang.Var:
 		home := g.vars[g.sc.varKey(x)]
+		if home.t.Kind == KPtr {
+			delta *= int32(elemSize(home.t))
+		}
 		cur := g.newTemp(home.t)
 		g.load(cur.reg, home)
 		res := cur
@@ -852,6 +865,9 @@ func (g *gen) incDec(e *lang.Unary) *val {
 		}
 		return res
 	case *lang.MapRef:
+		if mt := g.c.maps[x.Name].Value; mt.Kind == KPtr {
+			delta *= int32(elemSize(mt))
+		}
 		old := g.mapRead(x)
 		nv := g.newTemp(tInt64)
 		g.load(nv.reg, old)

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cilium/ebpf/asm"
+
 	"github.com/bpfsh/bpfsh/lang"
 )
 
@@ -90,6 +92,7 @@ func (k *checker) varDecl(s *lang.VarDecl) {
 	if s.Type != nil {
 		dt, ok := k.declType(s.Type)
 		if !ok {
+			b.assigned = true // no second complaint
 			return
 		}
 		b.explicit = true
@@ -188,4 +191,50 @@ func (k *checker) assignBinding(v *lang.Var, b *binding, rt *Type, sp lang.Span)
 	}
 	k.sc.vars[b.key] = rt
 	k.sc.types[v] = rt
+}
+
+// varAddr types &$x: a pointer to the variable's stack home. The variable
+// counts as assigned (the pointer may be written through).
+func (k *checker) varAddr(v *lang.Var) *Type {
+	b := k.lookupVar(v.Name)
+	if b == nil {
+		k.errorf(v.Span, "undefined variable $%s", v.Name)
+		return tInt64
+	}
+	t := k.readVar(v)
+	k.sc.types[v] = t
+	b.assigned = true
+	if _, ok := k.sc.vars[b.key]; !ok {
+		k.sc.vars[b.key] = t
+	}
+	return &Type{Kind: KPtr, Size: 8, Elem: t}
+}
+
+// varAddr emits &$x.
+func (g *gen) varAddr(v *lang.Var) *val {
+	home := g.vars[g.sc.varKey(v)]
+	r := g.newTemp(g.sc.types[v])
+	g.emit(asm.Mov.Reg(r.reg, asm.R10), asm.Add.Imm(r.reg, int32(home.off)))
+	return r
+}
+
+// terminates reports whether control never goes past s: a jump, exit(), or
+// an if whose branches both end so.
+func terminates(s lang.Stmt) bool {
+	switch s := s.(type) {
+	case *lang.Jump:
+		return true
+	case *lang.ExprStmt:
+		c, ok := s.X.(*lang.Call)
+		return ok && c.Name == "exit"
+	case *lang.If:
+		return s.Else != nil && terminates(s.Then) && terminates(s.Else)
+	case *lang.Block:
+		for _, x := range s.Stmts {
+			if terminates(x) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -72,6 +72,8 @@ func (o *orderedObject) MarshalJSON() ([]byte, error) {
 // jsonValue converts a value for JSON: numbers stay numbers.
 func jsonValue(t *compiler.Type, data []byte) any {
 	switch t.Kind {
+	case compiler.KPtr:
+		return binary.LittleEndian.Uint64(data)
 	case compiler.KInt:
 		u := binary.LittleEndian.Uint64(data)
 		if t.Signed {
