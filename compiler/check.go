@@ -138,8 +138,13 @@ func (k *checker) stmt(s lang.Stmt) {
 	case *lang.Block:
 		k.block(s)
 	case *lang.Unroll:
-		if n, ok := k.constEval(s.Count); !ok || n < 1 || n > 100 {
+		switch n, ok := k.constEval(s.Count); {
+		case !ok:
 			k.errorf(s.Count.Sp(), "unroll() needs a constant count from 1 to 100")
+		case n > 100:
+			k.errorf(s.Count.Sp(), "unroll maximum value is 100")
+		case n < 1:
+			k.errorf(s.Count.Sp(), "unroll minimum value is 1")
 		}
 		k.block(s.Body)
 	case *lang.While:
@@ -380,7 +385,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		}
 		return tInt64
 	case *lang.BoolLit:
-		return tInt64
+		return tBool
 	case *lang.StrLit:
 		return strType(len(e.Val) + 1)
 	case *lang.PosParam:
@@ -391,7 +396,10 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		if !ok {
 			return tInt64
 		}
-		if _, err := strconv.ParseInt(v, 0, 64); err == nil {
+		if _, err := parseIntParam(v); err == nil {
+			if paramIsUnsigned(v) {
+				return tUint64
+			}
 			return tInt64
 		}
 		return strType(len(v) + 1)

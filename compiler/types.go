@@ -38,6 +38,7 @@ type Type struct {
 	Elems  []*Type
 	User   bool // KPtr: points into user memory
 	Dur    bool // KInt: a duration in nanoseconds (from a duration literal)
+	Bool   bool // KInt: true or false (boolean literals, getopt flags), printed as such
 	// KPtr: the pointee's BTF type, if known; KStruct: the struct's.
 	BTF btf.Type
 	// KPtr from an integer-pointer cast like (int32 *)p: the pointee.
@@ -65,6 +66,7 @@ var (
 	tUint64 = &Type{Kind: KInt, Size: 8}
 	tUint32 = &Type{Kind: KInt, Size: 4}
 	tDur    = &Type{Kind: KInt, Size: 8, Signed: true, Dur: true}
+	tBool   = &Type{Kind: KInt, Size: 1, Bool: true}
 	tInet   = &Type{Kind: KInet, Size: 24}
 )
 
@@ -127,6 +129,9 @@ func (t *Type) String() string {
 	case KNone:
 		return "none"
 	case KInt:
+		if t.Bool {
+			return "bool"
+		}
 		if t.Signed {
 			return fmt.Sprintf("int%d", t.Size*8)
 		}

@@ -146,6 +146,9 @@ func formatValue(t *compiler.Type, data []byte) string {
 		return "0x" + strconv.FormatUint(binary.LittleEndian.Uint64(data), 16)
 	case compiler.KInt:
 		u := binary.LittleEndian.Uint64(data)
+		if t.Bool {
+			return strconv.FormatBool(u&0xff != 0)
+		}
 		switch t.Format {
 		case compiler.FormatStrerror:
 			return strerror(int64(u))

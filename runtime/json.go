@@ -76,6 +76,9 @@ func jsonValue(t *compiler.Type, data []byte) any {
 		return binary.LittleEndian.Uint64(data)
 	case compiler.KInt:
 		u := binary.LittleEndian.Uint64(data)
+		if t.Bool {
+			return u&0xff != 0
+		}
 		if t.Signed {
 			return int64(u)
 		}

@@ -387,6 +387,9 @@ func (r *run) printMaps() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	maps := append([]*compiler.Map(nil), r.obj.Maps...)
+	if r.obj.NoPrintMaps {
+		maps = nil // config = { print_maps_on_exit = 0 }
+	}
 	sort.SliceStable(maps, func(i, j int) bool { return maps[i].Name < maps[j].Name })
 	// bpftrace 0.17 ends the run's output with two newlines, then the maps.
 	if !r.opts.JSON {
@@ -431,6 +434,9 @@ func (r *run) reportLoss() {
 	}
 	if faults := sum(2); faults > 0 {
 		fmt.Fprintf(r.opts.Err, "WARNING: %d memory reads failed (bad or paged-out addresses); those values read as zero\n", faults)
+	}
+	if n := sum(compiler.StatDivZero); n > 0 {
+		fmt.Fprintf(r.opts.Err, "WARNING: Divide or modulo by 0 detected. This can lead to unexpected results. 1 is being used as the result.\n")
 	}
 }
 
