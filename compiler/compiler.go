@@ -25,8 +25,8 @@ type Options struct {
 	// NamedArgs are the named parameters after `--`, without their "--":
 	// "aa=20" or "flag" (see getopt.go).
 	NamedArgs []string
-	StrLen int      // default string buffer size (64)
-	Unsafe bool     // allow destructive actions (signal, system, override)
+	StrLen    int  // default string buffer size (64)
+	Unsafe    bool // allow destructive actions (signal, system, override)
 	// MaxMapKeys and RingPages override the defaults (config = { ... } in
 	// the script wins over these, as they come from the environment).
 	MaxMapKeys int
@@ -251,7 +251,6 @@ func (c *compiler) param(n int) (string, bool) {
 	}
 	return c.opts.Params[n-1], true
 }
-
 
 func (c *compiler) constInt(e lang.Expr) (int64, bool) {
 	switch e := e.(type) {
