@@ -760,16 +760,19 @@ func fold(op string, a, b int64, signed bool) (int64, bool) {
 // arith applies op to the temporary x with operand y, releasing y.
 func (g *gen) arith(op string, x, y *val, signed bool) {
 	if (op == "/" || op == "%") && (y.kind != vImm || y.imm == 0) {
-		// As bpftrace: x / 0 and x % 0 are 1, and the run ends with a warning.
+		// As bpftrace: x / 0 and x % 0 are 1, and the run ends with a
+		// warning. A zero divisor turns the operation into 1 / 1 or 1 % 2:
+		// no registers are allocated on only one path.
 		yr := g.toTemp(y)
-		nz, end := g.label(), g.label()
-		g.emit(asm.JNE.Imm(yr.reg, 0, nz), asm.Mov.Imm(x.reg, 1))
+		nz := g.label()
+		div := int32(1)
+		if op == "%" {
+			div = 2
+		}
+		g.emit(asm.JNE.Imm(yr.reg, 0, nz), asm.Mov.Imm(x.reg, 1), asm.Mov.Imm(yr.reg, div))
 		g.bumpStat(statDivZero)
-		g.emit(asm.Ja.Label(end))
 		g.mark(nz)
 		g.arithOp(op, x, yr, signed)
-		g.mark(end)
-		g.emit(asm.Mov.Reg(x.reg, x.reg))
 		return
 	}
 	g.arithOp(op, x, y, signed)
