@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 
 	"sync"
 	"syscall"
@@ -91,7 +92,7 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	}
 	// Said once every probe is attached, so whoever waits for it can act.
 	if opts.JSON {
-		jsonLine(out, "attached_probes", map[string]int{"probes": len(obj.Programs)})
+		jsonCountLine(out, "attached_probes", "probes", uint64(len(obj.Programs)))
 	} else if !opts.Quiet {
 		fmt.Fprintf(out, "Attaching %d probe%s...\n", len(obj.Programs), plural(len(obj.Programs)))
 	}
@@ -330,9 +331,23 @@ func (r *run) handle(raw []byte) {
 			return
 		}
 		text := formatPrintf(pf, raw)
-		if r.opts.JSON && pf.Kind == 0 {
-			jsonLine(r.out, "printf", text)
-			return
+		if r.opts.JSON {
+			switch pf.Kind {
+			case 0:
+				jsonLine(r.out, "printf", text)
+				return
+			case compiler.EventSystem:
+				// system() and cat() output become one record each.
+				var b strings.Builder
+				runSystem(&b, text)
+				jsonLine(r.out, "syscall", b.String())
+				return
+			case compiler.EventCat:
+				var b strings.Builder
+				catFile(&b, r.opts.Err, text)
+				jsonLine(r.out, "cat", b.String())
+				return
+			}
 		}
 		switch pf.Kind {
 		case compiler.EventSystem:
@@ -423,7 +438,7 @@ func (r *run) reportLoss() {
 	if lost := sum(0); lost > 0 {
 		// As bpftrace reports lost events: never silently.
 		if r.opts.JSON {
-			jsonLine(r.out, "lost_events", map[string]uint64{"events": lost})
+			jsonCountLine(r.out, "lost_events", "events", lost)
 		} else {
 			fmt.Fprintf(r.out, "Lost %d events\n", lost)
 		}
