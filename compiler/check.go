@@ -1,7 +1,6 @@
 package compiler
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/bpfsh/bpfsh/lang"
@@ -460,7 +459,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		}
 		return ct
 	case *lang.Tuple:
-		tt := &Type{Kind: KTuple}
+		tt := &Type{Kind: KTuple, Names: e.Names} // the parser rejects duplicate names
 		for _, x := range e.Elems {
 			et := k.expr(x)
 			switch et.Kind {
@@ -686,8 +685,12 @@ func (k *checker) field(e *lang.Field) *Type {
 	}
 	xt := k.expr(e.X)
 	if xt.Kind == KTuple {
-		i, err := strconv.Atoi(e.Name)
-		if err != nil || i < 0 || i >= len(xt.Elems) {
+		i, ok := xt.tupleIndex(e.Name)
+		if !ok {
+			if xt.Names != nil {
+				k.errorf(e.Span, "record %s has no field %q", xt, e.Name)
+				return tInt64
+			}
 			k.errorf(e.Span, "a tuple of %d elements has no element %q (use .0 to .%d)", len(xt.Elems), e.Name, len(xt.Elems)-1)
 			return tInt64
 		}

@@ -3,7 +3,6 @@ package compiler
 import (
 	"encoding/binary"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf/asm"
@@ -608,7 +607,7 @@ func (g *gen) expr(e lang.Expr) *val {
 
 // tupleElem reads element N of a tuple ($t.N).
 func (g *gen) tupleElem(e *lang.Field, xt *Type) *val {
-	i, _ := strconv.Atoi(e.Name)
+	i, _ := xt.tupleIndex(e.Name)
 	x := g.expr(e.X)
 	et := xt.Elems[i]
 	off := x.off + int16(xt.ElemOffset(i))

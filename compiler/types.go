@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf/btf"
@@ -36,6 +37,7 @@ type Type struct {
 	Size   int  // bytes of the value in memory (ints: their declared width)
 	Signed bool // ints
 	Elems  []*Type
+	Names  []string // KTuple: a record's field names, one per element; nil for a plain tuple
 	User   bool // KPtr: points into user memory
 	Dur    bool // KInt: a duration in nanoseconds (from a duration literal)
 	Bool   bool // KInt: true or false (boolean literals, getopt flags), printed as such
@@ -140,7 +142,11 @@ func (t *Type) String() string {
 		return fmt.Sprintf("string[%d]", t.Size)
 	case KTuple:
 		var parts []string
-		for _, e := range t.Elems {
+		for i, e := range t.Elems {
+			if t.Names != nil {
+				parts = append(parts, t.Names[i]+"="+e.String())
+				continue
+			}
 			parts = append(parts, e.String())
 		}
 		return "(" + strings.Join(parts, ", ") + ")"
@@ -199,8 +205,13 @@ func compatible(a, b *Type) bool {
 		return false
 	}
 	if a.Kind == KTuple {
-		if len(a.Elems) != len(b.Elems) {
+		if len(a.Elems) != len(b.Elems) || (a.Names == nil) != (b.Names == nil) {
 			return false
+		}
+		for i := range a.Names {
+			if a.Names[i] != b.Names[i] {
+				return false
+			}
 		}
 		for i := range a.Elems {
 			if !compatible(a.Elems[i], b.Elems[i]) {
@@ -227,7 +238,7 @@ func unify(a, b *Type) *Type {
 			return &Type{Kind: KInt, Size: b.Size, Signed: a.Signed}
 		}
 	case KTuple:
-		out := &Type{Kind: KTuple}
+		out := &Type{Kind: KTuple, Names: a.Names}
 		for i := range a.Elems {
 			out.Elems = append(out.Elems, unify(a.Elems[i], b.Elems[i]))
 		}
@@ -235,4 +246,19 @@ func unify(a, b *Type) *Type {
 		return out
 	}
 	return a
+}
+
+// tupleIndex finds a tuple element by position ("0", "1", ...) or, in a
+// record, by name.
+func (t *Type) tupleIndex(name string) (int, bool) {
+	for i, n := range t.Names {
+		if n == name {
+			return i, true
+		}
+	}
+	i, err := strconv.Atoi(name)
+	if err != nil || i < 0 || i >= len(t.Elems) {
+		return 0, false
+	}
+	return i, true
 }

@@ -134,6 +134,16 @@ func formatValue(t *compiler.Type, data []byte) string {
 		for i, e := range t.Elems {
 			off := t.ElemOffset(i)
 			parts[i] = formatValue(e, data[off:off+e.MemSize()])
+			if t.Names != nil {
+				parts[i] = "." + t.Names[i] + " = " + parts[i]
+			}
+		}
+		if t.Names != nil {
+			// A record, as bpftrace prints structs.
+			if len(parts) == 0 {
+				return "{}"
+			}
+			return "{ " + strings.Join(parts, ", ") + " }"
 		}
 		return "(" + strings.Join(parts, ", ") + ")"
 	case compiler.KInet:

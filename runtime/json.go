@@ -134,6 +134,14 @@ func jsonValue(t *compiler.Type, data []byte) any {
 		}
 		return u
 	case compiler.KTuple:
+		if t.Names != nil {
+			o := &orderedObject{}
+			for i, e := range t.Elems {
+				off := t.ElemOffset(i)
+				o.add(t.Names[i], jsonValue(e, data[off:off+e.MemSize()]))
+			}
+			return o
+		}
 		out := []any{}
 		for i, e := range t.Elems {
 			off := t.ElemOffset(i)
@@ -145,11 +153,18 @@ func jsonValue(t *compiler.Type, data []byte) any {
 }
 
 func jsonKey(t *compiler.Type, data []byte) string {
+	if t.Kind == compiler.KTuple && t.Names != nil {
+		// As bpftrace: the text form without spaces.
+		return strings.ReplaceAll(formatValue(t, data), " ", "")
+	}
 	if t.Kind == compiler.KTuple {
 		parts := make([]string, len(t.Elems))
 		for i, e := range t.Elems {
 			off := t.ElemOffset(i)
 			parts[i] = formatValue(e, data[off:off+e.MemSize()])
+			if e.Kind == compiler.KTuple {
+				parts[i] = strings.ReplaceAll(parts[i], " ", "")
+			}
 		}
 		return strings.Join(parts, ",")
 	}

@@ -175,7 +175,7 @@ func printMapOpts(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64
 func formatKey(t *compiler.Type, data []byte) string {
 	// Stacks in keys are indented by 4, not 8 as in printf.
 	s := strings.ReplaceAll(formatValue(t, data), "\n        ", "\n    ")
-	if t.Kind == compiler.KTuple {
+	if t.Kind == compiler.KTuple && t.Names == nil {
 		return s[1 : len(s)-1]
 	}
 	return s
