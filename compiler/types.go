@@ -38,9 +38,9 @@ type Type struct {
 	Signed bool // ints
 	Elems  []*Type
 	Names  []string // KTuple: a record's field names, one per element; nil for a plain tuple
-	User   bool // KPtr: points into user memory
-	Dur    bool // KInt: a duration in nanoseconds (from a duration literal)
-	Bool   bool // KInt: true or false (boolean literals, getopt flags), printed as such
+	User   bool     // KPtr: points into user memory
+	Dur    bool     // KInt: a duration in nanoseconds (from a duration literal)
+	Bool   bool     // KInt: true or false (boolean literals, getopt flags), printed as such
 	// KPtr: the pointee's BTF type, if known; KStruct: the struct's.
 	BTF btf.Type
 	// KPtr from an integer-pointer cast like (int32 *)p: the pointee.
