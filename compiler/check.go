@@ -502,7 +502,7 @@ var castTypes = map[string]*Type{
 	"uint8": intType(1, false), "uint16": intType(2, false), "uint32": intType(4, false), "uint64": intType(8, false),
 	"char": intType(1, true), "short": intType(2, true), "int": intType(4, true), "long": intType(8, true),
 	"unsigned char": intType(1, false), "unsigned short": intType(2, false), "unsigned int": intType(4, false),
-	"unsigned long": intType(8, false), "bool": intType(1, false),
+	"unsigned long": intType(8, false), "bool": tBool,
 }
 
 func castType(tn *lang.TypeName) (*Type, bool) {
@@ -538,10 +538,10 @@ func (k *checker) binary(e *lang.Binary) *Type {
 				k.errorf(x.e.Sp(), "%s needs integer operands, not %s", e.Op, x.t)
 			}
 		}
-		return tInt64
+		return tBool
 	case "==", "!=":
 		if a.Kind == KString && b.Kind == KString {
-			return tInt64
+			return tBool
 		}
 	}
 	if t, ok := k.ptrBinary(e, a, b); ok && a.Kind != KString && b.Kind != KString {
@@ -557,7 +557,7 @@ func (k *checker) binary(e *lang.Binary) *Type {
 	}
 	switch e.Op {
 	case "<", "<=", ">", ">=", "==", "!=":
-		return tInt64
+		return tBool
 	}
 	switch {
 	case a.Dur && b.Dur && (e.Op == "+" || e.Op == "-"),
@@ -634,7 +634,7 @@ func (k *checker) unary(e *lang.Unary) *Type {
 		return tInt64
 	}
 	if e.Op == "!" {
-		return tInt64
+		return tBool
 	}
 	return intType(8, t.Signed || e.Op == "-")
 }

@@ -588,6 +588,23 @@ func (g *gen) expr(e lang.Expr) *val {
 	case *lang.Field:
 		return g.field(e)
 	case *lang.Cast:
+		if t.Bool {
+			// (bool)x is x != 0, whatever x's width.
+			x := g.expr(e.X)
+			if x.kind == vImm {
+				if x.imm != 0 {
+					return imm(1, t)
+				}
+				return imm(0, t)
+			}
+			x = g.toTemp(x)
+			zero := g.label()
+			g.emit(asm.JEq.Imm(x.reg, 0, zero), asm.Mov.Imm(x.reg, 1))
+			g.mark(zero)
+			g.emit(asm.Mov.Reg(x.reg, x.reg))
+			x.t = t
+			return x
+		}
 		x := g.expr(e.X)
 		if t.Kind != KInt {
 			return x

@@ -182,7 +182,7 @@ func checkHasKey(k *checker, e *lang.Call) *Type {
 	if m, _ := k.mapArg(e, false); m != nil {
 		k.keyed("has_key", m, e.Args[1:])
 	}
-	return tInt64
+	return tBool
 }
 
 func emitHasKey(g *gen, e *lang.Call) *val {

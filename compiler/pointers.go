@@ -36,7 +36,7 @@ func (k *checker) ptrBinary(e *lang.Binary, a, b *Type) (*Type, bool) {
 	}
 	switch e.Op {
 	case "<", "<=", ">", ">=", "==", "!=", "&&", "||":
-		return tInt64, true
+		return tBool, true
 	case "+", "-":
 		switch {
 		case a.Kind == KPtr && b.Kind == KInt:

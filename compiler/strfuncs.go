@@ -33,7 +33,7 @@ func checkStrcontains(k *checker, e *lang.Call) *Type {
 		k.expr(e.Args[1])
 		k.errorf(e.Args[1].Sp(), "not supported yet: strcontains() with a needle that is not a string literal")
 	}
-	return tInt64
+	return tBool
 }
 
 // emitStrcontains checks every position of the haystack against a literal

@@ -224,6 +224,8 @@ func jsonMap(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64) err
 			o.add("average", e.num)
 			o.add("total", e.total)
 			return o
+		case e.isNum && m.Value.Kind == compiler.KInt && m.Value.Bool:
+			return e.num != 0
 		case e.isNum:
 			if div > 0 {
 				return e.num / div
