@@ -226,7 +226,7 @@ func terminates(s lang.Stmt) bool {
 		return true
 	case *lang.ExprStmt:
 		c, ok := s.X.(*lang.Call)
-		return ok && c.Name == "exit"
+		return ok && c.Name == "exit" && len(c.Args) <= 1 // a bad exit() is an error already
 	case *lang.If:
 		return s.Else != nil && terminates(s.Then) && terminates(s.Else)
 	case *lang.Block:
