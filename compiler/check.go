@@ -382,6 +382,9 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		if e.Unit != "" {
 			return tDur
 		}
+		if e.Val > 1<<63-1 {
+			return tUint64 // as current bpftrace: only an unsigned 64-bit integer holds it
+		}
 		return tInt64
 	case *lang.BoolLit:
 		return tBool
