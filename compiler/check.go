@@ -26,6 +26,10 @@ type scope struct {
 	// assignment that types it).
 	binds   map[*lang.Var]string
 	learned map[string]*Type
+	// varOff: where each variable lives, in bytes below the top of the
+	// frame; varsSize: the bytes they take together (layoutVars).
+	varOff   map[string]int
+	varsSize int
 	types   map[lang.Expr]*Type
 	// members: where each BTF member access reads
 	members map[*lang.Field]memberInfo
@@ -45,9 +49,10 @@ type checker struct {
 	inLoop     int
 	inCallback int // inside a for-map body (a callback: no probe context)
 	// variable scopes of the probe being checked (vars.go)
-	scopes     []map[string]*binding
+	scopes     []*varScope
 	nbind      map[string]int
 	probeBinds []*binding
+	stmtStart  int // where the statement being checked starts (a new variable's life starts there)
 }
 
 func (k *checker) errorf(sp lang.Span, format string, args ...any) *lang.Diag {
@@ -70,7 +75,8 @@ func (k *checker) probe(p *lang.Probe, sc *scope) {
 		sc.binds = map[*lang.Var]string{}
 	}
 	k.scopes, k.nbind, k.probeBinds = nil, map[string]int{}, nil
-	k.pushScope()
+	k.stmtStart = p.Span.Start.Offset
+	k.pushScope(p.Span.End.Offset)
 	defer func() {
 		k.closeVars()
 		k.popScope()
@@ -91,7 +97,7 @@ func (k *checker) block(b *lang.Block) {
 	if b == nil {
 		return
 	}
-	k.pushScope()
+	k.pushScope(b.Span.End.Offset)
 	defer k.popScope()
 	for i, s := range b.Stmts {
 		k.stmt(s)
@@ -102,6 +108,8 @@ func (k *checker) block(b *lang.Block) {
 }
 
 func (k *checker) stmt(s lang.Stmt) {
+	defer func(old int) { k.stmtStart = old }(k.stmtStart)
+	k.stmtStart = s.Sp().Start.Offset
 	switch s := s.(type) {
 	case *lang.ExprStmt:
 		if k.packetStmt(s) {
@@ -161,7 +169,7 @@ func (k *checker) stmt(s lang.Stmt) {
 				k.errorf(e.Sp(), "a range bound must be an integer, not %s", t)
 			}
 		}
-		k.pushScope()
+		k.pushScope(s.Span.End.Offset)
 		defer k.popScope()
 		k.loopVar(s.Var, tInt64)
 		// A range with bounds known only at run time runs its body in a
@@ -221,7 +229,7 @@ func (k *checker) forMap(s *lang.For) {
 	}
 	kv := &Type{Kind: KTuple, Elems: []*Type{mi.key, readType(mi.val)}}
 	kv.Size = kv.MemSize()
-	k.pushScope()
+	k.pushScope(s.Span.End.Offset)
 	defer k.popScope()
 	k.loopVar(s.Var, kv)
 	k.inLoop++

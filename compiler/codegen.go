@@ -325,7 +325,23 @@ func (g *gen) allocVars() {
 // allocVarsNoInit lays the variables out at the top of the frame, in name
 // order (callbacks rely on the same layout as their probe).
 func (g *gen) allocVarsNoInit() {
+	if g.sc.varsSize > 0 {
+		// Scratch variables as layoutVars placed them.
+		g.alloc(g.sc.varsSize)
+		for key, o := range g.sc.varOff {
+			t := g.sc.vars[key]
+			if t.InMemory() {
+				size := align8(t.MemSize())
+				g.vars[key] = &val{kind: vMem, off: int16(-(o + size)), size: size, t: t}
+			} else {
+				g.vars[key] = &val{kind: vSlot, off: int16(-(o + 8)), t: t}
+			}
+		}
+	}
 	for _, name := range sortedKeys(g.sc.vars) {
+		if _, ok := g.vars[name]; ok {
+			continue
+		}
 		t := g.sc.vars[name]
 		if t.InMemory() {
 			size := align8(t.MemSize())

@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 
@@ -22,11 +23,21 @@ type binding struct {
 	declared *lang.VarDecl // the let that made it, nil when made by an assignment
 	assigned bool          // written at least once (or its address taken)
 	explicit bool          // let $x: type; assignments convert to it
+	// start and end bound the variable's life in the source (byte offsets):
+	// from the statement that makes it to the end of its block. Variables
+	// whose lives do not overlap may share stack (see layoutVars).
+	start, end int
 }
 
-// pushScope opens a block scope.
-func (k *checker) pushScope() {
-	k.scopes = append(k.scopes, map[string]*binding{})
+// varScope is one open block: its variables and where it ends.
+type varScope struct {
+	names map[string]*binding
+	end   int
+}
+
+// pushScope opens a block scope that ends at byte offset end.
+func (k *checker) pushScope(end int) {
+	k.scopes = append(k.scopes, &varScope{names: map[string]*binding{}, end: end})
 }
 
 // popScope closes the innermost block scope.
@@ -37,7 +48,7 @@ func (k *checker) popScope() {
 // lookupVar finds the binding a $name refers to here.
 func (k *checker) lookupVar(name string) *binding {
 	for i := len(k.scopes) - 1; i >= 0; i-- {
-		if b, ok := k.scopes[i][name]; ok {
+		if b, ok := k.scopes[i].names[name]; ok {
 			return b
 		}
 	}
@@ -51,11 +62,12 @@ func (k *checker) newBinding(name string) *binding {
 	if n := k.nbind[name]; n > 1 {
 		key = name + "#" + strconv.Itoa(n)
 	}
-	b := &binding{name: name, key: key}
 	if len(k.scopes) == 0 {
-		k.pushScope()
+		k.pushScope(k.stmtStart)
 	}
-	k.scopes[len(k.scopes)-1][name] = b
+	sc := k.scopes[len(k.scopes)-1]
+	b := &binding{name: name, key: key, start: k.stmtStart, end: sc.end}
+	sc.names[name] = b
 	k.probeBinds = append(k.probeBinds, b)
 	return b
 }
@@ -163,6 +175,47 @@ func (k *checker) closeVars() {
 		if b.declared != nil && !b.assigned {
 			k.warnf(b.declared.Span, "variable $%s was never assigned to", b.name)
 		}
+	}
+	k.layoutVars()
+}
+
+// layoutVars places the probe's variables at the top of its stack frame.
+// Variables whose lives do not overlap (sibling blocks, a block and what
+// follows it) share bytes, so block scoping costs no stack: each variable is
+// put at the lowest offset free of the variables alive alongside it.
+func (k *checker) layoutVars() {
+	bs := append([]*binding(nil), k.probeBinds...)
+	sort.SliceStable(bs, func(i, j int) bool { return bs[i].start < bs[j].start })
+	type placed struct {
+		b         *binding
+		off, size int
+	}
+	var done []placed
+	k.sc.varOff = map[string]int{}
+	k.sc.varsSize = 0
+	for _, b := range bs {
+		size := 8
+		if t := k.sc.vars[b.key]; t != nil && t.InMemory() {
+			size = align8(t.MemSize())
+		}
+		var live []placed
+		for _, p := range done {
+			if p.b.start < b.end && b.start < p.b.end {
+				live = append(live, p)
+			}
+		}
+		off := 0
+		for moved := true; moved; {
+			moved = false
+			for _, p := range live {
+				if off < p.off+p.size && p.off < off+size {
+					off, moved = p.off+p.size, true
+				}
+			}
+		}
+		done = append(done, placed{b, off, size})
+		k.sc.varOff[b.key] = off
+		k.sc.varsSize = max(k.sc.varsSize, off+size)
 	}
 }
 
