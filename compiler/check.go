@@ -30,7 +30,7 @@ type scope struct {
 	// frame; varsSize: the bytes they take together (layoutVars).
 	varOff   map[string]int
 	varsSize int
-	types   map[lang.Expr]*Type
+	types    map[lang.Expr]*Type
 	// members: where each BTF member access reads
 	members map[*lang.Field]memberInfo
 	// timeoutInit: the probe mentions TIMEOUT_INIT, so bare integers given to reply are jiffies.
