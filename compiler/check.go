@@ -539,6 +539,14 @@ func castType(tn *lang.TypeName) (*Type, bool) {
 
 func (k *checker) binary(e *lang.Binary) *Type {
 	a, b := k.expr(e.X), k.expr(e.Y)
+	if e.Op == "?:" {
+		// x ?: y is x when x is non-zero, else y.
+		if (a.Kind != KInt && a.Kind != KPtr) || !compatible(a, b) {
+			k.errorf(e.Span, "?: needs two integers or two pointers, not %s and %s", a, b)
+			return tInt64
+		}
+		return unify(a, b)
+	}
 	switch e.Op {
 	case "&&", "||":
 		for _, x := range []struct {

@@ -736,6 +736,20 @@ func (g *gen) binary(e *lang.Binary) *val {
 	if g.isPtrArith(e) {
 		return g.ptrArith(e, t)
 	}
+	if e.Op == "?:" {
+		dst := g.newTemp(t)
+		x := g.expr(e.X)
+		g.load(dst.reg, x)
+		g.release(x)
+		end := g.label()
+		g.emit(asm.JNE.Imm(dst.reg, 0, end))
+		y := g.expr(e.Y)
+		g.load(dst.reg, y)
+		g.release(y)
+		g.mark(end)
+		g.emit(asm.Mov.Reg(dst.reg, dst.reg))
+		return dst
+	}
 	x, y := g.expr(e.X), g.expr(e.Y)
 	if x.kind == vImm && y.kind == vImm {
 		if v, ok := fold(e.Op, x.imm, y.imm, t.Signed); ok {
