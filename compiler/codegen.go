@@ -537,6 +537,11 @@ func (g *gen) assignVar(v *lang.Var, op string, rhs lang.Expr) {
 		g.arith(strings.TrimSuffix(op, "="), cur, x, home.t.Signed)
 		x = cur
 	}
+	if rt := g.sc.types[rhs]; home.t.Kind == KInt && home.t.Size < 8 && rt != nil &&
+		(op != "=" || rt.Size > home.t.Size || rt.Signed != home.t.Signed) {
+		// A variable declared narrower (let $x: uint8) keeps its width.
+		x = g.truncate(x, home.t)
+	}
 	r, _, _ := g.operandReg(x, asm.R0)
 	g.emit(asm.StoreMem(asm.R10, home.off, r, asm.DWord))
 	g.release(x)
