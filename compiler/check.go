@@ -53,6 +53,9 @@ type checker struct {
 	nbind      map[string]int
 	probeBinds []*binding
 	stmtStart  int // where the statement being checked starts (a new variable's life starts there)
+	// callbackAt and addrAt: the probe's first loop run as a BPF callback
+	// and its first &$x (the two do not mix, see closeVars).
+	callbackAt, addrAt *lang.Span
 }
 
 func (k *checker) errorf(sp lang.Span, format string, args ...any) *lang.Diag {
@@ -75,6 +78,7 @@ func (k *checker) probe(p *lang.Probe, sc *scope) {
 		sc.binds = map[*lang.Var]string{}
 	}
 	k.scopes, k.nbind, k.probeBinds = nil, map[string]int{}, nil
+	k.callbackAt, k.addrAt = nil, nil
 	k.stmtStart = p.Span.Start.Offset
 	k.pushScope(p.Span.End.Offset)
 	defer func() {
@@ -177,6 +181,7 @@ func (k *checker) stmt(s lang.Stmt) {
 		cb := 0
 		if !k.rangeInline(s) {
 			cb = 1
+			k.callbackAt = &s.Span
 		}
 		k.inLoop++
 		k.inCallback += cb
@@ -234,6 +239,7 @@ func (k *checker) forMap(s *lang.For) {
 	k.loopVar(s.Var, kv)
 	k.inLoop++
 	k.inCallback++
+	k.callbackAt = &s.Span
 	k.block(s.Body)
 	k.inCallback--
 	k.inLoop--

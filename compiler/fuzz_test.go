@@ -13,6 +13,9 @@ func FuzzCompile(f *testing.F) {
 	for _, src := range validPrograms {
 		f.Add(src)
 	}
+	for _, src := range langPrograms {
+		f.Add(src)
+	}
 	f.Add(`BEGIN { @x[1] = hist(2); print(@x); delete(@x[1]); }`)
 	f.Add(`sockops /op == TIMEOUT_INIT/ { reply = 3s; setsockopt(SOL_TCP, TCP_BPF_IW, 10); }`)
 	env := &probes.Env{TracefsRoot: testEnv.TracefsRoot, Hz: 250, SkipCgroupCheck: true}
@@ -21,7 +24,7 @@ func FuzzCompile(f *testing.F) {
 		if diags.HasErrors() {
 			return
 		}
-		_, cd := Compile(prog, Options{Env: env, Params: []string{"1", "two"}})
+		_, cd := Compile(prog, Options{Env: env, Params: []string{"1", "two"}, NamedArgs: []string{"a=5", "c"}})
 		if cd.HasErrors() {
 			for _, d := range cd.List {
 				if d.Severity == lang.Error && d.Span.Start.Line == 0 {

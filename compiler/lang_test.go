@@ -83,6 +83,7 @@ func TestLangErrors(t *testing.T) {
 		{`config = { nosuch = 1 } BEGIN { }`, "error: nosuch: not a known configuration option"},
 		{`BEGIN { unroll(101) { } }`, "error: unroll maximum value is 100"},
 		{`BEGIN { unroll(0) { } }`, "error: unroll minimum value is 1"},
+		{`BEGIN { $a = 1; $p = &$a; @m[1] = 1; for ($kv : @m) { } }`, "1:23: error: not supported yet: the address of a variable in a probe with a loop"},
 	}
 	for _, tt := range tests {
 		_, diags := compile(t, tt.src)

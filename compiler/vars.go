@@ -176,6 +176,11 @@ func (k *checker) closeVars() {
 			k.warnf(b.declared.Span, "variable $%s was never assigned to", b.name)
 		}
 	}
+	if k.addrAt != nil && k.callbackAt != nil {
+		// A callback copies the probe's variables back into the probe's
+		// frame, and the verifier refuses stack addresses stored there.
+		k.errorf(*k.addrAt, "not supported yet: the address of a variable in a probe with a loop whose body runs as a BPF callback (for over a map, or a range with run-time bounds)")
+	}
 	k.layoutVars()
 }
 
@@ -257,6 +262,9 @@ func (k *checker) varAddr(v *lang.Var) *Type {
 	t := k.readVar(v)
 	k.sc.types[v] = t
 	b.assigned = true
+	if k.addrAt == nil {
+		k.addrAt = &v.Span
+	}
 	if _, ok := k.sc.vars[b.key]; !ok {
 		k.sc.vars[b.key] = t
 	}
