@@ -226,6 +226,17 @@ func (g *gen) structRead(e *lang.Field) *val {
 func (g *gen) deref(e *lang.Unary) *val {
 	t := g.sc.types[e]
 	p := g.expr(e.X)
+	if t.InMemory() {
+		// *p of a string or tuple (p = &$s): copy the value out.
+		buf := g.buffer(t.MemSize(), t)
+		fn := asm.FnProbeReadKernel
+		if pt := g.sc.types[e.X]; pt.User {
+			fn = asm.FnProbeReadUser
+		}
+		g.helperCall(fn, false, buf, imm(int64(t.MemSize()), tInt64), p)
+		g.countReadFault()
+		return buf
+	}
 	slot := &val{kind: vMem, off: g.alloc(8), size: 8}
 	g.emit(storeImm(asm.R10, slot.off, 0, asm.DWord))
 	fn := asm.FnProbeReadKernel

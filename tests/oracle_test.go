@@ -254,10 +254,21 @@ func TestCorpusOnBpftrace(t *testing.T) {
 	t.Logf("bpftrace meets the expectations of %d of %d cases", pass, total)
 }
 
-var argsDot = regexp.MustCompile(`\bargs\.(\w)`)
+var (
+	argsDot = regexp.MustCompile(`\bargs\.(\w)`)
+	// Output that changed after 0.17, as bpfsh prints it: the attach line,
+	// stats values, and the count on attached_probes and lost_events.
+	attachedExpect = regexp.MustCompile(`(?m)^(EXPECT.*)Attached (\d+) probe(s?)$`)
+	statsCurrent   = regexp.MustCompile(`\{ \.count = (-?\d+), \.average = (-?\d+), \.total = (-?\d+) \}`)
+	jsonCount      = regexp.MustCompile(`("type": "(?:attached_probes|lost_events)", )"count": \d+, `)
+)
 
 // toBpftrace017 rewrites bpfsh's test files for bpftrace 0.17.
 func toBpftrace017(s string) string {
 	s = argsDot.ReplaceAllString(s, "args->$1")
+	// Where bpfsh prints as current bpftrace does, expect 0.17's form.
+	s = attachedExpect.ReplaceAllString(s, "${1}Attaching $2 probe$3...")
+	s = statsCurrent.ReplaceAllString(s, "count $1, average $2, total $3")
+	s = jsonCount.ReplaceAllString(s, "$1")
 	return strings.NewReplacer(`"bpfsh"`, `"bpftrace"`, "comm=bpfsh", "comm=bpftrace", "^bpfsh v", "^bpftrace v").Replace(s)
 }
