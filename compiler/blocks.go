@@ -1,15 +1,15 @@
 package compiler
 
 import (
-	"strings"
-
 	"github.com/cilium/ebpf/asm"
 
 	"github.com/bpfsh/bpfsh/lang"
 )
 
-// Block expressions (`{ stmts; value }`, also what a macro use expands to),
-// the discard `_ = expr`, and declarations: `let $x;`, `let $x: type [= v]`.
+// Block expressions (`{ stmts; value }`, also what a macro use expands to;
+// a block is a scope for its variables), the discard `_ = expr`, and the
+// code for declarations (`let $x;`, `let $x: type [= v]`, checked in
+// vars.go).
 
 // blockValue checks a block used as a value: its statements, then its
 // trailing expression, which gives the block its type.
@@ -19,6 +19,8 @@ func (k *checker) blockValue(b *lang.Block) *Type {
 		k.block(b)
 		return tNone
 	}
+	k.pushScope()
+	defer k.popScope()
 	for _, s := range b.Stmts[:n-1] {
 		k.stmt(s)
 	}
@@ -37,6 +39,8 @@ func (k *checker) blockValue(b *lang.Block) *Type {
 // discardBlock checks a block whose value, if any, is thrown away (a macro
 // used as a statement): its trailing expression is no mistake.
 func (k *checker) discardBlock(b *lang.Block) {
+	k.pushScope()
+	defer k.popScope()
 	for i, s := range b.Stmts {
 		if es, ok := s.(*lang.ExprStmt); ok && b.Trailing && i == len(b.Stmts)-1 {
 			k.discard(es.X)
@@ -79,89 +83,6 @@ func (g *gen) blockValue(b *lang.Block) *val {
 	}
 }
 
-// declare checks `let $x [: type] [= value]`. A declared type is the
-// variable's for good; without type or value the first assignment decides.
-func (k *checker) declare(s *lang.VarDecl) {
-	var declared *Type
-	if s.Type != nil {
-		t, ok := k.declType(s.Type)
-		if !ok {
-			return
-		}
-		declared = t
-	}
-	switch {
-	case s.Value != nil && declared == nil:
-		k.assignVar(s.Var, k.expr(s.Value), s.Value.Sp())
-	case s.Value != nil:
-		vt := k.expr(s.Value)
-		if !compatible(declared, vt) {
-			k.errorf(s.Value.Sp(), "cannot assign %s to $%s, declared %s", vt, s.Var.Name, declared)
-			return
-		}
-		if declared.Kind == KString && vt.Size > declared.Size {
-			k.errorf(s.Value.Sp(), "a string of %d bytes does not fit $%s, declared %s", vt.Size, s.Var.Name, declared)
-		}
-		k.pinVar(s.Var, declared)
-	case declared != nil:
-		k.pinVar(s.Var, declared)
-	default:
-		// let $x; alone: $x has the type its assignments give it (learned
-		// in the first pass), so it may be read before one runs.
-		if _, ok := k.sc.vars[s.Var.Name]; !ok {
-			if t, ok := k.sc.learned[s.Var.Name]; ok {
-				k.sc.vars[s.Var.Name] = t
-			}
-		}
-	}
-}
-
-// pinVar gives a variable its declared type.
-func (k *checker) pinVar(v *lang.Var, t *Type) {
-	if old, ok := k.sc.vars[v.Name]; ok && !compatible(old, t) {
-		k.errorf(v.Span, "type mismatch for $%s: it holds %s, cannot declare it %s", v.Name, old, t)
-		return
-	}
-	if k.sc.declared == nil {
-		k.sc.declared = map[string]bool{}
-	}
-	k.sc.declared[v.Name] = true
-	k.sc.vars[v.Name] = t
-	k.sc.types[v] = t
-}
-
-// declType resolves the type in `let $x: type`.
-func (k *checker) declType(tn *lang.TypeName) (*Type, bool) {
-	if tn.Name == "typeof" {
-		if in, ok := tn.TypeOf.(*lang.TypeName); ok {
-			return k.declType(in)
-		}
-		t := k.expr(tn.TypeOf)
-		if t.Kind == KNone || t.IsAgg() {
-			k.errorf(tn.Span, "typeof() of an expression without a plain value")
-			return nil, false
-		}
-		return t, true
-	}
-	if tn.Name == "string" && tn.Ptr == 0 {
-		size := k.c.strlen
-		if tn.ArrLen > 0 {
-			size = tn.ArrLen
-		}
-		return strType(size), true
-	}
-	if t, ok := castType(tn); ok {
-		return t, true
-	}
-	if tn.Ptr > 0 || strings.HasPrefix(tn.Name, "struct ") || strings.HasPrefix(tn.Name, "union ") {
-		if t, ok := k.btfCast(tn); ok {
-			return t, true
-		}
-	}
-	k.errorf(tn.Span, "not supported yet: variables of type %s", tn.Name)
-	return nil, false
-}
-
 // declare generates `let $x ...`: without a value the variable starts
 // again from zero.
 func (g *gen) declare(s *lang.VarDecl) {
@@ -169,7 +90,7 @@ func (g *gen) declare(s *lang.VarDecl) {
 		g.assignVar(s.Var, "=", s.Value)
 		return
 	}
-	home, ok := g.vars[s.Var.Name]
+	home, ok := g.vars[g.sc.varKey(s.Var)]
 	if !ok {
 		return
 	}

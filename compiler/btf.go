@@ -232,6 +232,17 @@ func (g *gen) deref(e *lang.Unary) *val {
 		p.t = t
 		return p
 	}
+	if t.InMemory() {
+		// *p of a string or tuple (p = &$s): copy the value out.
+		buf := g.buffer(t.MemSize(), t)
+		fn := asm.FnProbeReadKernel
+		if pt := g.sc.types[e.X]; pt.User {
+			fn = asm.FnProbeReadUser
+		}
+		g.helperCall(fn, false, buf, imm(int64(t.MemSize()), tInt64), p)
+		g.countReadFault()
+		return buf
+	}
 	slot := &val{kind: vMem, off: g.alloc(8), size: 8}
 	g.emit(storeImm(asm.R10, slot.off, 0, asm.DWord))
 	fn := asm.FnProbeReadKernel

@@ -21,20 +21,23 @@ type scope struct {
 	point probes.Point
 	prov  *probes.Provider
 	ctx   *probes.Context
-	vars  map[string]*Type
-	// final: each variable's type after every assignment (a string it
-	// holds may grow later in the probe): what reading it yields.
+	vars  map[string]*Type // by binding key (see vars.go)
+	// final: each variable's type after every assignment in the previous
+	// pass (a string it holds may grow later in the probe): what reading it
+	// yields, and what `let $x;` read before an assignment has.
 	final map[string]*Type
+	// binds: the binding (its key) each $x refers to.
+	binds map[*lang.Var]string
+	// lives: each variable's life, in statements, for sharing stack.
+	lives []varLife
 	types map[lang.Expr]*Type
 	// members: where each BTF member access reads
 	members map[*lang.Field]memberInfo
 	// timeoutInit: the probe mentions TIMEOUT_INIT, so bare integers given to reply are jiffies.
 	timeoutInit bool
-	// declared: variables declared with a type (let $x: T), which keep it.
+	// declared: variables (binding keys) declared with a type (let $x:
+	// T), which keep it.
 	declared map[string]bool
-	// learned: each variable's type as assignments left it, kept from the
-	// first checking pass, so `let $x;` can give $x the type it gets later.
-	learned map[string]*Type
 }
 
 // checker infers and checks types. It runs over all probe instances twice:
@@ -48,6 +51,17 @@ type checker struct {
 	quiet      bool // first pass: learn, do not report
 	inLoop     int
 	inCallback int // inside a for-map body (a callback: no probe context)
+	// variable scopes of the probe being checked (vars.go)
+	scopes     []*varScope
+	nbind      map[string]int
+	probeBinds []*binding
+	// seq numbers the statements of the probe in checking order; stmtStart
+	// is the number of the one being checked (a new variable's life starts
+	// there). Source offsets would not do: macro code has its own.
+	seq, stmtStart int
+	// callbackAt and addrAt: the probe's first loop run as a BPF callback
+	// and its first &$x (the two do not mix, see closeVars).
+	callbackAt, addrAt *lang.Span
 }
 
 func (k *checker) errorf(sp lang.Span, format string, args ...any) *lang.Diag {
@@ -66,6 +80,13 @@ func (k *checker) warnf(sp lang.Span, format string, args ...any) *lang.Diag {
 
 func (k *checker) probe(p *lang.Probe, sc *scope) {
 	k.sc = sc
+	if sc.binds == nil {
+		sc.binds = map[*lang.Var]string{}
+	}
+	k.scopes, k.nbind, k.probeBinds = nil, map[string]int{}, nil
+	k.callbackAt, k.addrAt = nil, nil
+	k.seq, k.stmtStart = 0, 0
+	k.pushScope()
 	if sc.ctx != nil && sc.ctx.Reply != nil {
 		sc.timeoutInit = mentions(p, map[string]int64{"TIMEOUT_INIT": 1}) != 0
 	}
@@ -76,11 +97,12 @@ func (k *checker) probe(p *lang.Probe, sc *scope) {
 		}
 	}
 	k.block(p.Body)
+	k.closeVars()
 	// A variable lives in one home of its final (unified) type: every
 	// use reads that layout, whatever the type was where it was used.
 	for e := range sc.types {
 		if v, ok := e.(*lang.Var); ok {
-			if t, ok := sc.vars[v.Name]; ok {
+			if t, ok := sc.vars[sc.varKey(v)]; ok {
 				sc.types[e] = t
 			}
 		}
@@ -91,12 +113,20 @@ func (k *checker) block(b *lang.Block) {
 	if b == nil {
 		return
 	}
-	for _, s := range b.Stmts {
+	k.pushScope()
+	defer k.popScope()
+	for i, s := range b.Stmts {
 		k.stmt(s)
+		if i+1 < len(b.Stmts) && terminates(s) {
+			k.warnf(b.Stmts[i+1].Sp(), "unreachable statement")
+		}
 	}
 }
 
 func (k *checker) stmt(s lang.Stmt) {
+	defer func(old int) { k.stmtStart = old }(k.stmtStart)
+	k.seq++
+	k.stmtStart = k.seq
 	switch s := s.(type) {
 	case *lang.ExprStmt:
 		if k.packetStmt(s) {
@@ -124,7 +154,7 @@ func (k *checker) stmt(s lang.Stmt) {
 	case *lang.Assign:
 		k.assign(s)
 	case *lang.VarDecl:
-		k.declare(s)
+		k.varDecl(s)
 	case *lang.If:
 		k.cond(s.Cond)
 		k.block(s.Then)
@@ -134,8 +164,13 @@ func (k *checker) stmt(s lang.Stmt) {
 	case *lang.Block:
 		k.block(s)
 	case *lang.Unroll:
-		if n, ok := k.constEval(s.Count); !ok || n < 1 || n > 100 {
+		switch n, ok := k.constEval(s.Count); {
+		case !ok:
 			k.errorf(s.Count.Sp(), "unroll() needs a constant count from 1 to 100")
+		case n > 100:
+			k.errorf(s.Count.Sp(), "unroll maximum value is 100")
+		case n < 1:
+			k.errorf(s.Count.Sp(), "unroll minimum value is 1")
 		}
 		k.block(s.Body)
 	case *lang.While:
@@ -153,12 +188,15 @@ func (k *checker) stmt(s lang.Stmt) {
 				k.errorf(e.Sp(), "a range bound must be an integer, not %s", t)
 			}
 		}
-		k.assignVar(s.Var, tInt64, s.Var.Span)
+		k.pushScope()
+		defer k.popScope()
+		k.loopVar(s.Var, tInt64)
 		// A range with bounds known only at run time runs its body in a
 		// bpf_loop callback, without the probe's context.
 		cb := 0
 		if !k.rangeInline(s) {
 			cb = 1
+			k.callbackAt = &s.Span
 		}
 		k.inLoop++
 		k.inCallback += cb
@@ -211,9 +249,12 @@ func (k *checker) forMap(s *lang.For) {
 	}
 	kv := &Type{Kind: KTuple, Elems: []*Type{mi.key, readType(mi.val)}}
 	kv.Size = kv.MemSize()
-	k.assignVar(s.Var, kv, s.Var.Span)
+	k.pushScope()
+	defer k.popScope()
+	k.loopVar(s.Var, kv)
 	k.inLoop++
 	k.inCallback++
+	k.callbackAt = &s.Span
 	k.block(s.Body)
 	k.inCallback--
 	k.inLoop--
@@ -231,12 +272,21 @@ func (k *checker) assign(s *lang.Assign) {
 	case *lang.Var:
 		rt := k.expr(s.RHS)
 		if s.Op != "=" {
-			if vt, ok := k.sc.vars[lhs.Name]; !ok {
+			b := k.lookupVar(lhs.Name)
+			if b == nil {
 				k.errorf(lhs.Span, "undefined variable $%s", lhs.Name)
-			} else if vt.Kind != KInt || rt.Kind != KInt {
-				k.errorf(s.Span, "%s needs integers", s.Op)
+				return
 			}
-			k.sc.types[lhs] = k.sc.vars[lhs.Name]
+			k.bind(lhs, b)
+			vt := k.readVar(lhs)
+			if (vt.Kind != KInt && vt.Kind != KPtr) || rt.Kind != KInt {
+				k.errorf(s.Span, "%s needs integers", s.Op)
+			} else if vt.Kind == KPtr && s.Op != "+=" && s.Op != "-=" {
+				k.errorf(s.Span, "%s cannot be applied to a pointer", s.Op)
+			}
+			b.assigned = true
+			k.sc.vars[b.key] = vt
+			k.sc.types[lhs] = vt
 			return
 		}
 		k.assignVar(lhs, rt, s.RHS.Sp())
@@ -256,6 +306,13 @@ func (k *checker) assign(s *lang.Assign) {
 			valT = k.expr(s.RHS)
 			if s.Op != "=" && valT.Kind != KInt {
 				k.errorf(s.Span, "%s needs integers", s.Op)
+			}
+			if mi := k.maps[lhs.Name]; s.Op != "=" && mi != nil && mi.val != nil && mi.val.Kind == KPtr && valT.Kind == KInt {
+				// @p += n: pointer arithmetic, the map keeps its pointer type.
+				if s.Op != "+=" && s.Op != "-=" {
+					k.errorf(s.Span, "%s cannot be applied to a pointer", s.Op)
+				}
+				valT = mi.val
 			}
 			if valT.Kind == KNone {
 				k.errorf(s.RHS.Sp(), "this expression has no value to store")
@@ -283,34 +340,20 @@ func (k *checker) assign(s *lang.Assign) {
 }
 
 func (k *checker) assignVar(v *lang.Var, rt *Type, sp lang.Span) {
-	if rt.Kind == KNone {
-		k.errorf(sp, "this expression has no value to assign")
-		return
+	b := k.lookupVar(v.Name)
+	if b == nil {
+		b = k.newBinding(v.Name)
 	}
-	if rt.IsAgg() {
-		k.errorf(sp, "aggregations can only be assigned to maps")
-		return
+	k.assignBinding(v, b, rt, sp)
+}
+
+// loopVar makes a for loop's variable, in the loop's own scope.
+func (k *checker) loopVar(v *lang.Var, t *Type) {
+	if k.lookupVar(v.Name) != nil {
+		k.errorf(v.Span, "loop declaration shadows existing variable: $%s", v.Name)
 	}
-	if old, ok := k.sc.vars[v.Name]; ok {
-		if !compatible(old, rt) {
-			k.errorf(sp, "type mismatch for $%s: it holds %s, cannot assign %s", v.Name, old, rt)
-			return
-		}
-		if k.sc.declared[v.Name] {
-			if old.Kind == KString && rt.Size > old.Size {
-				k.errorf(sp, "a string of %d bytes does not fit $%s, declared %s", rt.Size, v.Name, old)
-			}
-			k.sc.types[v] = old
-			return
-		}
-		rt = unify(old, rt)
-	}
-	k.sc.vars[v.Name] = rt
-	k.sc.types[v] = rt
-	if k.sc.learned == nil {
-		k.sc.learned = map[string]*Type{}
-	}
-	k.sc.learned[v.Name] = rt
+	b := k.newBinding(v.Name)
+	k.assignBinding(v, b, t, v.Span)
 }
 
 // keys checks a map reference's keys and returns the key type (nil: scalar).
@@ -380,7 +423,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 			return tDur
 		}
 		if e.Val > 1<<63-1 {
-			return tUint64 // only an unsigned 64-bit integer holds it
+			return tUint64 // as current bpftrace: only an unsigned 64-bit integer holds it
 		}
 		return tInt64
 	case *lang.BoolLit:
@@ -395,21 +438,15 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		if !ok {
 			return tInt64
 		}
-		if _, err := strconv.ParseInt(v, 0, 64); err == nil {
+		if _, err := parseIntParam(v); err == nil {
+			if paramIsUnsigned(v) {
+				return tUint64
+			}
 			return tInt64
 		}
 		return strType(len(v) + 1)
 	case *lang.Var:
-		t, ok := k.sc.vars[e.Name]
-		if !ok {
-			k.errorf(e.Span, "undefined variable $%s", e.Name).Hint("assign a value first: $%s = ...", e.Name)
-			return tInt64
-		}
-		if f := k.sc.final[e.Name]; f != nil && compatible(t, f) {
-			// The variable's home has its final layout.
-			t = unify(t, f)
-		}
-		return t
+		return k.readVar(e)
 	case *lang.MapRef:
 		keyT := k.keys(e)
 		mi, ok := k.maps[e.Name]
@@ -489,7 +526,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 				w := *et
 				w.Size = 8
 				et = &w
-			case KString, KTuple, KInet, KStack, KSym, KBuf, KArray:
+			case KString, KTuple, KInet, KStack, KSym, KBuf, KArray, KPtr:
 			default:
 				k.errorf(x.Sp(), "%s cannot be part of a tuple", et)
 			}
@@ -553,6 +590,14 @@ func castType(tn *lang.TypeName) (*Type, bool) {
 
 func (k *checker) binary(e *lang.Binary) *Type {
 	a, b := k.expr(e.X), k.expr(e.Y)
+	if e.Op == "?:" {
+		// x ?: y is x when x is non-zero, else y.
+		if (a.Kind != KInt && a.Kind != KPtr) || !compatible(a, b) {
+			k.errorf(e.Span, "?: needs two integers or two pointers, not %s and %s", a, b)
+			return tInt64
+		}
+		return unify(a, b)
+	}
 	switch e.Op {
 	case "&&", "||":
 		for _, x := range []struct {
@@ -572,6 +617,9 @@ func (k *checker) binary(e *lang.Binary) *Type {
 	if a.Kind == KBuf || b.Kind == KBuf {
 		k.errorf(e.Span, "%s cannot be applied to %s and %s", e.Op, a, b).Hint("buffers support only == and != between buffers")
 		return tInt64
+	}
+	if t, ok := k.ptrBinary(e, a, b); ok && a.Kind != KString && b.Kind != KString {
+		return t
 	}
 	if a.Kind == KString || b.Kind == KString {
 		k.errorf(e.Span, "%s cannot be applied to %s and %s", e.Op, a, b).Hint("strings support only == and !=")
@@ -606,24 +654,34 @@ func (k *checker) unary(e *lang.Unary) *Type {
 	case "++", "--":
 		switch x := e.X.(type) {
 		case *lang.Var:
-			t, ok := k.sc.vars[x.Name]
-			if !ok {
+			b := k.lookupVar(x.Name)
+			if b == nil {
 				k.errorf(x.Span, "undefined variable $%s", x.Name)
 				return tInt64
 			}
+			t := k.readVar(x)
+			b.assigned = true
+			k.sc.vars[b.key] = t
 			k.sc.types[x] = t
-			if t.Kind != KInt {
+			if t.Kind != KInt && t.Kind != KPtr {
 				k.errorf(e.Span, "%s needs an integer variable", e.Op)
 			}
 			return t
 		case *lang.MapRef:
 			keyT := k.keys(x)
-			k.defineMap(x, keyT, tInt64, e.Span)
+			valT := tInt64
+			if mi := k.maps[x.Name]; mi != nil && mi.val != nil && mi.val.Kind == KPtr {
+				valT = mi.val // @p++ steps a pointer
+			}
+			k.defineMap(x, keyT, valT, e.Span)
 			mt := k.maps[x.Name].val
-			if mt.Kind != KInt {
+			if mt.Kind != KInt && mt.Kind != KPtr {
 				k.errorf(e.Span, "%s needs an integer map", e.Op)
 			}
 			k.sc.types[x] = mt
+			if mt.Kind == KPtr {
+				return mt
+			}
 			return tInt64
 		}
 		k.errorf(e.Span, "%s needs a variable or a map", e.Op)
@@ -641,6 +699,9 @@ func (k *checker) unary(e *lang.Unary) *Type {
 		k.errorf(e.Span, "cannot dereference %s", pt)
 		return tInt64
 	case "&":
+		if v, ok := e.X.(*lang.Var); ok {
+			return k.varAddr(v)
+		}
 		k.expr(e.X)
 		k.errorf(e.Span, "not supported yet: address-of")
 		return tInt64

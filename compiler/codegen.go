@@ -373,20 +373,72 @@ func (g *gen) allocVars() {
 }
 
 // allocVarsNoInit lays the variables out at the top of the frame (large
-// ones at the start of scratch memory), in name order: callbacks rely on
-// the same layout as their probe.
+// ones at the start of scratch memory). Variables whose lives do not
+// overlap (sibling blocks, a block and what follows it) share bytes, so
+// block scoping costs no memory: each variable goes at the lowest offset
+// free of the variables alive alongside it. Callbacks rely on the same
+// layout as their probe.
 func (g *gen) allocVarsNoInit() {
-	scr := 0
+	type placed struct {
+		life      varLife
+		off, size int
+		scr       bool
+	}
+	var done []placed
+	place := func(life varLife, size int, scr bool) int {
+		off := 0
+		for moved := true; moved; {
+			moved = false
+			for _, p := range done {
+				if p.scr == scr && p.life.start < life.end && life.start < p.life.end &&
+					off < p.off+p.size && p.off < off+size {
+					off, moved = p.off+p.size, true
+				}
+			}
+		}
+		done = append(done, placed{life, off, size, scr})
+		return off
+	}
+	lives := g.sc.lives
+	known := map[string]bool{}
+	for _, l := range lives {
+		known[l.key] = true
+	}
 	for _, name := range sortedKeys(g.sc.vars) {
-		t := g.sc.vars[name]
-		switch size := align8(t.MemSize()); {
-		case t.InMemory() && g.inScratch(size):
-			g.vars[name] = &val{kind: vMem, off: int16(scr), size: size, t: t, scr: true}
-			scr += size
+		if !known[name] {
+			// Not a scoped variable (packet fields): alive throughout.
+			lives = append(lives, varLife{key: name, start: 0, end: 1 << 30})
+		}
+	}
+	stack, scr := 0, 0
+	for _, l := range lives {
+		t := g.sc.vars[l.key]
+		if t == nil {
+			continue
+		}
+		size := 8
+		if t.InMemory() {
+			size = align8(t.MemSize())
+		}
+		inScr := t.InMemory() && g.inScratch(size)
+		off := place(l, size, inScr)
+		if inScr {
+			scr = max(scr, off+size)
+		} else {
+			stack = max(stack, off+size)
+		}
+	}
+	top := g.sp
+	g.alloc(stack)
+	for _, p := range done {
+		key, t := p.life.key, g.sc.vars[p.life.key]
+		switch {
+		case p.scr:
+			g.vars[key] = &val{kind: vMem, off: int16(p.off), size: p.size, t: t, scr: true}
 		case t.InMemory():
-			g.vars[name] = &val{kind: vMem, off: g.alloc(size), size: size, t: t}
+			g.vars[key] = &val{kind: vMem, off: int16(-(top + p.off + p.size)), size: p.size, t: t}
 		default:
-			g.vars[name] = &val{kind: vSlot, off: g.alloc(8), t: t}
+			g.vars[key] = &val{kind: vSlot, off: int16(-(top + p.off + 8)), t: t}
 		}
 	}
 	g.varsBytes = g.sp
@@ -514,7 +566,7 @@ func (g *gen) forRange(s *lang.For) {
 		g.forRangeLoop(s)
 		return
 	}
-	home := g.vars[s.Var.Name]
+	home := g.vars[g.sc.varKey(s.Var)]
 	hi := g.expr(s.Hi)
 	if hi.kind != vImm {
 		// Keep the bound in its own stack slot: the body may use every register.
@@ -568,7 +620,7 @@ func (g *gen) assign(s *lang.Assign) {
 }
 
 func (g *gen) assignVar(v *lang.Var, op string, rhs lang.Expr) {
-	home := g.vars[v.Name]
+	home := g.vars[g.sc.varKey(v)]
 	x := g.expr(rhs)
 	if home.kind == vMem {
 		g.copyValue(home, x, g.sc.types[rhs])
@@ -577,10 +629,13 @@ func (g *gen) assignVar(v *lang.Var, op string, rhs lang.Expr) {
 	if op != "=" {
 		cur := g.newTemp(home.t)
 		g.load(cur.reg, home)
+		if home.t.Kind == KPtr {
+			x = g.scaleIndex(x, elemSize(home.t))
+		}
 		g.arith(strings.TrimSuffix(op, "="), cur, x, home.t.Signed)
 		x = cur
 	}
-	if g.sc.declared[v.Name] && home.t.Kind == KInt {
+	if g.sc.declared[g.sc.varKey(v)] && home.t.Kind == KInt {
 		x = g.truncate(x, home.t) // let $x: uint8 = 300 keeps 44
 	}
 	r, _, _ := g.operandReg(x, asm.R0)
@@ -604,7 +659,7 @@ func (g *gen) expr(e lang.Expr) *val {
 	case *lang.PosParam:
 		return g.posParam(e, t)
 	case *lang.Var:
-		home := g.vars[e.Name]
+		home := g.vars[g.sc.varKey(e)]
 		if home.kind == vMem {
 			return home
 		}
@@ -786,6 +841,23 @@ func (g *gen) binary(e *lang.Binary) *val {
 		g.emit(asm.Mov.Reg(dst.reg, dst.reg))
 		return dst
 	}
+	if g.isPtrArith(e) {
+		return g.ptrArith(e, t)
+	}
+	if e.Op == "?:" {
+		dst := g.newTemp(t)
+		x := g.expr(e.X)
+		g.load(dst.reg, x)
+		g.release(x)
+		end := g.label()
+		g.emit(asm.JNE.Imm(dst.reg, 0, end))
+		y := g.expr(e.Y)
+		g.load(dst.reg, y)
+		g.release(y)
+		g.mark(end)
+		g.emit(asm.Mov.Reg(dst.reg, dst.reg))
+		return dst
+	}
 	x, y := g.expr(e.X), g.expr(e.Y)
 	if x.kind == vImm && y.kind == vImm {
 		if v, ok := fold(e.Op, x.imm, y.imm, t.Signed); ok {
@@ -841,6 +913,26 @@ func fold(op string, a, b int64, signed bool) (int64, bool) {
 
 // arith applies op to the temporary x with operand y, releasing y.
 func (g *gen) arith(op string, x, y *val, signed bool) {
+	if (op == "/" || op == "%") && (y.kind != vImm || y.imm == 0) {
+		// As bpftrace: x / 0 and x % 0 are 1, and the run ends with a
+		// warning. A zero divisor turns the operation into 1 / 1 or 1 % 2:
+		// no registers are allocated on only one path.
+		yr := g.toTemp(y)
+		nz := g.label()
+		div := int32(1)
+		if op == "%" {
+			div = 2
+		}
+		g.emit(asm.JNE.Imm(yr.reg, 0, nz), asm.Mov.Imm(x.reg, 1), asm.Mov.Imm(yr.reg, div))
+		g.bumpStat(statDivZero)
+		g.mark(nz)
+		g.arithOp(op, x, yr, signed)
+		return
+	}
+	g.arithOp(op, x, y, signed)
+}
+
+func (g *gen) arithOp(op string, x, y *val, signed bool) {
 	defer g.release(y)
 	aop := aluOps[op]
 	if op == ">>" && signed {
@@ -886,6 +978,10 @@ func (g *gen) unary(e *lang.Unary) *val {
 		return g.incDec(e)
 	case "*":
 		return g.deref(e)
+	case "&":
+		x := g.varAddr(e.X.(*lang.Var))
+		x.t = t
+		return x
 	case "!":
 		falseL, endL := g.label(), g.label()
 		dst := g.newTemp(t)
@@ -925,7 +1021,10 @@ func (g *gen) incDec(e *lang.Unary) *val {
 	}
 	switch x := e.X.(type) {
 	case *lang.Var:
-		home := g.vars[x.Name]
+		home := g.vars[g.sc.varKey(x)]
+		if home.t.Kind == KPtr {
+			delta *= int32(elemSize(home.t))
+		}
 		cur := g.newTemp(home.t)
 		g.load(cur.reg, home)
 		res := cur
@@ -940,6 +1039,9 @@ func (g *gen) incDec(e *lang.Unary) *val {
 		}
 		return res
 	case *lang.MapRef:
+		if mt := g.c.maps[x.Name].Value; mt.Kind == KPtr {
+			delta *= int32(elemSize(mt))
+		}
 		old := g.mapRead(x)
 		nv := g.newTemp(tInt64)
 		g.load(nv.reg, old)

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -25,8 +24,11 @@ import (
 type Options struct {
 	Env    *probes.Env
 	Params []string // positional parameters $1..$N
-	StrLen int      // default string buffer size (64)
-	Unsafe bool     // allow destructive actions (signal, system, override)
+	// NamedArgs are the named parameters after `--`, without their "--":
+	// "aa=20" or "flag" (see getopt.go).
+	NamedArgs []string
+	StrLen    int  // default string buffer size (64)
+	Unsafe    bool // allow destructive actions (signal, system, override)
 	// MaxMapKeys and RingPages override the defaults (config = { ... } in
 	// the script wins over these, as they come from the environment).
 	MaxMapKeys int
@@ -58,6 +60,7 @@ const (
 	statMapFull          // map update failed (max entries reached)
 	statReadFault        // bpf_probe_read* failed (a bad or paged-out address)
 	statOne              // not a counter: the constant 1, a value pointer for count()'s first insert
+	statDivZero          // a division or modulo by zero (its result was taken as 1)
 	statCount
 )
 
@@ -71,6 +74,7 @@ type Counters struct {
 	Lost       uint64 // events dropped because the ring buffer was full
 	MapFull    uint64 // map updates that failed (max keys reached)
 	ReadFaults uint64 // probe_read* calls that failed
+	DivZero    uint64 // divisions or modulos by zero (taken as 1)
 }
 
 // DecodeStats reads the stats map's single value.
@@ -81,7 +85,8 @@ func DecodeStats(raw []byte) Counters {
 		}
 		return binary.LittleEndian.Uint64(raw[8*i:])
 	}
-	return Counters{Lost: -at(statLost) / eagain, MapFull: at(statMapFull), ReadFaults: at(statReadFault)}
+	return Counters{Lost: -at(statLost) / eagain, MapFull: at(statMapFull), ReadFaults: at(statReadFault),
+		DivZero: at(statDivZero)}
 }
 
 // statsContents is the stats map's initial value: zero counters and the
@@ -145,6 +150,12 @@ type Object struct {
 	// Patches lists instructions (by symbol) whose constants the runtime sets.
 	Patches  map[string]PatchKind
 	Warnings string
+	// NoPrintMaps: config = { print_maps_on_exit = 0 }; maps are not
+	// printed when the program ends.
+	NoPrintMaps bool
+	// NamedParams are the parameters the program reads with getopt(), in
+	// source order.
+	NamedParams []NamedParam
 }
 
 // MapSpecs returns every map spec by name, for loading.
@@ -196,11 +207,18 @@ type compiler struct {
 	decls       map[string]*mapDecl // let @m = kind(n); by map name
 	defs        defines             // #define constants (defines.go)
 	filter      probeFilter         // --probe-filter's effect (probefilter.go)
+	// config = { license = "..."; print_maps_on_exit = 0 }
+	license     string
+	noPrintMaps bool
+	// getopt(): by parameter name, in order of first use, and per call
+	getopts     map[string]*getoptInfo
+	getoptOrder []string
+	getoptCalls map[*lang.Call]*getoptInfo
 }
 
 // config applies `config = { key = value; ... }` over the options.
 func (c *compiler) config(prog *lang.Program, diags *lang.Diags) {
-	c.maxKeys, c.ringSize, c.maxProbes, c.stackLimit = DefaultMaxKeys, RingSize, DefaultMaxProbes, -1
+	c.maxKeys, c.ringSize, c.maxProbes, c.stackLimit, c.license = DefaultMaxKeys, RingSize, DefaultMaxProbes, -1, "GPL"
 	if c.opts.MaxProbes > 0 {
 		c.maxProbes = c.opts.MaxProbes
 	}
@@ -212,12 +230,29 @@ func (c *compiler) config(prog *lang.Program, diags *lang.Diags) {
 	}
 	for _, a := range prog.Config {
 		id, _ := a.LHS.(*lang.Ident)
-		lit, ok := a.RHS.(*lang.IntLit)
-		if id == nil || !ok {
-			diags.Errorf(a.Span, "config values must be integers: config = { max_map_keys = 8192 }")
+		if id == nil {
+			diags.Errorf(a.Span, "config keys are names: config = { max_map_keys = 8192 }")
 			continue
 		}
 		name := strings.TrimPrefix(strings.ToLower(id.Name), "bpftrace_")
+		if c.configString(name, id, a.RHS, diags) {
+			continue
+		}
+		lit, ok := a.RHS.(*lang.IntLit)
+		if b, isBool := a.RHS.(*lang.BoolLit); isBool && name == "print_maps_on_exit" {
+			lit, ok = &lang.IntLit{Span: b.Span}, true
+			if b.Val {
+				lit.Val = 1
+			}
+		}
+		if !ok {
+			if !configKeys[name] {
+				diags.Errorf(a.Span, "%s: not a known configuration option", id.Name).Hint("known: %s", strings.Join(configKeyList(), ", "))
+			} else {
+				diags.Errorf(a.RHS.Sp(), "%s: expecting a number", id.Name)
+			}
+			continue
+		}
 		switch name {
 		case "max_map_keys", "map_keys_max":
 			c.maxKeys = int(lit.Val)
@@ -234,8 +269,16 @@ func (c *compiler) config(prog *lang.Program, diags *lang.Diags) {
 		case "on_stack_limit":
 			c.stackLimit = int(min(lit.Val, maxScratch))
 			continue // 0 is valid: every buffer in scratch memory
+		case "print_maps_on_exit":
+			c.noPrintMaps = lit.Val == 0
+			continue
 		default:
-			diags.Errorf(id.Span, "unknown config key %q", id.Name).Hint("known: max_map_keys, max_probes, perf_rb_pages, max_strlen, on_stack_limit")
+			if configKeys[name] {
+				diags.Warnf(a.Span, "config option %s has no effect in bpfsh", id.Name)
+				continue
+			}
+			diags.Errorf(a.Span, "%s: not a known configuration option", id.Name).Hint("known: %s", strings.Join(configKeyList(), ", "))
+			continue
 		}
 		if lit.Val == 0 {
 			diags.Errorf(lit.Span, "%s must be positive", id.Name)
@@ -266,8 +309,6 @@ func (c *compiler) param(n int) (string, bool) {
 	}
 	return c.opts.Params[n-1], true
 }
-
-func parseIntParam(s string) (int64, error) { return strconv.ParseInt(s, 0, 64) }
 
 func (c *compiler) constInt(e lang.Expr) (int64, bool) {
 	switch e := e.(type) {
@@ -314,7 +355,8 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	if opts.Env == nil {
 		opts.Env = probes.SystemEnv()
 	}
-	c := &compiler{prog: prog, opts: opts, strlen: opts.StrLen, maps: map[string]*Map{}, patches: map[string]PatchKind{}}
+	c := &compiler{prog: prog, opts: opts, strlen: opts.StrLen, maps: map[string]*Map{}, patches: map[string]PatchKind{},
+		getopts: map[string]*getoptInfo{}, getoptCalls: map[*lang.Call]*getoptInfo{}}
 	k := &checker{c: c, diags: diags, maps: map[string]*mapInfo{}}
 
 	c.cdefs = newCdefs()
@@ -345,11 +387,16 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	for i, p := range prog.Probes {
 		overrides := callsOverride(p)
 		for _, spec := range p.Specs {
-			prov, ok := probes.Lookup(spec.Provider)
+			provName, parts := spec.Provider, c.specParts(spec.Parts)
+			if strings.Contains(provName, "$") {
+				// BEG$1, or $1 alone: the parameter may hold ':'s.
+				provName, parts = lang.SplitSpec(c.specParts([]string{spec.Raw})[0])
+			}
+			prov, ok := probes.Lookup(provName)
 			if !ok {
-				d := diags.Errorf(spec.Span, "unknown probe type %q", spec.Provider)
-				if known[spec.Provider] {
-					d.Msg = fmt.Sprintf("not supported yet: %s probes", spec.Provider)
+				d := diags.Errorf(spec.Span, "unknown probe type %q", provName)
+				if known[provName] {
+					d.Msg = fmt.Sprintf("not supported yet: %s probes", provName)
 				}
 				continue
 			}
@@ -357,9 +404,9 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 			var err error
 			if overrides {
 				// override() decides the mechanism, hence maybe the provider.
-				prov, points, err = probes.ResolveOverride(opts.Env, prov, c.specParts(spec.Parts))
+				prov, points, err = probes.ResolveOverride(opts.Env, prov, parts)
 			} else {
-				points, err = prov.Expand(opts.Env, c.specParts(spec.Parts))
+				points, err = prov.Expand(opts.Env, parts)
 			}
 			if err != nil {
 				if probes.KernelLacks(err) {
@@ -413,7 +460,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	for pass := 0; pass < 2; pass++ {
 		for _, in := range insts {
 			in.sc.vars, in.sc.types, in.sc.members = map[string]*Type{}, map[lang.Expr]*Type{}, map[*lang.Field]memberInfo{}
-			in.sc.declared = nil
+			in.sc.declared, in.sc.binds = nil, map[*lang.Var]string{}
 			k.probe(in.probe, in.sc)
 			in.sc.final = in.sc.vars
 		}
@@ -422,7 +469,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	checked := map[*lang.Probe]bool{}
 	for _, in := range insts {
 		in.sc.vars, in.sc.types, in.sc.members = map[string]*Type{}, map[lang.Expr]*Type{}, map[*lang.Field]memberInfo{}
-		in.sc.declared = nil
+		in.sc.declared, in.sc.binds = nil, map[*lang.Var]string{}
 		if checked[in.probe] {
 			// Report each probe's errors once, however many points it has.
 			saved := k.diags
@@ -531,7 +578,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 			Type:         in.sc.prov.ProgType,
 			AttachType:   in.sc.prov.AttachType,
 			Instructions: insns,
-			License:      "GPL",
+			License:      c.license,
 		}
 		if in.sc.prov.AttachTo != nil {
 			spec.AttachTo = in.sc.prov.AttachTo(in.sc.point)
@@ -567,6 +614,10 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		obj.Scratch = scratchMapSpec(scratchSize, len(prog.Probes))
 	}
 	obj.Patches = c.patches
+	obj.NoPrintMaps = c.noPrintMaps
+	for _, name := range c.getoptOrder {
+		obj.NamedParams = append(obj.NamedParams, c.getopts[name].param)
+	}
 	obj.Warnings = diags.Warnings()
 	return obj, diags
 }

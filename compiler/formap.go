@@ -49,7 +49,7 @@ func (g *gen) callbackBody(s *lang.For, mi *Map) {
 		g.scratchPrologue(g.scrFail)
 	}
 	g.copyVarsIn()
-	kv := g.vars[s.Var.Name]
+	kv := g.vars[g.sc.varKey(s.Var)]
 	kt := mi.Key
 	vsize := mi.Value.MemSize()
 	if !mi.Value.InMemory() {
@@ -160,7 +160,7 @@ func (g *gen) funcPtr(r asm.Register, name string) {
 // forRangeLoop is for ($i : lo..hi) with bounds the verifier cannot see:
 // bpf_loop(hi - lo, callback, vars, 0), the callback setting $i = lo + index.
 func (g *gen) forRangeLoop(s *lang.For) {
-	home := g.vars[s.Var.Name]
+	home := g.vars[g.sc.varKey(s.Var)]
 	lo := g.toTemp(g.expr(s.Lo))
 	g.emit(asm.StoreMem(asm.R10, home.off, lo.reg, asm.DWord))
 	hi := g.toTemp(g.expr(s.Hi))
@@ -179,11 +179,11 @@ func (g *gen) forRangeLoop(s *lang.For) {
 		child.scratchPrologue(child.scrFail)
 	}
 	child.copyVarsIn()
-	ch := child.vars[s.Var.Name]
+	ch := child.vars[g.sc.varKey(s.Var)]
 	child.emit(asm.LoadMem(asm.R0, asm.R10, ch.off, asm.DWord), asm.Add.Reg(asm.R0, asm.R6),
 		asm.StoreMem(asm.R10, ch.off, asm.R0, asm.DWord))
 	child.freeRegs = child.temps()
-	child.callbackLoop(s.Body, s.Var.Name)
+	child.callbackLoop(s.Body, g.sc.varKey(s.Var))
 	g.addCallback(child, name, s.Span, loopFunc(name))
 	g.emit(asm.Mov.Reg(asm.R1, hi.reg))
 	g.release(hi)

@@ -184,6 +184,7 @@ func init() {
 		"str":        {check: checkStr, emit: emitStr},
 		"ntop":       {check: checkNtop, emit: emitNtop},
 		"setsockopt": {check: checkSetsockopt, emit: emitSetsockopt},
+		"getopt":     {check: checkGetopt, emit: emitGetopt},
 	} {
 		funcs[name] = f
 	}
@@ -353,6 +354,15 @@ func checkStr(k *checker, e *lang.Call) *Type {
 	if !k.nargs(e, 1, 2) {
 		return strType(k.c.strlen)
 	}
+	if s, ok := k.c.strParam(e.Args[0]); ok {
+		n := len(s) + 1
+		if len(e.Args) == 2 {
+			if m, ok := k.c.constInt(e.Args[1]); ok && m >= 1 && int(m)+1 < n {
+				n = int(m) + 1
+			}
+		}
+		return strType(n)
+	}
 	t := k.expr(e.Args[0])
 	size := k.c.strlen
 	if len(e.Args) == 2 {
@@ -375,6 +385,12 @@ func checkStr(k *checker, e *lang.Call) *Type {
 
 func emitStr(g *gen, e *lang.Call) *val {
 	t := g.sc.types[e]
+	if s, ok := g.c.strParam(e.Args[0]); ok {
+		if len(s) > t.Size-1 {
+			s = s[:t.Size-1]
+		}
+		return g.strLit(s, t.Size)
+	}
 	at := g.sc.types[e.Args[0]]
 	x := g.expr(e.Args[0])
 	if at.Kind == KString {

@@ -14,6 +14,9 @@ func FuzzCompile(f *testing.F) {
 		f.Add(src)
 	}
 	f.Add(`struct s { int a:3; char n[4]; } __attribute__((packed)) enum E { A = 1 << 2, B } BEGIN { print((sizeof(struct s), (enum E)5, (a=1, b=(int8[])"x"))); }`)
+	for _, src := range langPrograms {
+		f.Add(src)
+	}
 	f.Add(`BEGIN { @x[1] = hist(2); print(@x); delete(@x[1]); }`)
 	f.Add(`sockops /op == TIMEOUT_INIT/ { reply = 3s; setsockopt(SOL_TCP, TCP_BPF_IW, 10); }`)
 	f.Add(`macro inc($x) { $x += 1; $x } macro get(@m, k) { @m[k] } macro two(x) { x + x } BEGIN { $a = 1; @m[1] = inc($a); print((get(@m, 1), two({ $b = 2; $b }))); }`)
@@ -24,7 +27,7 @@ func FuzzCompile(f *testing.F) {
 		if diags.HasErrors() {
 			return
 		}
-		_, cd := Compile(prog, Options{Env: env, Params: []string{"1", "two"}})
+		_, cd := Compile(prog, Options{Env: env, Params: []string{"1", "two"}, NamedArgs: []string{"a=5", "c"}})
 		if cd.HasErrors() {
 			for _, d := range cd.List {
 				if d.Severity == lang.Error && d.Span.Start.Line == 0 {

@@ -210,6 +210,9 @@ func (g *gen) mapAssign(m *lang.MapRef, op string, rhs lang.Expr) {
 	if op != "=" {
 		cur := g.toTemp(g.mapRead(m))
 		x := g.expr(rhs)
+		if mi.Value.Kind == KPtr {
+			x = g.scaleIndex(x, elemSize(mi.Value))
+		}
 		g.arith(op[:len(op)-1], cur, x, mi.Value.Signed)
 		g.mapStore(m, cur)
 		return

@@ -190,6 +190,9 @@ func (t *Type) String() string {
 		if t.BTF != nil {
 			return btfTypeName(t.BTF) + " *"
 		}
+		if t.Elem != nil {
+			return t.Elem.String() + " *"
+		}
 		return "void *"
 	case KStruct:
 		return btfTypeName(t.BTF)

@@ -334,7 +334,8 @@ func (p *parser) parseProgram() *Program {
 			if md := p.parseMapDecl(); md != nil {
 				prog.MapDecls = append(prog.MapDecls, md)
 			}
-		case t.kind == tIdent:
+		case t.kind == tIdent || t.kind == tPosParam:
+			// A probe; "$1 { }" takes its whole attach point from $1.
 			prog.Probes = append(prog.Probes, p.parseProbe())
 		case t.kind == tSemi:
 			p.next()
@@ -567,6 +568,10 @@ func (p *parser) parseProbe() *Probe {
 	pr.Span = span(start, pr.Body.End)
 	return pr
 }
+
+// SplitSpec splits a raw attach point into its provider and parts, as the
+// parser does (for attach points completed after parsing, e.g. from $1).
+func SplitSpec(raw string) (string, []string) { return splitSpec(raw) }
 
 // splitSpec splits a raw attach point on ':' outside double quotes, dropping
 // the quotes and backslash escapes.

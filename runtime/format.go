@@ -200,6 +200,8 @@ func formatValue(t *compiler.Type, data []byte) string {
 		return syms.formatStack(t, data, 8)
 	case compiler.KSym:
 		return syms.formatSym(t, data)
+	case compiler.KPtr:
+		return "0x" + strconv.FormatUint(binary.LittleEndian.Uint64(data), 16)
 	case compiler.KInt:
 		u := binary.LittleEndian.Uint64(data)
 		if t.Bool {

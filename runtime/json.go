@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -17,40 +16,99 @@ import (
 // bpftrace's types and shapes.
 
 func jsonLine(w io.Writer, typ string, data any) {
-	b, _ := json.Marshal(data)
-	fmt.Fprintf(w, "{\"type\": %q, \"data\": %s}\n", typ, spaced(b))
+	var b strings.Builder
+	b.WriteString(`{"type": `)
+	jsonEncode(&b, typ)
+	b.WriteString(`, "data": `)
+	jsonEncode(&b, data)
+	b.WriteString("}\n")
+	io.WriteString(w, b.String())
 }
 
-// spaced adds bpftrace's ", " and ": " separators to compact JSON, in
-// objects only: arrays stay unspaced ([1,2,"a"]), as bpftrace prints them.
-func spaced(b []byte) string {
-	var out strings.Builder
-	inStr, esc := false, false
-	var open []byte // enclosing '{' and '['
-	for _, c := range b {
-		out.WriteByte(c)
-		switch {
-		case esc:
-			esc = false
-		case c == '\\' && inStr:
-			esc = true
-		case c == '"':
-			inStr = !inStr
-		case inStr:
-		case c == '{' || c == '[':
-			open = append(open, c)
-		case c == '}' || c == ']':
-			if len(open) > 0 {
-				open = open[:len(open)-1]
+// jsonCountLine writes the records that carry a count besides their data
+// (attached_probes, lost_events), as current bpftrace does.
+func jsonCountLine(w io.Writer, typ, field string, n uint64) {
+	fmt.Fprintf(w, "{\"type\": %q, \"count\": %d, \"data\": {%q: %d}}\n", typ, n, field, n)
+}
+
+// jsonEncode writes v the way bpftrace's JSON output does: objects spaced
+// ({"a": 1, "b": 2}), arrays not ([1,2]), integers a double cannot hold
+// exactly as strings, and strings escaped only where JSON requires it.
+func jsonEncode(b *strings.Builder, v any) {
+	switch v := v.(type) {
+	case nil:
+		b.WriteString("null")
+	case bool:
+		b.WriteString(strconv.FormatBool(v))
+	case int:
+		jsonEncode(b, int64(v))
+	case int64:
+		s := strconv.FormatInt(v, 10)
+		if f := float64(v); f >= 9.223372036854775807e18 || int64(f) != v {
+			jsonEncode(b, s)
+			return
+		}
+		b.WriteString(s)
+	case uint64:
+		s := strconv.FormatUint(v, 10)
+		if f := float64(v); f >= 1.8446744073709551615e19 || uint64(f) != v {
+			jsonEncode(b, s)
+			return
+		}
+		b.WriteString(s)
+	case string:
+		jsonString(b, v)
+	case []any:
+		b.WriteByte('[')
+		for i, e := range v {
+			if i > 0 {
+				b.WriteByte(',')
 			}
-		case c == ':' || c == ',' && (len(open) == 0 || open[len(open)-1] == '{'):
-			out.WriteByte(' ')
+			jsonEncode(b, e)
+		}
+		b.WriteByte(']')
+	case *orderedObject:
+		b.WriteByte('{')
+		for i, k := range v.keys {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			jsonString(b, k)
+			b.WriteString(": ")
+			jsonEncode(b, v.vals[i])
+		}
+		b.WriteByte('}')
+	default:
+		jsonString(b, fmt.Sprint(v))
+	}
+}
+
+func jsonString(b *strings.Builder, s string) {
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			if c < 0x20 {
+				fmt.Fprintf(b, `\u%04x`, c)
+			} else {
+				b.WriteByte(c)
+			}
 		}
 	}
-	return out.String()
+	b.WriteByte('"')
 }
 
-// orderedObject keeps keys in insertion order when marshalled.
+// orderedObject is a JSON object whose keys keep their insertion order.
 type orderedObject struct {
 	keys []string
 	vals []any
@@ -58,33 +116,18 @@ type orderedObject struct {
 
 func (o *orderedObject) add(k string, v any) { o.keys = append(o.keys, k); o.vals = append(o.vals, v) }
 
-func (o *orderedObject) MarshalJSON() ([]byte, error) {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, k := range o.keys {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		kb, _ := json.Marshal(k)
-		vb, err := json.Marshal(o.vals[i])
-		if err != nil {
-			return nil, err
-		}
-		b.Write(kb)
-		b.WriteByte(':')
-		b.Write(vb)
-	}
-	b.WriteByte('}')
-	return []byte(b.String()), nil
-}
-
 // jsonValue converts a value for JSON: numbers stay numbers.
 func jsonValue(t *compiler.Type, data []byte) any {
 	switch t.Kind {
+	case compiler.KPtr:
+		return binary.LittleEndian.Uint64(data)
 	case compiler.KInt:
 		u := binary.LittleEndian.Uint64(data)
+		if t.Format != compiler.FormatPlain {
+			return formatValue(t, data) // strerror, strftime: text
+		}
 		if t.Bool {
-			return u != 0
+			return u&0xff != 0
 		}
 		if t.Format != compiler.FormatPlain {
 			// strftime(), strerror(), signal_name(): strings.
@@ -105,7 +148,7 @@ func jsonValue(t *compiler.Type, data []byte) any {
 			}
 			return o
 		}
-		var out []any
+		out := []any{}
 		for i, e := range t.Elems {
 			off := t.ElemOffset(i)
 			out = append(out, jsonValue(e, data[off:off+e.MemSize()]))
@@ -116,11 +159,18 @@ func jsonValue(t *compiler.Type, data []byte) any {
 }
 
 func jsonKey(t *compiler.Type, data []byte) string {
+	if t.Kind == compiler.KTuple && t.Names != nil {
+		// As bpftrace: the text form without spaces.
+		return strings.ReplaceAll(formatValue(t, data), " ", "")
+	}
 	if t.Kind == compiler.KTuple {
 		parts := make([]string, len(t.Elems))
 		for i, e := range t.Elems {
 			off := t.ElemOffset(i)
 			parts[i] = formatValue(e, data[off:off+e.MemSize()])
+			if e.Kind == compiler.KTuple {
+				parts[i] = strings.ReplaceAll(parts[i], " ", "")
+			}
 		}
 		return strings.Join(parts, ",")
 	}
@@ -182,7 +232,7 @@ func jsonMap(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64) err
 			o.add("average", e.num)
 			o.add("total", e.total)
 			return o
-		case e.isNum && m.Value.Bool:
+		case e.isNum && m.Value.Kind == compiler.KInt && m.Value.Bool:
 			return e.num != 0
 		case e.isNum && m.Value.Format != compiler.FormatPlain:
 			return jsonValue(m.Value, e.value)
@@ -271,5 +321,3 @@ func bucketRange(t *compiler.Type, i int) (min, max int64, hasMin, hasMax bool) 
 	lo := t.Min + int64(i-1)*t.Step
 	return lo, lo + t.Step - 1, true, true
 }
-
-func jsonQuote(s string) string { return strconv.Quote(s) }

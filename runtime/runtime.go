@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 
 	"sync"
 	"syscall"
@@ -96,7 +97,7 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	}
 	// Said once every probe is attached, so whoever waits for it can act.
 	if opts.JSON {
-		jsonLine(out, "attached_probes", map[string]int{"probes": len(obj.Programs)})
+		jsonCountLine(out, "attached_probes", "probes", uint64(len(obj.Programs)))
 	} else if !opts.Quiet {
 		fmt.Fprintf(out, "Attached %d probe%s\n", len(obj.Programs), plural(len(obj.Programs)))
 	}
@@ -392,9 +393,23 @@ func (r *run) handle(raw []byte) {
 			return
 		}
 		text := formatPrintf(pf, raw)
-		if r.opts.JSON && pf.Kind == 0 {
-			jsonLine(r.out, "printf", text)
-			return
+		if r.opts.JSON {
+			switch pf.Kind {
+			case 0:
+				jsonLine(r.out, "printf", text)
+				return
+			case compiler.EventSystem:
+				// system() and cat() output become one record each.
+				var b strings.Builder
+				runSystem(&b, text)
+				jsonLine(r.out, "syscall", b.String())
+				return
+			case compiler.EventCat:
+				var b strings.Builder
+				catFile(&b, r.opts.Err, text)
+				jsonLine(r.out, "cat", b.String())
+				return
+			}
 		}
 		switch pf.Kind {
 		case compiler.EventSystem:
@@ -477,6 +492,9 @@ func (r *run) printMaps() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	maps := append([]*compiler.Map(nil), r.obj.Maps...)
+	if r.obj.NoPrintMaps {
+		maps = nil // config = { print_maps_on_exit = 0 }
+	}
 	sort.SliceStable(maps, func(i, j int) bool { return maps[i].Name < maps[j].Name })
 	// bpftrace 0.17 ends the run's output with two newlines, then the maps.
 	if !r.opts.JSON {
@@ -505,7 +523,7 @@ func (r *run) reportLoss() {
 	if lost := c.Lost; lost > 0 {
 		// As bpftrace reports lost events: never silently.
 		if r.opts.JSON {
-			jsonLine(r.out, "lost_events", map[string]uint64{"events": lost})
+			jsonCountLine(r.out, "lost_events", "events", lost)
 		} else {
 			fmt.Fprintf(r.out, "Lost %d events\n", lost)
 		}
@@ -516,6 +534,9 @@ func (r *run) reportLoss() {
 	}
 	if faults := c.ReadFaults; faults > 0 {
 		fmt.Fprintf(r.opts.Err, "WARNING: %d memory reads failed (bad or paged-out addresses); those values read as zero\n", faults)
+	}
+	if c.DivZero > 0 {
+		fmt.Fprintf(r.opts.Err, "WARNING: Divide or modulo by 0 detected. This can lead to unexpected results. 1 is being used as the result.\n")
 	}
 }
 

@@ -30,7 +30,7 @@ func TestLostEventsReported(t *testing.T) {
 		var lost int
 		re := regexp.MustCompile(`Lost (\d+) events`)
 		if format == "json" {
-			re = regexp.MustCompile(`\{"type": "lost_events", "data": \{"events": (\d+)\}\}`)
+			re = regexp.MustCompile(`\{"type": "lost_events", "count": \d+, "data": \{"events": (\d+)\}\}`)
 		}
 		if m := re.FindStringSubmatch(string(out)); m != nil {
 			lost, _ = strconv.Atoi(m[1])

@@ -256,14 +256,19 @@ func TestCorpusOnBpftrace(t *testing.T) {
 
 var (
 	argsDot = regexp.MustCompile(`\bargs\.(\w)`)
-	// 0.17 says "Attaching 2 probes..." where bpfsh, as later bpftrace
-	// versions, says "Attached 2 probes".
-	attachedLine = regexp.MustCompile(`Attached (\d+ probes?)`)
+	// Output that changed after 0.17, as bpfsh prints it: the attach line,
+	// stats values, and the count on attached_probes and lost_events.
+	attachedExpect = regexp.MustCompile(`(?m)^(EXPECT.*)Attached (\d+) probe(s?)$`)
+	statsCurrent   = regexp.MustCompile(`\{ \.count = (-?\d+), \.average = (-?\d+), \.total = (-?\d+) \}`)
+	jsonCount      = regexp.MustCompile(`("type": "(?:attached_probes|lost_events)", )"count": \d+, `)
 )
 
 // toBpftrace017 rewrites bpfsh's test files for bpftrace 0.17.
 func toBpftrace017(s string) string {
 	s = argsDot.ReplaceAllString(s, "args->$1")
-	s = attachedLine.ReplaceAllString(s, "Attaching $1...")
+	// Where bpfsh prints as current bpftrace does, expect 0.17's form.
+	s = attachedExpect.ReplaceAllString(s, "${1}Attaching $2 probe$3...")
+	s = statsCurrent.ReplaceAllString(s, "count $1, average $2, total $3")
+	s = jsonCount.ReplaceAllString(s, "$1")
 	return strings.NewReplacer(`"bpfsh"`, `"bpftrace"`, "comm=bpfsh", "comm=bpftrace", "^bpfsh v", "^bpftrace v").Replace(s)
 }

@@ -65,6 +65,7 @@ type config struct {
 	file    string
 	hasProg bool
 	params  []string
+	named   []string // named parameters after --, without the "--" (getopt)
 	dump    string
 	dryRun  bool
 	verbose bool
@@ -128,6 +129,11 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 	}
 	cfg, err := parseArgs(args)
 	if err != nil {
+		var fe fatalArgError
+		if errors.As(err, &fe) {
+			fmt.Fprintf(stderr, "ERROR: %v\n", err)
+			return 1
+		}
 		fmt.Fprintf(stderr, "ERROR: %v\n\n%s", err, usage)
 		return 1
 	}
@@ -170,7 +176,7 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 		fmt.Fprint(stdout, lang.Print(prog))
 		return 0
 	}
-	obj, cdiags := compiler.Compile(prog, compiler.Options{Env: probes.SystemEnv(), Params: cfg.params, Unsafe: cfg.unsafe,
+	obj, cdiags := compiler.Compile(prog, compiler.Options{Env: probes.SystemEnv(), Params: cfg.params, NamedArgs: cfg.named, Unsafe: cfg.unsafe,
 		MaxMapKeys: envInt("BPFTRACE_MAP_KEYS_MAX", "BPFSH_MAX_MAP_KEYS"), RingPages: envInt("BPFTRACE_PERF_RB_PAGES", "BPFSH_PERF_RB_PAGES"),
 		StrLen: envInt("BPFTRACE_MAX_STRLEN", "BPFSH_MAX_STRLEN"), ProbeFilter: cfg.probeFilter, MaxProbes: envInt("BPFTRACE_MAX_PROBES", "BPFSH_MAX_PROBES"),
 		DummyTSMap: os.Getenv("BPFTRACE_DUMMY_TS_MAP")})
@@ -182,6 +188,18 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 	}
 	if w := diags.Warnings() + obj.Warnings; w != "" && !cfg.noWarn {
 		fmt.Fprint(stderr, w)
+	}
+	if err := obj.CheckNamedArgs(cfg.named); err != nil {
+		var ne *compiler.NamedParamError
+		if errors.As(err, &ne) {
+			if ne.Msg != "" {
+				fmt.Fprintf(stderr, "ERROR: %s\n", ne.Msg)
+			}
+			if ne.Hint != "" {
+				fmt.Fprintf(stderr, "HINT: %s\n", ne.Hint)
+			}
+		}
+		return 1
 	}
 	if cfg.dump == "none" {
 		return 0 // compiled: parse, check and code generation succeeded
@@ -240,10 +258,12 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 func parseArgs(args []string) (*config, error) {
 	cfg := &config{}
 	i := 0
+	dashdash := false
 	for ; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
 			i++
+			dashdash = true
 			break
 		}
 		if a == "-" || !strings.HasPrefix(a, "-") {
@@ -304,7 +324,7 @@ func parseArgs(args []string) (*config, error) {
 		case "-f":
 			cfg.format, err = val()
 			if err == nil && cfg.format != "text" && cfg.format != "json" {
-				err = fmt.Errorf("-f takes text or json, not %q", cfg.format)
+				err = fatalArgError{fmt.Errorf("Invalid output format %q\nValid formats: 'text', 'json'", cfg.format)}
 			}
 		case "-o":
 			cfg.output, err = val()
@@ -314,10 +334,7 @@ func parseArgs(args []string) (*config, error) {
 			var s string
 			s, err = val()
 			if err == nil {
-				cfg.pid, err = strconv.Atoi(s)
-				if err != nil || cfg.pid <= 0 {
-					err = fmt.Errorf("-p takes a process id, not %q", s)
-				}
+				cfg.pid, err = parsePID(s)
 			}
 		case "--pin":
 			cfg.pin, err = val()
@@ -343,8 +360,38 @@ func parseArgs(args []string) (*config, error) {
 		}
 		cfg.file, rest = rest[0], rest[1:]
 	}
-	cfg.params = rest
+	// After the program come positional parameters ($1...); after a "--",
+	// arguments written --name[=value] are named parameters (getopt).
+	cfg.params = []string{}
+	for _, a := range rest {
+		switch {
+		case a == "--" && !dashdash:
+			dashdash = true
+		case dashdash && strings.HasPrefix(a, "--") && len(a) > 2:
+			cfg.named = append(cfg.named, a[2:])
+		default:
+			cfg.params = append(cfg.params, a)
+		}
+	}
 	return cfg, nil
+}
+
+// fatalArgError is a command-line error reported without the usage text.
+type fatalArgError struct{ error }
+
+// parsePID reads -p's value as bpftrace does.
+func parsePID(s string) (int, error) {
+	n, err := compiler.ParseUint(s)
+	if err != nil {
+		return 0, fatalArgError{fmt.Errorf("Failed to parse pid: %v", err)}
+	}
+	if n > 0x400000 {
+		return 0, fatalArgError{fmt.Errorf("Pid out of range: %d", n)}
+	}
+	if n == 0 {
+		return 0, fatalArgError{fmt.Errorf("-p takes a process id, not %q", s)}
+	}
+	return int(n), nil
 }
 
 func readSource(cfg *config, stdin io.Reader) (string, []byte, error) {
