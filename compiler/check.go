@@ -172,6 +172,7 @@ func (k *checker) stmt(s lang.Stmt) {
 				k.errorf(s.Span, "%s outside a loop", s.Kind)
 			}
 		case "return":
+			k.noteReturn()
 			if s.Value != nil {
 				k.expr(s.Value)
 			}

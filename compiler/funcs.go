@@ -303,6 +303,7 @@ func checkAgg(k *checker, e *lang.Call) *Type {
 }
 
 func checkExit(k *checker, e *lang.Call) *Type {
+	k.noteReturn()
 	if k.nargs(e, 0, 1) && len(e.Args) == 1 {
 		if t := k.expr(e.Args[0]); t.Kind != KInt {
 			k.errorf(e.Args[0].Sp(), "exit() takes an integer exit code")
