@@ -114,6 +114,12 @@ func (k *checker) stmt(s lang.Stmt) {
 			}
 			k.expr(x)
 			k.warnf(s.Span, "expression result is unused")
+		case *lang.Ternary:
+			if k.ternaryStmt(x) {
+				return
+			}
+			k.expr(x)
+			k.warnf(s.Span, "expression result is unused")
 		case *lang.MapRef:
 			k.expr(x)
 			k.warnf(s.Span, "expression result is unused").Hint("to print a map, use print(@%s)", x.Name)

@@ -84,6 +84,17 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 			attachable = append(attachable, p)
 		}
 	}
+	// BEGIN runs before the other probes are attached, as bpftrace's
+	// begin: nothing else has fired when it starts, and an interval's first
+	// tick comes a whole period after it. (Its output waits in the ring
+	// buffer until the attach line is out.)
+	if !opts.DryRun {
+		for _, p := range begin {
+			if err := runOnce(p); err != nil {
+				return 1, fmt.Errorf("run BEGIN: %w", err)
+			}
+		}
+	}
 	if err := r.attach(attachable); err != nil {
 		return 1, err
 	}
@@ -103,11 +114,6 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	}
 	if r.ring != nil {
 		r.startReader()
-	}
-	for _, p := range begin {
-		if err := runOnce(p); err != nil {
-			return 1, fmt.Errorf("run BEGIN: %w", err)
-		}
 	}
 	var childDone, pidDone <-chan struct{}
 	if child != nil {
