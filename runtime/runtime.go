@@ -215,6 +215,9 @@ func (r *run) load() error {
 	if err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
+			if why := refusedHelper(ve); why != "" {
+				return errors.New(why)
+			}
 			return fmt.Errorf("the kernel's verifier rejected the program (a bpfsh bug; please report it):\n%+v", ve)
 		}
 		return fmt.Errorf("load: %w", err)
