@@ -56,6 +56,11 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	// SIGUSR1 runs the self:signal:SIGUSR1 probes (none: it is ignored, as
+	// by bpftrace); one that comes early waits for the probes to be ready.
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
 
 	r := &run{obj: obj, opts: opts, out: out}
 	defer r.close()
@@ -72,7 +77,7 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if err := r.load(); err != nil {
 		return 1, err
 	}
-	var begin, end []*ebpf.Program
+	var begin, end, self []*ebpf.Program
 	var attachable []*compiler.Program
 	for _, p := range obj.Programs {
 		switch p.Provider.Name {
@@ -80,6 +85,8 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 			begin = append(begin, r.progs[p])
 		case "END":
 			end = append(end, r.progs[p])
+		case "self":
+			self = append(self, r.progs[p])
 		default:
 			attachable = append(attachable, p)
 		}
@@ -122,15 +129,27 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if opts.WatchPID > 0 {
 		pidDone = waitPID(opts.WatchPID)
 	}
-	if len(attachable) == 0 && child == nil && pidDone == nil {
+	if len(attachable) == 0 && len(self) == 0 && child == nil && pidDone == nil {
 		// Only BEGIN/END: nothing more will happen.
 		r.drain()
 	} else {
-		select {
-		case <-r.exited:
-		case <-sigs:
-		case <-childDone:
-		case <-pidDone:
+	wait:
+		for {
+			select {
+			case <-r.exited:
+			case <-sigs:
+			case <-childDone:
+			case <-pidDone:
+			case <-usr1:
+				// self:signal:SIGUSR1 probes run once per signal.
+				for _, p := range self {
+					if err := runOnce(p); err != nil {
+						fmt.Fprintf(opts.Err, "ERROR: run self:signal:SIGUSR1: %v\n", err)
+					}
+				}
+				continue
+			}
+			break wait
 		}
 	}
 	// Detach first so no more events arrive, then END, then maps.
