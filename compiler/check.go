@@ -484,8 +484,10 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		return ct
 	case *lang.Tuple:
 		tt := &Type{Kind: KTuple, Names: e.Names}
+		var own []*Type // the elements' types before widening
 		for _, x := range e.Elems {
 			et := k.expr(x)
+			own = append(own, et)
 			switch et.Kind {
 			case KInt:
 				w := *et
@@ -498,6 +500,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 			tt.Elems = append(tt.Elems, et)
 		}
 		tt.Size = tt.MemSize()
+		tt.CSize, tt.CAlign = tupleCLayout(e.Elems, own)
 		return tt
 	case *lang.Block:
 		return k.blockValue(e)
