@@ -19,16 +19,8 @@ type builtinDef struct {
 }
 
 var builtins = map[string]builtinDef{
-	"pid": {tUint64, func(g *gen) *val {
-		r := g.helperCall(asm.FnGetCurrentPidTgid, true)
-		g.emit(asm.RSh.Imm(r.reg, 32))
-		return r
-	}},
-	"tid": {tUint64, func(g *gen) *val {
-		r := g.helperCall(asm.FnGetCurrentPidTgid, true)
-		g.emit(asm.Mov.Reg32(r.reg, r.reg))
-		return r
-	}},
+	"pid": {tUint64, func(g *gen) *val { return g.pidTid(false, false) }}, // pidns.go
+	"tid": {tUint64, func(g *gen) *val { return g.pidTid(true, false) }},
 	"uid": {tUint64, func(g *gen) *val {
 		r := g.helperCall(asm.FnGetCurrentUidGid, true)
 		g.emit(asm.Mov.Reg32(r.reg, r.reg))

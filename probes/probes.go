@@ -151,6 +151,9 @@ type Env struct {
 	SkipCgroupCheck bool
 	// BTFFile is a BTF blob to use instead of the running kernel's.
 	BTFFile string
+	// PidNS is the pid namespace bpfsh runs in when it is not the initial
+	// one: pid and tid are counted there, as bpftrace's (nil: initial).
+	PidNS *PidNS
 
 	btfOnce sync.Once
 	btf     *btf.Spec
@@ -161,7 +164,7 @@ type Env struct {
 
 // SystemEnv reads the running kernel's files.
 func SystemEnv() *Env {
-	return &Env{TracefsRoot: TracefsRoot()}
+	return &Env{TracefsRoot: TracefsRoot(), PidNS: CurrentPidNS()}
 }
 
 // HasWildcard reports whether s contains glob characters.
