@@ -703,6 +703,7 @@ func (k *checker) field(e *lang.Field) *Type {
 			k.errorf(e.Span, "not supported yet: argument %s of type %s", f.Name, f.CType)
 			return tInt64
 		}
+		t = k.tracepointPtr(f, t)
 		if name, isEnum := strings.CutPrefix(f.CType, "enum "); isEnum && t.Kind == KInt {
 			// Printed by name, like the kernel's enum in BTF.
 			if en, found := k.c.namedEnum(name); found {
