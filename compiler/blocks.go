@@ -158,6 +158,9 @@ func (k *checker) declType(tn *lang.TypeName) (*Type, bool) {
 			return t, true
 		}
 	}
+	if t, ok := k.typedefInt(tn); ok {
+		return t, true
+	}
 	k.errorf(tn.Span, "not supported yet: variables of type %s", tn.Name)
 	return nil, false
 }

@@ -471,6 +471,9 @@ func (k *checker) expr1(e lang.Expr) *Type {
 			ct, ok = k.btfCast(e.Type)
 		}
 		if !ok {
+			ct, ok = k.typedefInt(e.Type)
+		}
+		if !ok {
 			if strings.HasPrefix(e.Type.Name, "struct ") || strings.HasPrefix(e.Type.Name, "union ") || e.Type.Ptr > 0 {
 				k.errorf(e.Type.Span, "unknown type %s: it is not in the kernel's or a loaded module's BTF", e.Type.Name)
 			} else {
