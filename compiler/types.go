@@ -61,6 +61,11 @@ type Type struct {
 	// out (a C struct of its elements at their own widths), for sizeof;
 	// 0 when unknown (tuplesize.go).
 	CSize, CAlign int
+	// StackMode is a KStack's printing: "" (bpftrace's), "perf" or "raw";
+	// StackLimit > 0 keeps that many frames in the value itself instead of
+	// a stack id (stackargs.go).
+	StackMode  string
+	StackLimit int
 	// Enum is a KInt's C enum (from BTF or the script's definitions):
 	// printed by the enumerator's name where one matches.
 	Enum *btf.Enum
@@ -184,10 +189,11 @@ func (t *Type) String() string {
 	case KInet:
 		return "inet"
 	case KStack:
+		name := "kstack"
 		if t.User {
-			return "ustack"
+			name = "ustack"
 		}
-		return "kstack"
+		return name + stackArgs(t)
 	case KSym:
 		if t.User {
 			return "usym"

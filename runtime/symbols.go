@@ -166,37 +166,71 @@ func (s *symbolizer) elf(path string) *elfSyms {
 }
 
 // formatStack renders a kstack/ustack value as bpftrace does: each frame on
-// its own line after a newline, indented.
+// its own line after a newline, indented (perf mode: tab, address, symbol
+// and the object of user frames; raw mode: addresses alone).
 func (s *symbolizer) formatStack(t *compiler.Type, data []byte, indent int) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id := int64(binary.LittleEndian.Uint64(data))
+	var frames []uint64
 	var pid uint32
-	if t.User {
-		pid = uint32(binary.LittleEndian.Uint64(data[8:]))
-	}
-	if id < 0 || s.stacks == nil {
-		return "\n"
-	}
-	var frames [compiler.MaxStackDepth]uint64
-	if err := s.stacks.Lookup(uint32(id), &frames); err != nil {
-		return "\n"
+	if t.StackLimit > 0 {
+		// The frames are in the value, then the pid of a user stack.
+		for i := 0; i < t.StackLimit && 8*i+8 <= len(data); i++ {
+			frames = append(frames, binary.LittleEndian.Uint64(data[8*i:]))
+		}
+		if t.User && len(data) >= 8*t.StackLimit+8 {
+			pid = uint32(binary.LittleEndian.Uint64(data[8*t.StackLimit:]))
+		}
+	} else {
+		id := int64(binary.LittleEndian.Uint64(data))
+		if t.User {
+			pid = uint32(binary.LittleEndian.Uint64(data[8:]))
+		}
+		if id < 0 || s.stacks == nil {
+			return "\n"
+		}
+		var all [compiler.MaxStackDepth]uint64
+		if err := s.stacks.Lookup(uint32(id), &all); err != nil {
+			return "\n"
+		}
+		frames = all[:]
 	}
 	var b strings.Builder
+	b.WriteString("\n")
 	pad := strings.Repeat(" ", indent)
 	for _, a := range frames {
 		if a == 0 {
 			break
 		}
-		b.WriteString("\n" + pad)
-		if t.User {
-			b.WriteString(s.usym(pid, a, true))
-		} else {
-			b.WriteString(s.ksym(a, true))
+		switch t.StackMode {
+		case "raw":
+			fmt.Fprintf(&b, "%x\n", a)
+		case "perf":
+			fmt.Fprintf(&b, "\t%x %s\n", a, s.perfSym(t.User, pid, a))
+		default:
+			b.WriteString(pad)
+			if t.User {
+				b.WriteString(s.usym(pid, a, true))
+			} else {
+				b.WriteString(s.ksym(a, true))
+			}
+			b.WriteString("\n")
 		}
 	}
-	b.WriteString("\n")
 	return b.String()
+}
+
+// perfSym names a frame as perf does: symbol+offset, and for user frames
+// the object it is in ("([unknown])" when none).
+func (s *symbolizer) perfSym(user bool, pid uint32, a uint64) string {
+	if !user {
+		return s.ksym(a, true)
+	}
+	sym := s.usym(pid, a, true)
+	if path, _, ok := mappingOf(pid, a); ok && path != "" {
+		return sym + " (" + path + ")"
+	}
+	return sym + " ([unknown])"
 }
 
 func (s *symbolizer) formatSym(t *compiler.Type, data []byte) string {
