@@ -116,6 +116,7 @@ func (k *checker) structField(e *lang.Field, xt *Type) *Type {
 		k.errorf(e.Span, "not supported yet: field %s of type %s", e.Name, btfTypeName(m.Type))
 		return tInt64
 	}
+	t = userMember(xt, t)
 	info := memberInfo{off: bitOff / 8}
 	if m.BitfieldSize > 0 {
 		info.bitOff = bitOff % 8
@@ -183,6 +184,10 @@ func (k *checker) curtaskType(sp lang.Span) *Type {
 func (g *gen) structRead(e *lang.Field) *val {
 	t := g.sc.types[e]
 	info := g.sc.members[e]
+	read := asm.FnProbeReadKernel
+	if g.sc.types[e.X].User {
+		read = asm.FnProbeReadUser
+	}
 	base := g.toTemp(g.expr(e.X))
 	if info.off != 0 {
 		g.emit(asm.Add.Imm(base.reg, int32(info.off)))
@@ -193,7 +198,7 @@ func (g *gen) structRead(e *lang.Field) *val {
 		return base
 	case KString:
 		buf := g.buffer(t.Size, t)
-		g.helperCall(asm.FnProbeReadKernel, false, buf, imm(int64(t.Size), tInt64), base)
+		g.helperCall(read, false, buf, imm(int64(t.Size), tInt64), base)
 		g.countReadFault()
 		return buf
 	}
@@ -203,7 +208,7 @@ func (g *gen) structRead(e *lang.Field) *val {
 	}
 	slot := &val{kind: vMem, off: g.alloc(8), size: 8}
 	g.emit(storeImm(asm.R10, slot.off, 0, asm.DWord))
-	g.helperCall(asm.FnProbeReadKernel, false, slot, imm(int64(size), tInt64), base)
+	g.helperCall(read, false, slot, imm(int64(size), tInt64), base)
 	g.countReadFault()
 	dst := g.newTemp(t)
 	g.emit(asm.LoadMem(dst.reg, asm.R10, slot.off, asm.DWord))

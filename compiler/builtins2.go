@@ -131,6 +131,9 @@ func emitSizeof(g *gen, e *lang.Call) *val {
 	if t.Kind == KInt {
 		return imm(int64(t.Size), tUint64)
 	}
+	if t.Kind == KTuple && t.CSize > 0 {
+		return imm(int64(t.CSize), tUint64)
+	}
 	return imm(int64(t.MemSize()), tUint64)
 }
 

@@ -381,6 +381,9 @@ func (p *cparser) structDef() {
 			for p.got("*") {
 				f.typ = &btf.Pointer{Target: f.typ}
 			}
+			if f.typ == base && !p.incompleteOK(base) {
+				return
+			}
 			nt := p.next()
 			if nt.num || !isIdentByte(firstByte(nt.text)) {
 				p.errorf(nt, "C definition: expected a field name, found %q", nt.text)

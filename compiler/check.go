@@ -144,6 +144,12 @@ func (k *checker) stmt(s lang.Stmt) {
 			}
 			k.expr(x)
 			k.warnf(s.Span, "expression result is unused")
+		case *lang.Ternary:
+			if k.ternaryStmt(x) {
+				return
+			}
+			k.expr(x)
+			k.warnf(s.Span, "expression result is unused")
 		case *lang.MapRef:
 			k.expr(x)
 			k.warnf(s.Span, "expression result is unused").Hint("to print a map, use print(@%s)", x.Name)
@@ -210,6 +216,7 @@ func (k *checker) stmt(s lang.Stmt) {
 				k.errorf(s.Span, "%s outside a loop", s.Kind)
 			}
 		case "return":
+			k.noteReturn()
 			if s.Value != nil {
 				k.expr(s.Value)
 			}
@@ -506,6 +513,9 @@ func (k *checker) expr1(e lang.Expr) *Type {
 			ct, ok = k.btfCast(e.Type)
 		}
 		if !ok {
+			ct, ok = k.typedefInt(e.Type)
+		}
+		if !ok {
 			if strings.HasPrefix(e.Type.Name, "struct ") || strings.HasPrefix(e.Type.Name, "union ") || e.Type.Ptr > 0 {
 				k.errorf(e.Type.Span, "unknown type %s: it is not in the kernel's or a loaded module's BTF", e.Type.Name)
 			} else {
@@ -519,8 +529,10 @@ func (k *checker) expr1(e lang.Expr) *Type {
 		return ct
 	case *lang.Tuple:
 		tt := &Type{Kind: KTuple, Names: e.Names}
+		var own []*Type // the elements' types before widening
 		for _, x := range e.Elems {
 			et := k.expr(x)
+			own = append(own, et)
 			switch et.Kind {
 			case KInt:
 				w := *et
@@ -533,6 +545,7 @@ func (k *checker) expr1(e lang.Expr) *Type {
 			tt.Elems = append(tt.Elems, et)
 		}
 		tt.Size = tt.MemSize()
+		tt.CSize, tt.CAlign = tupleCLayout(e.Elems, own)
 		return tt
 	case *lang.Block:
 		return k.blockValue(e)
@@ -759,6 +772,7 @@ func (k *checker) field(e *lang.Field) *Type {
 			k.errorf(e.Span, "not supported yet: argument %s of type %s", f.Name, f.CType)
 			return tInt64
 		}
+		t = k.tracepointPtr(f, t)
 		if name, isEnum := strings.CutPrefix(f.CType, "enum "); isEnum && t.Kind == KInt {
 			// Printed by name, like the kernel's enum in BTF.
 			if en, found := k.c.namedEnum(name); found {

@@ -499,6 +499,10 @@ func (g *gen) stmt(s lang.Stmt) {
 			g.call(x, true)
 		case *lang.Block:
 			g.block(x)
+		case *lang.Ternary:
+			if !g.ternaryStmt(x) {
+				g.release(g.expr(s.X))
+			}
 		default:
 			g.release(g.expr(s.X))
 		}

@@ -369,7 +369,10 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 			"the program has no probes").Hint("a probe looks like: BEGIN { printf(\"hello\\n\"); }")
 	}
 	c.mapDecls(prog, diags)
+	own := prog.Macros
+	c.imports(prog, diags)
 	lang.ExpandMacros(prog, lang.MacroOptions{Library: stdlib, Builtin: isCompilerName}, diags)
+	prog.Macros = own // the imported ones were for this expansion only
 	if diags.HasErrors() {
 		return nil, diags
 	}

@@ -26,6 +26,7 @@ func (g *gen) forMap(s *lang.For) {
 	g.funcPtr(asm.R2, name)
 	g.varsPtr(asm.R3)
 	g.emit(asm.Mov.Imm(asm.R4, 0), asm.FnForEachMapElem.Call())
+	g.checkReturned()
 }
 
 // varsPtr points r at the variables' homes on the stack, the context of a
@@ -109,6 +110,7 @@ func (g *gen) callbackLoop(body *lang.Block, keep string) {
 	g.emit(asm.Mov.Reg(asm.R0, asm.R6), asm.Return())
 	// exit() or return inside the body: stop iterating.
 	g.mark(g.exit)
+	g.setReturned()
 	g.emit(asm.Mov.Imm(asm.R6, 1), asm.Ja.Label(out))
 	if g.scratch {
 		// No scratch memory (impossible): stop before anything ran.
@@ -190,6 +192,7 @@ func (g *gen) forRangeLoop(s *lang.For) {
 	g.funcPtr(asm.R2, name)
 	g.varsPtr(asm.R3)
 	g.emit(asm.Mov.Imm(asm.R4, 0), asm.FnLoop.Call())
+	g.checkReturned()
 	g.mark(none)
 	g.emit(asm.Mov.Imm(asm.R0, 0))
 }

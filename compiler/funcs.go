@@ -19,16 +19,8 @@ type builtinDef struct {
 }
 
 var builtins = map[string]builtinDef{
-	"pid": {tUint64, func(g *gen) *val {
-		r := g.helperCall(asm.FnGetCurrentPidTgid, true)
-		g.emit(asm.RSh.Imm(r.reg, 32))
-		return r
-	}},
-	"tid": {tUint64, func(g *gen) *val {
-		r := g.helperCall(asm.FnGetCurrentPidTgid, true)
-		g.emit(asm.Mov.Reg32(r.reg, r.reg))
-		return r
-	}},
+	"pid": {tUint64, func(g *gen) *val { return g.pidTid(false, false) }}, // pidns.go
+	"tid": {tUint64, func(g *gen) *val { return g.pidTid(true, false) }},
 	"uid": {tUint64, func(g *gen) *val {
 		r := g.helperCall(asm.FnGetCurrentUidGid, true)
 		g.emit(asm.Mov.Reg32(r.reg, r.reg))
@@ -325,6 +317,7 @@ func checkAgg(k *checker, e *lang.Call) *Type {
 }
 
 func checkExit(k *checker, e *lang.Call) *Type {
+	k.noteReturn()
 	if k.nargs(e, 0, 1) && len(e.Args) == 1 {
 		if t := k.expr(e.Args[0]); t.Kind != KInt {
 			k.errorf(e.Args[0].Sp(), "exit() takes an integer exit code")

@@ -89,6 +89,14 @@ func ParseFormat(f string) ([]Verb, error) {
 				i++
 				continue
 			}
+		case 'g':
+			// %gr: GFP flags by name.
+			if i+1 < len(f) && f[i+1] == 'r' {
+				verbs = append(verbs, Verb{Spec: f[start : i+2], Conv: 'g'})
+				i++
+				continue
+			}
+			return nil, fmt.Errorf("unknown conversion %%%c", f[i])
 		default:
 			return nil, fmt.Errorf("unknown conversion %%%c", f[i])
 		}

@@ -60,6 +60,10 @@ type Type struct {
 	// Bool marks a KInt holding 0 or 1 that prints as false or true
 	// (comparisons, !, && and ||, true/false, strcontains, has_key).
 	Bool bool
+	// CSize and CAlign: a KTuple's size and alignment as bpftrace lays it
+	// out (a C struct of its elements at their own widths), for sizeof;
+	// 0 when unknown (tuplesize.go).
+	CSize, CAlign int
 	// Enum is a KInt's C enum (from BTF or the script's definitions):
 	// printed by the enumerator's name where one matches.
 	Enum *btf.Enum
@@ -199,10 +203,11 @@ func (t *Type) String() string {
 	case KInet:
 		return "inet"
 	case KStack:
+		name := "kstack"
 		if t.User {
-			return "ustack"
+			name = "ustack"
 		}
-		return "kstack"
+		return name
 	case KSym:
 		if t.User {
 			return "usym"
@@ -310,6 +315,7 @@ func unify(a, b *Type) *Type {
 			out.Elems = append(out.Elems, unify(a.Elems[i], b.Elems[j]))
 		}
 		out.Size = out.MemSize()
+		out.CSize, out.CAlign = max(a.CSize, b.CSize), max(a.CAlign, b.CAlign)
 		return out
 	}
 	return a

@@ -164,6 +164,9 @@ func (k *checker) declType(tn *lang.TypeName) (*Type, bool) {
 		k.errorf(tn.Span, "unknown type %s: it is not in the kernel's or a loaded module's BTF", tn.Name)
 		return nil, false
 	}
+	if t, ok := k.typedefInt(tn); ok {
+		return t, true
+	}
 	k.errorf(tn.Span, "not supported yet: variables of type %s", tn.Name)
 	return nil, false
 }

@@ -174,6 +174,9 @@ type Env struct {
 	// OverrideHelper says whether kprobes may call bpf_override_return;
 	// nil means ask the kernel.
 	OverrideHelper *bool
+	// PidNS is the pid namespace bpfsh runs in when it is not the initial
+	// one: pid and tid are counted there, as bpftrace's (nil: initial).
+	PidNS *PidNS
 
 	btfOnce sync.Once
 	btf     *btf.Spec
@@ -189,7 +192,7 @@ type Env struct {
 
 // SystemEnv reads the running kernel's files.
 func SystemEnv() *Env {
-	return &Env{TracefsRoot: TracefsRoot()}
+	return &Env{TracefsRoot: TracefsRoot(), PidNS: CurrentPidNS()}
 }
 
 // HasWildcard reports whether s contains glob characters.

@@ -24,3 +24,21 @@ func init() {
 		})
 	}
 }
+
+// self:signal:SIGUSR1 runs, like BEGIN, through BPF_PROG_TEST_RUN: each
+// time bpfsh receives SIGUSR1 (current bpftrace's self probe).
+func init() {
+	register(&Provider{
+		Name:     "self",
+		ProgType: ebpf.RawTracepoint,
+		Expand: func(_ *Env, parts []string) ([]Point, error) {
+			if len(parts) != 2 || parts[0] != "signal" {
+				return nil, errorf("self probes are self:signal:SIGUSR1")
+			}
+			if parts[1] != "SIGUSR1" {
+				return nil, errorf("self:signal supports SIGUSR1 only, not %s", parts[1])
+			}
+			return []Point{{Provider: "self", Target: parts}}, nil
+		},
+	})
+}

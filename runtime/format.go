@@ -74,6 +74,13 @@ func formatVerb(v compiler.Verb, t *compiler.Type, data []byte) string {
 	if t.Format != compiler.FormatPlain && (v.Conv == 's' || v.Conv == 'd') {
 		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
 	}
+	if v.Conv == 'g' {
+		// %gr: the flags by name, padded as %s would be.
+		var b [8]byte
+		copy(b[:], data)
+		body := strings.TrimRight(v.Spec[1:len(v.Spec)-2], "hlzjtL")
+		return fmt.Sprintf("%"+body+"s", gfpFlags(binary.LittleEndian.Uint64(b[:])))
+	}
 	u := binary.LittleEndian.Uint64(data)
 	// C semantics, as bpftrace: without a length modifier an integer
 	// conversion reads an int (32 bits); h is 16, hh 8, l/ll/z/j/t 64.

@@ -64,7 +64,7 @@ func Pin(obj *compiler.Object, name, file, source string, w io.Writer) error {
 	var progs []*compiler.Program
 	for _, p := range obj.Programs {
 		switch p.Provider.Name {
-		case "BEGIN", "END":
+		case "BEGIN", "END", "self":
 			return fmt.Errorf("%s probes cannot be pinned: a pinned policy has no start or end", p.Provider.Name)
 		}
 		progs = append(progs, p)

@@ -58,6 +58,11 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	// SIGUSR1 runs the self:signal:SIGUSR1 probes (none: it is ignored, as
+	// by bpftrace); one that comes early waits for the probes to be ready.
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
 
 	r := &run{obj: obj, opts: opts, out: out}
 	defer r.close()
@@ -74,7 +79,7 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if err := r.load(); err != nil {
 		return 1, err
 	}
-	var begin, end []*ebpf.Program
+	var begin, end, self []*ebpf.Program
 	var attachable, iters []*compiler.Program
 	for _, p := range obj.Programs {
 		switch p.Provider.Name {
@@ -84,8 +89,21 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 			end = append(end, r.progs[p])
 		case "iter":
 			iters = append(iters, p)
+		case "self":
+			self = append(self, r.progs[p])
 		default:
 			attachable = append(attachable, p)
+		}
+	}
+	// BEGIN runs before the other probes are attached, as bpftrace's
+	// begin: nothing else has fired when it starts, and an interval's first
+	// tick comes a whole period after it. (Its output waits in the ring
+	// buffer until the attach line is out.)
+	if !opts.DryRun {
+		for _, p := range begin {
+			if err := runOnce(p); err != nil {
+				return 1, fmt.Errorf("run BEGIN: %w", err)
+			}
 		}
 	}
 	if err := r.attach(attachable); err != nil {
@@ -108,11 +126,6 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if r.ring != nil {
 		r.startReader()
 	}
-	for _, p := range begin {
-		if err := runOnce(p); err != nil {
-			return 1, fmt.Errorf("run BEGIN: %w", err)
-		}
-	}
 	var childDone, pidDone <-chan struct{}
 	if child != nil {
 		childDone = child.release()
@@ -123,15 +136,27 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if err := r.runIters(iters); err != nil {
 		return 1, err
 	}
-	if len(attachable) == 0 && child == nil && pidDone == nil {
+	if len(attachable) == 0 && len(self) == 0 && child == nil && pidDone == nil {
 		// Only BEGIN/END: nothing more will happen.
 		r.drain()
 	} else {
-		select {
-		case <-r.exited:
-		case <-sigs:
-		case <-childDone:
-		case <-pidDone:
+	wait:
+		for {
+			select {
+			case <-r.exited:
+			case <-sigs:
+			case <-childDone:
+			case <-pidDone:
+			case <-usr1:
+				// self:signal:SIGUSR1 probes run once per signal.
+				for _, p := range self {
+					if err := runOnce(p); err != nil {
+						fmt.Fprintf(opts.Err, "ERROR: run self:signal:SIGUSR1: %v\n", err)
+					}
+				}
+				continue
+			}
+			break wait
 		}
 	}
 	// Detach first so no more events arrive, then END, then maps.
@@ -260,6 +285,9 @@ func (r *run) load() error {
 		if errors.As(err, &ve) {
 			if sym, ok := missingKsym(ve); ok {
 				return fmt.Errorf("the kernel cannot find the address of %s: it is not in /proc/kallsyms (kernels built without CONFIG_KALLSYMS_ALL list no variables)", sym)
+			}
+			if why := refusedHelper(ve); why != "" {
+				return errors.New(why)
 			}
 			return fmt.Errorf("the kernel's verifier rejected the program (a bpfsh bug; please report it):\n%+v", ve)
 		}

@@ -470,6 +470,9 @@ func (l *loader) load(p *compiler.Program) (*ebpf.Program, error) {
 	if err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
+			if why := refusedHelper(ve); why != "" {
+				return nil, errors.New(why)
+			}
 			return nil, fmt.Errorf("the kernel's verifier rejected the program (a bpfsh bug; please report it):\n%+v", ve)
 		}
 		return nil, fmt.Errorf("load %s: %w", p.Point, err)

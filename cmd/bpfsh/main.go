@@ -40,7 +40,7 @@ OPTIONS:
     --dry-run      load and attach the probes, then exit without running them
     -q             do not print the "Attached N probes" line
     -f text|json   output format (json: one object per line, as bpftrace's)
-    -o FILE        write the program's output to FILE
+    -o FILE        write the program's output to FILE (also --output FILE)
     -c 'CMD'       run CMD once the probes are attached, and exit when it exits (cpid is its pid)
     -p PID         limit uprobes to process PID, and exit when it exits
     --pin NAME     attach and pin the script as policy NAME, then exit: it stays in force
@@ -326,7 +326,7 @@ func parseArgs(args []string) (*config, error) {
 			if err == nil && cfg.format != "text" && cfg.format != "json" {
 				err = fatalArgError{fmt.Errorf("Invalid output format %q\nValid formats: 'text', 'json'", cfg.format)}
 			}
-		case "-o":
+		case "-o", "--output":
 			cfg.output, err = val()
 		case "-c":
 			cfg.command, err = val()

@@ -1,0 +1,46 @@
+package compiler
+
+import (
+	"github.com/cilium/ebpf/btf"
+)
+
+// A script that redefines a kernel type (struct task_struct { int x; })
+// gets no types from the kernel's BTF for its definitions' members held by
+// value: it must define them too, as in bpftrace ("once the user redefines
+// any kernel type, he must provide all necessary definitions"). Pointers
+// to kernel types stay fine.
+
+// incompleteOK reports whether a member of type t (by value) may be used,
+// reporting the error when not.
+func (p *cparser) incompleteOK(t btf.Type) bool {
+	var full string
+	switch u := t.(type) {
+	case *btf.Struct:
+		full = "struct " + u.Name
+	case *btf.Union:
+		full = "union " + u.Name
+	default:
+		return true
+	}
+	if own, ok := p.c.cdefs.types[full]; ok && own == t {
+		return true // the script's own
+	}
+	redefined := p.redefinedKernelType()
+	if redefined == "" {
+		return true
+	}
+	p.errorf(p.toks[p.i-1], "field has incomplete type '%s'", full).
+		Hint("the script redefines %s, a kernel type: it must then define the types its definitions hold by value", redefined)
+	return false
+}
+
+// redefinedKernelType names a struct or union of the script that the kernel
+// defines too ("" when none).
+func (p *cparser) redefinedKernelType() string {
+	for _, name := range p.c.cdefs.order {
+		if _, ok := p.c.kernelType(name); ok {
+			return name
+		}
+	}
+	return ""
+}
