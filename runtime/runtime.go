@@ -146,14 +146,10 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 			case <-r.exited:
 			case <-sigs:
 			case <-childDone:
+				selfProbes(usr1, self, opts.Err, false) // a signal the child sent before it ended
 			case <-pidDone:
 			case <-usr1:
-				// self:signal:SIGUSR1 probes run once per signal.
-				for _, p := range self {
-					if err := runOnce(p); err != nil {
-						fmt.Fprintf(opts.Err, "ERROR: run self:signal:SIGUSR1: %v\n", err)
-					}
-				}
+				selfProbes(usr1, self, opts.Err, true)
 				continue
 			}
 			break wait
@@ -183,6 +179,28 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// selfProbes runs the self:signal:SIGUSR1 probes for a SIGUSR1 received
+// (got) or, when got is false, for one still pending.
+func selfProbes(usr1 <-chan os.Signal, self []*ebpf.Program, errw io.Writer, got bool) {
+	if len(self) == 0 {
+		return
+	}
+	if !got {
+		// Go hands signals over asynchronously: give one sent just before
+		// the child ended a moment to arrive.
+		select {
+		case <-usr1:
+		case <-time.After(20 * time.Millisecond):
+			return
+		}
+	}
+	for _, p := range self {
+		if err := runOnce(p); err != nil {
+			fmt.Fprintf(errw, "ERROR: run self:signal:SIGUSR1: %v\n", err)
+		}
+	}
 }
 
 // runOnce runs a BEGIN/END program once through BPF_PROG_TEST_RUN.
