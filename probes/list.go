@@ -200,6 +200,10 @@ func List(env *Env, pattern string, verbose bool, w io.Writer) error {
 			}
 		}
 	}
+	if hasProvider && provider == "usdt" {
+		bin, spec, _ := strings.Cut(rest, ":")
+		return ListUSDT(w, bin, spec)
+	}
 	if hasProvider && (provider == "uprobe" || provider == "uretprobe") {
 		bin, sym, _ := strings.Cut(rest, ":")
 		file, err := ResolveBinary(bin)

@@ -49,6 +49,7 @@ type Field struct {
 	Conv    string   // how to convert the raw value (sockops: ConvBswap32, ...)
 	BTF     btf.Type // the field's type when known from BTF (raw tracepoints, kprobes)
 	Offset6 int      // ConvInetAddr: offset of the IPv6 form
+	USDT    *USDTArg // ConvUSDT: where the argument lives
 }
 
 // Context is what a program sees at a point.

@@ -10,3 +10,10 @@ if [ ! -x "$out" ] || [ "$src" -nt "$out" ]; then
 	cc -O1 -g -fno-omit-frame-pointer -fno-inline -o "$out.$$" "$src"
 	mv -f "$out.$$" "$out"
 fi
+# usdt.c: USDT probes written with inline asm (tests/runtime/usdt.test).
+src=$(dirname "$0")/usdt.c
+out=/tmp/bpfsh_usdt
+if [ ! -x "$out" ] || [ "$src" -nt "$out" ]; then
+	cc -O1 -g -fno-omit-frame-pointer -o "$out.$$" "$src"
+	mv -f "$out.$$" "$out"
+fi
