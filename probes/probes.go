@@ -24,6 +24,10 @@ type Point struct {
 	// Multi lists the functions one program attaches to at once (a kprobe
 	// wildcard through kprobe_multi); Target then holds the pattern.
 	Multi []string
+	// Loc picks one location of a usdt probe (1 + its index among the
+	// probe's notes): each location gets its own program, as their
+	// arguments may live in different places.
+	Loc int
 }
 
 // String renders the point the way bpftrace names probes ("tracepoint:syscalls:sys_enter_openat").

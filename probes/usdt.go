@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -82,15 +83,15 @@ func expandUSDT(parts []string) ([]Point, error) {
 		return nil, errorf("%s: %v", bin, err)
 	}
 	var out []Point
-	seen := map[string]bool{}
+	seen := map[string]int{}
 	for _, n := range notes {
 		okp, _ := path.Match(prov, n.Provider)
 		okn, _ := path.Match(name, n.Name)
-		if !okp || !okn || seen[n.Provider+":"+n.Name] {
+		if !okp || !okn {
 			continue
 		}
-		seen[n.Provider+":"+n.Name] = true
-		out = append(out, Point{Provider: "usdt", Target: []string{bin, n.Provider, n.Name}})
+		seen[n.Provider+":"+n.Name]++
+		out = append(out, Point{Provider: "usdt", Target: []string{bin, n.Provider, n.Name}, Loc: seen[n.Provider+":"+n.Name]})
 	}
 	if len(out) == 0 {
 		spec := name
@@ -117,8 +118,11 @@ func usdtLocations(p Point) ([]USDTNote, error) {
 			out = append(out, n)
 		}
 	}
-	if len(out) == 0 {
+	if len(out) == 0 || p.Loc > len(out) {
 		return nil, errorf("usdt probe %s:%s not found in %s", p.Target[1], p.Target[2], p.Target[0])
+	}
+	if p.Loc > 0 {
+		out = out[p.Loc-1 : p.Loc]
 	}
 	return out, nil
 }
@@ -269,13 +273,18 @@ func ListUSDT(w io.Writer, bin, spec string) error {
 		}
 	}
 	seen := map[string]bool{}
+	var lines []string
 	for _, n := range notes {
 		okp, _ := path.Match(prov, n.Provider)
 		okn, _ := path.Match(name, n.Name)
 		if okp && okn && !seen[n.Provider+":"+n.Name] {
 			seen[n.Provider+":"+n.Name] = true
-			fmt.Fprintf(w, "usdt:%s:%s:%s\n", file, n.Provider, n.Name)
+			lines = append(lines, fmt.Sprintf("usdt:%s:%s:%s", file, n.Provider, n.Name))
 		}
+	}
+	sort.Strings(lines)
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
 	}
 	return nil
 }

@@ -6,7 +6,9 @@
 // provider, name, argument spec) that points at it.
 //
 // Probes: bpfsh_test:args(u8 c, s8 sc, s32 i, u32 u, s64 l, const char *s)
-//         bpfsh_test:consts(8@$42, -4@$-7) both per iteration, and
+//         bpfsh_test:consts(8@$42, -4@$-7), bpfsh_test:mem(s32 3*i, on the
+//         stack), bpfsh_test:twice(s32 i+100) then twice(s32 -1) (one probe,
+//         two locations), all per iteration, and
 //         bpfsh_test:guarded(s32 i), which has a semaphore: the program
 //         fires it only while a tracer has enabled it (and then prints
 //         "enabled" once).
@@ -75,6 +77,14 @@ __attribute__((noinline)) static void fire(int i, const char *name)
 	sink += c + sc + n + u + l;
 }
 
+// bpfsh_test:twice has two locations whose arguments live in different
+// places: a register in one, a constant in the other.
+__attribute__((noinline)) static void twice(int i)
+{
+	__asm__ __volatile__(SDT_NOTE("bpfsh_test", "twice", "0", "-4@%[a1]") : : [a1] "r"(i + 100));
+	__asm__ __volatile__(SDT_NOTE("bpfsh_test", "twice", "0", "-4@%[a1]") : : [a1] "n"(-1));
+}
+
 int main(int argc, char **argv)
 {
 	const char *name = argc > 2 ? argv[2] : "world";
@@ -87,6 +97,7 @@ int main(int argc, char **argv)
 			fflush(stdout);
 		}
 		fire(i, name);
+		twice(i);
 	}
 	return 0;
 }
