@@ -5,7 +5,9 @@ import (
 	"debug/elf"
 	"fmt"
 	"io"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,10 +69,13 @@ func init() {
 }
 
 func expandUSDT(parts []string) ([]Point, error) {
-	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[len(parts)-1] == "" {
+	if len(parts) == 1 && parts[0] == "*" && TargetPID != 0 {
+		parts = []string{"", "*"} // usdt:* -p PID: every probe of the process
+	}
+	if len(parts) < 2 || len(parts) > 3 || parts[len(parts)-1] == "" {
 		return nil, errorf("usdt needs a binary and a probe: usdt:/path/to/binary:[provider:]name")
 	}
-	bin, err := ResolveBinary(parts[0])
+	bins, err := usdtBinaries(parts[0])
 	if err != nil {
 		return nil, err
 	}
@@ -78,30 +83,122 @@ func expandUSDT(parts []string) ([]Point, error) {
 	if len(parts) == 3 && parts[1] != "" {
 		prov = parts[1]
 	}
-	notes, err := USDTNotes(bin)
-	if err != nil {
-		return nil, errorf("%s: %v", bin, err)
-	}
 	var out []Point
-	seen := map[string]int{}
-	for _, n := range notes {
-		okp, _ := path.Match(prov, n.Provider)
-		okn, _ := path.Match(name, n.Name)
-		if !okp || !okn {
-			continue
+	total := 0
+	for _, bin := range bins {
+		notes, err := USDTNotes(bin)
+		if err != nil {
+			if len(bins) > 1 {
+				continue
+			}
+			return nil, errorf("%s: %v", bin, err)
 		}
-		seen[n.Provider+":"+n.Name]++
-		out = append(out, Point{Provider: "usdt", Target: []string{bin, n.Provider, n.Name}, Loc: seen[n.Provider+":"+n.Name]})
+		total += len(notes)
+		seen := map[string]int{}
+		for _, n := range notes {
+			okp, _ := path.Match(prov, n.Provider)
+			okn, _ := path.Match(name, n.Name)
+			if !okp || !okn {
+				continue
+			}
+			seen[n.Provider+":"+n.Name]++
+			out = append(out, Point{Provider: "usdt", Target: []string{bin, n.Provider, n.Name}, Loc: seen[n.Provider+":"+n.Name]})
+		}
 	}
 	if len(out) == 0 {
 		spec := name
 		if len(parts) == 3 {
 			spec = parts[1] + ":" + name
 		}
-		if len(notes) == 0 {
-			return nil, errorf("no usdt probes in %s", bin)
+		where := strings.Join(bins, ", ")
+		if len(bins) != 1 {
+			where = fmt.Sprintf("the binaries matching %s", parts[0])
+			if parts[0] == "" || parts[0] == "*" {
+				where = fmt.Sprintf("process %d", TargetPID)
+			}
 		}
-		return nil, errorf("usdt probe %q not found in %s", spec, bin)
+		if total == 0 {
+			return nil, errorf("no usdt probes in %s", where)
+		}
+		return nil, errorf("usdt probe %q not found in %s", spec, where)
+	}
+	return out, nil
+}
+
+// usdtBinaries resolves a usdt probe's binary: a path or name, a glob,
+// or (with -p) empty or a pattern matched against the process's
+// executable and the files it maps.
+func usdtBinaries(pattern string) ([]string, error) {
+	if TargetPID != 0 && (pattern == "" || HasWildcard(pattern)) {
+		mods, err := processModules(TargetPID)
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, m := range mods {
+			if ok, _ := path.Match(pattern, m); pattern == "" || pattern == "*" || ok {
+				out = append(out, m)
+			}
+		}
+		if len(out) == 0 {
+			return nil, errorf("no binary of process %d matches %q", TargetPID, pattern)
+		}
+		return out, nil
+	}
+	if pattern == "" {
+		return nil, errorf("usdt needs a binary (or -p PID): usdt:/path/to/binary:[provider:]name")
+	}
+	if HasWildcard(pattern) {
+		matches, _ := filepath.Glob(pattern)
+		var out []string
+		for _, m := range matches {
+			if isELF(m) {
+				if strings.HasPrefix(pattern, "./") && !strings.HasPrefix(m, "./") {
+					m = "./" + m // Glob drops it; bpftrace keeps the path as written
+				}
+				out = append(out, m)
+			}
+		}
+		if len(out) == 0 {
+			return nil, errorf("no binary matches %q", pattern)
+		}
+		return out, nil
+	}
+	bin, err := ResolveBinary(pattern)
+	if err != nil {
+		return nil, err
+	}
+	if strings.Contains(pattern, "/") {
+		// A path stays as written, in probe names too (as bpftrace's).
+		return []string{pattern}, nil
+	}
+	return []string{bin}, nil
+}
+
+// processModules lists a process's executable and the other ELF files it
+// maps executable, through /proc/PID/root (as bpftrace 0.17 names them),
+// so that a process in another mount namespace is seen as it sees itself.
+func processModules(pid int) ([]string, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		return nil, errorf("-p %d: %v", pid, err)
+	}
+	var out []string
+	seen := map[string]bool{}
+	root := fmt.Sprintf("/proc/%d/root", pid)
+	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil {
+		seen[exe] = true
+		out = append(out, root+exe)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || !strings.Contains(f[1], "x") || !strings.HasPrefix(f[5], "/") || seen[f[5]] {
+			continue
+		}
+		seen[f[5]] = true
+		if isELF(root + f[5]) {
+			out = append(out, root+f[5])
+		}
 	}
 	return out, nil
 }
@@ -256,10 +353,19 @@ func vaddrOffset(f *elf.File, vaddr uint64, exec bool) (uint64, bool) {
 // ListUSDT prints the probes of a binary that match provider and name
 // patterns as usdt:PATH:provider:name.
 func ListUSDT(w io.Writer, bin, spec string) error {
-	file, err := ResolveBinary(bin)
+	files, err := usdtBinaries(bin)
 	if err != nil {
 		return err
 	}
+	for _, file := range files {
+		if err := listUSDT(w, file, spec); err != nil && len(files) == 1 {
+			return err
+		}
+	}
+	return nil
+}
+
+func listUSDT(w io.Writer, file, spec string) error {
 	notes, err := USDTNotes(file)
 	if err != nil {
 		return err

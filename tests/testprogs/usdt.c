@@ -14,9 +14,11 @@
 //         "enabled" once).
 //
 // Usage: bpfsh_usdt [N [NAME]]   fire the probes N times (default 1)
+//        bpfsh_usdt loop [NAME]  fire them every 10 ms until killed
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SDT_NOTE(prov, name, sem, args)                                   \
 	"990: nop\n"                                                          \
@@ -88,6 +90,13 @@ __attribute__((noinline)) static void twice(int i)
 int main(int argc, char **argv)
 {
 	const char *name = argc > 2 ? argv[2] : "world";
+	if (argc > 1 && strcmp(argv[1], "loop") == 0) {
+		for (int i = 0;; i++) {
+			fire(i, name);
+			twice(i);
+			usleep(10000);
+		}
+	}
 	int n = argc > 1 ? atoi(argv[1]) : 1;
 	int enabled = 0;
 	for (int i = 0; i < n; i++) {
