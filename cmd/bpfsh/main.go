@@ -320,6 +320,9 @@ func parseArgs(args []string) (*config, error) {
 			if err == nil && mode != "none" && mode != "line" && mode != "full" {
 				err = fmt.Errorf("-B takes none, line or full, not %q", mode)
 			}
+		case "--usdt-file-activation":
+			// usdt semaphores are the kernel's (uprobe ref_ctr_offset): every
+			// process that maps the binary has them counted already.
 		case "-k", "-kk":
 			// Helper failures (failed map updates, lost events) are always reported.
 		case "-f":
