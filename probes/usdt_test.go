@@ -77,7 +77,7 @@ func TestUSDTNotes(t *testing.T) {
 			t.Errorf("%s:%s: %v", n.Provider, n.Name, err)
 		}
 	}
-	want := map[string]int{"bpfsh_test:args": 1, "bpfsh_test:consts": 1, "bpfsh_test:mem": 1, "bpfsh_test:guarded": 1, "bpfsh_test:twice": 2}
+	want := map[string]int{"bpfsh_test:args": 1, "bpfsh_test:consts": 1, "bpfsh_test:mem": 1, "bpfsh_test:guarded": 1, "bpfsh_test:twice": 2, `bpfsh_test:"quoted"`: 1}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("probes %v, want %v", got, want)
 	}

@@ -8,7 +8,8 @@
 // Probes: bpfsh_test:args(u8 c, s8 sc, s32 i, u32 u, s64 l, const char *s)
 //         bpfsh_test:consts(8@$42, -4@$-7), bpfsh_test:mem(s32 3*i, on the
 //         stack), bpfsh_test:twice(s32 i+100) then twice(s32 -1) (one probe,
-//         two locations), all per iteration, and
+//         two locations), bpfsh_test:"quoted" (a name with quotes,
+//         4@$7), all per iteration, and
 //         bpfsh_test:guarded(s32 i), which has a semaphore: the program
 //         fires it only while a tracer has enabled it (and then prints
 //         "enabled" once).
@@ -85,6 +86,8 @@ __attribute__((noinline)) static void twice(int i)
 {
 	__asm__ __volatile__(SDT_NOTE("bpfsh_test", "twice", "0", "-4@%[a1]") : : [a1] "r"(i + 100));
 	__asm__ __volatile__(SDT_NOTE("bpfsh_test", "twice", "0", "-4@%[a1]") : : [a1] "n"(-1));
+	// A name with quotes in it, as DTRACE_PROBE(p, "name") makes.
+	__asm__ __volatile__(SDT_NOTE("bpfsh_test", "\\\"quoted\\\"", "0", "-4@%[a1]") : : [a1] "n"(7));
 }
 
 int main(int argc, char **argv)
