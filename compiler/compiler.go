@@ -650,7 +650,7 @@ func (c *compiler) generate(k *checker, sc *scope, p *lang.Probe, n, probe int) 
 
 // known lists bpftrace probe types bpfsh parses but cannot compile yet.
 var known = map[string]bool{
-	"usdt": true, "U": true, "hardware": true, "h": true,
+	"hardware": true, "h": true,
 	"watchpoint": true, "w": true, "asyncwatchpoint": true, "iter": true, "it": true,
 	"sockops": true, "xdp": true, "tc": true,
 }

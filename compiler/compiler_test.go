@@ -108,7 +108,7 @@ func TestCompileErrors(t *testing.T) {
 		// This machine's kernel has neither kprobes nor trampolines: say so.
 		{`k:vfs_read { }`, []string{"1:1: error: kprobes are not available: this kernel was built without CONFIG_KPROBES"}},
 		{`fentry:vfs_read { }`, []string{"1:1: error: fentry/fexit are not available: this kernel cannot attach BPF trampolines"}},
-		{`usdt:/bin/sh:p:q { }`, []string{"1:1: error: not supported yet: usdt probes"}},
+		{`usdt:/bin/sh:p:q { }`, []string{"1:1: error: no usdt probes in /bin/sh"}},
 		{`BEGIN { $x = nsecs(wallclock); }`, []string{"1:20: error: nsecs() takes a clock: monotonic, boot, tai or sw_tai"}},
 		{`BEGIN { @x = pton("1.2.3"); }`, []string{"1:19: error: pton(): \"1.2.3\" is not an IPv4 or IPv6 address"}},
 		{`struct Foo { int x; } BEGIN { print(offsetof(struct Foo, y)); }`, []string{"1:58: error: struct Foo has no member \"y\""}},

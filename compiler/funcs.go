@@ -81,6 +81,9 @@ func (k *checker) ident(e *lang.Ident) *Type {
 			if f.Conv == probes.ConvFuncIP {
 				return tKsym
 			}
+			if f.Conv == probes.ConvUSDT {
+				return intType(f.USDT.Size, f.USDT.Signed)
+			}
 			return intType(8, false)
 		}
 		if _, ok := ctx.Consts[e.Name]; ok {
@@ -116,6 +119,9 @@ func (k *checker) ident(e *lang.Ident) *Type {
 	}
 	if e.Name == "args" {
 		k.errorf(e.Span, "args must be followed by a field: args.NAME")
+		return tInt64
+	}
+	if k.usdtNoArg(e) {
 		return tInt64
 	}
 	if bpftraceNames[e.Name] {

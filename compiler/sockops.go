@@ -27,6 +27,9 @@ func sockopsOnly(name string) (int64, bool) {
 
 // ctxBuiltin loads a context value named by the provider, converted.
 func (g *gen) ctxBuiltin(f probes.Field) *val {
+	if f.Conv == probes.ConvUSDT {
+		return g.usdtArg(f)
+	}
 	if f.Conv == probes.ConvFuncIP {
 		buf := g.buffer(8, tKsym)
 		g.emit(asm.Mov.Reg(asm.R1, ctxReg), asm.FnGetFuncIp.Call(),

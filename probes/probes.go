@@ -24,6 +24,10 @@ type Point struct {
 	// Multi lists the functions one program attaches to at once (a kprobe
 	// wildcard through kprobe_multi); Target then holds the pattern.
 	Multi []string
+	// Loc picks one location of a usdt probe (1 + its index among the
+	// probe's notes): each location gets its own program, as their
+	// arguments may live in different places.
+	Loc int
 }
 
 // String renders the point the way bpftrace names probes ("tracepoint:syscalls:sys_enter_openat").
@@ -49,6 +53,7 @@ type Field struct {
 	Conv    string   // how to convert the raw value (sockops: ConvBswap32, ...)
 	BTF     btf.Type // the field's type when known from BTF (raw tracepoints, kprobes)
 	Offset6 int      // ConvInetAddr: offset of the IPv6 form
+	USDT    *USDTArg // ConvUSDT: where the argument lives
 }
 
 // Context is what a program sees at a point.

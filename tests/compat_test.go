@@ -127,6 +127,12 @@ func TestBpftraceCompat(t *testing.T) {
 // when the copy of the suite doesn't have them.
 func missingTestProgs(dir string, c *Case) string {
 	all := strings.Join(append([]string{c.Run, c.Prog, c.After}, c.Befores...), " ")
+	// A script the case runs may name them too.
+	for _, sc := range regexp.MustCompile(`runtime/scripts/[\w.-]+`).FindAllString(all, -1) {
+		if b, err := os.ReadFile(filepath.Join(dir, sc)); err == nil {
+			all += " " + string(b)
+		}
+	}
 	for _, m := range regexp.MustCompile(`\./(testprogs|testlibs)/[\w.-]+`).FindAllString(all, -1) {
 		if _, err := os.Stat(filepath.Join(dir, m)); err != nil {
 			return "needs bpftrace's " + m

@@ -85,6 +85,10 @@ var oracleCases = []oracleCase{
 	{name: "positional parameters", run: `{{BPFTRACE}} -e 'BEGIN { printf("%d %s %d [%d]\n", $1, str($2), $1 + 1, $3); exit(); }' 41 hello`},
 	{name: "stdin", run: `{{BPFTRACE}} - < scripts/hello.bt`},
 	{name: "file", run: `{{BPFTRACE}} scripts/hello.bt`},
+	// USDT probes of testprogs/usdt.c: register, constant and memory
+	// arguments of each size and sign, a string, a semaphore, a probe with
+	// two locations.
+	{name: "usdt", run: `sh testprogs/build.sh && {{BPFTRACE}} -c '/tmp/bpfsh_usdt 2 bob' -e 'usdt:/tmp/bpfsh_usdt:bpfsh_test:args /pid == cpid/ { printf("%u %ld %ld %lu %ld %s\n", arg0, arg1, arg2, arg3, arg4, str(arg5)); } usdt:/tmp/bpfsh_usdt:bpfsh_test:consts /pid == cpid/ { printf("c %ld %ld\n", arg0, arg1); } usdt:/tmp/bpfsh_usdt:bpfsh_test:mem /pid == cpid/ { printf("m %ld\n", arg0); @m = max(arg0); } usdt:/tmp/bpfsh_usdt:bpfsh_test:guarded /pid == cpid/ { printf("g %d\n", arg0); } usdt:/tmp/bpfsh_usdt:bpfsh_test:twice /pid == cpid/ { printf("t %d\n", arg0); }'`},
 	{name: "shebang", run: `{{SHEBANG_DIR}}/hello_arg.bt world`},
 	{
 		// Both must fail with three diagnostics at the same lines, echoing

@@ -176,6 +176,7 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 		fmt.Fprint(stdout, lang.Print(prog))
 		return 0
 	}
+	probes.TargetPID = cfg.pid // usdt probes without a binary are the process's
 	obj, cdiags := compiler.Compile(prog, compiler.Options{Env: probes.SystemEnv(), Params: cfg.params, NamedArgs: cfg.named, Unsafe: cfg.unsafe,
 		MaxMapKeys: envInt("BPFTRACE_MAP_KEYS_MAX", "BPFSH_MAX_MAP_KEYS"), RingPages: envInt("BPFTRACE_PERF_RB_PAGES", "BPFSH_PERF_RB_PAGES"),
 		StrLen: envInt("BPFTRACE_MAX_STRLEN", "BPFSH_MAX_STRLEN"), ProbeFilter: cfg.probeFilter, MaxProbes: envInt("BPFTRACE_MAX_PROBES", "BPFSH_MAX_PROBES"),
@@ -319,6 +320,9 @@ func parseArgs(args []string) (*config, error) {
 			if err == nil && mode != "none" && mode != "line" && mode != "full" {
 				err = fmt.Errorf("-B takes none, line or full, not %q", mode)
 			}
+		case "--usdt-file-activation":
+			// usdt semaphores are the kernel's (uprobe ref_ctr_offset): every
+			// process that maps the binary has them counted already.
 		case "-k", "-kk":
 			// Helper failures (failed map updates, lost events) are always reported.
 		case "-f":
@@ -351,7 +355,19 @@ func parseArgs(args []string) (*config, error) {
 	}
 	rest := args[i:]
 	if cfg.list {
-		cfg.params = rest
+		// -l PATTERN -p PID: options may follow the pattern.
+		for j := 0; j < len(rest); j++ {
+			if rest[j] == "-p" && j+1 < len(rest) {
+				pid, err := parsePID(rest[j+1])
+				if err != nil {
+					return nil, err
+				}
+				cfg.pid = pid
+				j++
+				continue
+			}
+			cfg.params = append(cfg.params, rest[j])
+		}
 		return cfg, nil
 	}
 	if !cfg.hasProg {
@@ -461,6 +477,7 @@ func warnWorldWritable(file string) {
 // definitions ("struct task_struct").
 func listProbes(cfg *config, pattern string, stdout, stderr io.Writer) int {
 	env := probes.SystemEnv()
+	probes.TargetPID = cfg.pid // usdt probes of a process (-l -p PID)
 	verbose := cfg.listV || cfg.verbose
 	patterns := strings.Split(pattern, ",")
 	var src []byte

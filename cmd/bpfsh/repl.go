@@ -758,6 +758,20 @@ func (c *completer) spec(word string) ([][]rune, int) {
 					full = append(full, prov+":"+bin+":"+l[i+1:])
 				}
 			}
+		case "usdt":
+			bin, _, hasSpec := strings.Cut(rest, ":")
+			if !hasSpec {
+				for _, f := range paths(bin) {
+					full = append(full, prov+":"+f)
+				}
+				break
+			}
+			for _, l := range c.list("usdt:" + bin + ":*") {
+				// usdt:FILE:PROVIDER:NAME; keep the binary as typed.
+				if parts := strings.Split(l, ":"); len(parts) >= 4 {
+					full = append(full, prov+":"+bin+":"+strings.Join(parts[len(parts)-2:], ":"))
+				}
+			}
 		default:
 			for _, l := range c.list(p.Name + ":*") {
 				full = append(full, prov+strings.TrimPrefix(l, p.Name))

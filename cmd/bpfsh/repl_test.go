@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -71,6 +73,33 @@ func TestComplete(t *testing.T) {
 		sort.Strings(got)
 		if strings.Join(got, "|") != tt.want || n != tt.n {
 			t.Errorf("complete %q = %q, %d; want %q, %d", tt.line, strings.Join(got, "|"), n, tt.want, tt.n)
+		}
+	}
+}
+
+// TestCompleteUSDT completes usdt probes of tests/testprogs/usdt.c.
+func TestCompleteUSDT(t *testing.T) {
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		t.Skip("no C compiler")
+	}
+	bin := filepath.Join(t.TempDir(), "usdt")
+	if out, err := exec.Command(cc, "-o", bin, "../../tests/testprogs/usdt.c").CombinedOutput(); err != nil {
+		t.Fatalf("cc: %v\n%s", err, out)
+	}
+	c := &completer{env: &probes.Env{}}
+	for _, tt := range []struct{ line, want string }{
+		{"usdt:" + bin + ":bpfsh_t", "est:"},
+		{"usdt:" + bin + ":bpfsh_test:con", "sts"},
+		{"U:" + bin + ":bpfsh_test:t", "wice"},
+	} {
+		cands, _ := c.Do([]rune(tt.line), len([]rune(tt.line)))
+		var got []string
+		for _, r := range cands {
+			got = append(got, string(r))
+		}
+		if strings.Join(got, "|") != tt.want {
+			t.Errorf("complete %q = %q, want %q", tt.line, strings.Join(got, "|"), tt.want)
 		}
 	}
 }

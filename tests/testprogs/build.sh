@@ -10,3 +10,17 @@ if [ ! -x "$out" ] || [ "$src" -nt "$out" ]; then
 	cc -O1 -g -fno-omit-frame-pointer -fno-inline -o "$out.$$" "$src"
 	mv -f "$out.$$" "$out"
 fi
+# usdt.c: USDT probes written with inline asm (tests/runtime/usdt.test).
+src=$(dirname "$0")/usdt.c
+out=/tmp/bpfsh_usdt
+if [ ! -x "$out" ] || [ "$src" -nt "$out" ]; then
+	cc -O1 -g -fno-omit-frame-pointer -o "$out.$$" "$src"
+	mv -f "$out.$$" "$out"
+fi
+# throw.cc: fires libstdc++'s own USDT probes; only where g++ is.
+src=$(dirname "$0")/throw.cc
+out=/tmp/bpfsh_throw
+if command -v g++ >/dev/null && { [ ! -x "$out" ] || [ "$src" -nt "$out" ]; }; then
+	g++ -O1 -o "$out.$$" "$src"
+	mv -f "$out.$$" "$out"
+fi
