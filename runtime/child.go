@@ -14,9 +14,10 @@ import (
 // a pipe before exec'ing the command, so its pid (cpid) is known before
 // the probes are loaded and it runs only once they are attached.
 type childProc struct {
-	cmd  *exec.Cmd
-	gate *os.File
-	done chan struct{}
+	cmd   *exec.Cmd
+	gate  *os.File
+	done  chan struct{}
+	ready chan struct{} // closed once the shell waits at the gate
 }
 
 func startChild(command string) (*childProc, error) {
@@ -24,16 +25,33 @@ func startChild(command string) (*childProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command("/bin/sh", "-c", "read _ <&3; exec 3<&-; exec "+command)
+	// The shell says when it is at the gate: what it does starting up
+	// (dash calls getppid() for $PPID) happens before the probes attach.
+	rr, rw, err := os.Pipe()
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	cmd := exec.Command("/bin/sh", "-c", "echo >&4; exec 4>&-; read _ <&3; exec 3<&-; exec "+command)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.ExtraFiles = []*os.File{r}
+	cmd.ExtraFiles = []*os.File{r, rw}
 	if err := cmd.Start(); err != nil {
 		r.Close()
 		w.Close()
+		rr.Close()
+		rw.Close()
 		return nil, fmt.Errorf("start -c command: %w", err)
 	}
 	r.Close()
-	c := &childProc{cmd: cmd, gate: w, done: make(chan struct{})}
+	rw.Close()
+	c := &childProc{cmd: cmd, gate: w, done: make(chan struct{}), ready: make(chan struct{})}
+	go func() {
+		var b [1]byte
+		rr.Read(b[:]) // a byte, or EOF if the shell is gone
+		rr.Close()
+		close(c.ready)
+	}()
 	go func() {
 		cmd.Wait()
 		close(c.done)
@@ -42,6 +60,14 @@ func startChild(command string) (*childProc, error) {
 }
 
 func (c *childProc) pid() int { return c.cmd.Process.Pid }
+
+// waitReady waits (a little at most) until the shell is at the gate.
+func (c *childProc) waitReady() {
+	select {
+	case <-c.ready:
+	case <-time.After(2 * time.Second):
+	}
+}
 
 // release lets the command run and returns a channel closed when it exits.
 func (c *childProc) release() <-chan struct{} {

@@ -106,6 +106,9 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 			}
 		}
 	}
+	if child != nil {
+		child.waitReady()
+	}
 	if err := r.attach(attachable); err != nil {
 		return 1, err
 	}
