@@ -1,6 +1,8 @@
 package compiler
 
 import (
+	"github.com/bpfsh/bpfsh/internal/privtest"
+
 	"os"
 	"strings"
 	"testing"
@@ -18,9 +20,8 @@ import (
 // bpf_override_return.
 func kernelEnv(t *testing.T, helper bool) *probes.Env {
 	t.Helper()
-	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
-		t.Skip("no kernel BTF (/sys/kernel/btf/vmlinux)")
-	}
+	_, err := os.Stat("/sys/kernel/btf/vmlinux")
+	privtest.Need(t, err == nil, "no kernel BTF (/sys/kernel/btf/vmlinux)")
 	const dir = "../probes/testdata/kernel/"
 	return &probes.Env{TracefsRoot: dir + "tracing", DebugfsRoot: dir + "debug", SecurityfsRoot: dir + "security", OverrideHelper: &helper}
 }

@@ -14,9 +14,7 @@ import (
 // string) and loads them into the verifier.
 func TestUSDTVerifier(t *testing.T) {
 	cc, err := exec.LookPath("cc")
-	if err != nil {
-		t.Skip("no C compiler")
-	}
+	privtest.Need(t, err == nil, "no C compiler")
 	bin := filepath.Join(t.TempDir(), "usdt")
 	if out, err := exec.Command(cc, "-O1", "-fno-omit-frame-pointer", "-o", bin, "../tests/testprogs/usdt.c").CombinedOutput(); err != nil {
 		t.Fatalf("cc: %v\n%s", err, out)

@@ -1,6 +1,8 @@
 package probes
 
 import (
+	"github.com/bpfsh/bpfsh/internal/privtest"
+
 	"bytes"
 	"os"
 	"strings"
@@ -17,9 +19,8 @@ func fakeKernel(helper bool) *Env {
 
 func needBTF(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
-		t.Skip("no kernel BTF (/sys/kernel/btf/vmlinux)")
-	}
+	_, err := os.Stat("/sys/kernel/btf/vmlinux")
+	privtest.Need(t, err == nil, "no kernel BTF (/sys/kernel/btf/vmlinux)")
 }
 
 func TestErrorInjectionList(t *testing.T) {

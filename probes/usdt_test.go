@@ -1,6 +1,8 @@
 package probes
 
 import (
+	"github.com/bpfsh/bpfsh/internal/privtest"
+
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -53,9 +55,7 @@ func TestParseUSDTArgs(t *testing.T) {
 // TestUSDTNotes builds tests/testprogs/usdt.c and reads its notes.
 func TestUSDTNotes(t *testing.T) {
 	cc, err := exec.LookPath("cc")
-	if err != nil {
-		t.Skip("no C compiler")
-	}
+	privtest.Need(t, err == nil, "no C compiler")
 	bin := filepath.Join(t.TempDir(), "usdt")
 	if out, err := exec.Command(cc, "-O1", "-o", bin, "../tests/testprogs/usdt.c").CombinedOutput(); err != nil {
 		t.Fatalf("cc: %v\n%s", err, out)

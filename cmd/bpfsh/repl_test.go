@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/bpfsh/bpfsh/internal/privtest"
+
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -80,9 +82,7 @@ func TestComplete(t *testing.T) {
 // TestCompleteUSDT completes usdt probes of tests/testprogs/usdt.c.
 func TestCompleteUSDT(t *testing.T) {
 	cc, err := exec.LookPath("cc")
-	if err != nil {
-		t.Skip("no C compiler")
-	}
+	privtest.Need(t, err == nil, "no C compiler")
 	bin := filepath.Join(t.TempDir(), "usdt")
 	if out, err := exec.Command(cc, "-o", bin, "../../tests/testprogs/usdt.c").CombinedOutput(); err != nil {
 		t.Fatalf("cc: %v\n%s", err, out)

@@ -79,3 +79,17 @@ func createMap() error {
 	unix.Close(int(fd))
 	return nil
 }
+
+// Need skips a test whose prerequisite (a C compiler, kernel BTF) is
+// missing, and fails it instead where privileged tests are required (CI),
+// which installs every prerequisite.
+func Need(t testing.TB, ok bool, what string) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if Required() {
+		t.Fatalf("%s, and %s=1 forbids skipping", what, EnvRequire)
+	}
+	t.Skip(what)
+}
