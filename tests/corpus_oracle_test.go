@@ -136,7 +136,7 @@ var (
 	diagWarning  = regexp.MustCompile(`^\S+:\d+:\d+: warning: `)
 	diagLine     = regexp.MustCompile(`^\S+:\d+:\d+: `)
 	oracleNumber = regexp.MustCompile(`\b(0x[0-9a-f]{6,}|\d{4,})\b`)
-	oracleTime   = regexp.MustCompile(`\b\d\d:\d\d:\d\d\b`)
+	oracleTime   = regexp.MustCompile(`\b\d\d:\d\d(:\d\d)?\b`)
 )
 
 // normaliseCorpus keeps what both tools print for a case: the output the
