@@ -5,14 +5,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
-
-	"github.com/bpfsh/bpfsh/internal/privtest"
 )
 
 // oracleCorpusList names the cases of bpfsh's own corpus (runtime/*.test)
@@ -30,21 +27,7 @@ const oracleCorpusList = "oracle_corpus.txt"
 // times and addresses, bpftrace's RLIMIT complaint). Each tool must also meet
 // the case's own expectations.
 func TestCorpusOracle(t *testing.T) {
-	privtest.Require(t)
-	bpftrace, err := exec.LookPath("bpftrace")
-	if err != nil {
-		if privtest.Required() {
-			t.Fatalf("bpftrace is not on PATH (install it: apt-get install bpftrace): %v", err)
-		}
-		t.Skipf("bpftrace is not on PATH: %v", err)
-	}
-	sh := newRunner(t)
-	bt := &Runner{
-		Binary:   bpftrace,
-		Dir:      sh.Dir,
-		Vars:     sh.Vars,
-		AttachRE: regexp.MustCompile(`^__BPFTRACE_NOTIFY_PROBES_ATTACHED$`),
-	}
+	sh, bt := oracleRunners(t)
 	generate := os.Getenv("BPFSH_ORACLE_CORPUS") == "1"
 	listed := map[string]bool{}
 	if !generate {

@@ -103,9 +103,11 @@ var oracleCases = []oracleCase{
 	},
 }
 
-// TestOracle compares bpfsh with bpftrace (0.17 on this machine kind) on the
-// workloads above.
-func TestOracle(t *testing.T) {
+// oracleRunners returns runners for bpfsh and for bpftrace (the oracle),
+// sharing directory and variables; without bpftrace the test skips, or
+// fails where privileged tests are required.
+func oracleRunners(t *testing.T) (sh, bt *Runner) {
+	t.Helper()
 	privtest.Require(t)
 	bpftrace, err := exec.LookPath("bpftrace")
 	if err != nil {
@@ -114,13 +116,21 @@ func TestOracle(t *testing.T) {
 		}
 		t.Skipf("bpftrace is not on PATH: %v", err)
 	}
-	sh := newRunner(t)
-	bt := &Runner{
+	sh = newRunner(t)
+	bt = &Runner{
 		Binary:   bpftrace,
 		Dir:      sh.Dir,
-		Vars:     map[string]string{"TRIG": sh.Vars["TRIG"]},
+		Vars:     sh.Vars,
 		AttachRE: regexp.MustCompile(`^__BPFTRACE_NOTIFY_PROBES_ATTACHED$`),
 	}
+	return sh, bt
+}
+
+// TestOracle compares bpfsh with bpftrace (0.17 on this machine kind) on the
+// workloads above.
+func TestOracle(t *testing.T) {
+	sh, bt := oracleRunners(t)
+	bt.Vars = map[string]string{"TRIG": sh.Vars["TRIG"]}
 	// Shebang scripts naming each tool.
 	for _, x := range []struct {
 		r    *Runner

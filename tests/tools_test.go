@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/bpfsh/bpfsh/internal/privtest"
 )
 
 // A toolCase runs one of bpftrace's own tools, unchanged (Debian's bpftrace
@@ -118,21 +115,7 @@ var toolCases = []toolCase{
 // uprobes and profile run unchanged under bpfsh and print what bpftrace 0.17
 // prints for the same events (issue 10).
 func TestBpftraceTools(t *testing.T) {
-	privtest.Require(t)
-	bpftrace, err := exec.LookPath("bpftrace")
-	if err != nil {
-		if privtest.Required() {
-			t.Fatalf("bpftrace is not on PATH (install it: apt-get install bpftrace): %v", err)
-		}
-		t.Skipf("bpftrace is not on PATH: %v", err)
-	}
-	sh := newRunner(t)
-	bt := &Runner{
-		Binary:   bpftrace,
-		Dir:      sh.Dir,
-		Vars:     sh.Vars,
-		AttachRE: regexp.MustCompile(`^__BPFTRACE_NOTIFY_PROBES_ATTACHED$`),
-	}
+	sh, bt := oracleRunners(t)
 	for _, tc := range toolCases {
 		t.Run(tc.tool, func(t *testing.T) {
 			script := "/usr/sbin/" + tc.tool + ".bt"
