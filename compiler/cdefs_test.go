@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 
 	"github.com/bpfsh/bpfsh/internal/privtest"
@@ -131,15 +130,8 @@ func TestTypedProgramsVerify(t *testing.T) {
 		if !privtest.Enabled() {
 			continue
 		}
-		spec := &ebpf.CollectionSpec{Maps: obj.MapSpecs(), Programs: map[string]*ebpf.ProgramSpec{}}
-		for _, p := range obj.Programs {
-			spec.Programs[p.Spec.Name] = p.Spec
-		}
-		coll, err := ebpf.NewCollection(spec)
-		if err != nil {
+		if err := verify(obj); err != nil {
 			t.Errorf("%s:\n%+v", src, err)
-			continue
 		}
-		coll.Close()
 	}
 }

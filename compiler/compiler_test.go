@@ -81,16 +81,9 @@ func TestVerifierAcceptsAll(t *testing.T) {
 		if diags.HasErrors() {
 			continue // reported by TestCompileValid
 		}
-		spec := &ebpf.CollectionSpec{Maps: obj.MapSpecs(), Programs: map[string]*ebpf.ProgramSpec{}}
-		for _, p := range obj.Programs {
-			spec.Programs[p.Spec.Name] = p.Spec
-		}
-		coll, err := ebpf.NewCollection(spec)
-		if err != nil {
+		if err := verify(obj); err != nil {
 			t.Errorf("%s:\n%+v", src, err)
-			continue
 		}
-		coll.Close()
 	}
 }
 
@@ -131,16 +124,7 @@ func TestCompileErrors(t *testing.T) {
 			t.Errorf("%s: compiled without errors", tt.src)
 			continue
 		}
-		got := diags.Format()
-		rest := got
-		for _, w := range tt.want {
-			i := strings.Index(rest, w)
-			if i < 0 {
-				t.Errorf("%s:\nwant %q in:\n%s", tt.src, w, got)
-				break
-			}
-			rest = rest[i+len(w):]
-		}
+		wantInOrder(t, tt.src, diags.Format(), tt.want)
 	}
 }
 
@@ -192,5 +176,33 @@ func TestInstructionBudget(t *testing.T) {
 		if n > c.max {
 			t.Errorf("%s: %d instructions, budget %d", c.body, n, c.max)
 		}
+	}
+}
+
+// verify loads a compiled object into the kernel's verifier and releases it.
+func verify(obj *Object) error {
+	spec := &ebpf.CollectionSpec{Maps: obj.MapSpecs(), Programs: map[string]*ebpf.ProgramSpec{}}
+	for _, p := range obj.Programs {
+		spec.Programs[p.Spec.Name] = p.Spec
+	}
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		return err
+	}
+	coll.Close()
+	return nil
+}
+
+// wantInOrder checks that got holds each of want, in that order.
+func wantInOrder(t *testing.T, src, got string, want []string) {
+	t.Helper()
+	rest := got
+	for _, w := range want {
+		i := strings.Index(rest, w)
+		if i < 0 {
+			t.Errorf("%s:\nwant %q in:\n%s", src, w, got)
+			return
+		}
+		rest = rest[i+len(w):]
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cilium/ebpf"
-
 	"github.com/bpfsh/bpfsh/internal/privtest"
 	"github.com/bpfsh/bpfsh/lang"
 )
@@ -76,16 +74,9 @@ func TestLangProgramsVerify(t *testing.T) {
 		if obj == nil {
 			continue
 		}
-		spec := &ebpf.CollectionSpec{Maps: obj.MapSpecs(), Programs: map[string]*ebpf.ProgramSpec{}}
-		for _, p := range obj.Programs {
-			spec.Programs[p.Spec.Name] = p.Spec
-		}
-		coll, err := ebpf.NewCollection(spec)
-		if err != nil {
+		if err := verify(obj); err != nil {
 			t.Errorf("%s:\n%+v", src, err)
-			continue
 		}
-		coll.Close()
 	}
 }
 

@@ -3,8 +3,6 @@ package compiler
 import (
 	"testing"
 
-	"github.com/cilium/ebpf"
-
 	"github.com/bpfsh/bpfsh/internal/privtest"
 )
 
@@ -30,15 +28,8 @@ func TestLoopReturnVerifier(t *testing.T) {
 		if diags.HasErrors() {
 			continue
 		}
-		spec := &ebpf.CollectionSpec{Maps: obj.MapSpecs(), Programs: map[string]*ebpf.ProgramSpec{}}
-		for _, p := range obj.Programs {
-			spec.Programs[p.Spec.Name] = p.Spec
-		}
-		coll, err := ebpf.NewCollection(spec)
-		if err != nil {
+		if err := verify(obj); err != nil {
 			t.Errorf("%s:\n%+v", src, err)
-			continue
 		}
-		coll.Close()
 	}
 }

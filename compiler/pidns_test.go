@@ -3,8 +3,6 @@ package compiler
 import (
 	"testing"
 
-	"github.com/cilium/ebpf"
-
 	"github.com/bpfsh/bpfsh/internal/privtest"
 	"github.com/bpfsh/bpfsh/lang"
 	"github.com/bpfsh/bpfsh/probes"
@@ -33,15 +31,8 @@ func TestPidNSVerifier(t *testing.T) {
 	}
 	privtest.Require(t)
 	for i, obj := range objs {
-		spec := &ebpf.CollectionSpec{Maps: obj.MapSpecs(), Programs: map[string]*ebpf.ProgramSpec{}}
-		for _, p := range obj.Programs {
-			spec.Programs[p.Spec.Name] = p.Spec
-		}
-		coll, err := ebpf.NewCollection(spec)
-		if err != nil {
+		if err := verify(obj); err != nil {
 			t.Errorf("%s:\n%+v", srcs[i], err)
-			continue
 		}
-		coll.Close()
 	}
 }

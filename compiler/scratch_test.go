@@ -121,15 +121,8 @@ func TestVerifierAcceptsScratch(t *testing.T) {
 		if diags.HasErrors() {
 			continue // reported by TestScratchPrograms
 		}
-		spec := &ebpf.CollectionSpec{Maps: obj.MapSpecs(), Programs: map[string]*ebpf.ProgramSpec{}}
-		for _, p := range obj.Programs {
-			spec.Programs[p.Spec.Name] = p.Spec
-		}
-		coll, err := ebpf.NewCollection(spec)
-		if err != nil {
+		if err := verify(obj); err != nil {
 			t.Errorf("%s:\n%+v", src, err)
-			continue
 		}
-		coll.Close()
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cilium/ebpf"
-
 	"github.com/bpfsh/bpfsh/internal/privtest"
 	"github.com/bpfsh/bpfsh/lang"
 )
@@ -53,16 +51,9 @@ func TestTseriesVerifier(t *testing.T) {
 	objs = append(objs, obj)
 	privtest.Require(t)
 	for i, obj := range objs {
-		spec := &ebpf.CollectionSpec{Maps: obj.MapSpecs(), Programs: map[string]*ebpf.ProgramSpec{}}
-		for _, p := range obj.Programs {
-			spec.Programs[p.Spec.Name] = p.Spec
-		}
-		coll, err := ebpf.NewCollection(spec)
-		if err != nil {
+		if err := verify(obj); err != nil {
 			t.Errorf("program %d:\n%+v", i, err)
-			continue
 		}
-		coll.Close()
 	}
 }
 
@@ -118,16 +109,7 @@ func TestTseriesErrors(t *testing.T) {
 			t.Errorf("%s: compiled without errors", tt.src)
 			continue
 		}
-		got := diags.Format()
-		rest := got
-		for _, w := range tt.want {
-			i := strings.Index(rest, w)
-			if i < 0 {
-				t.Errorf("%s:\nwant %q in:\n%s", tt.src, w, got)
-				break
-			}
-			rest = rest[i+len(w):]
-		}
+		wantInOrder(t, tt.src, diags.Format(), tt.want)
 	}
 }
 
