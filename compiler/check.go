@@ -40,6 +40,21 @@ type scope struct {
 	declared map[string]bool
 }
 
+// reset readies sc for another checking pass. Its maps are cleared, not
+// remade (a script of thousands of probes is checked three times), but
+// vars: the previous pass's is kept as final.
+func (sc *scope) reset() {
+	sc.vars = map[string]*Type{}
+	if sc.types == nil {
+		sc.types, sc.members, sc.binds = map[lang.Expr]*Type{}, map[*lang.Field]memberInfo{}, map[*lang.Var]string{}
+	} else {
+		clear(sc.types)
+		clear(sc.members)
+		clear(sc.binds)
+	}
+	sc.declared = nil
+}
+
 // checker infers and checks types. It runs over all probe instances twice:
 // the first pass only learns map types (a map may be read in one probe before
 // the probe that writes it), the second reports errors.

@@ -56,7 +56,8 @@ type gen struct {
 }
 
 func newGen(c *compiler, sc *scope, prefix string) *gen {
-	g := &gen{c: c, sc: sc, vars: map[string]*val{}, alias: map[string]string{}, prefix: prefix}
+	g := &gen{c: c, sc: sc, vars: map[string]*val{}, alias: map[string]string{}, prefix: prefix,
+		insns: make(asm.Instructions, 0, 64)} // most probes fit: no regrowing
 	g.freeRegs = g.temps()
 	g.exit = g.label()
 	return g
@@ -176,7 +177,8 @@ func dropUnusedCtx(insns asm.Instructions) asm.Instructions {
 	if next.Source() == nil {
 		next = next.WithSource(insns[0].Source())
 	}
-	return append(asm.Instructions{next}, insns[2:]...)
+	insns[1] = next
+	return insns[1:]
 }
 
 // dropUnreachable removes instructions no path reaches (constant conditions
@@ -449,8 +451,21 @@ func (g *gen) allocVarsNoInit() {
 
 func (g *gen) setSource(sp lang.Span) {
 	file, src := sp.Origin(g.c.file(), g.c.prog.Src)
-	line, _ := lineText(src, sp.Start.Offset)
-	g.source = asm.Comment(fmt.Sprintf("%s:%d: %s", file, sp.Start.Line, strings.TrimSpace(line)))
+	g.source = &srcLine{file: file, src: src, off: sp.Start.Offset, line: sp.Start.Line}
+}
+
+// srcLine is an instruction's source: "file:line: text", formatted when
+// read (line info for the verifier's log, -d asm), as most programs load
+// without it.
+type srcLine struct {
+	file      string
+	src       []byte
+	off, line int
+}
+
+func (s *srcLine) String() string {
+	text, _ := lineText(s.src, s.off)
+	return fmt.Sprintf("%s:%d: %s", s.file, s.line, strings.TrimSpace(text))
 }
 
 func lineText(src []byte, off int) (string, int) {

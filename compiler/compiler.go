@@ -462,8 +462,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	k.quiet = true
 	for pass := 0; pass < 2; pass++ {
 		for _, in := range insts {
-			in.sc.vars, in.sc.types, in.sc.members = map[string]*Type{}, map[lang.Expr]*Type{}, map[*lang.Field]memberInfo{}
-			in.sc.declared, in.sc.binds = nil, map[*lang.Var]string{}
+			in.sc.reset()
 			k.probe(in.probe, in.sc)
 			in.sc.final = in.sc.vars
 		}
@@ -471,8 +470,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	k.quiet = false
 	checked := map[*lang.Probe]bool{}
 	for _, in := range insts {
-		in.sc.vars, in.sc.types, in.sc.members = map[string]*Type{}, map[lang.Expr]*Type{}, map[*lang.Field]memberInfo{}
-		in.sc.declared, in.sc.binds = nil, map[*lang.Var]string{}
+		in.sc.reset()
 		if checked[in.probe] {
 			// Report each probe's errors once, however many points it has.
 			saved := k.diags

@@ -268,13 +268,14 @@ func plural(n int) string {
 	return "s"
 }
 
+var aggKinds = map[string]Kind{"count": KCount, "sum": KSum, "min": KMin, "max": KMax, "avg": KAvg,
+	"stats": KStats, "hist": KHist, "lhist": KLhist}
+
 func checkAgg(k *checker, e *lang.Call) *Type {
 	if e.Name == "tseries" {
 		return checkTseries(k, e)
 	}
-	kinds := map[string]Kind{"count": KCount, "sum": KSum, "min": KMin, "max": KMax, "avg": KAvg,
-		"stats": KStats, "hist": KHist, "lhist": KLhist}
-	t := &Type{Kind: kinds[e.Name]}
+	t := &Type{Kind: aggKinds[e.Name]}
 	switch e.Name {
 	case "count":
 		k.nargs(e, 0, 0)

@@ -42,7 +42,7 @@ type varScope struct {
 
 // pushScope opens a block scope.
 func (k *checker) pushScope() {
-	k.scopes = append(k.scopes, &varScope{names: map[string]*binding{}})
+	k.scopes = append(k.scopes, &varScope{}) // names: made by the first binding
 }
 
 // popScope closes the innermost block scope: its variables' lives end.
@@ -72,6 +72,9 @@ func (k *checker) newBinding(name string) *binding {
 	}
 	sc := k.scopes[len(k.scopes)-1]
 	b := &binding{name: name, key: key, start: k.stmtStart}
+	if sc.names == nil {
+		sc.names = map[string]*binding{}
+	}
 	sc.names[name] = b
 	k.probeBinds = append(k.probeBinds, b)
 	return b

@@ -12,9 +12,13 @@ func Walk(n Node, fn func(Node) bool) {
 	if isNil(n) || !fn(n) {
 		return
 	}
-	for _, c := range Children(n) {
-		Walk(c, fn)
+	if _, ok := n.(*Program); ok {
+		for _, c := range Children(n) {
+			Walk(c, fn)
+		}
+		return
 	}
+	eachChild(n, func(c Node) { Walk(c, fn) })
 }
 
 // WalkPath is Walk with the chain of ancestors of each node (outermost
@@ -51,11 +55,21 @@ func Inspect[T Node](root Node) []T {
 // Children returns the direct children of n in source order.
 func Children(n Node) []Node {
 	var cs []Node
-	add := func(ns ...Node) {
-		for _, c := range ns {
-			if !isNil(c) {
-				cs = append(cs, c)
-			}
+	eachChild(n, func(c Node) { cs = append(cs, c) })
+	if _, ok := n.(*Program); ok {
+		// The program keeps items in lists by kind; restore source order.
+		sort.SliceStable(cs, func(i, j int) bool { return cs[i].Sp().Start.Offset < cs[j].Sp().Start.Offset })
+	}
+	return cs
+}
+
+// eachChild calls visit with each direct child of n that is not nil, in
+// source order (a Program's: by kind; Children sorts them). It allocates
+// nothing, for walks over large programs.
+func eachChild(n Node, visit func(Node)) {
+	add := func(c Node) {
+		if !isNil(c) {
+			visit(c)
 		}
 	}
 	switch n := n.(type) {
@@ -78,8 +92,6 @@ func Children(n Node) []Node {
 		for _, x := range n.Probes {
 			add(x)
 		}
-		// The program keeps items in lists by kind; restore source order.
-		sort.SliceStable(cs, func(i, j int) bool { return cs[i].Sp().Start.Offset < cs[j].Sp().Start.Offset })
 	case *MapDecl:
 		for _, x := range n.Args {
 			add(x)
@@ -93,7 +105,8 @@ func Children(n Node) []Node {
 		for _, x := range n.Specs {
 			add(x)
 		}
-		add(n.Pred, n.Body)
+		add(n.Pred)
+		add(n.Body)
 	case *Block:
 		for _, x := range n.Stmts {
 			add(x)
@@ -101,17 +114,28 @@ func Children(n Node) []Node {
 	case *ExprStmt:
 		add(n.X)
 	case *Assign:
-		add(n.LHS, n.RHS)
+		add(n.LHS)
+		add(n.RHS)
 	case *VarDecl:
-		add(n.Var, n.Type, n.Value)
+		add(n.Var)
+		add(n.Type)
+		add(n.Value)
 	case *If:
-		add(n.Cond, n.Then, n.Else)
+		add(n.Cond)
+		add(n.Then)
+		add(n.Else)
 	case *Unroll:
-		add(n.Count, n.Body)
+		add(n.Count)
+		add(n.Body)
 	case *While:
-		add(n.Cond, n.Body)
+		add(n.Cond)
+		add(n.Body)
 	case *For:
-		add(n.Var, n.Map, n.Lo, n.Hi, n.Body)
+		add(n.Var)
+		add(n.Map)
+		add(n.Lo)
+		add(n.Hi)
+		add(n.Body)
 	case *Jump:
 		add(n.Value)
 	case *MapRef:
@@ -123,17 +147,22 @@ func Children(n Node) []Node {
 			add(x)
 		}
 	case *Binary:
-		add(n.X, n.Y)
+		add(n.X)
+		add(n.Y)
 	case *Unary:
 		add(n.X)
 	case *Ternary:
-		add(n.Cond, n.Then, n.Else)
+		add(n.Cond)
+		add(n.Then)
+		add(n.Else)
 	case *Field:
 		add(n.X)
 	case *Index:
-		add(n.X, n.Index)
+		add(n.X)
+		add(n.Index)
 	case *Cast:
-		add(n.Type, n.X)
+		add(n.Type)
+		add(n.X)
 	case *Tuple:
 		for _, x := range n.Elems {
 			add(x)
@@ -141,7 +170,6 @@ func Children(n Node) []Node {
 	case *TypeName:
 		add(n.TypeOf)
 	}
-	return cs
 }
 
 // isNil reports whether n is nil or a typed nil pointer in an interface.

@@ -1,6 +1,7 @@
 package probes
 
 import (
+	"errors"
 	"io"
 	"os"
 	"strconv"
@@ -118,17 +119,49 @@ func attachPerf(prog *ebpf.Program, typ uint32, config, period, freq uint64, cpu
 			cs.Close()
 			return nil, errorf("perf_event_open on CPU %d: %w", cpu, err)
 		}
-		l, err := link.AttachRawLink(link.RawLinkOptions{Target: fd, Program: prog, Attach: ebpf.AttachPerfEvent})
+		l, err := attachPerfFD(prog, fd)
 		if err != nil {
-			unix.Close(fd)
 			cs.Close()
-			return nil, errorf("attach to perf event: %v", err)
+			return nil, err
 		}
-		// The link holds its own reference to the perf event; closing the
-		// link first, then the event, releases both.
-		cs = append(cs, fdCloser(fd), l)
+		cs = append(cs, l)
 	}
 	return cs, nil
+}
+
+// perfLink is a BPF link to a perf event, and the event. It can be pinned
+// (the pinned link holds its own reference to the event).
+type perfLink struct {
+	*link.RawLink
+	fd int
+}
+
+// Close closes the link first, then the event, releasing both.
+func (l *perfLink) Close() error {
+	err := l.RawLink.Close()
+	unix.Close(l.fd)
+	return err
+}
+
+// attachPerfFD attaches prog to the perf event fd (a tracepoint, software,
+// hardware or PMU event) with a BPF link, or on kernels before 5.15 with
+// PERF_EVENT_IOC_SET_BPF. It owns fd: closing what it returns releases
+// both, and an error closes fd. (cilium/ebpf's link.Tracepoint would first
+// load a kprobe program to learn whether perf links work.)
+func attachPerfFD(prog *ebpf.Program, fd int) (io.Closer, error) {
+	l, err := link.AttachRawLink(link.RawLinkOptions{Target: fd, Program: prog, Attach: ebpf.AttachPerfEvent})
+	if err == nil {
+		return &perfLink{RawLink: l, fd: fd}, nil
+	}
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, ebpf.ErrNotSupported) {
+		if err := unix.IoctlSetInt(fd, unix.PERF_EVENT_IOC_SET_BPF, prog.FD()); err == nil {
+			if err := unix.IoctlSetInt(fd, unix.PERF_EVENT_IOC_ENABLE, 0); err == nil {
+				return fdCloser(fd), nil
+			}
+		}
+	}
+	unix.Close(fd)
+	return nil, errorf("attach to perf event: %v", err)
 }
 
 func onlineCPUs() []int {

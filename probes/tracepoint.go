@@ -13,7 +13,7 @@ import (
 	"sync"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
 )
 
 func init() {
@@ -23,10 +23,37 @@ func init() {
 		ProgType: ebpf.TracePoint,
 		Expand:   expandTracepoint,
 		Context:  tracepointContext,
-		Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
-			return link.Tracepoint(p.Target[0], p.Target[1], prog, nil)
-		},
+		Attach:   attachTracepoint,
 	})
+}
+
+var attachRoot = sync.OnceValue(TracefsRoot)
+
+// attachTracepoint opens the tracepoint's perf event and attaches prog.
+func attachTracepoint(prog *ebpf.Program, p Point) (io.Closer, error) {
+	file := attachRoot() + "/events/" + p.Target[0] + "/" + p.Target[1] + "/id"
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, errorf("tracepoint %s:%s: %v", p.Target[0], p.Target[1], err)
+	}
+	id, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil {
+		return nil, errorf("%s: %v", file, err)
+	}
+	attr := unix.PerfEventAttr{
+		Type:        unix.PERF_TYPE_TRACEPOINT,
+		Config:      id,
+		Size:        uint32(unsafeSizeofPerfAttr),
+		Sample_type: unix.PERF_SAMPLE_RAW,
+		Sample:      1,
+		Wakeup:      1,
+	}
+	// Every thread, CPU 0: a BPF program on a tracepoint runs wherever it fires.
+	fd, err := unix.PerfEventOpen(&attr, -1, 0, -1, unix.PERF_FLAG_FD_CLOEXEC)
+	if err != nil {
+		return nil, errorf("perf_event_open for tracepoint %s:%s: %v", p.Target[0], p.Target[1], err)
+	}
+	return attachPerfFD(prog, fd)
 }
 
 // TracefsRoot finds the mounted tracefs.
@@ -78,7 +105,7 @@ func expandTracepoint(env *Env, parts []string) ([]Point, error) {
 		return nil, errorf("tracepoint needs a category and a name: tracepoint:CATEGORY:NAME")
 	}
 	if !HasWildcard(parts[0]) && !HasWildcard(parts[1]) {
-		file := filepath.Join(env.eventsDir(), parts[0], parts[1], "format")
+		file := env.formatPath(parts[0], parts[1])
 		if _, ok := formatCache.Load(file); ok {
 			return []Point{{Provider: "tracepoint", Target: []string{parts[0], parts[1]}}}, nil
 		}
@@ -102,8 +129,15 @@ func expandTracepoint(env *Env, parts []string) ([]Point, error) {
 
 var formatCache sync.Map // path → *Context
 
+// formatPath is the path of a tracepoint's format file (also the key of
+// its cached Context): joined without filepath.Join's cleaning, as it is
+// computed for every probe of a script.
+func (e *Env) formatPath(cat, name string) string {
+	return e.TracefsRoot + "/events/" + cat + "/" + name + "/format"
+}
+
 func tracepointContext(env *Env, p Point) (*Context, error) {
-	file := filepath.Join(env.eventsDir(), p.Target[0], p.Target[1], "format")
+	file := env.formatPath(p.Target[0], p.Target[1])
 	if c, ok := formatCache.Load(file); ok {
 		return c.(*Context), nil
 	}

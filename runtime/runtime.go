@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -54,14 +53,11 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	out := bufio.NewWriterSize(opts.Out, 64<<10)
 	defer out.Flush()
 
-	// Signals are caught from the start so that an early Ctrl-C still cleans up.
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	// Signals are caught from the start so that an early Ctrl-C still cleans
+	// up. SIGUSR1 runs the self:signal:SIGUSR1 probes (none: it is ignored,
+	// as by bpftrace); one that comes early waits for the probes to be ready.
+	sigs, usr1 := runSignals()
 	defer signal.Stop(sigs)
-	// SIGUSR1 runs the self:signal:SIGUSR1 probes (none: it is ignored, as
-	// by bpftrace); one that comes early waits for the probes to be ready.
-	usr1 := make(chan os.Signal, 1)
-	signal.Notify(usr1, syscall.SIGUSR1)
 	defer signal.Stop(usr1)
 
 	r := &run{obj: obj, opts: opts, out: out}

@@ -162,6 +162,11 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 		}
 		return listProbes(cfg, pattern, stdout, stderr)
 	}
+	if cfg.dump == "" {
+		// The script is going to be loaded: overlap what does not depend on
+		// it with reading, parsing and compiling it.
+		bpfrt.Prepare()
+	}
 	name, src, err := readSource(cfg, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "ERROR: %v\n", err)
