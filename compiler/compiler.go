@@ -106,6 +106,9 @@ const DefaultMaxKeys = 4096
 // RingSize is the ring buffer size in bytes.
 const RingSize = 1 << 20
 
+// exitRingSize is the ring buffer's size when only exit() writes to it.
+const exitRingSize = 4 << 12
+
 // PatchKind names a constant the runtime fills in just before loading.
 type PatchKind int
 
@@ -189,6 +192,8 @@ type compiler struct {
 	maps      map[string]*Map
 	printfs   []*Printf
 	useRing   bool
+	ringData  bool // records other than exit()'s go through the ring buffer
+	ringSet   bool // the ring buffer's size was configured
 	useStats  bool
 	useStacks bool
 	useExit   bool // some probe calls exit(): every probe checks the exit flag first
@@ -226,7 +231,7 @@ func (c *compiler) config(prog *lang.Program, diags *lang.Diags) {
 		c.maxKeys = c.opts.MaxMapKeys
 	}
 	if c.opts.RingPages > 0 {
-		c.ringSize = ringBytes(c.opts.RingPages)
+		c.ringSize, c.ringSet = ringBytes(c.opts.RingPages), true
 	}
 	for _, a := range prog.Config {
 		id, _ := a.LHS.(*lang.Ident)
@@ -259,7 +264,7 @@ func (c *compiler) config(prog *lang.Program, diags *lang.Diags) {
 		case "max_probes":
 			c.maxProbes = int(lit.Val)
 		case "perf_rb_pages":
-			c.ringSize = ringBytes(int(lit.Val))
+			c.ringSize, c.ringSet = ringBytes(int(lit.Val)), true
 		case "max_strlen", "strlen":
 			if lit.Val < 1 || lit.Val > maxStrlen {
 				diags.Errorf(lit.Span, "max_strlen must be from 1 to %d", maxStrlen)
@@ -599,7 +604,13 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	}
 	obj.Printfs = c.printfs
 	if c.useRing {
-		obj.Ring = &ebpf.MapSpec{Name: ringMap, Type: ebpf.RingBuf, MaxEntries: uint32(c.ringSize)}
+		size := c.ringSize
+		if !c.ringData && !c.ringSet {
+			// Only exit() writes to it: a few pages do (a 1 MiB ring
+			// buffer takes a third of a millisecond to create).
+			size = exitRingSize
+		}
+		obj.Ring = &ebpf.MapSpec{Name: ringMap, Type: ebpf.RingBuf, MaxEntries: uint32(size)}
 	}
 	if c.useStats {
 		obj.Stats = &ebpf.MapSpec{Name: statsMap, Type: ebpf.Array, KeySize: 4, ValueSize: 8 * statCount, MaxEntries: 1,

@@ -342,7 +342,7 @@ func emitExit(g *gen, e *lang.Call) *val {
 	g.emit(storeImm(rec.base(), rec.off, int64(EventExit), asm.DWord))
 	g.store(rec.part(8, 8, nil), code)
 	g.release(code)
-	g.output(rec)
+	g.outputRecord(rec)
 	g.exitFlag()
 	g.emit(storeImm(asm.R0, 0, 1, asm.DWord))
 	// exit() ends this probe's run too.

@@ -199,6 +199,13 @@ func emitPrintfKind(g *gen, e *lang.Call, kind uint64) {
 
 // output sends a stack record to the ring buffer, counting drops.
 func (g *gen) output(rec *val) {
+	g.c.ringData = true
+	g.outputRecord(rec)
+}
+
+// outputRecord is output for exit()'s record, which alone needs no more
+// than a small ring buffer.
+func (g *gen) outputRecord(rec *val) {
 	g.c.useRing = true
 	g.mapPtr(asm.R1, ringMap)
 	g.load(asm.R2, rec)

@@ -15,16 +15,18 @@ import (
 // the kernel feature probes cilium/ebpf makes before it creates the first
 // map and loads the first program (object names, a BPF token, per-CPU
 // counts, bpf_probe_read_kernel). On two or more CPUs this overlaps with
-// parsing and compiling; Run waits for it. Call it once a script is going
-// to be loaded, not for listings or checks.
+// parsing and compiling. Run waits for the signals; the load waits, where
+// it needs one, for a probe's answer. Call it once a script is going to be
+// loaded, not for listings or checks.
 func Prepare() {
 	prep.once.Do(func() {
 		prep.done = make(chan struct{})
 		go func() {
 			defer close(prep.done)
 			prep.sigs, prep.usr1 = catchSignals()
-			warmUp()
 		}()
+		// Not waited for: the load waits where it needs a probe's answer.
+		go warmUp()
 	})
 }
 

@@ -56,6 +56,7 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	// Signals are caught from the start so that an early Ctrl-C still cleans
 	// up. SIGUSR1 runs the self:signal:SIGUSR1 probes (none: it is ignored,
 	// as by bpftrace); one that comes early waits for the probes to be ready.
+	// (Prepare sets the handlers up while the script is compiled.)
 	sigs, usr1 := runSignals()
 	defer signal.Stop(sigs)
 	defer signal.Stop(usr1)
@@ -122,7 +123,14 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if opts.DryRun {
 		return 0, nil
 	}
-	if r.ring != nil {
+	if r.obj.Ring != nil {
+		// Opened now: records wait in the ring buffer until it is read,
+		// and the probes went live a little sooner.
+		rd, err := ringbuf.NewReader(r.coll.Maps[r.obj.Ring.Name])
+		if err != nil {
+			return 1, fmt.Errorf("open ring buffer: %w", err)
+		}
+		r.ring = rd
 		r.startReader()
 	}
 	var childDone, pidDone <-chan struct{}
@@ -320,13 +328,6 @@ func (r *run) load() error {
 	}
 	if r.obj.Stacks != nil {
 		syms.stacks = coll.Maps[r.obj.Stacks.Name]
-	}
-	if r.obj.Ring != nil {
-		rd, err := ringbuf.NewReader(coll.Maps[r.obj.Ring.Name])
-		if err != nil {
-			return fmt.Errorf("open ring buffer: %w", err)
-		}
-		r.ring = rd
 	}
 	r.exited = make(chan struct{})
 	return nil
