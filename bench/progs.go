@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -129,6 +130,10 @@ type progInfo struct {
 	BytesJited  int    `json:"bytes_jited"`
 	JitedInsns  int    `json:"-"` // x86 instructions, from objdump; 0 if unknown
 	Verified    int    `json:"-"` // instructions the verifier processed
+	// Code is the translated instructions as the kernel runs them (map
+	// references are addresses, so programs with maps never match another
+	// tool's), for telling identical programs apart from similar ones.
+	Code string `json:"-"`
 }
 
 func (p progInfo) xlatedInsns() int { return p.BytesXlated / 8 }
@@ -154,6 +159,12 @@ func inspectProgs(ids []int) ([]progInfo, error) {
 				}
 				if img, ok := info.JitedInsns(); ok && len(img) > 0 {
 					pi.JitedInsns = countX86(img)
+				}
+				if insns, err := info.Instructions(); err == nil {
+					var code bytes.Buffer
+					if insns.Marshal(&code, binary.LittleEndian) == nil {
+						pi.Code = code.String()
+					}
 				}
 			}
 			prog.Close()
