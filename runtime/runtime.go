@@ -345,9 +345,7 @@ func (r *run) attach(ps []*compiler.Program) error {
 }
 
 func (r *run) detach() {
-	for i := len(r.links) - 1; i >= 0; i-- {
-		r.links[i].Close()
-	}
+	closeAll(r.links)
 	r.links = nil
 }
 

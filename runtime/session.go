@@ -534,9 +534,7 @@ func (l *loader) rollback() {
 
 // close detaches the block and closes its programs.
 func (b *Block) close() {
-	for i := len(b.links) - 1; i >= 0; i-- {
-		b.links[i].Close()
-	}
+	closeAll(b.links)
 	b.links = nil
 	for _, p := range b.progs {
 		p.Close()
@@ -733,13 +731,12 @@ func (s *Session) Reset() {
 // the exit code a probe asked for with exit(), else 0.
 func (s *Session) Close() int {
 	// Detach first so no more events arrive, then END, then maps.
-	for i := len(s.blocks) - 1; i >= 0; i-- {
-		b := s.blocks[i]
-		for j := len(b.links) - 1; j >= 0; j-- {
-			b.links[j].Close()
-		}
+	var links []io.Closer
+	for _, b := range s.blocks {
+		links = append(links, b.links...)
 		b.links = nil
 	}
+	closeAll(links)
 	for _, u := range s.units {
 		u.drain()
 		if u.run != nil {
