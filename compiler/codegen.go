@@ -65,7 +65,7 @@ func newGen(c *compiler, sc *scope, prefix string) *gen {
 
 func (g *gen) label() string {
 	g.nlabel++
-	return fmt.Sprintf("%s_L%d", g.prefix, g.nlabel)
+	return g.prefix + "_L" + strconv.Itoa(g.nlabel)
 }
 
 // mark places label at the next instruction.

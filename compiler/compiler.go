@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -337,7 +338,7 @@ func (c *compiler) addPrintf(p *Printf) int {
 
 func (c *compiler) patchSymbol(k PatchKind) string {
 	c.npatch++
-	s := fmt.Sprintf("bpfsh_patch_%d", c.npatch)
+	s := "bpfsh_patch_" + strconv.Itoa(c.npatch)
 	c.patches[s] = k
 	return s
 }
@@ -638,7 +639,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 // again with scratch memory (scratch.go).
 func (c *compiler) generate(k *checker, sc *scope, p *lang.Probe, n, probe int) *gen {
 	nprintf, ndiag := len(c.printfs), len(k.diags.List)
-	g := newGen(c, sc, fmt.Sprintf("p%d", n))
+	g := newGen(c, sc, "p"+strconv.Itoa(n))
 	g.k = k
 	g.program(p)
 	if g.needsScratch() {
@@ -648,7 +649,7 @@ func (c *compiler) generate(k *checker, sc *scope, p *lang.Probe, n, probe int) 
 		if c.stackLimit >= 0 && (!g.overErr && g.loopOver == 0 || c.stackLimit < limit) {
 			limit = c.stackLimit
 		}
-		g = newGen(c, sc, fmt.Sprintf("p%d", n))
+		g = newGen(c, sc, "p"+strconv.Itoa(n))
 		g.k, g.scratch, g.scrLimit, g.scrSlot = k, true, limit, probe
 		g.freeRegs = g.temps()
 		g.program(p)
@@ -664,7 +665,7 @@ var known = map[string]bool{
 	"sockops": true, "xdp": true, "tc": true,
 }
 
-func progName(n int) string { return fmt.Sprintf("bpfsh_p%d", n) }
+func progName(n int) string { return "bpfsh_p" + strconv.Itoa(n) }
 
 // mapObjName is the kernel-visible name (at most 15 characters).
 func mapObjName(name string, i int) string {
