@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cilium/ebpf/asm"
 
@@ -474,14 +475,15 @@ func (g *gen) packetStmt(s *lang.ExprStmt) bool {
 // Positional parameters in probe specs: xdp:$1 attaches to the interface
 // given after the script.
 
-var specParam = regexp.MustCompile(`\$([0-9]+)`)
+// Compiled on first use: nothing at start-up.
+var specParam = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$([0-9]+)`) })
 
 // specParts replaces $N in a spec's parts with the positional parameters;
 // an unset one stays as written for the provider to report.
 func (c *compiler) specParts(parts []string) []string {
 	out := make([]string, len(parts))
 	for i, p := range parts {
-		out[i] = specParam.ReplaceAllStringFunc(p, func(m string) string {
+		out[i] = specParam().ReplaceAllStringFunc(p, func(m string) string {
 			n, _ := strconv.Atoi(m[1:])
 			if v, ok := c.param(n); ok {
 				return v

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -54,10 +55,11 @@ func readFile(name string) []byte {
 	return b
 }
 
-var hzRe = regexp.MustCompile(`(?m)^CONFIG_HZ=(\d+)$`)
+// Compiled on first use: nothing at start-up.
+var hzRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^CONFIG_HZ=(\d+)$`) })
 
 func hzFromConfig(cfg []byte) int {
-	m := hzRe.FindSubmatch(cfg)
+	m := hzRe().FindSubmatch(cfg)
 	if m == nil {
 		return 0
 	}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -41,7 +42,8 @@ type PinInfo struct {
 
 const metaPin = "meta"
 
-var pinName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+// Compiled on first use: nothing at start-up.
+var pinName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.-]+$`) })
 
 func checkBPFFS() error {
 	var st unix.Statfs_t
@@ -55,7 +57,7 @@ func checkBPFFS() error {
 // same name atomically: links to the same attach points are updated in place
 // (BPF_LINK_UPDATE), so there is no moment without a policy.
 func Pin(obj *compiler.Object, name, file, source string, w io.Writer) error {
-	if !pinName.MatchString(name) || name == "." || name == ".." {
+	if !pinName().MatchString(name) || name == "." || name == ".." {
 		return fmt.Errorf("invalid pin name %q: use letters, digits, '_', '-' and '.'", name)
 	}
 	if err := checkBPFFS(); err != nil {
@@ -262,7 +264,7 @@ func PrintPins(w io.Writer) error {
 // Unpin removes a pinned policy: its links are unpinned (detaching the
 // programs) and its directory removed.
 func Unpin(name string) error {
-	if !pinName.MatchString(name) || name == "." || name == ".." {
+	if !pinName().MatchString(name) || name == "." || name == ".." {
 		return fmt.Errorf("invalid pin name %q", name)
 	}
 	dir := filepath.Join(PinRoot, name)

@@ -855,15 +855,16 @@ func owner(g lang.Diag, chunks []*chunk) *chunk {
 	return own
 }
 
-var hintPos = regexp.MustCompile(`line (\d+), column (\d+)`)
+// Compiled on first use: nothing at start-up.
+var hintPos = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+), column (\d+)`) })
 
 // relocateHints rewrites "line L, column C" in hints from the accumulated
 // source to the chunk's own text.
 func relocateHints(hints []string, c *chunk, full string) []string {
 	out := make([]string, len(hints))
 	for i, h := range hints {
-		out[i] = hintPos.ReplaceAllStringFunc(h, func(m string) string {
-			sm := hintPos.FindStringSubmatch(m)
+		out[i] = hintPos().ReplaceAllStringFunc(h, func(m string) string {
+			sm := hintPos().FindStringSubmatch(m)
 			line, _ := strconv.Atoi(sm[1])
 			col, _ := strconv.Atoi(sm[2])
 			off, ok := offsetAt(full, line, col)
