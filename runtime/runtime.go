@@ -298,7 +298,7 @@ func (r *run) load() error {
 	if !r.opts.Verbose {
 		lean = withoutLineInfo(spec)
 	}
-	coll, err := ebpf.NewCollectionWithOptions(lean, opts)
+	coll, err := loadCollection(lean, opts)
 	if err != nil && lean != spec {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
