@@ -120,7 +120,9 @@ var (
 	diagLine     = regexp.MustCompile(`^\S+:\d+:\d+: `)
 	oracleNumber = regexp.MustCompile(`\b(0x[0-9a-f]{6,}|\d{4,})\b`)
 	anyNumber    = regexp.MustCompile(`\b(0x[0-9a-f]+|\d+)\b`)
-	oracleTime   = regexp.MustCompile(`\b\d\d:\d\d(:\d\d)?\b`)
+	// Process ids of any size (below 1000 on a freshly booted machine).
+	oraclePid  = regexp.MustCompile(`\b(pid|tid|cpid|ppid)([=: ]+)\d+\b`)
+	oracleTime = regexp.MustCompile(`\b\d\d:\d\d(:\d\d)?\b`)
 )
 
 // normaliseCorpus keeps what both tools print for a case: the output the
@@ -169,6 +171,7 @@ func normaliseCorpus(r Result, c *Case) string {
 			}
 		}
 		line = oracleTime.ReplaceAllString(line, "HH:MM:SS")
+		line = oraclePid.ReplaceAllString(line, "${1}${2}N")
 		line = oracleNumber.ReplaceAllString(line, "N")
 		fmt.Fprintln(&b, line)
 	}
