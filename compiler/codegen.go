@@ -125,14 +125,33 @@ func (g *gen) finish() asm.Instructions {
 	return insns
 }
 
-// mergeMovImm drops the second of two identical "mov reg, imm" in a row
-// (labels land on such moves): running one is the same as running both. A
-// label on the dropped move moves to the kept one.
+// mergeMovImm merges two "mov reg, imm" in a row into one (labels land on
+// such moves): the second of two identical ones, or the first when the
+// second overwrites its value. A label on the dropped move moves to the
+// kept one.
 func (g *gen) mergeMovImm(insns asm.Instructions) asm.Instructions {
 	out := insns[:0]
 	for _, ins := range insns {
 		if n := len(out); n > 0 {
 			prev := out[n-1]
+			if ins.OpCode == asm.Mov.Op(asm.ImmSource) && prev.OpCode == ins.OpCode &&
+				prev.Dst == ins.Dst && prev.Constant != ins.Constant {
+				// The first value is overwritten before anything can read
+				// it (a failure count's R0 = 0 before a probe's return 1):
+				// keep the second, reached by prev's label too.
+				merged := ins
+				if ps := prev.Symbol(); ps != "" {
+					if is := ins.Symbol(); is != "" {
+						g.alias[is] = ps
+					}
+					merged = merged.WithSymbol(ps)
+				}
+				if merged.Source() == nil && prev.Source() != nil {
+					merged = merged.WithSource(prev.Source())
+				}
+				out[n-1] = merged
+				continue
+			}
 			if ins.OpCode == asm.Mov.Op(asm.ImmSource) && prev.OpCode == ins.OpCode &&
 				prev.Dst == ins.Dst && prev.Constant == ins.Constant && ins.Source() == nil {
 				if sym := ins.Symbol(); sym != "" {

@@ -150,6 +150,9 @@ func tracepointContext(env *Env, p Point) (*Context, error) {
 		return nil, errorf("%s: %v", file, err)
 	}
 	c.UserPtrs = p.Target[0] == "syscalls"
+	// 1, as bpftrace's: 0 would drop the event for every other perf user
+	// of the tracepoint (perf record, perf stat) while bpfsh runs.
+	c.Return = 1
 	formatCache.Store(file, c)
 	return c, nil
 }

@@ -1,0 +1,81 @@
+package tests
+
+import (
+	"encoding/binary"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/bpfsh/bpfsh/internal/privtest"
+	"github.com/bpfsh/bpfsh/probes"
+	"golang.org/x/sys/unix"
+)
+
+// TestTracepointKeepsPerfEvents: while a bpfsh program runs on a
+// tracepoint, other perf users of that tracepoint (perf stat, perf record)
+// still see its events. A program that returned 0 would drop every event
+// for all of them; bpfsh's return 1, as bpftrace's do.
+func TestTracepointKeepsPerfEvents(t *testing.T) {
+	privtest.Require(t)
+	bin, trig := binaries(t)
+	idFile := filepath.Join(probes.TracefsRoot(), "events/syscalls/sys_enter_getppid/id")
+	data, err := os.ReadFile(idFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A counting perf event on the tracepoint on every CPU, as perf stat -a opens.
+	attr := unix.PerfEventAttr{Type: unix.PERF_TYPE_TRACEPOINT, Config: id, Size: uint32(unsafe.Sizeof(unix.PerfEventAttr{}))}
+	var fds []int
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	set := onlineSet(t)
+	for cpu := 0; cpu < 1024; cpu++ {
+		if !set.IsSet(cpu) {
+			continue
+		}
+		fd, err := unix.PerfEventOpen(&attr, -1, cpu, -1, unix.PERF_FLAG_FD_CLOEXEC)
+		if err != nil {
+			t.Fatalf("perf_event_open on CPU %d: %v", cpu, err)
+		}
+		fds = append(fds, fd)
+	}
+	const calls = 1000
+	out, err := exec.Command(bin, "-c", trig+" getppid "+strconv.Itoa(calls),
+		"-e", `t:syscalls:sys_enter_getppid /pid == cpid/ { @ = count(); }`).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "@: "+strconv.Itoa(calls)) {
+		t.Fatalf("bpfsh did not count %d calls:\n%s", calls, out)
+	}
+	var seen uint64
+	for _, fd := range fds {
+		buf := make([]byte, 8)
+		if _, err := unix.Read(fd, buf); err != nil {
+			t.Fatal(err)
+		}
+		seen += binary.NativeEndian.Uint64(buf)
+	}
+	if seen < calls {
+		t.Errorf("a perf counter on sys_enter_getppid saw %d events while bpfsh traced %d calls: bpfsh's program hid them", seen, calls)
+	}
+}
+
+func onlineSet(t *testing.T) unix.CPUSet {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
