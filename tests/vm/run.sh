@@ -268,8 +268,12 @@ mkfifo "$OUT/proto.in" "$OUT/proto.out" "$OUT/qmp.in" "$OUT/qmp.out"
 APPEND="console=ttyS0 rdinit=/init panic=-1 quiet loglevel=4"
 [[ $MODE == shell ]] && APPEND+=" vmtest.shell"
 APPEND+=${BPFSH_VM_APPEND:+ $BPFSH_VM_APPEND}
+# One host thread runs both vCPUs (thread=single): with a thread per vCPU,
+# the guest kernel's live patching of its own code (text_poke_bp: an int3,
+# then the new bytes, as a tracepoint is enabled) once left a stale int3 for
+# the other vCPU to hit (Oops: int3 in syscall_trace_enter) on a loaded host.
 QEMU=(qemu-system-x86_64 -nodefaults -no-reboot -display none -M pc
-	-accel tcg,thread=multi -cpu max -smp 2 -m 1G
+	-accel tcg,thread=single -cpu max -smp 2 -m 1G
 	-kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND"
 	-chardev pipe,id=proto,path="$OUT/proto" -chardev pipe,id=qmp,path="$OUT/qmp"
 	-mon chardev=qmp,mode=control
