@@ -2,8 +2,9 @@ package runtime
 
 import (
 	"fmt"
+	"maps"
 	goruntime "runtime"
-	"sort"
+	"slices"
 	"sync"
 
 	"github.com/cilium/ebpf"
@@ -18,7 +19,7 @@ import (
 func loadCollection(spec *ebpf.CollectionSpec, opts ebpf.CollectionOptions) (*ebpf.Collection, error) {
 	coll := &ebpf.Collection{Maps: map[string]*ebpf.Map{}, Programs: map[string]*ebpf.Program{}}
 	var mu sync.Mutex
-	mapNames := sortedNames(spec.Maps)
+	mapNames := slices.Sorted(maps.Keys(spec.Maps))
 	err := parallel(len(mapNames), func(i int) error {
 		name := mapNames[i]
 		m, err := ebpf.NewMapWithOptions(spec.Maps[name], opts.Maps)
@@ -34,7 +35,7 @@ func loadCollection(spec *ebpf.CollectionSpec, opts ebpf.CollectionOptions) (*eb
 		coll.Close()
 		return nil, err
 	}
-	progNames := sortedNames(spec.Programs)
+	progNames := slices.Sorted(maps.Keys(spec.Programs))
 	err = parallel(len(progNames), func(i int) error {
 		name := progNames[i]
 		ps := spec.Programs[name].Copy()
@@ -107,13 +108,4 @@ func parallel(n int, do func(i int) error) error {
 		}
 	}
 	return nil
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	names := make([]string, 0, len(m))
-	for name := range m {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names
 }
