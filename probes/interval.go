@@ -161,6 +161,9 @@ func attachPerfFD(prog *ebpf.Program, fd int) (io.Closer, error) {
 		}
 	}
 	unix.Close(fd)
+	if errors.Is(err, unix.E2BIG) {
+		return nil, errorf("attach to perf event: the kernel runs at most 64 BPF programs on one event (%v): merge probes on the same event into one", err)
+	}
 	return nil, errorf("attach to perf event: %v", err)
 }
 

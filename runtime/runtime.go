@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -60,6 +61,15 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	sigs, usr1 := runSignals()
 	defer signal.Stop(sigs)
 	defer signal.Stop(usr1)
+	select {
+	case s := <-sigs:
+		// Sent while the script was compiled, when nothing is loaded:
+		// end as the signal ends a process that does not catch it.
+		signal.Reset(s)
+		syscall.Kill(os.Getpid(), s.(syscall.Signal))
+		return 1, fmt.Errorf("interrupted by %v", s)
+	default:
+	}
 
 	r := &run{obj: obj, opts: opts, out: out}
 	defer r.close()

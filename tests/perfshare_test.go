@@ -79,3 +79,25 @@ func onlineSet(t *testing.T) unix.CPUSet {
 	}
 	return set
 }
+
+// TestTooManyProgramsOnOneEvent: the kernel runs at most 64 BPF programs on
+// one tracepoint; the 65th probe on it fails with that said, not E2BIG.
+func TestTooManyProgramsOnOneEvent(t *testing.T) {
+	privtest.Require(t)
+	bin, _ := binaries(t)
+	var src strings.Builder
+	for k := 1; k <= 65; k++ {
+		src.WriteString("t:syscalls:sys_enter_getppid /pid == " + strconv.Itoa(k) + "/ { @ = count(); }\n")
+	}
+	script := filepath.Join(t.TempDir(), "many.bt")
+	if err := os.WriteFile(script, []byte(src.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, script).CombinedOutput()
+	if err == nil {
+		t.Fatalf("65 probes on one tracepoint attached:\n%s", out)
+	}
+	if !strings.Contains(string(out), "at most 64 BPF programs on one event") {
+		t.Errorf("want the kernel's limit named:\n%s", out)
+	}
+}
