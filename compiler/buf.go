@@ -144,17 +144,7 @@ func (g *gen) bufCompare(e *lang.Binary, eq bool, label string) {
 		g.emit(asm.LoadMem(asm.R0, longer.base(), longer.off+int16(i), asm.DWord),
 			asm.JNE.Imm(asm.R0, 0, differ))
 	}
-	g.mark(same)
-	if eq {
-		g.emit(asm.Ja.Label(label))
-		g.mark(differ)
-	} else {
-		skip := g.label()
-		g.emit(asm.Ja.Label(skip))
-		g.mark(differ)
-		g.emit(asm.Ja.Label(label))
-		g.mark(skip)
-	}
+	g.compareEnd(eq, label, same, differ)
 }
 
 // checkJoin: join(argv [, delimiter]) prints the strings of a

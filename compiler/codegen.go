@@ -1241,6 +1241,13 @@ func (g *gen) strCompare(e *lang.Binary, eq bool, label string) {
 				asm.JNE.Imm(asm.R0, 0, differ))
 		}
 	}
+	g.compareEnd(eq, label, same, differ)
+}
+
+// compareEnd ends a comparison whose code goes on at same when the
+// operands are equal and jumps to differ when they are not: it jumps to
+// label when they are equal (eq) or differ (!eq), else falls through.
+func (g *gen) compareEnd(eq bool, label, same, differ string) {
 	g.mark(same)
 	if eq {
 		g.emit(asm.Ja.Label(label))
