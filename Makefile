@@ -2,7 +2,9 @@
 #
 #   make            build ./bpfsh
 #   make test       all tests; as root the privileged ones run for real
-#                   (BPFSH_REQUIRE_PRIV=1 makes them fail instead of skip)
+#                   (BPFSH_REQUIRE_PRIV=1 makes them fail instead of skip).
+#                   First scripts/test-setup.sh installs what the tests need
+#                   (apt-get, as root) and mounts tracefs and bpffs
 #   make lint       gofmt, go vet, import layering (scripts/importdag.sh)
 #   make fuzz       every Fuzz* target for FUZZTIME (default 30s) each
 #   make vmtest     kprobes, fentry/fexit and USB on Debian's stock 6.12 kernel in a
@@ -28,6 +30,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o bpfsh ./cmd/bpfsh
 
 test:
+	./scripts/test-setup.sh
 	$(GO) test -count=1 -timeout $(TESTTIMEOUT) $(TESTFLAGS) ./...
 
 GOFILES = find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*'

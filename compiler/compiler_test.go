@@ -12,7 +12,9 @@ import (
 	"github.com/bpfsh/bpfsh/probes"
 )
 
-var testEnv = &probes.Env{TracefsRoot: "testdata/tracefs"}
+// testEnv is a machine without kprobes on any kernel: a fake tracefs, and a
+// sysfs with no PMUs.
+var testEnv = &probes.Env{TracefsRoot: "testdata/tracefs", SysfsRoot: "testdata/sys"}
 
 func compile(t testing.TB, src string, params ...string) (*Object, *lang.Diags) {
 	t.Helper()

@@ -14,14 +14,11 @@ import (
 	"github.com/bpfsh/bpfsh/probes"
 )
 
-// corpusProgs returns every PROG line of bpftrace's runtime tests (kept as
-// data in ../shared beside the repository).
+// corpusProgs returns every PROG line of bpftrace's runtime tests (from
+// $BPFSH_BPFTRACE_SUITE; t skips without it).
 func corpusProgs(t *testing.T) []string {
-	dir := filepath.Join("..", "..", "shared", "bpftrace-tests", "runtime")
+	dir := privtest.RequireSuite(t)
 	files, _ := filepath.Glob(filepath.Join(dir, "*"))
-	if len(files) == 0 {
-		t.Fatalf("bpftrace's runtime tests not found in %s", dir)
-	}
 	var progs []string
 	for _, f := range files {
 		fh, err := os.Open(f)
@@ -45,9 +42,10 @@ func corpusProgs(t *testing.T) []string {
 // program bpfsh generates that the verifier rejects is a compiler bug.
 func TestVerifierAcceptsCorpus(t *testing.T) {
 	privtest.Require(t)
+	progs := corpusProgs(t)
 	env := probes.SystemEnv()
 	var compiled, loaded int
-	for _, src := range corpusProgs(t) {
+	for _, src := range progs {
 		prog, diags := lang.Parse("corpus.bt", []byte(src))
 		if diags.HasErrors() {
 			continue

@@ -9,7 +9,8 @@ import (
 )
 
 // debugf() writes to the kernel's trace pipe with bpf_trace_printk, for
-// debugging a script: what it prints is in /sys/kernel/tracing/trace.
+// debugging a script: what it prints is in tracefs's trace (mounted
+// for it when missing).
 
 func init() {
 	funcs["debugf"] = funcDef{stmt: true, check: checkDebugf, emit: emitDebugf}
@@ -19,6 +20,7 @@ func init() {
 // arguments, integers or strings.
 func checkDebugf(k *checker, e *lang.Call) *Type {
 	checkPrintf(k, e)
+	k.c.opts.Env.NeedTracefs() // where the output is read
 	if len(e.Args) > 4 {
 		k.errorf(e.Span, "debugf() takes at most 3 arguments after the format (bpf_trace_printk's limit)")
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bpfsh/bpfsh/internal/privtest"
 )
 
 // roundTrip parses src, prints it, parses the output and checks that both
@@ -60,9 +62,10 @@ func TestPrintRoundTripTestdata(t *testing.T) {
 	}
 }
 
-// bpftrace's own runtime tests: every PROG line should parse and round-trip.
+// bpftrace's own runtime tests ($BPFSH_BPFTRACE_SUITE): every PROG line
+// should parse and round-trip.
 func TestBpftraceRuntimeProgs(t *testing.T) {
-	const dir = "/work/shared/bpftrace-tests/runtime"
+	dir := privtest.RequireSuite(t)
 	files, _ := filepath.Glob(dir + "/*")
 	var progs []string
 	for _, f := range files {
@@ -84,11 +87,7 @@ func TestBpftraceRuntimeProgs(t *testing.T) {
 	}
 	scripts, _ := filepath.Glob(dir + "/scripts/*.bt")
 	if len(progs) == 0 {
-		// CI has them beside the clone: there, their absence is a failure.
-		if os.Getenv("CI") != "" || os.Getenv("BPFSH_REQUIRE_PRIV") == "1" {
-			t.Fatalf("bpftrace runtime tests not found at %s", dir)
-		}
-		t.Skip("bpftrace runtime tests not available at " + dir)
+		t.Fatalf("no PROG lines in %s", dir)
 	}
 	parsed := 0
 	for _, prog := range progs {
@@ -101,7 +100,10 @@ func TestBpftraceRuntimeProgs(t *testing.T) {
 		roundTrip(t, name+": "+src, src)
 	}
 	for _, f := range scripts {
-		src, _ := os.ReadFile(f)
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
 		roundTrip(t, f, string(src))
 	}
 	t.Logf("%d of %d PROG lines parse (%.1f%%); %d scripts", parsed, len(progs), 100*float64(parsed)/float64(len(progs)), len(scripts))
@@ -225,10 +227,20 @@ func TestPrintHandBuilt(t *testing.T) {
 
 // Every position the parser produces agrees with PosAt.
 func TestSpansMatchPosAt(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.bt")
+	files, err := filepath.Glob("testdata/*.bt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata/*.bt (%v)", err)
+	}
 	for _, f := range files {
-		src, _ := os.ReadFile(f)
-		p, _ := Parse(f, src)
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, d := Parse(f, src)
+		if d.HasErrors() {
+			t.Errorf("%s: does not parse:\n%s", f, d.Format())
+			continue
+		}
 		checkSpans(t, f, src, p)
 	}
 }

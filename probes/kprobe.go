@@ -78,7 +78,7 @@ var ErrNoKprobes = errors.New("kprobes are not available: this kernel was built 
 // HaveKprobes reports whether the kernel has kprobes (tracefs's
 // kprobe_events or the kprobe PMU).
 func (e *Env) HaveKprobes() bool {
-	for _, p := range []string{filepath.Join(e.TracefsRoot, "kprobe_events"), "/sys/bus/event_source/devices/kprobe"} {
+	for _, p := range []string{filepath.Join(e.tracefs(), "kprobe_events"), e.pmuPath("kprobe")} {
 		if _, err := os.Stat(p); err == nil {
 			return true
 		}
@@ -134,7 +134,7 @@ type KernelFunction struct{ Name, Module string }
 // KernelFunctions lists traceable functions (available_filter_functions,
 // else kallsyms text symbols).
 func (e *Env) KernelFunctions() ([]KernelFunction, error) {
-	f, err := os.Open(filepath.Join(e.TracefsRoot, "available_filter_functions"))
+	f, err := os.Open(filepath.Join(e.tracefs(), "available_filter_functions"))
 	kallsyms := false
 	if err != nil {
 		if f, err = os.Open("/proc/kallsyms"); err != nil {
@@ -221,7 +221,7 @@ var ErrNoTrampolines = errors.New("fentry/fexit are not available: this kernel c
 // HaveTrampolines reports whether BPF trampolines can work: they are built
 // on ftrace, whose function list is readable when it is enabled.
 func (e *Env) HaveTrampolines() bool {
-	f, err := os.Open(filepath.Join(e.TracefsRoot, "available_filter_functions"))
+	f, err := os.Open(filepath.Join(e.tracefs(), "available_filter_functions"))
 	if err != nil {
 		return false
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -165,6 +166,10 @@ func Names() []string {
 // the kernel's build configuration. Tests point it at captured copies.
 type Env struct {
 	TracefsRoot string // "/sys/kernel/tracing" by default
+	// AutoMount mounts tracefs when it is needed and missing (root only);
+	// Mounted, when set, is told of it.
+	AutoMount bool
+	Mounted   MountNotice
 	// Hz is the kernel's CONFIG_HZ; 0 means find it on first use.
 	Hz int
 	// SkipCgroupCheck accepts any cgroup path (compiling without the kernel).
@@ -176,6 +181,9 @@ type Env struct {
 	// /sys/kernel/debug and /sys/kernel/security.
 	DebugfsRoot    string
 	SecurityfsRoot string
+	// SysfsRoot is where sysfs is mounted ("" means /sys): the PMUs under
+	// bus/event_source/devices.
+	SysfsRoot string
 	// OverrideHelper says whether kprobes may call bpf_override_return;
 	// nil means ask the kernel.
 	OverrideHelper *bool
@@ -183,21 +191,32 @@ type Env struct {
 	// one: pid and tid are counted there, as bpftrace's (nil: initial).
 	PidNS *PidNS
 
-	btfOnce sync.Once
-	btf     *btf.Spec
-	btfErr  error
-	modOnce sync.Once
-	mods    []*btf.Spec
-	injOnce sync.Once
-	inj     map[string]bool
-	injNote string
-	ovrOnce sync.Once
-	ovr     bool
+	mountOnce sync.Once
+	btfOnce   sync.Once
+	btf       *btf.Spec
+	btfErr    error
+	modOnce   sync.Once
+	mods      []*btf.Spec
+	injOnce   sync.Once
+	inj       map[string]bool
+	injNote   string
+	ovrOnce   sync.Once
+	ovr       bool
 }
 
-// SystemEnv reads the running kernel's files.
+// SystemEnv reads the running kernel's files, mounting tracefs when it is
+// needed and missing (as root).
 func SystemEnv() *Env {
-	return &Env{TracefsRoot: TracefsRoot(), PidNS: CurrentPidNS()}
+	return &Env{TracefsRoot: TracefsRoot(), AutoMount: true, PidNS: CurrentPidNS()}
+}
+
+// pmuPath is the sysfs directory of the perf PMU named name.
+func (e *Env) pmuPath(name string) string {
+	root := e.SysfsRoot
+	if root == "" {
+		root = "/sys"
+	}
+	return filepath.Join(root, "bus", "event_source", "devices", name)
 }
 
 // HasWildcard reports whether s contains glob characters.

@@ -66,7 +66,7 @@ func TracefsRoot() string {
 	return "/sys/kernel/tracing"
 }
 
-func (e *Env) eventsDir() string { return filepath.Join(e.TracefsRoot, "events") }
+func (e *Env) eventsDir() string { return filepath.Join(e.tracefs(), "events") }
 
 // Tracepoints lists "category:name" for every tracepoint matching the glob
 // patterns (either may be a wildcard).
@@ -111,7 +111,7 @@ func expandTracepoint(env *Env, parts []string) ([]Point, error) {
 		}
 		if _, err := os.Stat(file); err != nil {
 			if _, err2 := os.Stat(env.eventsDir()); err2 != nil {
-				return nil, errorf("tracefs is not mounted at %s: mount -t tracefs nodev /sys/kernel/tracing", env.TracefsRoot)
+				return nil, errorf("tracefs is not mounted at %s: mount -t tracefs nodev /sys/kernel/tracing", env.tracefs())
 			}
 			return nil, errorf("tracepoint not found: %s:%s", parts[0], parts[1])
 		}
@@ -133,7 +133,7 @@ var formatCache sync.Map // path → *Context
 // its cached Context): joined without filepath.Join's cleaning, as it is
 // computed for every probe of a script.
 func (e *Env) formatPath(cat, name string) string {
-	return e.TracefsRoot + "/events/" + cat + "/" + name + "/format"
+	return e.tracefs() + "/events/" + cat + "/" + name + "/format"
 }
 
 func tracepointContext(env *Env, p Point) (*Context, error) {

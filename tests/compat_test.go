@@ -19,20 +19,17 @@ import (
 // bpfsh passes. It never fails on a case; it reports counts per file and in
 // total. Opt in, it takes a while:
 //
-//	BPFSH_COMPAT=1 go test ./tests -run TestBpftraceCompat -v -timeout 2h
+//	BPFSH_COMPAT=1 BPFSH_BPFTRACE_SUITE=path/to/bpftrace/tests/runtime \
+//		go test ./tests -run TestBpftraceCompat -v -timeout 2h
 //
 // BPFSH_COMPAT_FILTER (a regexp on "file.NAME") narrows the run;
 // BPFSH_COMPAT_OUT names a file that receives one line per case
 // ("STATUS<TAB>file.NAME<TAB>reason"), handy for diffing two runs.
 func TestBpftraceCompat(t *testing.T) {
-	if os.Getenv("BPFSH_COMPAT") != "1" {
-		t.Skip("set BPFSH_COMPAT=1 to measure compatibility with bpftrace's runtime tests")
-	}
+	privtest.OptIn(t, "BPFSH_COMPAT", "measure compatibility with bpftrace's runtime tests")
 	privtest.Require(t)
-	dir := bpftraceSuiteDir()
-	if dir == "" {
-		t.Skip("bpftrace's tests not found: set BPFSH_BPFTRACE_TESTS or put them at ../shared/bpftrace-tests")
-	}
+	suiteDir := privtest.RequireSuite(t)
+	dir := filepath.Dir(suiteDir) // the cases run where bpftrace's runner runs them
 	var filter *regexp.Regexp
 	if f := os.Getenv("BPFSH_COMPAT_FILTER"); f != "" {
 		filter = regexp.MustCompile(f)
@@ -51,7 +48,7 @@ func TestBpftraceCompat(t *testing.T) {
 		Features: hostFeatures(),
 	}
 
-	files, _ := filepath.Glob(filepath.Join(dir, "runtime", "*"))
+	files, _ := filepath.Glob(filepath.Join(suiteDir, "*"))
 	sort.Strings(files)
 	type tally struct{ pass, fail, timeout, skip, parse int }
 	var total tally

@@ -83,23 +83,6 @@ func repoRoot() string {
 	return filepath.Dir(wd)
 }
 
-// bpftraceSuiteDir finds the copy of bpftrace's tests (the directory holding
-// runtime/): $BPFSH_BPFTRACE_TESTS, else ../shared/bpftrace-tests beside the
-// repository. "" when there is none.
-func bpftraceSuiteDir() string {
-	dirs := []string{os.Getenv("BPFSH_BPFTRACE_TESTS"), filepath.Join(repoRoot(), "..", "shared", "bpftrace-tests")}
-	for _, d := range dirs {
-		if d == "" {
-			continue
-		}
-		if fi, err := os.Stat(filepath.Join(d, "runtime")); err == nil && fi.IsDir() {
-			abs, _ := filepath.Abs(d)
-			return abs
-		}
-	}
-	return ""
-}
-
 // newRunner is the runner for bpfsh's own corpus: commands run in tests/.
 func newRunner(t testing.TB) *Runner {
 	bpfsh, trig := binaries(t)

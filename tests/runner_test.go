@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bpfsh/bpfsh/internal/privtest"
 	"time"
 )
 
@@ -126,14 +128,14 @@ func TestParse(t *testing.T) {
 }
 
 // TestParseCorpora parses every test file we know of: ours must be valid, and
-// bpftrace's (when ../../shared is present) must parse as its runner would.
+// bpftrace's (when $BPFSH_BPFTRACE_SUITE names them) must parse as its runner would.
 func TestParseCorpora(t *testing.T) {
 	files, _ := filepath.Glob("runtime/*.test")
 	if len(files) == 0 {
 		t.Fatal("no tests/runtime/*.test files")
 	}
-	if dir := bpftraceSuiteDir(); dir != "" {
-		more, _ := filepath.Glob(filepath.Join(dir, "runtime", "*"))
+	if dir := privtest.SuiteDir(t); dir != "" {
+		more, _ := filepath.Glob(filepath.Join(dir, "*"))
 		files = append(files, more...)
 	}
 	total := 0

@@ -102,6 +102,10 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 	if len(args) > 0 {
 		switch args[0] {
 		case "pins":
+			if err := mountBPFFS(false, stderr); err != nil {
+				fmt.Fprintf(stderr, "ERROR: %v\n", err)
+				return 1
+			}
 			if err := bpfrt.PrintPins(stdout); err != nil {
 				fmt.Fprintf(stderr, "ERROR: %v\n", err)
 				return 1
@@ -110,6 +114,10 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 		case "unpin":
 			if len(args) != 2 {
 				fmt.Fprintf(stderr, "ERROR: usage: bpfsh unpin NAME\n")
+				return 1
+			}
+			if err := mountBPFFS(false, stderr); err != nil {
+				fmt.Fprintf(stderr, "ERROR: %v\n", err)
 				return 1
 			}
 			if err := bpfrt.Unpin(args[1]); err != nil {
@@ -182,7 +190,7 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 		return 0
 	}
 	probes.TargetPID = cfg.pid // usdt probes without a binary are the process's
-	obj, cdiags := compiler.Compile(prog, compiler.Options{Env: probes.SystemEnv(), Params: cfg.params, NamedArgs: cfg.named, Unsafe: cfg.unsafe,
+	obj, cdiags := compiler.Compile(prog, compiler.Options{Env: systemEnv(cfg.quiet, stderr), Params: cfg.params, NamedArgs: cfg.named, Unsafe: cfg.unsafe,
 		MaxMapKeys: envInt("BPFTRACE_MAP_KEYS_MAX", "BPFSH_MAX_MAP_KEYS"), RingPages: envInt("BPFTRACE_PERF_RB_PAGES", "BPFSH_PERF_RB_PAGES"),
 		StrLen: envInt("BPFTRACE_MAX_STRLEN", "BPFSH_MAX_STRLEN"), ProbeFilter: cfg.probeFilter, MaxProbes: envInt("BPFTRACE_MAX_PROBES", "BPFSH_MAX_PROBES"),
 		DummyTSMap: os.Getenv("BPFTRACE_DUMMY_TS_MAP")})
@@ -219,6 +227,10 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 		return 0
 	}
 	if cfg.pin != "" {
+		if err := mountBPFFS(cfg.quiet, stderr); err != nil {
+			fmt.Fprintf(stderr, "ERROR: %v\n", err)
+			return 1
+		}
 		if err := bpfrt.Pin(obj, cfg.pin, name, string(src), stdout); err != nil {
 			fmt.Fprintf(stderr, "ERROR: %v\n", explain(err))
 			return 1
@@ -481,7 +493,7 @@ func warnWorldWritable(file string) {
 // separated), the probes of a program (-e or a script file), or struct
 // definitions ("struct task_struct").
 func listProbes(cfg *config, pattern string, stdout, stderr io.Writer) int {
-	env := probes.SystemEnv()
+	env := systemEnv(cfg.quiet, stderr)
 	probes.TargetPID = cfg.pid // usdt probes of a process (-l -p PID)
 	verbose := cfg.listV || cfg.verbose
 	patterns := strings.Split(pattern, ",")
@@ -523,4 +535,25 @@ func listProbes(cfg *config, pattern string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// systemEnv is the running machine, with one line on stderr (none with -q)
+// for a kernel file system bpfsh mounts because the script needs it.
+func systemEnv(quiet bool, stderr io.Writer) *probes.Env {
+	env := probes.SystemEnv()
+	env.Mounted = mountNotice(quiet, stderr)
+	return env
+}
+
+// mountBPFFS makes the pin directory's parent a BPF file system (--pin,
+// pins, unpin), mounting it as root when it is not.
+func mountBPFFS(quiet bool, stderr io.Writer) error {
+	return probes.EnsureBPFFS(filepath.Dir(bpfrt.PinRoot), mountNotice(quiet, stderr))
+}
+
+func mountNotice(quiet bool, stderr io.Writer) probes.MountNotice {
+	if quiet {
+		return nil
+	}
+	return func(fstype, dir string) { fmt.Fprintf(stderr, "bpfsh: mounted %s at %s\n", fstype, dir) }
 }

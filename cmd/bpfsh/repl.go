@@ -114,7 +114,7 @@ func runREPL(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ERROR: %v\n", err)
 		return 1
 	}
-	env := probes.SystemEnv()
+	env := systemEnv(cfg.quiet, stderr)
 	probes.TargetPID = cfg.pid
 	copts := compiler.Options{Env: env, Params: cfg.params, Unsafe: cfg.unsafe,
 		MaxMapKeys: envInt("BPFTRACE_MAP_KEYS_MAX", "BPFSH_MAX_MAP_KEYS"), RingPages: envInt("BPFTRACE_PERF_RB_PAGES", "BPFSH_PERF_RB_PAGES"),
