@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -109,13 +108,7 @@ var oracleCases = []oracleCase{
 func oracleRunners(t *testing.T) (sh, bt *Runner) {
 	t.Helper()
 	privtest.Require(t)
-	bpftrace, err := exec.LookPath("bpftrace")
-	if err != nil {
-		if privtest.Required() {
-			t.Fatalf("bpftrace is not on PATH (install it: apt-get install bpftrace): %v", err)
-		}
-		t.Skipf("bpftrace is not on PATH: %v", err)
-	}
+	bpftrace := privtest.Tool(t, "bpftrace", "bpftrace")
 	sh = newRunner(t)
 	bt = &Runner{
 		Binary:   bpftrace,
@@ -229,14 +222,9 @@ func normalise(out string, oc oracleCase) string {
 //
 //	BPFSH_ORACLE_CORPUS=1 go test ./tests -run TestCorpusOnBpftrace -v
 func TestCorpusOnBpftrace(t *testing.T) {
-	if os.Getenv("BPFSH_ORACLE_CORPUS") != "1" {
-		t.Skip("set BPFSH_ORACLE_CORPUS=1 to run the corpus through bpftrace")
-	}
+	privtest.OptIn(t, "BPFSH_ORACLE_CORPUS", "run the corpus through bpftrace")
 	privtest.Require(t)
-	bpftrace, err := exec.LookPath("bpftrace")
-	if err != nil {
-		t.Skipf("bpftrace is not on PATH: %v", err)
-	}
+	bpftrace := privtest.Tool(t, "bpftrace", "bpftrace")
 	sh := newRunner(t)
 	bt := &Runner{
 		Binary:   bpftrace,

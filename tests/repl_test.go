@@ -354,9 +354,7 @@ func TestREPL(t *testing.T) {
 	if err != nil {
 		t.Fatalf("copy trig: %v", err)
 	}
-	if _, err := exec.LookPath("bpftool"); err != nil {
-		t.Fatal("bpftool is needed to inspect kernel objects")
-	}
+	privtest.Tool(t, "bpftool", "bpftool") // inspects kernel objects
 	home := t.TempDir()
 	tm := startTerm(t, bin, []string{"HOME=" + home})
 	tm.expect(prompt)

@@ -31,6 +31,10 @@ func tcpprobe(t *testing.T) string { return helperBinary(t, "tcpprobe") }
 // dropped by nftables so that connects retransmit.
 func netns(t *testing.T, dropSYN ...int) string {
 	t.Helper()
+	privtest.Tool(t, "ip", "iproute2")
+	if len(dropSYN) > 0 {
+		privtest.Tool(t, "nft", "nftables")
+	}
 	name := fmt.Sprintf("bpfsh-%s-%d", strings.ToLower(t.Name()), os.Getpid())
 	name = regexp.MustCompile(`[^a-z0-9-]`).ReplaceAllString(name, "-")
 	if len(name) > 40 {
@@ -119,6 +123,7 @@ func startBpfsh(t *testing.T, args ...string) (stop func() string) {
 func synTimes(t *testing.T, ns string, d time.Duration, ports ...int) map[int][]float64 {
 	t.Helper()
 	probe := tcpprobe(t)
+	privtest.Tool(t, "tcpdump", "tcpdump")
 	cap := exec.Command("ip", "netns", "exec", ns, "tcpdump", "-i", "lo", "-n", "-tt", "-l", "-U",
 		"tcp[tcpflags] & tcp-syn != 0 and tcp[tcpflags] & tcp-ack == 0")
 	var capOut, capErr bytes.Buffer

@@ -68,9 +68,7 @@ func progName(id float64) string {
 func TestTeardown(t *testing.T) {
 	privtest.Require(t)
 	bin, _ := binaries(t)
-	if _, err := exec.LookPath("bpftool"); err != nil {
-		t.Fatal("bpftool is needed to inspect kernel objects")
-	}
+	privtest.Tool(t, "bpftool", "bpftool") // inspects kernel objects
 	if left := bpfObjects(t); len(left) > 0 {
 		t.Logf("objects alive before the test (not ours to judge): %v", left)
 	}

@@ -7,6 +7,7 @@ package privtest
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"sync"
 	"testing"
 	"unsafe"
@@ -92,4 +93,14 @@ func Need(t testing.TB, ok bool, what string) {
 		t.Fatalf("%s, and %s=1 forbids skipping", what, EnvRequire)
 	}
 	t.Skip(what)
+}
+
+// Tool returns the path of the command name, which the Debian package pkg
+// provides; when it is missing the test skips, or fails where privileged
+// tests are required (Need). make test's set-up installs every such package.
+func Tool(t testing.TB, name, pkg string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	Need(t, err == nil, fmt.Sprintf("%s is not installed (package %s: make test installs it as root on Debian and Ubuntu)", name, pkg))
+	return path
 }
