@@ -3,7 +3,7 @@ module github.com/bpfsh/bpfsh
 go 1.26.8
 
 require (
-	github.com/chzyer/readline v1.5.1 // indirect
-	github.com/cilium/ebpf v0.22.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
+	github.com/chzyer/readline v1.5.1
+	github.com/cilium/ebpf v0.22.0
+	golang.org/x/sys v0.50.0
 )
