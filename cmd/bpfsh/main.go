@@ -190,10 +190,7 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 		return 0
 	}
 	probes.TargetPID = cfg.pid // usdt probes without a binary are the process's
-	obj, cdiags := compiler.Compile(prog, compiler.Options{Env: systemEnv(cfg.quiet, stderr), Params: cfg.params, NamedArgs: cfg.named, Unsafe: cfg.unsafe,
-		MaxMapKeys: envInt("BPFTRACE_MAP_KEYS_MAX", "BPFSH_MAX_MAP_KEYS"), RingPages: envInt("BPFTRACE_PERF_RB_PAGES", "BPFSH_PERF_RB_PAGES"),
-		StrLen: envInt("BPFTRACE_MAX_STRLEN", "BPFSH_MAX_STRLEN"), ProbeFilter: cfg.probeFilter, MaxProbes: envInt("BPFTRACE_MAX_PROBES", "BPFSH_MAX_PROBES"),
-		DummyTSMap: os.Getenv("BPFTRACE_DUMMY_TS_MAP")})
+	obj, cdiags := compiler.Compile(prog, cfg.compileOptions(systemEnv(cfg.quiet, stderr)))
 	if cdiags.HasErrors() {
 		// Parse warnings and compile diagnostics together, in source order.
 		cdiags.List = append(diags.List, cdiags.List...)
@@ -269,6 +266,16 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 		return 1
 	}
 	return rc
+}
+
+// compileOptions are the compiler's options for cfg, the same for a script
+// and for each of the REPL's compilations. Limits the environment sets
+// (bpftrace's variable names, or bpfsh's) come in here too.
+func (cfg *config) compileOptions(env *probes.Env) compiler.Options {
+	return compiler.Options{Env: env, Params: cfg.params, NamedArgs: cfg.named, Unsafe: cfg.unsafe,
+		MaxMapKeys: envInt("BPFTRACE_MAP_KEYS_MAX", "BPFSH_MAX_MAP_KEYS"), RingPages: envInt("BPFTRACE_PERF_RB_PAGES", "BPFSH_PERF_RB_PAGES"),
+		StrLen: envInt("BPFTRACE_MAX_STRLEN", "BPFSH_MAX_STRLEN"), ProbeFilter: cfg.probeFilter, MaxProbes: envInt("BPFTRACE_MAX_PROBES", "BPFSH_MAX_PROBES"),
+		DummyTSMap: os.Getenv("BPFTRACE_DUMMY_TS_MAP")}
 }
 
 // parseArgs reads bpftrace-style options: options come first; the first

@@ -116,10 +116,7 @@ func runREPL(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	env := systemEnv(cfg.quiet, stderr)
 	probes.TargetPID = cfg.pid
-	copts := compiler.Options{Env: env, Params: cfg.params, Unsafe: cfg.unsafe,
-		MaxMapKeys: envInt("BPFTRACE_MAP_KEYS_MAX", "BPFSH_MAX_MAP_KEYS"), RingPages: envInt("BPFTRACE_PERF_RB_PAGES", "BPFSH_PERF_RB_PAGES"),
-		StrLen: envInt("BPFTRACE_MAX_STRLEN", "BPFSH_MAX_STRLEN"), MaxProbes: envInt("BPFTRACE_MAX_PROBES", "BPFSH_MAX_PROBES"),
-		DummyTSMap: os.Getenv("BPFTRACE_DUMMY_TS_MAP")}
+	copts := cfg.compileOptions(env)
 
 	r := &repl{intr: make(chan struct{}, 1)}
 	r.comp = &completer{r: r, env: env}
