@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	goruntime "runtime"
@@ -8,64 +9,168 @@ import (
 	"sync"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+
+	"github.com/bpfsh/bpfsh/compiler"
 )
 
-// loadCollection creates spec's maps, then loads its programs, each step
-// on as many CPUs as there are: what ebpf.NewCollectionWithOptions does
-// one object after another. (A program's verification and JIT, a per-CPU
-// map's allocation, take a tenth of a millisecond or more each; a script
-// of hundreds of probes loads in half the time on two CPUs.) On an error
-// whatever was created is closed again.
-func loadCollection(spec *ebpf.CollectionSpec, opts ebpf.CollectionOptions) (*ebpf.Collection, error) {
-	coll := &ebpf.Collection{Maps: map[string]*ebpf.Map{}, Programs: map[string]*ebpf.Program{}}
+// This file is the one way programs reach the kernel, for Run, Pin and a
+// Live session alike: maps are created (or, in a Live, found), then each
+// program gets its patches filled in, its map references bound and is
+// loaded, and a refusal is explained in bpfsh's terms.
+
+// patchValues are the run's values for the constants the compiler leaves
+// to the loader (compiler.Patch*).
+type patchValues struct {
+	start    uint64 // CLOCK_MONOTONIC when the run (or session) started
+	childPID int    // -c's process; 0 without one
+}
+
+// apply returns a copy of p's spec with the object's patches filled in.
+func (pv patchValues) apply(obj *compiler.Object, p *compiler.Program) *ebpf.ProgramSpec {
+	ps := p.Spec.Copy()
+	for i, ins := range ps.Instructions {
+		k, ok := obj.Patches[ins.Symbol()]
+		if !ok {
+			continue
+		}
+		switch k {
+		case compiler.PatchStartTime:
+			ps.Instructions[i].Constant = int64(pv.start)
+		case compiler.PatchNCPUs:
+			n, _ := ebpf.PossibleCPU()
+			ps.Instructions[i].Constant = int64(n)
+		case compiler.PatchChildPID:
+			ps.Instructions[i].Constant = int64(pv.childPID)
+		case compiler.PatchTAIOffset:
+			ps.Instructions[i].Constant = taiOffset()
+		}
+	}
+	return ps
+}
+
+// createMaps creates the maps of specs, several at a time (a per-CPU
+// map's allocation takes a tenth of a millisecond or more), keyed by
+// their object names. On an error whatever was created is closed again.
+func createMaps(specs map[string]*ebpf.MapSpec) (map[string]*ebpf.Map, error) {
+	out := map[string]*ebpf.Map{}
 	var mu sync.Mutex
-	mapNames := slices.Sorted(maps.Keys(spec.Maps))
-	err := parallel(len(mapNames), func(i int) error {
-		name := mapNames[i]
-		m, err := ebpf.NewMapWithOptions(spec.Maps[name], opts.Maps)
+	names := slices.Sorted(maps.Keys(specs))
+	err := parallel(len(names), func(i int) error {
+		m, err := ebpf.NewMap(specs[names[i]])
 		if err != nil {
-			return fmt.Errorf("map %s: %w", name, err)
+			return fmt.Errorf("create map %s: %w", names[i], err)
 		}
 		mu.Lock()
-		coll.Maps[name] = m
+		out[names[i]] = m
 		mu.Unlock()
 		return nil
 	})
 	if err != nil {
-		coll.Close()
+		for _, m := range out {
+			m.Close()
+		}
 		return nil, err
 	}
-	progNames := slices.Sorted(maps.Keys(spec.Programs))
-	err = parallel(len(progNames), func(i int) error {
-		name := progNames[i]
-		ps := spec.Programs[name].Copy()
-		for j := range ps.Instructions {
-			ins := &ps.Instructions[j]
-			if !ins.IsLoadFromMap() || ins.Reference() == "" {
-				continue
-			}
-			m := coll.Maps[ins.Reference()]
-			if m == nil {
-				return fmt.Errorf("program %s: no map %s", name, ins.Reference())
-			}
-			if err := ins.AssociateMap(m); err != nil {
-				return fmt.Errorf("program %s: %w", name, err)
-			}
-		}
-		p, err := ebpf.NewProgramWithOptions(ps, opts.Programs)
+	return out, nil
+}
+
+// loadPrograms loads progs of obj, several at a time (verification and JIT
+// take a tenth of a millisecond or more each: a script of hundreds of
+// probes loads in half the time on two CPUs), with their map references
+// bound to byName (object name → map). On an error every program it
+// loaded is closed again and the error explains the refusal.
+func loadPrograms(obj *compiler.Object, progs []*compiler.Program, byName map[string]*ebpf.Map, pv patchValues, opts Options) (map[*compiler.Program]*ebpf.Program, error) {
+	loaded := make([]*ebpf.Program, len(progs))
+	err := parallel(len(progs), func(i int) error {
+		p, err := loadProgram(pv.apply(obj, progs[i]), byName, opts.Verbose)
 		if err != nil {
-			return fmt.Errorf("program %s: %w", name, err)
+			return fmt.Errorf("load %s: %w", progs[i].Point, err)
 		}
-		mu.Lock()
-		coll.Programs[name] = p
-		mu.Unlock()
+		loaded[i] = p
 		return nil
 	})
 	if err != nil {
-		coll.Close()
-		return nil, err
+		for _, p := range loaded {
+			if p != nil {
+				p.Close()
+			}
+		}
+		return nil, loadError(err)
 	}
-	return coll, nil
+	out := make(map[*compiler.Program]*ebpf.Program, len(progs))
+	for i, p := range progs {
+		out[p] = loaded[i]
+		if opts.Verbose {
+			fmt.Fprintf(opts.Err, "%s (%s):\n%s\n", p.Spec.Name, p.Point, loaded[i].VerifierLog)
+		}
+	}
+	return out, nil
+}
+
+// loadProgram binds ps's map references and loads it. Line info only
+// matters in the verifier's log: without verbose it loads without (no BTF
+// to build, probe and load), and again with it should the verifier refuse
+// the program, for a log that names the source.
+func loadProgram(ps *ebpf.ProgramSpec, byName map[string]*ebpf.Map, verbose bool) (*ebpf.Program, error) {
+	for i := range ps.Instructions {
+		ins := &ps.Instructions[i]
+		if !ins.IsLoadFromMap() || ins.Reference() == "" {
+			continue
+		}
+		m := byName[ins.Reference()]
+		if m == nil {
+			return nil, fmt.Errorf("no map %s (a bpfsh bug; please report it)", ins.Reference())
+		}
+		if err := ins.AssociateMap(m); err != nil {
+			return nil, err
+		}
+	}
+	var opts ebpf.ProgramOptions
+	if verbose {
+		opts.LogLevel = ebpf.LogLevelInstruction | ebpf.LogLevelStats
+		return ebpf.NewProgramWithOptions(ps, opts)
+	}
+	lean := withoutLineInfo(ps)
+	p, err := ebpf.NewProgramWithOptions(lean, opts)
+	var ve *ebpf.VerifierError
+	if lean != ps && errors.As(err, &ve) {
+		p, err = ebpf.NewProgramWithOptions(ps, opts)
+	}
+	return p, err
+}
+
+// withoutLineInfo returns ps with its source lines dropped when it is made
+// of one function (subprograms keep theirs: the kernel wants BTF function
+// info for them), else ps itself.
+func withoutLineInfo(ps *ebpf.ProgramSpec) *ebpf.ProgramSpec {
+	for _, ins := range ps.Instructions {
+		if ins.IsFunctionCall() || ins.IsLoadOfFunctionPointer() {
+			return ps
+		}
+	}
+	cp := *ps
+	cp.Instructions = make(asm.Instructions, len(ps.Instructions))
+	for i, ins := range ps.Instructions {
+		cp.Instructions[i] = ins.WithSource(nil)
+	}
+	return &cp
+}
+
+// loadError explains a verifier refusal: what the kernel lacks, or else a
+// bpfsh bug with the verifier's log. Other errors pass unchanged.
+func loadError(err error) error {
+	var ve *ebpf.VerifierError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	if sym, ok := missingKsym(ve); ok {
+		return fmt.Errorf("the kernel cannot find the address of %s: it is not in /proc/kallsyms (kernels built without CONFIG_KALLSYMS_ALL list no variables)", sym)
+	}
+	if why := refusedHelper(ve); why != "" {
+		return errors.New(why)
+	}
+	return fmt.Errorf("the kernel's verifier rejected the program (a bpfsh bug; please report it):\n%+v", ve)
 }
 
 // parallel runs do(0) ... do(n-1) on up to GOMAXPROCS goroutines and

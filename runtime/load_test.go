@@ -4,12 +4,14 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 
+	"github.com/bpfsh/bpfsh/compiler"
 	"github.com/bpfsh/bpfsh/internal/privtest"
 )
 
@@ -34,53 +36,61 @@ func openFDs(t *testing.T) int {
 	return len(ents)
 }
 
-// loadCollection loads what NewCollectionWithOptions would, several at a
-// time, and leaves nothing open when a program is refused.
-func TestLoadCollection(t *testing.T) {
+// createMaps and loadPrograms load several objects at a time, bind each
+// program to the maps it names, and leave nothing open when a program is
+// refused.
+func TestLoadPrograms(t *testing.T) {
 	privtest.Require(t)
-	spec := &ebpf.CollectionSpec{Maps: map[string]*ebpf.MapSpec{}, Programs: map[string]*ebpf.ProgramSpec{}}
+	specs := map[string]*ebpf.MapSpec{}
 	for _, m := range []string{"ma", "mb", "mc"} {
-		spec.Maps[m] = &ebpf.MapSpec{Name: m, Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}
+		specs[m] = &ebpf.MapSpec{Name: m, Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}
 	}
+	obj := &compiler.Object{}
+	uses := map[*compiler.Program]string{}
 	for _, p := range []struct{ name, m string }{{"pa", "ma"}, {"pb", "mb"}, {"pc", "mc"}, {"pd", "ma"}} {
 		ps := readsMap(p.m)
 		ps.Name = p.name
-		spec.Programs[p.name] = ps
+		cp := &compiler.Program{Spec: ps}
+		obj.Programs = append(obj.Programs, cp)
+		uses[cp] = p.m
 	}
 	before := openFDs(t)
-	coll, err := loadCollection(spec, ebpf.CollectionOptions{})
+	byName, err := createMaps(specs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(coll.Maps) != 3 || len(coll.Programs) != 4 {
-		t.Fatalf("loaded %d maps and %d programs, want 3 and 4", len(coll.Maps), len(coll.Programs))
+	progs, err := loadPrograms(obj, obj.Programs, byName, patchValues{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(byName) != 3 || len(progs) != 4 {
+		t.Fatalf("loaded %d maps and %d programs, want 3 and 4", len(byName), len(progs))
 	}
 	// Each program reads the map it names, not another.
-	for name, p := range coll.Programs {
+	for cp, p := range progs {
 		info, err := p.Info()
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids, _ := info.MapIDs()
-		want, _ := coll.Maps[map[string]string{"pa": "ma", "pb": "mb", "pc": "mc", "pd": "ma"}[name]].Info()
+		want, _ := byName[uses[cp]].Info()
 		wantID, _ := want.ID()
 		if len(ids) != 1 || ids[0] != wantID {
-			t.Errorf("%s uses maps %v, want [%v]", name, ids, wantID)
+			t.Errorf("%s uses maps %v, want [%v]", cp.Spec.Name, ids, wantID)
 		}
-	}
-	coll.Close()
-	if n := openFDs(t); n != before {
-		t.Errorf("%d file descriptors open after Close, %d before", n, before)
+		p.Close()
 	}
 
-	// A program the verifier refuses (R0 never set): the error is the
-	// verifier's, and every map and program made is closed again.
+	// A program the verifier refuses (R0 never set): the error says so,
+	// with the verifier's log, and every program made is closed again.
 	bad := &ebpf.ProgramSpec{Name: "pbad", Type: ebpf.SocketFilter, License: "GPL", Instructions: asm.Instructions{asm.Return()}}
-	spec.Programs["pbad"] = bad
-	_, err = loadCollection(spec, ebpf.CollectionOptions{})
-	var ve *ebpf.VerifierError
-	if !errors.As(err, &ve) {
+	obj.Programs = append(obj.Programs, &compiler.Program{Spec: bad})
+	_, err = loadPrograms(obj, obj.Programs, byName, patchValues{}, Options{})
+	if err == nil || !strings.Contains(err.Error(), "verifier rejected") {
 		t.Fatalf("got %v, want a verifier error", err)
+	}
+	for _, m := range byName {
+		m.Close()
 	}
 	if n := openFDs(t); n != before {
 		t.Errorf("%d file descriptors open after a refused load, %d before", n, before)

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
@@ -246,98 +245,22 @@ type run struct {
 	inEnd    bool // END is running: its output is shown even after exit()
 }
 
-// withoutLineInfo copies spec with the source lines dropped from programs
-// made of one function (subprograms keep theirs: the kernel wants BTF
-// function info for them).
-func withoutLineInfo(spec *ebpf.CollectionSpec) *ebpf.CollectionSpec {
-	lean := &ebpf.CollectionSpec{Maps: spec.Maps, Programs: map[string]*ebpf.ProgramSpec{}}
-	for name, ps := range spec.Programs {
-		single := true
-		for _, ins := range ps.Instructions {
-			if ins.IsFunctionCall() || ins.IsLoadOfFunctionPointer() {
-				single = false
-				break
-			}
-		}
-		if !single {
-			lean.Programs[name] = ps
-			continue
-		}
-		cp := *ps
-		cp.Instructions = make(asm.Instructions, len(ps.Instructions))
-		for i, ins := range ps.Instructions {
-			cp.Instructions[i] = ins.WithSource(nil)
-		}
-		lean.Programs[name] = &cp
-	}
-	return lean
-}
-
+// load creates the object's maps and loads its programs.
 func (r *run) load() error {
-	spec := &ebpf.CollectionSpec{Maps: r.obj.MapSpecs(), Programs: map[string]*ebpf.ProgramSpec{}}
-	start := monotonicNS()
-	for _, p := range r.obj.Programs {
-		ps := p.Spec.Copy()
-		for i, ins := range ps.Instructions {
-			k, ok := r.obj.Patches[ins.Symbol()]
-			if !ok {
-				continue
-			}
-			switch k {
-			case compiler.PatchStartTime:
-				ps.Instructions[i].Constant = int64(start)
-			case compiler.PatchNCPUs:
-				n, _ := ebpf.PossibleCPU()
-				ps.Instructions[i].Constant = int64(n)
-			case compiler.PatchChildPID:
-				ps.Instructions[i].Constant = int64(r.childPID)
-			case compiler.PatchTAIOffset:
-				ps.Instructions[i].Constant = taiOffset()
-			}
-		}
-		spec.Programs[ps.Name] = ps
-	}
-	opts := ebpf.CollectionOptions{}
-	if r.opts.Verbose {
-		opts.Programs.LogLevel = ebpf.LogLevelInstruction | ebpf.LogLevelStats
-	}
-	// Line info only matters in the verifier's log: load without it (no
-	// BTF to build, probe and load), and again with it should the
-	// verifier refuse a program, for a log that names the source.
-	lean := spec
-	if !r.opts.Verbose {
-		lean = withoutLineInfo(spec)
-	}
-	coll, err := loadCollection(lean, opts)
-	if err != nil && lean != spec {
-		var ve *ebpf.VerifierError
-		if errors.As(err, &ve) {
-			coll, err = ebpf.NewCollectionWithOptions(spec, opts)
-		}
-	}
+	byName, err := createMaps(r.obj.MapSpecs())
 	if err != nil {
-		var ve *ebpf.VerifierError
-		if errors.As(err, &ve) {
-			if sym, ok := missingKsym(ve); ok {
-				return fmt.Errorf("the kernel cannot find the address of %s: it is not in /proc/kallsyms (kernels built without CONFIG_KALLSYMS_ALL list no variables)", sym)
-			}
-			if why := refusedHelper(ve); why != "" {
-				return errors.New(why)
-			}
-			return fmt.Errorf("the kernel's verifier rejected the program (a bpfsh bug; please report it):\n%+v", ve)
-		}
 		return fmt.Errorf("load: %w", err)
 	}
-	r.coll = coll
-	r.progs = map[*compiler.Program]*ebpf.Program{}
-	for _, p := range r.obj.Programs {
-		r.progs[p] = coll.Programs[p.Spec.Name]
-		if r.opts.Verbose {
-			fmt.Fprintf(r.opts.Err, "%s (%s):\n%s\n", p.Spec.Name, p.Point, coll.Programs[p.Spec.Name].VerifierLog)
-		}
+	r.coll = &ebpf.Collection{Maps: byName, Programs: map[string]*ebpf.Program{}}
+	r.progs, err = loadPrograms(r.obj, r.obj.Programs, byName, patchValues{start: monotonicNS(), childPID: r.childPID}, r.opts)
+	if err != nil {
+		return err
+	}
+	for p, prog := range r.progs {
+		r.coll.Programs[p.Spec.Name] = prog // closed with the collection
 	}
 	if r.obj.Stacks != nil {
-		syms.stacks = coll.Maps[r.obj.Stacks.Name]
+		syms.stacks = byName[r.obj.Stacks.Name]
 	}
 	r.exited = make(chan struct{})
 	return nil
