@@ -6,6 +6,7 @@
 #   probes      → stdlib, golang.org/x/sys, github.com/cilium/ebpf
 #   compiler    → stdlib, lang, probes, github.com/cilium/ebpf
 #   runtime     → stdlib, compiler, probes, lang, github.com/cilium/ebpf, golang.org/x/sys
+#   session     → stdlib, lang, compiler, runtime
 #   cmd/bpfsh   → stdlib, anything in the module, github.com/chzyer/readline
 #   internal/*  → stdlib, golang.org/x/sys (privtest makes one bpf(2) call)
 #   tests       → stdlib, internal/*;  tests/* (helper programs) → stdlib, golang.org/x/sys, internal/*
@@ -41,6 +42,8 @@ allowed() { # $rel (package, relative to module) imports $imp
 	runtime | runtime/*)
 		under "$mod/compiler" || under "$mod/probes" || under "$mod/lang" ||
 			under github.com/cilium/ebpf || under golang.org/x/sys ;;
+	session | session/*)
+		under "$mod/lang" || under "$mod/compiler" || under "$mod/runtime" ;;
 	cmd/bpfsh | cmd/bpfsh/*)
 		under "$mod" || under github.com/chzyer/readline ;;
 	internal/*)

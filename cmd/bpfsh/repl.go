@@ -1,7 +1,7 @@
 package main
 
 // The interactive shell: each probe typed at the prompt is compiled with
-// the ones before it and starts running at once (runtime.Session); plain
+// the ones before it and starts running at once (package session); plain
 // expressions print their value; :commands inspect and change the session.
 
 import (
@@ -26,6 +26,7 @@ import (
 	"github.com/bpfsh/bpfsh/lang"
 	"github.com/bpfsh/bpfsh/probes"
 	bpfrt "github.com/bpfsh/bpfsh/runtime"
+	"github.com/bpfsh/bpfsh/session"
 )
 
 const (
@@ -80,7 +81,7 @@ func isTerminal(r io.Reader) bool {
 
 type repl struct {
 	rl   *readline.Instance
-	sess *bpfrt.Session
+	sess *session.Session
 	out  io.Writer // probe output and printed maps
 	msg  io.Writer // the shell's own messages and errors
 	comp *completer
@@ -154,7 +155,7 @@ func runREPL(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer f.Close()
 		r.out = f
 	}
-	r.sess = bpfrt.NewSession(copts, bpfrt.Options{Out: r.out, Err: r.msg, Verbose: cfg.verbose, JSON: cfg.format == "json"})
+	r.sess = session.New(copts, bpfrt.Options{Out: r.out, Err: r.msg, Verbose: cfg.verbose, JSON: cfg.format == "json"})
 
 	// Ctrl-C reaches us as SIGINT only while a command runs (readline's raw
 	// mode turns it into a key at the prompt). exit() and SIGTERM/SIGHUP end
@@ -380,7 +381,7 @@ func (r *repl) add(file, src string) {
 	}
 }
 
-func describe(b *bpfrt.Block) string {
+func describe(b *session.Block) string {
 	switch b.Kind {
 	case bpfrt.KindBegin:
 		return b.Spec + ": ran"
@@ -398,7 +399,7 @@ func (r *repl) report(err error) {
 	if err == nil {
 		return
 	}
-	var d *bpfrt.Diagnostics
+	var d *session.Diagnostics
 	if errors.As(err, &d) {
 		fmt.Fprint(r.msg, d.Text)
 		return
