@@ -27,8 +27,28 @@ type Diag struct {
 	Span     Span
 	Severity Severity
 	Msg      string
-	Hints    []string
+	Hints    []Hint
 	Notes    []Note // other places worth showing, each with its source line
+}
+
+// Hint is advice shown after a diagnostic. A hint about another place (an
+// unclosed bracket, a definition) keeps the place as a span, At, and writes
+// it into Text's "{at}" only when rendered: whoever moves the diagnostic's
+// spans (the REPL, into the text the user typed) moves the hint's too.
+type Hint struct {
+	Text string
+	At   *Span
+}
+
+// hintAt marks where a Hint's place goes in its text.
+const hintAt = "{at}"
+
+// String renders the hint, its place as "line L, column C".
+func (h Hint) String() string {
+	if h.At == nil {
+		return h.Text
+	}
+	return strings.Replace(h.Text, hintAt, fmt.Sprintf("line %d, column %d", h.At.Start.Line, h.At.Start.Col), 1)
 }
 
 // Note is a secondary message about another span, shown after a diagnostic.
@@ -62,7 +82,14 @@ func (d *Diags) Warnf(sp Span, format string, args ...any) *Diag {
 
 // Hint appends a hint to the diagnostic and returns it, for chaining.
 func (g *Diag) Hint(format string, args ...any) *Diag {
-	g.Hints = append(g.Hints, fmt.Sprintf(format, args...))
+	g.Hints = append(g.Hints, Hint{Text: fmt.Sprintf(format, args...)})
+	return g
+}
+
+// HintAt appends a hint about the place sp, which goes where the text
+// says {at}, and returns the diagnostic.
+func (g *Diag) HintAt(sp Span, format string, args ...any) *Diag {
+	g.Hints = append(g.Hints, Hint{Text: fmt.Sprintf(format, args...), At: &sp})
 	return g
 }
 
@@ -85,12 +112,13 @@ func (g Diag) AtRoot() Diag {
 		g.Msg = fmt.Sprintf("%s (in macro %s)", g.Msg, strings.Join(names, ", used by "))
 		g.Span = g.Span.Root()
 	}
-	hints := append([]string(nil), g.Hints...)
+	hints := append([]Hint(nil), g.Hints...)
 	for _, n := range g.Notes {
 		if n.Span.Exp == nil && n.Span.Start.Line > 0 {
-			hints = append(hints, fmt.Sprintf("%s: line %d, column %d", n.Msg, n.Span.Start.Line, n.Span.Start.Col))
+			sp := n.Span
+			hints = append(hints, Hint{Text: n.Msg + ": " + hintAt, At: &sp})
 		} else {
-			hints = append(hints, n.Msg)
+			hints = append(hints, Hint{Text: n.Msg})
 		}
 	}
 	g.Hints, g.Notes = hints, nil

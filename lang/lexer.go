@@ -14,7 +14,7 @@ import (
 type lexErr struct {
 	sp    Span
 	msg   string
-	hints []string
+	hints []Hint
 	eof   bool
 }
 
@@ -72,7 +72,7 @@ func (lx *lexer) errorf(start, end Pos, eof bool, format string, args ...any) *l
 }
 
 func (e *lexErr) hint(format string, args ...any) *lexErr {
-	e.hints = append(e.hints, fmt.Sprintf(format, args...))
+	e.hints = append(e.hints, Hint{Text: fmt.Sprintf(format, args...)})
 	return e
 }
 

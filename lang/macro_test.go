@@ -251,7 +251,7 @@ func TestDiagAtRoot(t *testing.T) {
 	if g.Msg != "undefined variable $nope (in macro inner, used by outer)" {
 		t.Errorf("msg %q", g.Msg)
 	}
-	if len(g.Notes) != 0 || len(g.Hints) != 1 || g.Hints[0] != "defined here: line 1, column 1" {
+	if len(g.Notes) != 0 || len(g.Hints) != 1 || g.Hints[0].String() != "defined here: line 1, column 1" {
 		t.Errorf("notes %v, hints %q", g.Notes, g.Hints)
 	}
 }

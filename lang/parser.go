@@ -205,7 +205,7 @@ func (p *parser) unexpected(want string) *Diag {
 	g := p.errorf(t.sp, "unexpected %s, expecting %s", t.describe(), want)
 	if t.kind == tEOF && len(p.opens) > 0 {
 		o := p.opens[len(p.opens)-1]
-		g.Hint("the '%s' at line %d, column %d is not closed", o.kind, o.sp.Start.Line, o.sp.Start.Col)
+		g.HintAt(o.sp, "the '%s' at {at} is not closed", o.kind)
 	}
 	return g
 }
@@ -229,7 +229,7 @@ func (p *parser) expectClose(o token, k tokKind, want string) Pos {
 	}
 	g := p.unexpected(want)
 	if p.tok.kind != tEOF && o.sp.Start.Line != p.tok.sp.Start.Line {
-		g.Hint("to match the '%s' at line %d, column %d", o.kind, o.sp.Start.Line, o.sp.Start.Col)
+		g.HintAt(o.sp, "to match the '%s' at {at}", o.kind)
 	}
 	return p.prevSp.End
 }

@@ -1,17 +1,15 @@
 package session
 
 import (
-	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/bpfsh/bpfsh/lang"
 )
 
-// diagnostics renders diags against the chunks they fall in.
-func (s *Session) diagnostics(list []lang.Diag, chunks []*chunk, full string) *Diagnostics {
+// diagnostics renders diags against the chunks they fall in. A chunk shows
+// only its own text, so each diagnostic's spans, and the places its hints
+// name, move from the accumulated source into the chunk's text.
+func (s *Session) diagnostics(list []lang.Diag, chunks []*chunk) *Diagnostics {
 	var b strings.Builder
 	for _, c := range chunks {
 		d := &lang.Diags{File: c.file, Src: []byte(c.show)}
@@ -29,12 +27,8 @@ func (s *Session) diagnostics(list []lang.Diag, chunks []*chunk, full string) *D
 						}
 					}
 				}
-				g.Hints = relocateHints(g.Hints, c, full)
-				g.Span.Start = c.relocate(g.Span.Start)
-				g.Span.End = c.relocate(g.Span.End)
-				if g.Span.End.Offset < g.Span.Start.Offset {
-					g.Span.End = g.Span.Start
-				}
+				g.Hints = c.relocateHints(g.Hints)
+				g.Span = c.relocate(g.Span)
 			}
 			d.List = append(d.List, g)
 		}
@@ -57,54 +51,35 @@ func owner(g lang.Diag, chunks []*chunk) *chunk {
 	return own
 }
 
-// Compiled on first use: nothing at start-up.
-var hintPos = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+), column (\d+)`) })
-
-// relocateHints rewrites "line L, column C" in hints from the accumulated
-// source to the chunk's own text.
-func relocateHints(hints []string, c *chunk, full string) []string {
-	out := make([]string, len(hints))
+// relocateHints moves the places hints name into the chunk's text, when
+// they lie in it.
+func (c *chunk) relocateHints(hints []lang.Hint) []lang.Hint {
+	out := make([]lang.Hint, len(hints))
 	for i, h := range hints {
-		out[i] = hintPos().ReplaceAllStringFunc(h, func(m string) string {
-			sm := hintPos().FindStringSubmatch(m)
-			line, _ := strconv.Atoi(sm[1])
-			col, _ := strconv.Atoi(sm[2])
-			off, ok := offsetAt(full, line, col)
-			if !ok || off < c.start+c.shift || off > c.start+c.shift+len(c.show) {
-				return m
-			}
-			p := c.relocate(lang.Pos{Offset: off})
-			return fmt.Sprintf("line %d, column %d", p.Line, p.Col)
-		})
+		if h.At != nil && h.At.Exp == nil && c.holds(h.At.Start.Offset) {
+			sp := c.relocate(*h.At)
+			h.At = &sp
+		}
+		out[i] = h
 	}
 	return out
 }
 
-// offsetAt is the byte offset of a line and column (as lang.PosAt counts them).
-func offsetAt(src string, line, col int) (int, bool) {
-	l, c := 1, 1
-	for i, r := range src {
-		if l == line && c >= col {
-			return i, c == col
-		}
-		switch r {
-		case '\n':
-			if l == line {
-				return 0, false
-			}
-			l++
-			c = 1
-		case '\t':
-			c += 8 - (c-1)%8
-		default:
-			c++
-		}
-	}
-	return len(src), l == line && c == col
+// holds reports whether offset off of the accumulated source is in what
+// the user wrote of c.
+func (c *chunk) holds(off int) bool {
+	return off >= c.start+c.shift && off <= c.start+c.shift+len(c.show)
 }
 
-func (c *chunk) relocate(p lang.Pos) lang.Pos {
-	off := p.Offset - c.start - c.shift
-	off = max(0, min(off, len(c.show)))
-	return lang.PosAt([]byte(c.show), off)
+// relocate moves sp from the accumulated source into the chunk's text.
+func (c *chunk) relocate(sp lang.Span) lang.Span {
+	at := func(p lang.Pos) lang.Pos {
+		off := max(0, min(p.Offset-c.start-c.shift, len(c.show)))
+		return lang.PosAt([]byte(c.show), off)
+	}
+	sp.Start, sp.End = at(sp.Start), at(sp.End)
+	if sp.End.Offset < sp.Start.Offset {
+		sp.End = sp.Start
+	}
+	return sp
 }

@@ -93,7 +93,7 @@ func (s *Session) Eval(file, src string) error {
 	prog, d := lang.Parse(file, []byte(stmt.text))
 	if d.HasErrors() {
 		stmt.start = 0
-		return s.diagnostics(d.List, []*chunk{stmt}, stmt.text)
+		return s.diagnostics(d.List, []*chunk{stmt})
 	}
 	var body []lang.Stmt
 	if len(prog.Probes) == 1 && prog.Probes[0].Body != nil {
@@ -158,11 +158,11 @@ func (s *Session) add(c *chunk, keep bool) (blocks []*Block, warnings string, er
 	full := src.String()
 	prog, pd := lang.Parse("stdin", []byte(full))
 	if pd.HasErrors() {
-		return nil, "", s.diagnostics(pd.List, all, full)
+		return nil, "", s.diagnostics(pd.List, all)
 	}
 	obj, cd := compiler.Compile(prog, s.copts)
 	if cd.HasErrors() {
-		return nil, "", s.diagnostics(append(pd.List, cd.List...), all, full)
+		return nil, "", s.diagnostics(append(pd.List, cd.List...), all)
 	}
 	// Only the new chunk's warnings: the others were shown when they came.
 	var warns []lang.Diag
@@ -172,7 +172,7 @@ func (s *Session) add(c *chunk, keep bool) (blocks []*Block, warnings string, er
 		}
 	}
 	if len(warns) > 0 {
-		warnings = s.diagnostics(warns, all, full).Text
+		warnings = s.diagnostics(warns, all).Text
 	}
 
 	// The new probes are the last ones; programs name their probe by index.
