@@ -24,6 +24,27 @@ func Parse(file string, src []byte) (*Program, *Diags) {
 	return prog, d
 }
 
+// ParseStmts parses src as statements, the inside of a block without its
+// braces: what a REPL runs once. Their spans, and those of the
+// diagnostics, are in src itself.
+func ParseStmts(file string, src []byte) (*Block, *Diags) {
+	d := &Diags{File: file, Src: src}
+	p := &parser{lx: newLexer(src), d: d, lastErr: -1, noRecordAt: -1}
+	p.next()
+	b := &Block{Span: span(p.tok.sp.Start, p.tok.sp.Start)}
+	for {
+		p.stmts(b)
+		if p.tok.kind == tEOF {
+			break
+		}
+		p.unexpected("a statement") // a '}' without its '{'
+		p.next()
+	}
+	b.End = p.tok.sp.Start
+	p.finish()
+	return b, d
+}
+
 // maxDepth bounds nesting so hostile input cannot exhaust the stack.
 const maxDepth = 2500
 
@@ -636,6 +657,15 @@ func (p *parser) parseBlock() *Block {
 	p.open(lb)
 	saved := p.inPred
 	p.inPred = false
+	p.stmts(b)
+	b.End = p.expectClose(lb, tRBrace, "'}'")
+	p.close()
+	p.inPred = saved
+	return b
+}
+
+// stmts parses statements into b up to a '}' or the end of the input.
+func (p *parser) stmts(b *Block) {
 	for p.tok.kind != tRBrace && p.tok.kind != tEOF {
 		if p.got(tSemi) {
 			b.Trailing = false
@@ -676,10 +706,6 @@ func (p *parser) parseBlock() *Block {
 			p.next() // always make progress
 		}
 	}
-	b.End = p.expectClose(lb, tRBrace, "'}'")
-	p.close()
-	p.inPred = saved
-	return b
 }
 
 func (p *parser) missingSemi(what string) {

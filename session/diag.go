@@ -19,14 +19,6 @@ func (s *Session) diagnostics(list []lang.Diag, chunks []*chunk) *Diagnostics {
 				continue
 			}
 			if g.Span.Start.Line > 0 {
-				if c.shift > 0 && g.Span.Start.Offset >= c.start+c.shift+len(c.show) {
-					// The wrapper's closing tokens: the user's text just ended.
-					for _, tok := range []string{"unexpected '}'", "unexpected ')'"} {
-						if strings.HasPrefix(g.Msg, tok) {
-							g.Msg = "unexpected end of input" + g.Msg[len(tok):]
-						}
-					}
-				}
 				g.Hints = c.relocateHints(g.Hints)
 				g.Span = c.relocate(g.Span)
 			}

@@ -88,24 +88,20 @@ func (s *Session) Add(file, src string) ([]*Block, string, error) {
 // in the session (as a BEGIN block) when they change a map, so :save
 // reproduces them.
 func (s *Session) Eval(file, src string) error {
-	const pre = "BEGIN { "
-	stmt := &chunk{file: file, text: pre + src + "\n}", show: src, shift: len(pre)}
-	prog, d := lang.Parse(file, []byte(stmt.text))
+	body, d := lang.ParseStmts(file, []byte(src))
 	if d.HasErrors() {
-		stmt.start = 0
-		return s.diagnostics(d.List, []*chunk{stmt})
+		return &Diagnostics{Text: d.Format()}
 	}
-	var body []lang.Stmt
-	if len(prog.Probes) == 1 && prog.Probes[0].Body != nil {
-		body = prog.Probes[0].Body.Stmts
-	}
-	if len(body) == 1 {
-		if es, ok := body[0].(*lang.ExprStmt); ok {
+	if len(body.Stmts) == 1 {
+		if es, ok := body.Stmts[0].(*lang.ExprStmt); ok {
 			if m, ok := es.X.(*lang.MapRef); ok && m.Keys == nil && s.live.HasMap("@"+m.Name) {
 				return s.PrintMap(s.out, "@"+m.Name)
 			}
+			// Up to the end of the expression: a ';' after it would end
+			// print( too early.
 			const pre = "BEGIN { print("
-			expr := &chunk{file: file, text: pre + src + "\n); }", show: src, shift: len(pre)}
+			x := src[:es.X.Sp().End.Offset]
+			expr := &chunk{file: file, text: pre + x + "\n); }", show: src, shift: len(pre)}
 			_, _, err := s.add(expr, false)
 			var diags *Diagnostics
 			if _, isCall := es.X.(*lang.Call); !isCall || !errors.As(err, &diags) {
@@ -114,14 +110,16 @@ func (s *Session) Eval(file, src string) error {
 			// A call that is not an expression (printf, clear...): a statement.
 		}
 	}
-	_, _, err := s.add(stmt, writesMaps(prog))
+	const pre = "BEGIN { "
+	stmt := &chunk{file: file, text: pre + src + "\n}", show: src, shift: len(pre)}
+	_, _, err := s.add(stmt, writesMaps(body))
 	return err
 }
 
-// writesMaps reports whether prog assigns, increments or deletes map elements.
-func writesMaps(prog *lang.Program) bool {
+// writesMaps reports whether n assigns, increments or deletes map elements.
+func writesMaps(n lang.Node) bool {
 	found := false
-	lang.Walk(prog, func(n lang.Node) bool {
+	lang.Walk(n, func(n lang.Node) bool {
 		switch n := n.(type) {
 		case *lang.Assign:
 			if _, ok := n.LHS.(*lang.MapRef); ok {

@@ -23,7 +23,11 @@ $x = ;
 stdin:2:5: error: unexpected end of input, expecting ',' or ']'
 @y[1
     ^
-hint: to match the '[' at line 2, column 3
+hint: the '[' at line 2, column 3 is not closed
+`},
+		{"@x = 1; }", `stdin:1:9: error: unexpected '}', expecting a statement
+@x = 1; }
+        ^
 `},
 		{"$x = nosuch(1)", `stdin:1:6: error: unknown function nosuch()
 $x = nosuch(1)
