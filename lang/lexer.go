@@ -3,6 +3,7 @@ package lang
 import (
 	"fmt"
 	"math/bits"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -217,128 +218,32 @@ func (lx *lexer) scan(t *token, start Pos) {
 	}
 }
 
+// opsByFirstByte lists the operator and punctuation tokens by their first
+// byte, longest first, from their texts in kindText: the lexer takes the
+// first that matches (maximal munch), so "<<=" wins over "<<" and "<".
+var opsByFirstByte = func() (tab [utf8.RuneSelf][]tokKind) {
+	for k := tAdd; k <= tRBrace; k++ {
+		c := kindText[k][0]
+		tab[c] = append(tab[c], k)
+	}
+	for _, ks := range tab {
+		sort.SliceStable(ks, func(i, j int) bool { return len(kindText[ks[i]]) > len(kindText[ks[j]]) })
+	}
+	return tab
+}()
+
 // operator scans punctuation, longest match first.
 func (lx *lexer) operator(t *token, start Pos) {
-	c := lx.src[lx.off]
-	c1, c2 := lx.peekc(1), lx.peekc(2)
-	k, n := tIllegal, 1
-	switch c {
-	case '+':
-		k = tAdd
-		switch c1 {
-		case '+':
-			k, n = tInc, 2
-		case '=':
-			k, n = tAddAssign, 2
+	t.kind = tIllegal
+	if c := lx.src[lx.off]; c < utf8.RuneSelf {
+		rest := lx.s[lx.off:]
+		for _, k := range opsByFirstByte[c] {
+			if strings.HasPrefix(rest, kindText[k]) {
+				t.kind = k
+				lx.advanceN(len(kindText[k]))
+				return
+			}
 		}
-	case '-':
-		k = tSub
-		switch c1 {
-		case '-':
-			k, n = tDec, 2
-		case '=':
-			k, n = tSubAssign, 2
-		case '>':
-			k, n = tArrow, 2
-		}
-	case '*':
-		k = tMul
-		if c1 == '=' {
-			k, n = tMulAssign, 2
-		}
-	case '/':
-		k = tDiv
-		if c1 == '=' {
-			k, n = tDivAssign, 2
-		}
-	case '%':
-		k = tMod
-		if c1 == '=' {
-			k, n = tModAssign, 2
-		}
-	case '&':
-		k = tAnd
-		switch c1 {
-		case '&':
-			k, n = tLAnd, 2
-		case '=':
-			k, n = tAndAssign, 2
-		}
-	case '|':
-		k = tOr
-		switch c1 {
-		case '|':
-			k, n = tLOr, 2
-		case '=':
-			k, n = tOrAssign, 2
-		}
-	case '^':
-		k = tXor
-		if c1 == '=' {
-			k, n = tXorAssign, 2
-		}
-	case '!':
-		k = tNot
-		if c1 == '=' {
-			k, n = tNe, 2
-		}
-	case '~':
-		k = tTilde
-	case '<':
-		k = tLt
-		switch {
-		case c1 == '<' && c2 == '=':
-			k, n = tShlAssign, 3
-		case c1 == '<':
-			k, n = tShl, 2
-		case c1 == '=':
-			k, n = tLe, 2
-		}
-	case '>':
-		k = tGt
-		switch {
-		case c1 == '>' && c2 == '=':
-			k, n = tShrAssign, 3
-		case c1 == '>':
-			k, n = tShr, 2
-		case c1 == '=':
-			k, n = tGe, 2
-		}
-	case '=':
-		k = tAssign
-		if c1 == '=' {
-			k, n = tEq, 2
-		}
-	case '?':
-		k = tQuestion
-	case ':':
-		k = tColon
-	case '.':
-		k = tDot
-		if c1 == '.' {
-			k, n = tDotDot, 2
-		}
-	case ',':
-		k = tComma
-	case ';':
-		k = tSemi
-	case '(':
-		k = tLParen
-	case ')':
-		k = tRParen
-	case '[':
-		k = tLBrack
-	case ']':
-		k = tRBrack
-	case '{':
-		k = tLBrace
-	case '}':
-		k = tRBrace
-	}
-	t.kind = k
-	if k != tIllegal {
-		lx.advanceN(n)
-		return
 	}
 	r, _ := utf8.DecodeRune(lx.src[lx.off:])
 	if r == '\'' {

@@ -808,8 +808,7 @@ func (p *parser) parseStmt() Stmt {
 // assignop = "=" | "+=" | "-=" | "*=" | "/=" | "%=" | "&=" | "|=" | "^=" | "<<=" | ">>=" .
 func (p *parser) parseSimpleStmt() Stmt {
 	x := p.parseExpr()
-	op := assignOps[p.tok.kind]
-	if op == "" {
+	if !p.tok.kind.isAssign() {
 		return p.a.exprs.new(ExprStmt{Span: x.Sp(), X: x})
 	}
 	opTok := p.tok
@@ -818,7 +817,7 @@ func (p *parser) parseSimpleStmt() Stmt {
 		p.errorf(x.Sp(), "cannot assign to %s", describeExpr(x)).Hint("the left side of %s must be a $variable, @map, map element or field", opTok.text)
 	}
 	rhs := p.parseExpr()
-	return p.a.assigns.new(Assign{Span: span(x.Sp().Start, rhs.Sp().End), LHS: x, Op: op, RHS: rhs})
+	return p.a.assigns.new(Assign{Span: span(x.Sp().Start, rhs.Sp().End), LHS: x, Op: opTok.kind.String(), RHS: rhs})
 }
 
 func assignable(x Expr) bool {

@@ -167,43 +167,17 @@ func (k tokKind) isKeyword() bool { return k >= tIf && k < numKinds }
 
 // keyword returns the keyword kind of an identifier, or tIdent.
 func keyword(s string) tokKind {
-	switch s {
-	case "if":
-		return tIf
-	case "else":
-		return tElse
-	case "while":
-		return tWhile
-	case "unroll":
-		return tUnroll
-	case "for":
-		return tFor
-	case "break":
-		return tBreak
-	case "continue":
-		return tContinue
-	case "return":
-		return tReturn
-	case "let":
-		return tLet
+	for k := tIf; k < numKinds; k++ {
+		if kindText[k] == s {
+			return k
+		}
 	}
 	return tIdent
 }
 
-// assignOps maps assignment tokens to the operator text used in Assign.Op.
-var assignOps = [numKinds]string{
-	tAssign:    "=",
-	tAddAssign: "+=",
-	tSubAssign: "-=",
-	tMulAssign: "*=",
-	tDivAssign: "/=",
-	tModAssign: "%=",
-	tAndAssign: "&=",
-	tOrAssign:  "|=",
-	tXorAssign: "^=",
-	tShlAssign: "<<=",
-	tShrAssign: ">>=",
-}
+// isAssign reports whether k is "=" or a compound assignment ("+=", ...):
+// Assign.Op holds its text.
+func (k tokKind) isAssign() bool { return k >= tAssign && k <= tShrAssign }
 
 // binaryPrec gives the binding power of binary operators, C style: higher
 // binds tighter; 0 means not a binary operator. The ternary sits below all.
