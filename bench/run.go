@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/bpfsh/bpfsh/internal/pty"
 )
 
 // procOpts say how to run one process.
@@ -92,7 +92,7 @@ func startProc(argv []string, o procOpts) (*proc, error) {
 	var rd, wr *os.File
 	switch {
 	case o.pty:
-		rd, wr, err = openPTY()
+		rd, wr, err = pty.Open()
 	case o.stdout:
 		rd, wr, err = os.Pipe()
 	default:
@@ -290,32 +290,4 @@ func (w limitWriter) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
-}
-
-// openPTY returns a pseudo-terminal's master and slave. A tool writing to
-// the slave believes it writes to a terminal and line-buffers its output,
-// so the time a line arrives is the time it was printed.
-func openPTY() (master, slave *os.File, err error) {
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	fd := int(m.Fd())
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		m.Close()
-		return nil, nil, fmt.Errorf("unlockpt: %w", err)
-	}
-	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
-	if err != nil {
-		m.Close()
-		return nil, nil, fmt.Errorf("ptsname: %w", err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		m.Close()
-		return nil, nil, err
-	}
-	// A wide window: no tool should wrap or truncate for the bench.
-	unix.IoctlSetWinsize(int(s.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 50, Col: 200})
-	return m, s, nil
 }

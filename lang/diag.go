@@ -265,17 +265,19 @@ func expandTabs(s string) string {
 // advance to the next multiple of 8, as expandTabs renders them).
 func PosAt(src []byte, off int) Pos {
 	line, col := 1, 1
-	for i, r := range string(src[:min(off, len(src))]) {
-		_ = i
-		switch r {
-		case '\n':
-			line++
-			col = 1
-		case '\t':
-			col += 8 - (col-1)%8
-		default:
-			col++
-		}
+	for _, r := range string(src[:min(off, len(src))]) {
+		line, col = NextPos(line, col, r)
 	}
 	return Pos{Offset: off, Line: line, Col: col}
+}
+
+// NextPos is the line and column after the rune r at line, col.
+func NextPos(line, col int, r rune) (int, int) {
+	switch r {
+	case '\n':
+		return line + 1, 1
+	case '\t':
+		return line, col + 8 - (col-1)%8
+	}
+	return line, col + 1
 }

@@ -270,15 +270,7 @@ func posTable(src []byte) []Pos {
 	line, col := 1, 1
 	for i, r := range string(src) {
 		tab[i] = Pos{Offset: i, Line: line, Col: col}
-		switch r {
-		case '\n':
-			line++
-			col = 1
-		case '\t':
-			col += 8 - (col-1)%8
-		default:
-			col++
-		}
+		line, col = NextPos(line, col, r)
 	}
 	tab[len(src)] = Pos{Offset: len(src), Line: line, Col: col}
 	return tab

@@ -15,9 +15,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bpfsh/bpfsh/internal/privtest"
+	"github.com/bpfsh/bpfsh/internal/pty"
 )
 
 // The REPL is driven through a pseudo-terminal, as a person would: keys in,
@@ -36,39 +35,9 @@ type term struct {
 	mark int // expect looks at the screen from this line on
 }
 
-// openPTY opens a pseudo-terminal pair with a window size (readline only
-// completes when it knows the width).
-func openPTY() (master, slave *os.File, err error) {
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	fd := int(m.Fd())
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		m.Close()
-		return nil, nil, fmt.Errorf("unlock pty: %w", err)
-	}
-	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
-	if err != nil {
-		m.Close()
-		return nil, nil, fmt.Errorf("pty number: %w", err)
-	}
-	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		m.Close()
-		return nil, nil, err
-	}
-	if err := unix.IoctlSetWinsize(int(s.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 50, Col: 200}); err != nil {
-		m.Close()
-		s.Close()
-		return nil, nil, err
-	}
-	return m, s, nil
-}
-
 func startTerm(t *testing.T, bin string, env []string, args ...string) *term {
 	t.Helper()
-	m, s, err := openPTY()
+	m, s, err := pty.Open()
 	if err != nil {
 		t.Fatalf("pty: %v", err)
 	}
