@@ -119,6 +119,20 @@ type ParseError struct {
 func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
 
 // ParseFile reads the cases of one test file.
+// expectDirectives maps each EXPECT directive to its mode.
+var expectDirectives = map[string]ExpectMode{
+	"EXPECT": ExpectText, "EXPECT_NONE": ExpectTextNone, "EXPECT_REGEX": ExpectRegex,
+	"EXPECT_REGEX_NONE": ExpectRegexNone, "EXPECT_FILE": ExpectFile, "EXPECT_JSON": ExpectJSON,
+}
+
+// textField is the field that a directive taking plain text sets, or nil.
+func (c *Case) textField(directive string) *string {
+	return map[string]*string{
+		"NAME": &c.Name, "RUN": &c.Run, "PROG": &c.Prog, "AFTER": &c.After, "SETUP": &c.Setup,
+		"CLEANUP": &c.Cleanup, "MIN_KERNEL": &c.MinKernel, "MAX_KERNEL": &c.MaxKernel,
+	}[directive]
+}
+
 func ParseFile(path string) ([]*Case, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -196,27 +210,16 @@ func parseCase(file string, start int, lines []string) (*Case, error) {
 			name, arg = s[:j], strings.TrimLeftFunc(s[j:], unicode.IsSpace)
 		}
 		prev = name
+		if f := c.textField(name); f != nil {
+			*f = arg
+			continue
+		}
+		if m, ok := expectDirectives[name]; ok {
+			c.Expects = append(c.Expects, Expect{m, arg})
+			c.HasExact = c.HasExact || m == ExpectFile || m == ExpectJSON
+			continue
+		}
 		switch name {
-		case "NAME":
-			c.Name = arg
-		case "RUN":
-			c.Run = arg
-		case "PROG":
-			c.Prog = arg
-		case "EXPECT":
-			c.Expects = append(c.Expects, Expect{ExpectText, arg})
-		case "EXPECT_NONE":
-			c.Expects = append(c.Expects, Expect{ExpectTextNone, arg})
-		case "EXPECT_REGEX":
-			c.Expects = append(c.Expects, Expect{ExpectRegex, arg})
-		case "EXPECT_REGEX_NONE":
-			c.Expects = append(c.Expects, Expect{ExpectRegexNone, arg})
-		case "EXPECT_FILE":
-			c.HasExact = true
-			c.Expects = append(c.Expects, Expect{ExpectFile, arg})
-		case "EXPECT_JSON":
-			c.HasExact = true
-			c.Expects = append(c.Expects, Expect{ExpectJSON, arg})
 		case "TIMEOUT":
 			n, err := strconv.Atoi(arg)
 			if err != nil || n < 0 {
@@ -225,16 +228,6 @@ func parseCase(file string, start int, lines []string) (*Case, error) {
 			c.Timeout = time.Duration(n) * time.Second
 		case "BEFORE":
 			c.Befores = append(c.Befores, arg)
-		case "AFTER":
-			c.After = arg
-		case "SETUP":
-			c.Setup = arg
-		case "CLEANUP":
-			c.Cleanup = arg
-		case "MIN_KERNEL":
-			c.MinKernel = arg
-		case "MAX_KERNEL":
-			c.MaxKernel = arg
 		case "REQUIRES":
 			c.Requires = append(c.Requires, arg)
 		case "ENV":
