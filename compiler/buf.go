@@ -12,13 +12,6 @@ import (
 // joinArgs is the most strings join() prints.
 const joinArgs = 16
 
-func init() {
-	funcs["buf"] = funcDef{check: checkBuf, emit: emitBuf}
-	funcs["join"] = funcDef{stmt: true, check: checkJoin, emit: emitJoin}
-	delete(bpftraceNames, "buf")
-	delete(bpftraceNames, "join")
-}
-
 func bufType(size int) *Type { return &Type{Kind: KBuf, Size: size} }
 
 // checkBuf: buf(data, length) reads length bytes from a pointer or a

@@ -8,44 +8,9 @@ import (
 
 // More builtins and functions: the cheap ones bpftrace users reach for.
 
-func init() {
-	builtins["rand"] = builtinDef{tUint64, func(g *gen) *val { return g.helperCall(asm.FnGetPrandomU32, true) }}
-	builtins["cgroup"] = builtinDef{tUint64, func(g *gen) *val { return g.helperCall(asm.FnGetCurrentCgroupId, true) }}
-	builtins["jiffies"] = builtinDef{tUint64, func(g *gen) *val { return g.helperCall(asm.FnJiffies64, true) }}
-	builtins["ncpus"] = builtinDef{tUint64, func(g *gen) *val {
-		r := g.newTemp(tUint64)
-		g.emit(asm.LoadImm(r.reg, 0, asm.DWord).WithSymbol(g.c.patchSymbol(PatchNCPUs)))
-		return r
-	}}
-	builtins["cpid"] = builtinDef{tUint64, func(g *gen) *val {
-		r := g.newTemp(tUint64)
-		g.emit(asm.LoadImm(r.reg, 0, asm.DWord).WithSymbol(g.c.patchSymbol(PatchChildPID)))
-		return r
-	}}
-	builtins["probe"] = builtinDef{strType(64), func(g *gen) *val {
-		return g.strLit(g.sc.point.String(), 64)
-	}}
-
-	for name, f := range map[string]funcDef{
-		"bswap":   {check: checkBswap, emit: emitBswap},
-		"strncmp": {check: checkStrncmp, emit: emitStrncmp},
-		"sizeof":  {check: checkSizeof, emit: emitSizeof},
-		"signal":  {stmt: true, check: checkSignal, emit: emitSignal},
-		"system":  {stmt: true, check: checkCommandFunc, emit: emitCommandFunc(EventSystem)},
-		"cat":     {stmt: true, check: checkCommandFunc, emit: emitCommandFunc(EventCat)},
-		"time":    {stmt: true, check: checkTime, emit: emitCommandFunc(EventTime)},
-	} {
-		funcs[name] = f
-	}
-}
-
 func checkBswap(k *checker, e *lang.Call) *Type {
-	if !k.nargs(e, 1, 1) {
-		return tInt64
-	}
-	t := k.expr(e.Args[0])
-	if t.Kind != KInt {
-		k.errorf(e.Args[0].Sp(), "bswap() needs an integer, not %s", t)
+	t, ok := checkOperand(k, e, wantInt)
+	if !ok {
 		return tInt64
 	}
 	return intType(t.Size, false)
@@ -218,8 +183,4 @@ func emitCommandFunc(kind uint64) func(g *gen, e *lang.Call) *val {
 		emitPrintfKind(g, e, kind)
 		return nil
 	}
-}
-
-func init() {
-	builtins["curtask"] = builtinDef{tUint64, func(g *gen) *val { return g.helperCall(asm.FnGetCurrentTask, true) }}
 }

@@ -23,24 +23,6 @@ var tCtx = &Type{Kind: KPtr, Size: 8}
 
 var tUsername = &Type{Kind: KInt, Size: 8, Format: FormatUsername}
 
-func init() {
-	funcs["nsecs"] = funcDef{check: checkNsecs, emit: emitNsecs}
-	funcs["pton"] = funcDef{check: checkPton, emit: emitPton}
-	funcs["cgroup_path"] = funcDef{check: checkCgroupPath, emit: emitPassInt}
-	builtins["ctx"] = builtinDef{tCtx, func(g *gen) *val {
-		r := g.newTemp(tCtx)
-		g.emit(asm.Mov.Reg(r.reg, ctxReg))
-		return r
-	}}
-	builtins["numaid"] = builtinDef{tUint64, func(g *gen) *val { return g.helperCall(asm.FnGetNumaNodeId, true) }}
-	builtins["username"] = builtinDef{tUsername, func(g *gen) *val {
-		r := g.helperCall(asm.FnGetCurrentUidGid, true)
-		g.emit(asm.Mov.Reg32(r.reg, r.reg))
-		r.t = tUsername
-		return r
-	}}
-}
-
 func checkNsecs(k *checker, e *lang.Call) *Type {
 	if !k.nargs(e, 0, 1) || len(e.Args) == 0 {
 		return tUint64
@@ -128,4 +110,16 @@ func checkCgroupPath(k *checker, e *lang.Call) *Type {
 	}
 	// TimeFormat carries the filter: both are texts user space applies.
 	return &Type{Kind: KInt, Size: 8, Format: FormatCgroupPath, TimeFormat: filter}
+}
+
+func emitCtx(g *gen) *val {
+	r := g.newTemp(tCtx)
+	g.emit(asm.Mov.Reg(r.reg, ctxReg))
+	return r
+}
+
+func emitUsername(g *gen) *val {
+	r := emitUid(g)
+	r.t = tUsername
+	return r
 }

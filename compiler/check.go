@@ -852,9 +852,6 @@ func joinNames(names []string) string {
 }
 
 func isAgg(name string) bool {
-	switch name {
-	case "count", "sum", "min", "max", "avg", "stats", "hist", "lhist", "tseries":
-		return true
-	}
-	return false
+	b := lookupBuiltin(name)
+	return b != nil && b.form&formAgg != 0
 }

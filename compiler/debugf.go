@@ -12,10 +12,6 @@ import (
 // debugging a script: what it prints is in tracefs's trace (mounted
 // for it when missing).
 
-func init() {
-	funcs["debugf"] = funcDef{stmt: true, check: checkDebugf, emit: emitDebugf}
-}
-
 // debugf's conversions, as bpf_trace_printk takes them: at most three
 // arguments, integers or strings.
 func checkDebugf(k *checker, e *lang.Call) *Type {

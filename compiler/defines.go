@@ -111,10 +111,6 @@ func (g *gen) define(name string) (*val, bool) {
 	return nil, false
 }
 
-func init() {
-	funcs["offsetof"] = funcDef{check: checkOffsetof, emit: emitOffsetof}
-}
-
 // offsetof(struct Foo, a.b) or offsetof(expr, a.b): a member's byte offset.
 func checkOffsetof(k *checker, e *lang.Call) *Type {
 	if k.nargs(e, 2, 2) {

@@ -10,56 +10,31 @@ import (
 	"github.com/bpfsh/bpfsh/probes"
 )
 
-// Builtins and functions are tables: each entry checks its use and emits
-// its code, so adding one touches one place.
-
-type builtinDef struct {
-	typ  *Type
-	emit func(g *gen) *val
+func emitUid(g *gen) *val {
+	r := g.helperCall(asm.FnGetCurrentUidGid, true)
+	g.emit(asm.Mov.Reg32(r.reg, r.reg))
+	return r
 }
 
-var builtins = map[string]builtinDef{
-	"pid": {tUint64, func(g *gen) *val { return g.pidTid(false, false) }}, // pidns.go
-	"tid": {tUint64, func(g *gen) *val { return g.pidTid(true, false) }},
-	"uid": {tUint64, func(g *gen) *val {
-		r := g.helperCall(asm.FnGetCurrentUidGid, true)
-		g.emit(asm.Mov.Reg32(r.reg, r.reg))
-		return r
-	}},
-	"gid": {tUint64, func(g *gen) *val {
-		r := g.helperCall(asm.FnGetCurrentUidGid, true)
-		g.emit(asm.RSh.Imm(r.reg, 32))
-		return r
-	}},
-	"nsecs": {tUint64, func(g *gen) *val { return g.helperCall(asm.FnKtimeGetNs, true) }},
-	"elapsed": {tUint64, func(g *gen) *val {
-		r := g.helperCall(asm.FnKtimeGetNs, true)
-		// The start time is patched into this instruction at load time.
-		g.emit(asm.LoadImm(asm.R0, 0, asm.DWord).WithSymbol(g.c.patchSymbol(PatchStartTime)))
-		g.emit(asm.Sub.Reg(r.reg, asm.R0))
-		return r
-	}},
-	"cpu": {tUint64, func(g *gen) *val { return g.helperCall(asm.FnGetSmpProcessorId, true) }},
-	"comm": {strType(16), func(g *gen) *val {
-		// bpf_get_current_comm pads with zeros: no need to clear first.
-		buf := g.mem(16, strType(16))
-		g.helperCall(asm.FnGetCurrentComm, false, buf, imm(16, tInt64))
-		return buf
-	}},
+func emitGid(g *gen) *val {
+	r := g.helperCall(asm.FnGetCurrentUidGid, true)
+	g.emit(asm.RSh.Imm(r.reg, 32))
+	return r
 }
 
-// bpftraceNames are builtins and functions bpftrace has that bpfsh does not
-// implement yet: they parse, and the compiler says so at their span.
-var bpftraceNames = map[string]bool{
-	"arg0": true, "arg1": true, "arg2": true, "arg3": true, "arg4": true,
-	"arg5": true, "retval": true, "func": true, "sarg1": true, "sarg2": true,
-	"ppid": true, "username": true, "sarg0": true, "args": true,
-	"join": true, "buf": true, "kaddr": true,
-	"uaddr": true, "kptr": true, "uptr": true, "reg": true, "cat": true,
-	"offsetof": true,
-	"path":     true, "ntop": true, "pton": true, "macaddr": true,
-	"len": true, "cgroup_path": true, "skboutput": true,
-	"unwatch": true, "percpu_kaddr": true, "debugf": true, "errorf": true, "warnf": true,
+func emitElapsed(g *gen) *val {
+	r := g.helperCall(asm.FnKtimeGetNs, true)
+	// The start time is patched into this instruction at load time.
+	g.emit(asm.LoadImm(asm.R0, 0, asm.DWord).WithSymbol(g.c.patchSymbol(PatchStartTime)))
+	g.emit(asm.Sub.Reg(r.reg, asm.R0))
+	return r
+}
+
+func emitComm(g *gen) *val {
+	// bpf_get_current_comm pads with zeros: no need to clear first.
+	buf := g.mem(16, strType(16))
+	g.helperCall(asm.FnGetCurrentComm, false, buf, imm(16, tInt64))
+	return buf
 }
 
 func (k *checker) ident(e *lang.Ident) *Type {
@@ -99,7 +74,7 @@ func (k *checker) ident(e *lang.Ident) *Type {
 	if e.Name == "curtask" {
 		return k.curtaskType(e.Span)
 	}
-	if b, ok := builtins[e.Name]; ok {
+	if b := valueRow(e.Name); b != nil {
 		return b.typ
 	}
 	if v, ok := k.c.cdefs.values[e.Name]; ok {
@@ -124,7 +99,7 @@ func (k *checker) ident(e *lang.Ident) *Type {
 	if k.usdtNoArg(e) {
 		return tInt64
 	}
-	if bpftraceNames[e.Name] {
+	if isTodo(e.Name) {
 		k.errorf(e.Span, "not supported yet: %s", e.Name)
 		return tInt64
 	}
@@ -150,8 +125,8 @@ func (g *gen) ident(e *lang.Ident) *val {
 			return g.strLit(v, len(v)+1)
 		}
 	}
-	if b, ok := builtins[e.Name]; ok {
-		return b.emit(g)
+	if b := valueRow(e.Name); b != nil {
+		return b.value(g)
 	}
 	if v, ok := g.c.cdefs.values[e.Name]; ok {
 		return imm(int64(v.val), g.sc.types[e])
@@ -166,64 +141,43 @@ func (g *gen) ident(e *lang.Ident) *val {
 	return imm(int64(v.val), g.sc.types[e])
 }
 
-type funcDef struct {
-	stmt  bool // only as a statement
-	check func(k *checker, e *lang.Call) *Type
-	emit  func(g *gen, e *lang.Call) *val
-}
-
-// funcs is filled by init functions next to each family of functions.
-var funcs = map[string]funcDef{}
-
-func init() {
-	for name, f := range map[string]funcDef{
-		"printf":     {stmt: true, check: checkPrintf, emit: emitPrintf},
-		"exit":       {stmt: true, check: checkExit, emit: emitExit},
-		"str":        {check: checkStr, emit: emitStr},
-		"ntop":       {check: checkNtop, emit: emitNtop},
-		"setsockopt": {check: checkSetsockopt, emit: emitSetsockopt},
-		"getopt":     {check: checkGetopt, emit: emitGetopt},
-	} {
-		funcs[name] = f
-	}
-	for _, a := range []string{"count", "sum", "min", "max", "avg", "stats", "hist", "lhist", "tseries"} {
-		funcs[a] = funcDef{check: checkAgg}
-	}
-}
-
 func (k *checker) call(e *lang.Call, asStmt bool) *Type {
 	e.Name = builtinName(e.Name)
-	f, ok := funcs[e.Name]
-	if !ok && len(e.Args) == 0 && k.isBuiltinName(e.Name) {
+	f := funcRow(e.Name)
+	if f == nil && len(e.Args) == 0 && k.isBuiltinName(e.Name) {
 		// Current bpftrace lets builtins be called: nsecs(), pid().
 		return k.ident(&lang.Ident{Span: e.Span, Name: e.Name})
 	}
-	if !ok {
+	if f == nil {
 		for _, a := range e.Args {
 			if _, isType := a.(*lang.TypeName); !isType {
 				k.expr(a)
 			}
 		}
-		if bpftraceNames[e.Name] {
+		if isTodo(e.Name) {
 			k.errorf(e.Span, "not supported yet: %s()", e.Name)
 		} else {
 			k.errorf(e.Span, "unknown function %s()", e.Name)
 		}
 		return tNone
 	}
-	if isAgg(e.Name) {
+	if f.form&formAgg != 0 {
 		k.errorf(e.Span, "%s() is an aggregation: assign it to a map, like @x = %s(...)", e.Name, e.Name)
 		return tInt64
 	}
-	if f.stmt && !asStmt {
+	if f.form&formStmt != 0 && !asStmt {
 		k.errorf(e.Span, "%s() does not return a value", e.Name)
+	}
+	if f.check == nil {
+		checkOperand(k, e, f.operand)
+		return f.result
 	}
 	return f.check(k, e)
 }
 
 func (g *gen) call(e *lang.Call, asStmt bool) *val {
-	f, ok := funcs[e.Name]
-	if !ok {
+	f := funcRow(e.Name)
+	if f == nil {
 		v := g.ident(&lang.Ident{Span: e.Span, Name: e.Name})
 		if asStmt {
 			g.release(v)
@@ -425,7 +379,7 @@ func itoa(n int) string {
 
 // isBuiltinName reports whether name is a builtin value in this scope.
 func (k *checker) isBuiltinName(name string) bool {
-	if _, ok := builtins[name]; ok {
+	if valueRow(name) != nil {
 		return true
 	}
 	if ctx := k.sc.ctx; ctx != nil {

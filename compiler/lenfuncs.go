@@ -8,12 +8,6 @@ import (
 
 // len(@map) counts a map's keys; strlen(s) a string's bytes before its NUL.
 
-func init() {
-	funcs["len"] = funcDef{check: checkLen, emit: emitLen}
-	funcs["strlen"] = funcDef{check: checkStrlen, emit: emitStrlen}
-	delete(bpftraceNames, "len")
-}
-
 func checkLen(k *checker, e *lang.Call) *Type {
 	if !k.nargs(e, 1, 1) {
 		return tInt64
@@ -52,15 +46,6 @@ func emitLen(g *gen, e *lang.Call) *val {
 	r := g.newTemp(tInt64)
 	g.emit(asm.Mov.Reg(r.reg, asm.R0))
 	return r
-}
-
-func checkStrlen(k *checker, e *lang.Call) *Type {
-	if k.nargs(e, 1, 1) {
-		if t := k.expr(e.Args[0]); t.Kind != KString {
-			k.errorf(e.Args[0].Sp(), "strlen() needs a string, not %s", t)
-		}
-	}
-	return tUint64
 }
 
 // emitStrlen finds the first NUL of the buffer, one byte at a time.

@@ -10,14 +10,6 @@ import (
 // them, so they happen in order with printf output); delete and has_key act
 // in the kernel.
 
-func init() {
-	funcs["print"] = funcDef{stmt: true, check: checkPrint, emit: emitPrint}
-	funcs["clear"] = funcDef{stmt: true, check: checkMapOnly, emit: emitMapEvent(EventClear)}
-	funcs["zero"] = funcDef{stmt: true, check: checkMapOnly, emit: emitMapEvent(EventZero)}
-	funcs["delete"] = funcDef{check: checkDelete, emit: emitDelete}
-	funcs["has_key"] = funcDef{check: checkHasKey, emit: emitHasKey}
-}
-
 // mapArg returns a call's first argument as a map, reporting when it is not one.
 func (k *checker) mapArg(e *lang.Call, wantKeys bool) (*lang.MapRef, *mapInfo) {
 	if len(e.Args) == 0 {

@@ -3,21 +3,20 @@ package compiler
 import "sort"
 
 // Names lists the builtins and functions a script may use, each sorted: the
-// REPL completes them.
+// REPL completes them. A probe's context defines some values (args).
 func Names() (builtinNames, funcNames []string) {
 	seen := map[string]bool{}
-	for _, name := range []string{"curtask", "args"} {
-		seen[name] = true
-		builtinNames = append(builtinNames, name)
-	}
-	for name := range builtins {
-		if !seen[name] {
-			builtinNames = append(builtinNames, name)
+	for _, b := range builtinRows() {
+		if b.todo && !b.ctx {
+			continue
 		}
-	}
-	for name := range funcs {
-		seen[name] = true
-		funcNames = append(funcNames, name)
+		if b.form&formValue != 0 {
+			builtinNames = append(builtinNames, b.name)
+		}
+		if b.form&formFunc != 0 {
+			seen[b.name] = true
+			funcNames = append(funcNames, b.name)
+		}
 	}
 	for _, name := range stdlib.Names() {
 		if !seen[name] {

@@ -24,10 +24,6 @@ const overrideVar = "override:ret"
 // maxErrno is the kernel's MAX_ERRNO: an LSM hook returns 0 or -1..-4095.
 const maxErrno = 4095
 
-func init() {
-	funcs["override"] = funcDef{stmt: true, check: checkOverride, emit: emitOverride}
-}
-
 // errnoArg reports whether e is an errno name (EPERM) or its negation
 // (-EPERM), and the errno.
 func (k *checker) errnoArg(e lang.Expr) (int64, bool) {

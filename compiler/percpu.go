@@ -16,10 +16,6 @@ import (
 // BTF id (and, in its upper half, the fd of a module's BTF, 0 for vmlinux).
 const pseudoBTFID = asm.Register(3)
 
-func init() {
-	funcs["percpu_kaddr"] = funcDef{check: checkPercpuKaddr, emit: emitPercpuKaddr}
-}
-
 // percpuVar finds a per-CPU variable in the kernel's BTF.
 func (c *compiler) percpuVar(name string) (*btf.Var, btf.TypeID, bool) {
 	spec, err := c.opts.Env.KernelBTF()

@@ -11,11 +11,6 @@ import (
 // bpf_get_ns_current_pid_tgid. pid(init) and tid(init) are the initial
 // namespace's; pid(curr_ns) and tid(curr_ns) are pid and tid.
 
-func init() {
-	funcs["pid"] = funcDef{check: checkPidTid, emit: emitPidTid}
-	funcs["tid"] = funcDef{check: checkPidTid, emit: emitPidTid}
-}
-
 func checkPidTid(k *checker, e *lang.Call) *Type {
 	if !k.nargs(e, 0, 1) || len(e.Args) == 0 {
 		return tUint64

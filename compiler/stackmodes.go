@@ -20,11 +20,6 @@ const (
 
 var stackModes = map[string]StackMode{"bpftrace": StackBpftrace, "perf": StackPerf, "raw": StackRaw, "build_id": StackBuildID}
 
-func init() {
-	funcs["kstack"] = funcDef{check: checkStack, emit: emitStack}
-	funcs["ustack"] = funcDef{check: checkStack, emit: emitStack}
-}
-
 func checkStack(k *checker, e *lang.Call) *Type {
 	k.needCtx(e.Span, e.Name)
 	user := e.Name == "ustack"

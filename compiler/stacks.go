@@ -17,13 +17,6 @@ const (
 	userStackFlag = 1 << 8 // BPF_F_USER_STACK
 )
 
-func init() {
-	builtins["kstack"] = builtinDef{tKstack, func(g *gen) *val { return g.stack(false) }}
-	builtins["ustack"] = builtinDef{tUstack, func(g *gen) *val { return g.stack(true) }}
-	funcs["ksym"] = funcDef{check: checkSym, emit: emitSym}
-	funcs["usym"] = funcDef{check: checkSym, emit: emitSym}
-}
-
 var (
 	tKstack = &Type{Kind: KStack, Size: 8}
 	tUstack = &Type{Kind: KStack, Size: 16, User: true}
@@ -49,18 +42,6 @@ func (g *gen) stack(user bool) *val {
 			asm.StoreMem(buf.base(), buf.off+8, asm.R0, asm.DWord))
 	}
 	return buf
-}
-
-func checkSym(k *checker, e *lang.Call) *Type {
-	if k.nargs(e, 1, 1) {
-		if t := k.expr(e.Args[0]); t.Kind != KInt && t.Kind != KPtr {
-			k.errorf(e.Args[0].Sp(), "%s() needs an address, not %s", e.Name, t)
-		}
-	}
-	if e.Name == "usym" {
-		return tUsym
-	}
-	return tKsym
 }
 
 func emitSym(g *gen, e *lang.Call) *val {

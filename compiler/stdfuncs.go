@@ -13,16 +13,6 @@ import (
 // that bpfsh's library (stdlib/base.bt) builds on: probetype, usermode,
 // strlen, signal_name, errorf and warnf.
 
-func init() {
-	builtins["probetype"] = builtinDef{strType(16), func(g *gen) *val {
-		return g.strLit(probeType(g.sc.prov.Name), 16)
-	}}
-	builtins["usermode"] = builtinDef{tUint64, emitUsermode}
-	funcs["signal_name"] = funcDef{check: checkSignalName, emit: emitPassInt}
-	funcs["errorf"] = funcDef{stmt: true, check: checkPrintf, emit: emitReport(EventErrorf)}
-	funcs["warnf"] = funcDef{stmt: true, check: checkPrintf, emit: emitReport(EventWarnf)}
-}
-
 // probeType is bpftrace's name for a kind of probe (BEGIN and END are "special").
 func probeType(provider string) string {
 	switch provider {
@@ -49,15 +39,6 @@ func emitUsermode(g *gen) *val {
 		return r
 	}
 	return imm(0, tUint64)
-}
-
-func checkSignalName(k *checker, e *lang.Call) *Type {
-	if k.nargs(e, 1, 1) {
-		if t := k.expr(e.Args[0]); t.Kind != KInt {
-			k.errorf(e.Args[0].Sp(), "signal_name() takes a signal number, not %s", t)
-		}
-	}
-	return &Type{Kind: KInt, Size: 8, Signed: true, Format: FormatSignal}
 }
 
 // emitReport sends an errorf or warnf record: a printf whose text user space

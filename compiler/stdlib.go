@@ -20,11 +20,5 @@ var stdlib = lang.NewLibrary("stdlib/base.bt", stdlibBase)
 // name is not an error (macro cpu(x) leaves cpu() alone).
 func isCompilerName(name string) bool {
 	name = strings.TrimPrefix(name, "__builtin_")
-	if _, ok := builtins[name]; ok {
-		return true
-	}
-	if _, ok := funcs[name]; ok {
-		return true
-	}
-	return bpftraceNames[name] || lang.IsBuiltinName(name)
+	return lookupBuiltin(name) != nil || lang.IsBuiltinName(name)
 }

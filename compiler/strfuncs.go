@@ -16,13 +16,6 @@ var (
 	tStrerror = &Type{Kind: KInt, Size: 8, Signed: true, Format: FormatStrerror}
 )
 
-func init() {
-	funcs["strcontains"] = funcDef{check: checkStrcontains, emit: emitStrcontains}
-	funcs["strerror"] = funcDef{check: checkStrerror, emit: emitPassInt}
-	funcs["strftime"] = funcDef{check: checkStrftime, emit: emitStrftime}
-	funcs["cgroupid"] = funcDef{check: checkCgroupid, emit: emitCgroupid}
-}
-
 func checkStrcontains(k *checker, e *lang.Call) *Type {
 	if !k.nargs(e, 2, 2) {
 		return tBool
@@ -107,15 +100,6 @@ func (g *gen) strcontainsBuf(hay, needle *val) *val {
 	g.mark(done)
 	g.emit(asm.Mov.Reg(r.reg, r.reg))
 	return r
-}
-
-func checkStrerror(k *checker, e *lang.Call) *Type {
-	if k.nargs(e, 1, 1) {
-		if t := k.expr(e.Args[0]); t.Kind != KInt {
-			k.errorf(e.Args[0].Sp(), "strerror() takes an errno, not %s", t)
-		}
-	}
-	return tStrerror
 }
 
 // emitPassInt evaluates the single argument: the type carries the formatting.

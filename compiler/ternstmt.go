@@ -28,11 +28,11 @@ func (k *checker) ternaryStmt(x *lang.Ternary) bool {
 
 // callGivesNone reports whether a call is to a function that gives no value.
 func (k *checker) callGivesNone(e *lang.Call) bool {
-	f, ok := funcs[builtinName(e.Name)]
-	if !ok {
+	f := funcRow(builtinName(e.Name))
+	if f == nil {
 		return false
 	}
-	if f.stmt {
+	if f.form&formStmt != 0 {
 		return true
 	}
 	// Ask the checker quietly: its answer depends on the arguments.

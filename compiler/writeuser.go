@@ -11,10 +11,6 @@ import (
 // address dst with bpf_probe_write_user, and is true when it worked. It is
 // unsafe: it can corrupt the traced process.
 
-func init() {
-	funcs["write_user"] = funcDef{check: checkWriteUser, emit: emitWriteUser}
-}
-
 func checkWriteUser(k *checker, e *lang.Call) *Type {
 	if !k.c.opts.Unsafe {
 		k.errorf(e.Span, "write_user() is unsafe. To use you need the --unsafe flag")
