@@ -250,3 +250,21 @@ func (g *gen) patched(kind PatchKind) *val {
 	g.emit(asm.LoadImm(r.reg, 0, asm.DWord).WithSymbol(g.c.patchSymbol(kind)))
 	return r
 }
+
+// tCtx is the probe's context pointer, to cast: (struct x *)ctx.
+var tCtx = &Type{Kind: KPtr, Size: 8}
+
+func emitCtx(g *gen) *val {
+	r := g.newTemp(tCtx)
+	g.emit(asm.Mov.Reg(r.reg, ctxReg))
+	return r
+}
+
+// probeType is bpftrace's name for a kind of probe (BEGIN and END are "special").
+func probeType(provider string) string {
+	switch provider {
+	case "BEGIN", "END", "begin", "end", "self":
+		return "special"
+	}
+	return provider
+}

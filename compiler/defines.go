@@ -184,3 +184,42 @@ func fieldPath(e lang.Expr) ([]string, bool) {
 	}
 	return nil, false
 }
+
+// sizeof(TYPE) and sizeof(expr) are known when compiling, as offsetof() is.
+func checkSizeof(k *checker, e *lang.Call) *Type {
+	if !k.nargs(e, 1, 1) {
+		return tInt64
+	}
+	if tn, ok := e.Args[0].(*lang.TypeName); ok {
+		if _, ok := castType(tn); !ok {
+			if _, ok := k.c.cTypeSize(tn); !ok {
+				k.errorf(tn.Span, "not supported yet: sizeof(%s)", tn.Name)
+			}
+		}
+		return tUint64
+	}
+	k.expr(e.Args[0])
+	return tUint64
+}
+
+func emitSizeof(g *gen, e *lang.Call) *val {
+	if tn, ok := e.Args[0].(*lang.TypeName); ok {
+		t, ok := castType(tn)
+		if !ok {
+			n, _ := g.c.cTypeSize(tn)
+			return imm(int64(n), tUint64)
+		}
+		if t.Kind == KPtr {
+			return imm(8, tUint64)
+		}
+		return imm(int64(t.Size), tUint64)
+	}
+	t := g.sc.types[e.Args[0]]
+	if t.Kind == KInt {
+		return imm(int64(t.Size), tUint64)
+	}
+	if t.Kind == KTuple && t.CSize > 0 {
+		return imm(int64(t.CSize), tUint64)
+	}
+	return imm(int64(t.MemSize()), tUint64)
+}

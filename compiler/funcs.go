@@ -4,38 +4,14 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/asm"
 
 	"github.com/bpfsh/bpfsh/lang"
 	"github.com/bpfsh/bpfsh/probes"
 )
 
-func emitUid(g *gen) *val {
-	r := g.helperCall(asm.FnGetCurrentUidGid, true)
-	g.emit(asm.Mov.Reg32(r.reg, r.reg))
-	return r
-}
-
-func emitGid(g *gen) *val {
-	r := g.helperCall(asm.FnGetCurrentUidGid, true)
-	g.emit(asm.RSh.Imm(r.reg, 32))
-	return r
-}
-
-func emitElapsed(g *gen) *val {
-	r := g.helperCall(asm.FnKtimeGetNs, true)
-	// The start time is patched into this instruction at load time.
-	g.emit(asm.LoadImm(asm.R0, 0, asm.DWord).WithSymbol(g.c.patchSymbol(PatchStartTime)))
-	g.emit(asm.Sub.Reg(r.reg, asm.R0))
-	return r
-}
-
-func emitComm(g *gen) *val {
-	// bpf_get_current_comm pads with zeros: no need to clear first.
-	buf := g.mem(16, strType(16))
-	g.helperCall(asm.FnGetCurrentComm, false, buf, imm(16, tInt64))
-	return buf
-}
+// Names in expressions: an identifier or a call is looked up in the
+// probe's context, the builtin table (builtins.go), the script's and the
+// kernel's enums, #defines and errno names, in that order.
 
 func (k *checker) ident(e *lang.Ident) *Type {
 	// The standard library names builtins __builtin_X so that a user's macro
@@ -220,151 +196,6 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
-}
-
-var aggKinds = map[string]Kind{"count": KCount, "sum": KSum, "min": KMin, "max": KMax, "avg": KAvg,
-	"stats": KStats, "hist": KHist, "lhist": KLhist}
-
-func checkAgg(k *checker, e *lang.Call) *Type {
-	if e.Name == "tseries" {
-		return checkTseries(k, e)
-	}
-	t := &Type{Kind: aggKinds[e.Name]}
-	switch e.Name {
-	case "count":
-		k.nargs(e, 0, 0)
-	default:
-		k.nargs(e, 1, 1)
-	case "hist":
-		// hist(n, k): k splits each power of 2 into 2^k buckets; only k = 0 yet.
-		if k.nargs(e, 1, 2) && len(e.Args) == 2 {
-			if bits, ok := k.constEval(e.Args[1]); !ok || bits < 0 || bits > 5 {
-				k.errorf(e.Args[1].Sp(), "hist()'s second argument must be a constant from 0 to 5")
-			} else if bits > 0 {
-				k.errorf(e.Args[1].Sp(), "not supported yet: hist() with 2^%d buckets per power of 2", bits)
-			}
-		}
-	case "lhist":
-		if k.nargs(e, 4, 4) {
-			var vals [3]int64
-			for i, a := range e.Args[1:] {
-				v, ok := k.constEval(a)
-				if !ok {
-					k.errorf(a.Sp(), "lhist()'s min, max and step must be constants")
-				}
-				vals[i] = v
-			}
-			t.Min, t.Max, t.Step = vals[0], vals[1], vals[2]
-			switch {
-			case t.Step <= 0:
-				k.errorf(e.Args[3].Sp(), "lhist() step must be positive")
-			case t.Min < 0:
-				k.errorf(e.Args[1].Sp(), "lhist() min must be non-negative")
-			case t.Max <= t.Min:
-				k.errorf(e.Args[2].Sp(), "lhist() max must be greater than min")
-			case (t.Max-t.Min)/t.Step > 1000:
-				k.errorf(e.Span, "lhist() would have %d buckets; at most 1000", (t.Max-t.Min)/t.Step)
-			}
-		}
-	}
-	if e.Name != "count" && len(e.Args) > 0 {
-		if at := k.expr(e.Args[0]); at.Kind != KInt {
-			k.errorf(e.Args[0].Sp(), "%s() needs an integer, not %s", e.Name, at)
-		}
-	}
-	t.Size = t.MemSize()
-	t.Signed = e.Name != "count"
-	return t
-}
-
-func checkExit(k *checker, e *lang.Call) *Type {
-	k.noteReturn()
-	if k.nargs(e, 0, 1) && len(e.Args) == 1 {
-		if t := k.expr(e.Args[0]); t.Kind != KInt {
-			k.errorf(e.Args[0].Sp(), "exit() takes an integer exit code")
-		}
-	}
-	return tNone
-}
-
-func emitExit(g *gen, e *lang.Call) *val {
-	code := imm(0, tInt64)
-	if len(e.Args) == 1 {
-		code = g.expr(e.Args[0])
-	}
-	rec := g.buffer(16, nil)
-	g.emit(storeImm(rec.base(), rec.off, int64(EventExit), asm.DWord))
-	g.store(rec.part(8, 8, nil), code)
-	g.release(code)
-	g.outputRecord(rec)
-	g.exitFlag()
-	g.emit(storeImm(asm.R0, 0, 1, asm.DWord))
-	// exit() ends this probe's run too.
-	g.emit(asm.Ja.Label(g.exit))
-	return nil
-}
-
-func checkStr(k *checker, e *lang.Call) *Type {
-	if !k.nargs(e, 1, 2) {
-		return strType(k.c.strlen)
-	}
-	if s, ok := k.c.strParam(e.Args[0]); ok {
-		n := len(s) + 1
-		if len(e.Args) == 2 {
-			if m, ok := k.c.constInt(e.Args[1]); ok && m >= 1 && int(m)+1 < n {
-				n = int(m) + 1
-			}
-		}
-		return strType(n)
-	}
-	t := k.expr(e.Args[0])
-	size := k.c.strlen
-	if len(e.Args) == 2 {
-		n, ok := k.c.constInt(e.Args[1])
-		if !ok || n < 1 {
-			k.errorf(e.Args[1].Sp(), "str()'s length must be a positive constant")
-		} else if int(n)+1 < size {
-			size = int(n) + 1
-		}
-	}
-	switch t.Kind {
-	case KString:
-		return strType(min(t.Size, size))
-	case KInt, KPtr:
-		return strType(size)
-	}
-	k.errorf(e.Args[0].Sp(), "str() needs a pointer or an integer address, not %s", t)
-	return strType(size)
-}
-
-func emitStr(g *gen, e *lang.Call) *val {
-	t := g.sc.types[e]
-	if s, ok := g.c.strParam(e.Args[0]); ok {
-		if len(s) > t.Size-1 {
-			s = s[:t.Size-1]
-		}
-		return g.strLit(s, t.Size)
-	}
-	at := g.sc.types[e.Args[0]]
-	x := g.expr(e.Args[0])
-	if at.Kind == KString {
-		if x.size <= align8(t.Size) {
-			return x
-		}
-		buf := g.buffer(t.Size, t)
-		g.copyMem(buf, x.part(0, buf.size, nil))
-		// Keep the terminator inside the requested length.
-		g.emit(storeImm(buf.base(), buf.off+int16(t.Size-1), 0, asm.Byte))
-		return buf
-	}
-	buf := g.buffer(t.Size, t)
-	fn := asm.FnProbeReadKernelStr
-	if at.User || (at.Kind == KInt && g.sc.ctx != nil && g.sc.ctx.UserPtrs) {
-		fn = asm.FnProbeReadUserStr
-	}
-	g.helperCall(fn, false, buf, imm(int64(t.Size), tInt64), x)
-	g.countReadFault()
-	return buf
 }
 
 func itoa(n int) string {

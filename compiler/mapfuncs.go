@@ -8,7 +8,8 @@ import (
 
 // Map functions: print, clear and zero act in user space (an event asks for
 // them, so they happen in order with printf output); delete and has_key act
-// in the kernel.
+// in the kernel; len() counts a map's keys. The aggregations' check is
+// here too; maps.go emits them.
 
 // mapArg returns a call's first argument as a map, reporting when it is not one.
 func (k *checker) mapArg(e *lang.Call, wantKeys bool) (*lang.MapRef, *mapInfo) {
@@ -199,4 +200,99 @@ func emitHasKey(g *gen, e *lang.Call) *val {
 	g.mark(no)
 	g.emit(asm.Mov.Reg(r.reg, r.reg))
 	return r
+}
+
+func checkLen(k *checker, e *lang.Call) *Type {
+	if !k.nargs(e, 1, 1) {
+		return tInt64
+	}
+	if _, ok := e.Args[0].(*lang.MapRef); !ok {
+		t := k.expr(e.Args[0])
+		k.errorf(e.Args[0].Sp(), "not supported yet: len() of %s (only of a map)", t)
+		return tInt64
+	}
+	m, mi := k.mapArg(e, false)
+	if m == nil {
+		return tInt64
+	}
+	switch {
+	case mi.key == nil:
+		k.errorf(m.Span, "len() needs a map with keys, like @%s[k]; @%s has none", m.Name, m.Name)
+	case mi.val.IsHist():
+		k.errorf(m.Span, "not supported yet: len() of a histogram")
+	case mi.val.Kind == KTseries:
+		k.errorf(m.Span, "not supported yet: len() of a time series")
+	}
+	return tInt64
+}
+
+// emitLen calls bpf_for_each_map_elem with a callback that does nothing
+// but go on: the helper returns the number of elements it visited.
+func emitLen(g *gen, e *lang.Call) *val {
+	mi := g.c.maps[e.Args[0].(*lang.MapRef).Name]
+	child, name := g.newCallback()
+	child.setSource(e.Span) // the kernel wants line info on every function
+	child.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
+	g.addCallback(child, name, e.Span, callbackFunc(name))
+	g.mapPtr(asm.R1, mi.Spec.Name)
+	g.funcPtr(asm.R2, name)
+	g.emit(asm.Mov.Imm(asm.R3, 0), asm.Mov.Imm(asm.R4, 0), asm.FnForEachMapElem.Call())
+	r := g.newTemp(tInt64)
+	g.emit(asm.Mov.Reg(r.reg, asm.R0))
+	return r
+}
+
+var aggKinds = map[string]Kind{"count": KCount, "sum": KSum, "min": KMin, "max": KMax, "avg": KAvg,
+	"stats": KStats, "hist": KHist, "lhist": KLhist}
+
+func checkAgg(k *checker, e *lang.Call) *Type {
+	if e.Name == "tseries" {
+		return checkTseries(k, e)
+	}
+	t := &Type{Kind: aggKinds[e.Name]}
+	switch e.Name {
+	case "count":
+		k.nargs(e, 0, 0)
+	default:
+		k.nargs(e, 1, 1)
+	case "hist":
+		// hist(n, k): k splits each power of 2 into 2^k buckets; only k = 0 yet.
+		if k.nargs(e, 1, 2) && len(e.Args) == 2 {
+			if bits, ok := k.constEval(e.Args[1]); !ok || bits < 0 || bits > 5 {
+				k.errorf(e.Args[1].Sp(), "hist()'s second argument must be a constant from 0 to 5")
+			} else if bits > 0 {
+				k.errorf(e.Args[1].Sp(), "not supported yet: hist() with 2^%d buckets per power of 2", bits)
+			}
+		}
+	case "lhist":
+		if k.nargs(e, 4, 4) {
+			var vals [3]int64
+			for i, a := range e.Args[1:] {
+				v, ok := k.constEval(a)
+				if !ok {
+					k.errorf(a.Sp(), "lhist()'s min, max and step must be constants")
+				}
+				vals[i] = v
+			}
+			t.Min, t.Max, t.Step = vals[0], vals[1], vals[2]
+			switch {
+			case t.Step <= 0:
+				k.errorf(e.Args[3].Sp(), "lhist() step must be positive")
+			case t.Min < 0:
+				k.errorf(e.Args[1].Sp(), "lhist() min must be non-negative")
+			case t.Max <= t.Min:
+				k.errorf(e.Args[2].Sp(), "lhist() max must be greater than min")
+			case (t.Max-t.Min)/t.Step > 1000:
+				k.errorf(e.Span, "lhist() would have %d buckets; at most 1000", (t.Max-t.Min)/t.Step)
+			}
+		}
+	}
+	if e.Name != "count" && len(e.Args) > 0 {
+		if at := k.expr(e.Args[0]); at.Kind != KInt {
+			k.errorf(e.Args[0].Sp(), "%s() needs an integer, not %s", e.Name, at)
+		}
+	}
+	t.Size = t.MemSize()
+	t.Signed = e.Name != "count"
+	return t
 }
