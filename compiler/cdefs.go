@@ -615,21 +615,24 @@ func cBaseType(words []string) (btf.Type, bool) {
 }
 
 // cTypedefs are the fixed-width names scripts use without an #include.
-var cTypedefs = map[string]btf.Type{}
+var cTypedefs = fixedWidthTypedefs()
 
-func init() {
+func fixedWidthTypedefs() map[string]btf.Type {
+	m := map[string]btf.Type{
+		"size_t":  &btf.Int{Name: "size_t", Size: 8, Encoding: btf.Unsigned},
+		"ssize_t": &btf.Int{Name: "ssize_t", Size: 8, Encoding: btf.Signed},
+	}
 	for _, n := range []int{8, 16, 32, 64} {
 		u := &btf.Int{Name: fmt.Sprintf("u%d", n), Size: uint32(n / 8), Encoding: btf.Unsigned}
 		s := &btf.Int{Name: fmt.Sprintf("s%d", n), Size: uint32(n / 8), Encoding: btf.Signed}
 		for _, name := range []string{"u%d", "__u%d", "uint%d_t", "uint%d"} {
-			cTypedefs[fmt.Sprintf(name, n)] = u
+			m[fmt.Sprintf(name, n)] = u
 		}
 		for _, name := range []string{"s%d", "__s%d", "int%d_t", "int%d"} {
-			cTypedefs[fmt.Sprintf(name, n)] = s
+			m[fmt.Sprintf(name, n)] = s
 		}
 	}
-	cTypedefs["size_t"] = &btf.Int{Name: "size_t", Size: 8, Encoding: btf.Unsigned}
-	cTypedefs["ssize_t"] = &btf.Int{Name: "ssize_t", Size: 8, Encoding: btf.Signed}
+	return m
 }
 
 // kernelType looks "struct x", "union x", "enum x" or a typedef up in

@@ -1452,13 +1452,27 @@ func isTypeName(s string) bool {
 	return typeNames[s] || strings.HasSuffix(s, "_t") && len(s) > 2
 }
 
-// builtinVars are builtin values: a parenthesised one is never a cast type.
+// builtinVars are the builtin values, names the grammar treats apart: a
+// parenthesised one is never a cast type, nor a record's field, nor a
+// macro's parameter. They are the value rows of the compiler's builtin
+// table, which lang cannot import (compiler's TestBuiltinNamesMatchLang
+// keeps the two the same); argN and sargN follow a pattern.
 var builtinVars = map[string]bool{
 	"pid": true, "tid": true, "uid": true, "gid": true, "nsecs": true, "elapsed": true, "cpu": true,
 	"comm": true, "kstack": true, "ustack": true, "retval": true, "func": true, "probe": true,
 	"curtask": true, "rand": true, "cgroup": true, "cpid": true, "args": true, "ctx": true,
 	"numaid": true, "jiffies": true, "ncpus": true, "ppid": true, "usermode": true, "username": true,
-	"sarg": true,
+	"probetype": true,
+}
+
+// BuiltinValues lists the builtin values' names but argN and sargN, sorted.
+func BuiltinValues() []string {
+	names := make([]string, 0, len(builtinVars))
+	for name := range builtinVars {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }
 
 func isBuiltinVar(s string) bool {

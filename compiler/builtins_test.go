@@ -1,0 +1,63 @@
+package compiler
+
+import (
+	"testing"
+
+	"github.com/bpfsh/bpfsh/lang"
+)
+
+// TestBuiltinNamesMatchLang keeps lang's builtin value names (which the
+// grammar needs and lang, below compiler, cannot read from the table) the
+// same as the table's value rows.
+func TestBuiltinNamesMatchLang(t *testing.T) {
+	values := map[string]bool{}
+	for _, b := range builtinRows() {
+		if b.form&formValue == 0 {
+			continue
+		}
+		values[b.name] = true
+		if !lang.IsBuiltinName(b.name) {
+			t.Errorf("%s is a value in the builtin table, not in lang's builtinVars", b.name)
+		}
+	}
+	for _, name := range lang.BuiltinValues() {
+		if !values[name] {
+			t.Errorf("%s is in lang's builtinVars, not a value in the builtin table", name)
+		}
+	}
+}
+
+// TestBuiltinRows checks that each row can do what its form says.
+func TestBuiltinRows(t *testing.T) {
+	seen := map[string]bool{}
+	for _, b := range builtinRows() {
+		if seen[b.name] {
+			t.Errorf("%s: two rows", b.name)
+		}
+		seen[b.name] = true
+		switch {
+		case b.form == 0:
+			t.Errorf("%s: no form", b.name)
+		case b.todo:
+			if b.value != nil || b.check != nil || b.emit != nil || b.operand != nil {
+				t.Errorf("%s: not supported yet, but has code", b.name)
+			}
+			if b.ctx && b.form != formValue {
+				t.Errorf("%s: only values come from a probe's context", b.name)
+			}
+			continue
+		}
+		if b.form&formValue != 0 && (b.typ == nil || b.value == nil) {
+			t.Errorf("%s: a value without a type or code", b.name)
+		}
+		if b.form&formFunc != 0 && (b.check == nil) == (b.operand == nil || b.result == nil) {
+			t.Errorf("%s: a function needs a check, or an operand and a result", b.name)
+		}
+		if b.form&(formCall|formStmt) != 0 && b.emit == nil {
+			t.Errorf("%s: a function without code", b.name)
+		}
+		if lookupBuiltin(b.name) == nil {
+			t.Errorf("%s: not indexed", b.name)
+		}
+	}
+}
