@@ -62,7 +62,7 @@ func emitBuf(g *gen, e *lang.Call) *val {
 	var n *val
 	if len(e.Args) < 2 {
 		n = imm(int64(t.Size), tInt64)
-	} else if v, ok := g.k.constEval(e.Args[1]); ok {
+	} else if v, ok := g.constant(e.Args[1]); ok {
 		n = imm(min(v, int64(t.Size)), tInt64)
 	} else {
 		// Clamp a run-time length to [0, size]: the verifier wants the

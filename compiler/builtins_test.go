@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/bpfsh/bpfsh/lang"
@@ -58,6 +59,30 @@ func TestBuiltinRows(t *testing.T) {
 		}
 		if lookupBuiltin(b.name) == nil {
 			t.Errorf("%s: not indexed", b.name)
+		}
+	}
+}
+
+// TestCodegenReadsItsOwnScope: a probe's names and constants are the ones
+// its checker resolved, whatever probe was checked last. (Code generation
+// used to fold setsockopt()'s level with the last-checked probe's names:
+// SOL_TCP became 0 when a BEGIN followed the sockops probe.)
+func TestCodegenReadsItsOwnScope(t *testing.T) {
+	const sockops = `sockops { setsockopt(SOL_TCP, TCP_BPF_IW, 10); }`
+	var want string
+	for i, src := range []string{sockops, sockops + ` BEGIN { }`} {
+		obj, d := compile(t, src)
+		if d.HasErrors() {
+			t.Fatalf("%s: %v", src, d)
+		}
+		var got string
+		for _, ins := range obj.Programs[0].Spec.Instructions {
+			got += fmt.Sprintln(ins) // without the source lines, which differ
+		}
+		if i == 0 {
+			want = got
+		} else if got != want {
+			t.Errorf("%s: the sockops program changed:\n%s\nwant\n%s", src, got, want)
 		}
 	}
 }

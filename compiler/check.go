@@ -31,6 +31,12 @@ type scope struct {
 	// lives: each variable's life, in statements, for sharing stack.
 	lives []varLife
 	types map[lang.Expr]*Type
+	// names: what each identifier (and each call of a builtin value,
+	// pid()) refers to, resolved once by the checker for code generation.
+	names map[lang.Expr]ref
+	// consts: the value of each expression the checker folded to a
+	// constant; for offsetof() and override(), the call's constant.
+	consts map[lang.Expr]int64
 	// members: where each BTF member access reads
 	members map[*lang.Field]memberInfo
 	// timeoutInit: the probe mentions TIMEOUT_INIT, so bare integers given to reply are jiffies.
@@ -47,10 +53,13 @@ func (sc *scope) reset() {
 	sc.vars = map[string]*Type{}
 	if sc.types == nil {
 		sc.types, sc.members, sc.binds = map[lang.Expr]*Type{}, map[*lang.Field]memberInfo{}, map[*lang.Var]string{}
+		sc.names, sc.consts = map[lang.Expr]ref{}, map[lang.Expr]int64{}
 	} else {
 		clear(sc.types)
 		clear(sc.members)
 		clear(sc.binds)
+		clear(sc.names)
+		clear(sc.consts)
 	}
 	sc.declared = nil
 }
@@ -248,8 +257,15 @@ const maxInlineRange = 256
 
 // rangeInline reports whether for ($i : lo..hi) is generated as a plain loop.
 func (k *checker) rangeInline(s *lang.For) bool {
-	lo, loConst := k.constEval(s.Lo)
-	hi, hiConst := k.constEval(s.Hi)
+	k.constEval(s.Lo)
+	k.constEval(s.Hi)
+	return k.sc.rangeInline(s)
+}
+
+// rangeInline answers from the bounds the checker folded.
+func (sc *scope) rangeInline(s *lang.For) bool {
+	lo, loConst := sc.consts[s.Lo]
+	hi, hiConst := sc.consts[s.Hi]
 	return loConst && hiConst && hi-lo <= maxInlineRange
 }
 

@@ -17,7 +17,7 @@ const maxStack = 512
 // gen generates the instructions of one probe instance.
 type gen struct {
 	c        *compiler
-	k        *checker // for diagnostics
+	diags    *lang.Diags // for the limits only generating finds (stack, size)
 	sc       *scope
 	insns    asm.Instructions
 	freeRegs []asm.Register
@@ -358,17 +358,17 @@ func (g *gen) program(p *lang.Probe) {
 // report states what made the probe impossible to generate.
 func (g *gen) report(p *lang.Probe) {
 	if g.tooBig {
-		g.k.errorf(p.Span, "this probe compiles to more than %d instructions, the kernel's limit", maxInsns).
+		g.diags.Errorf(p.Span, "this probe compiles to more than %d instructions, the kernel's limit", maxInsns).
 			Hint("use fewer or smaller unroll() loops")
 	}
 	if g.overErr {
-		g.k.errorf(p.Span, "this probe needs %d bytes of stack, more than BPF's %d", g.maxSp, maxStack).
+		g.diags.Errorf(p.Span, "this probe needs %d bytes of stack, more than BPF's %d", g.maxSp, maxStack).
 			Hint("use fewer or shorter strings in one probe")
 	} else if g.loopOver > 0 {
-		g.k.errorf(g.loopSpan, "this loop and its probe need %d bytes of stack together, more than BPF's %d", g.loopOver, maxStack)
+		g.diags.Errorf(g.loopSpan, "this loop and its probe need %d bytes of stack together, more than BPF's %d", g.loopOver, maxStack)
 	}
 	if g.scrMax > maxScratch {
-		g.k.errorf(p.Span, "this probe's values need %d bytes of scratch memory, more than the %d a per-CPU map value holds", g.scrMax, maxScratch).
+		g.diags.Errorf(p.Span, "this probe's values need %d bytes of scratch memory, more than the %d a per-CPU map value holds", g.scrMax, maxScratch).
 			Hint("use fewer or shorter strings in one probe (a lower max_strlen)")
 	}
 }
@@ -563,7 +563,7 @@ func (g *gen) stmt(s lang.Stmt) {
 	case *lang.Block:
 		g.block(s)
 	case *lang.Unroll:
-		n, _ := g.k.constEval(s.Count)
+		n, _ := g.constant(s.Count)
 		for i := int64(0); i < n && !g.tooBig; i++ {
 			g.block(s.Body)
 		}
@@ -600,7 +600,7 @@ type loop struct{ brk, cont string }
 
 // forRange is for ($i : lo..hi) { body }: $i runs from lo up to hi, exclusive.
 func (g *gen) forRange(s *lang.For) {
-	if !g.k.rangeInline(s) {
+	if !g.sc.rangeInline(s) {
 		g.forRangeLoop(s)
 		return
 	}

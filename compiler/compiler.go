@@ -568,7 +568,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	obj := &Object{}
 	scratchSize := 0
 	for n, in := range insts {
-		g := c.generate(k, in.sc, in.probe, n, in.index)
+		g := c.generate(k.diags, in.sc, in.probe, n, in.index)
 		if g.scratch {
 			scratchSize = max(scratchSize, g.scrMax)
 		}
@@ -637,20 +637,20 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 
 // generate generates one probe instance: on the stack if it fits, else
 // again with scratch memory (scratch.go).
-func (c *compiler) generate(k *checker, sc *scope, p *lang.Probe, n, probe int) *gen {
-	nprintf, ndiag := len(c.printfs), len(k.diags.List)
+func (c *compiler) generate(diags *lang.Diags, sc *scope, p *lang.Probe, n, probe int) *gen {
+	nprintf, ndiag := len(c.printfs), len(diags.List)
 	g := newGen(c, sc, "p"+strconv.Itoa(n))
-	g.k = k
+	g.diags = diags
 	g.program(p)
 	if g.needsScratch() {
 		// Forget the first attempt's printf formats and diagnostics.
-		c.printfs, k.diags.List = c.printfs[:nprintf], k.diags.List[:ndiag]
+		c.printfs, diags.List = c.printfs[:nprintf], diags.List[:ndiag]
 		limit := autoScratchLimit
 		if c.stackLimit >= 0 && (!g.overErr && g.loopOver == 0 || c.stackLimit < limit) {
 			limit = c.stackLimit
 		}
 		g = newGen(c, sc, "p"+strconv.Itoa(n))
-		g.k, g.scratch, g.scrLimit, g.scrSlot = k, true, limit, probe
+		g.diags, g.scratch, g.scrLimit, g.scrSlot = diags, true, limit, probe
 		g.freeRegs = g.temps()
 		g.program(p)
 	}

@@ -90,46 +90,22 @@ func (c *compiler) defineValue(text string) (int64, bool) {
 	return v, ok && !p.bad && p.i == len(p.toks)
 }
 
-// defineType is the type of a #define'd name.
-func (c *compiler) defineType(name string) (*Type, bool) {
-	if _, ok := c.defs.ints[name]; ok {
-		return tInt64, true
-	}
-	if s, ok := c.defs.strings[name]; ok {
-		return strType(len(s) + 1), true
-	}
-	return nil, false
-}
-
-func (g *gen) define(name string) (*val, bool) {
-	if v, ok := g.c.defs.ints[name]; ok {
-		return imm(v, tInt64), true
-	}
-	if s, ok := g.c.defs.strings[name]; ok {
-		return g.strLit(s, len(s)+1), true
-	}
-	return nil, false
-}
-
 // offsetof(struct Foo, a.b) or offsetof(expr, a.b): a member's byte offset.
 func checkOffsetof(k *checker, e *lang.Call) *Type {
 	if k.nargs(e, 2, 2) {
-		k.offsetof(e, true)
+		if off, ok := k.offsetof(e); ok {
+			k.sc.consts[e] = int64(off)
+		}
 	}
 	return tUint64
 }
 
 func emitOffsetof(g *gen, e *lang.Call) *val {
-	off, _ := g.k.offsetof(e, false)
-	return imm(int64(off), tUint64)
+	off, _ := g.constant(e)
+	return imm(off, tUint64)
 }
 
-func (k *checker) offsetof(e *lang.Call, check bool) (int, bool) {
-	errorf := func(sp lang.Span, format string, args ...any) {
-		if check {
-			k.errorf(sp, format, args...)
-		}
-	}
+func (k *checker) offsetof(e *lang.Call) (int, bool) {
 	var container btf.Type
 	if tn, ok := e.Args[0].(*lang.TypeName); ok {
 		if u, found := k.c.cdefs.types[tn.Name]; found && tn.Ptr == 0 {
@@ -137,34 +113,31 @@ func (k *checker) offsetof(e *lang.Call, check bool) (int, bool) {
 		} else if kt, found := k.c.kernelType(tn.Name); found && tn.Ptr == 0 {
 			container = kt
 		} else {
-			errorf(tn.Span, "offsetof() needs a struct or union type, not %s", tn.Name)
+			k.errorf(tn.Span, "offsetof() needs a struct or union type, not %s", tn.Name)
 			return 0, false
 		}
 	} else {
-		t := k.sc.types[e.Args[0]]
-		if check {
-			t = k.expr(e.Args[0])
-		}
+		t := k.expr(e.Args[0])
 		if t == nil || t.Kind != KStruct && t.Kind != KPtr || t.BTF == nil {
-			errorf(e.Args[0].Sp(), "offsetof() needs a struct or union, not %s", t)
+			k.errorf(e.Args[0].Sp(), "offsetof() needs a struct or union, not %s", t)
 			return 0, false
 		}
 		container = t.BTF
 	}
 	path, ok := fieldPath(e.Args[1])
 	if !ok {
-		errorf(e.Args[1].Sp(), "offsetof()'s second argument must be a member name, like a or a.b")
+		k.errorf(e.Args[1].Sp(), "offsetof()'s second argument must be a member name, like a or a.b")
 		return 0, false
 	}
 	off := 0
 	for _, name := range path {
 		m, bits, found := findMember(container, name)
 		if !found {
-			errorf(e.Args[1].Sp(), "%s has no member %q", btfTypeName(btf.UnderlyingType(container)), name)
+			k.errorf(e.Args[1].Sp(), "%s has no member %q", btfTypeName(btf.UnderlyingType(container)), name)
 			return 0, false
 		}
 		if m.BitfieldSize > 0 {
-			errorf(e.Args[1].Sp(), "offsetof() of the bitfield %s", name)
+			k.errorf(e.Args[1].Sp(), "offsetof() of the bitfield %s", name)
 			return 0, false
 		}
 		off += bits / 8

@@ -123,7 +123,7 @@ func (g *gen) callbackLoop(body *lang.Block, keep string) {
 func (g *gen) newCallback() (*gen, string) {
 	g.nsub++
 	name := fmt.Sprintf("%s_cb%d", g.prefix, g.nsub)
-	child := &gen{c: g.c, k: g.k, sc: g.sc, vars: map[string]*val{}, alias: map[string]string{},
+	child := &gen{c: g.c, diags: g.diags, sc: g.sc, vars: map[string]*val{}, alias: map[string]string{},
 		prefix: name, callback: true,
 		// Scratch memory: the same variables, buffers after the caller's.
 		scratch: g.scratch, scrLimit: g.scrLimit, scrSlot: g.scrSlot, scrSp: g.scrSp, scrMax: g.scrSp}

@@ -40,7 +40,7 @@ func (k *checker) index(e *lang.Index) *Type {
 func (g *gen) index(e *lang.Index) *val {
 	xt := g.sc.types[e.X]
 	if xt.Kind == KTuple {
-		n, _ := g.k.constEval(e.Index)
+		n, _ := g.constant(e.Index)
 		return g.tupleElemAt(e.X, xt, int(n))
 	}
 	t := g.sc.types[e]

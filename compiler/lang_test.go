@@ -144,7 +144,8 @@ func TestElemSize(t *testing.T) {
 		prog, _ := lang.Parse("test.bt", []byte(src))
 		k := &checker{c: &compiler{prog: prog, opts: Options{Env: testEnv}, strlen: 64, maps: map[string]*Map{}, cdefs: newCdefs(),
 			getopts: map[string]*getoptInfo{}, getoptCalls: map[*lang.Call]*getoptInfo{}}, diags: &lang.Diags{}, maps: map[string]*mapInfo{}}
-		sc := &scope{vars: map[string]*Type{}, types: map[lang.Expr]*Type{}, members: map[*lang.Field]memberInfo{}}
+		sc := &scope{}
+		sc.reset()
 		sc.prov = nil
 		k.sc = sc
 		as := prog.Probes[0].Body.Stmts[0].(*lang.Assign)

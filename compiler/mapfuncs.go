@@ -73,10 +73,10 @@ func emitPrint(g *gen, e *lang.Call) *val {
 	if m, ok := e.Args[0].(*lang.MapRef); ok && m.Keys == nil {
 		var top, div int64
 		if len(e.Args) > 1 {
-			top, _ = g.k.constEval(e.Args[1])
+			top, _ = g.constant(e.Args[1])
 		}
 		if len(e.Args) > 2 {
-			div, _ = g.k.constEval(e.Args[2])
+			div, _ = g.constant(e.Args[2])
 		}
 		g.event(EventPrint, int64(g.mapIndex(m)), top, div)
 		return nil

@@ -81,6 +81,7 @@ func checkOverride(k *checker, e *lang.Call) *Type {
 	v, isConst := k.constEval(arg)
 	if n, ok := k.errnoArg(arg); ok {
 		v, isConst = -n, true
+		k.sc.consts[e] = v // an errno name: override(EPERM) returns -EPERM
 	}
 	if !isConst {
 		return tNone
@@ -98,8 +99,8 @@ func checkOverride(k *checker, e *lang.Call) *Type {
 func emitOverride(g *gen, e *lang.Call) *val {
 	arg := e.Args[0]
 	var v *val
-	if n, ok := g.k.errnoArg(arg); ok {
-		v = imm(-n, tInt64)
+	if n, ok := g.sc.consts[e]; ok {
+		v = imm(n, tInt64)
 	} else {
 		v = g.expr(arg)
 	}

@@ -458,7 +458,7 @@ func (g *gen) packetStmt(s *lang.ExprStmt) bool {
 	pk := g.sc.ctx.Packet
 	if g.callback && (id.Name == "drop" || id.Name == "pass") {
 		// A loop body in a callback can only end the callback.
-		g.k.errorf(id.Span, "not supported yet: %s inside this loop (its body runs as a callback)", id.Name)
+		g.diags.Errorf(id.Span, "not supported yet: %s inside this loop (its body runs as a callback)", id.Name)
 		return true
 	}
 	switch id.Name {

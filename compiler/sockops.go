@@ -77,8 +77,17 @@ func litValue(e *lang.IntLit) int64 {
 }
 
 // constEval folds constant integer expressions (literals, durations, named
-// constants of the scope, arithmetic).
+// constants of the scope, arithmetic) and records each value it finds for
+// code generation (gen.constant).
 func (k *checker) constEval(e lang.Expr) (int64, bool) {
+	v, ok := k.fold(e)
+	if ok {
+		k.sc.consts[e] = v
+	}
+	return v, ok
+}
+
+func (k *checker) fold(e lang.Expr) (int64, bool) {
 	switch e := e.(type) {
 	case *lang.IntLit:
 		return litValue(e), true
@@ -138,6 +147,7 @@ func (k *checker) checkReply(s *lang.Assign) {
 		k.errorf(s.RHS.Sp(), "reply must be an integer, not %s", t)
 		return
 	}
+	k.constEval(s.RHS) // a constant duration becomes jiffies when compiling
 	if lit, ok := s.RHS.(*lang.IntLit); ok && lit.Unit == "" && k.sc.timeoutInit && lit.Val != 0 {
 		hz, _ := k.c.opts.Env.HZ()
 		k.warnf(lit.Span, "%d is taken as jiffies (%d ms at HZ=%d)", lit.Val, int64(lit.Val)*1000/int64(hz), hz).
@@ -159,7 +169,7 @@ func (g *gen) reply(s *lang.Assign) {
 	t := g.sc.types[s.RHS]
 	var v *val
 	var note string
-	if n, ok := g.k.constEval(s.RHS); ok && t.Dur {
+	if n, ok := g.constant(s.RHS); ok && t.Dur {
 		j, src := g.c.toJiffies(n)
 		v = imm(j, tInt64)
 		note = fmt.Sprintf("%s = %d jiffies (%s)", lang.ExprString(s.RHS), j, src)
@@ -228,6 +238,7 @@ func checkSetsockopt(k *checker, e *lang.Call) *Type {
 	k.expr(e.Args[0])
 	k.expr(e.Args[1])
 	t := k.expr(e.Args[2])
+	k.constEval(e.Args[2]) // a constant value is scaled to the option's unit when compiling
 	switch {
 	case opt == 13 && t.Kind != KString: // TCP_CONGESTION
 		k.errorf(e.Args[2].Sp(), "TCP_CONGESTION takes the algorithm's name as a string, e.g. \"cubic\"")
@@ -240,8 +251,8 @@ func checkSetsockopt(k *checker, e *lang.Call) *Type {
 }
 
 func emitSetsockopt(g *gen, e *lang.Call) *val {
-	level, _ := g.k.constEval(e.Args[0])
-	opt, _ := g.k.constEval(e.Args[1])
+	level, _ := g.constant(e.Args[0])
+	opt, _ := g.constant(e.Args[1])
 	t := g.sc.types[e.Args[2]]
 	var buf *val
 	optlen := int64(4)
@@ -250,7 +261,7 @@ func emitSetsockopt(g *gen, e *lang.Call) *val {
 		optlen = int64(min(buf.size, 16))
 	} else {
 		var v *val
-		if n, ok := g.k.constEval(e.Args[2]); ok {
+		if n, ok := g.constant(e.Args[2]); ok {
 			if unit := probes.SockoptUnit[opt]; t.Dur && unit > 0 {
 				n = (n + unit - 1) / unit
 			}

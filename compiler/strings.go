@@ -224,7 +224,7 @@ func checkStrncmp(k *checker, e *lang.Call) *Type {
 
 // emitStrncmp returns 0 when the first n bytes match (stopping at a NUL), else 1.
 func emitStrncmp(g *gen, e *lang.Call) *val {
-	n, _ := g.k.constEval(e.Args[2])
+	n, _ := g.constant(e.Args[2])
 	a, b := g.expr(e.Args[0]), g.expr(e.Args[1])
 	r := g.newTemp(tInt64)
 	differ, done := g.label(), g.label()
