@@ -57,10 +57,10 @@ func init() {
 			}
 			return []Point{{Provider: "hardware", Target: []string{ev.name, strconv.FormatUint(count, 10)}}}, nil
 		},
-		Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
+		Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 			ev, _ := findPerfEvent(hardwareEvents, p.Target[0])
 			n, _ := strconv.ParseUint(p.Target[1], 10, 64)
-			c, err := attachPerf(prog, unix.PERF_TYPE_HARDWARE, ev.config, n, 0, onlineCPUs())
+			c, err := attachPerf(prog, unix.PERF_TYPE_HARDWARE, ev.config, n, 0, env.onlineCPUs())
 			if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EOPNOTSUPP) {
 				return nil, errorf("this machine has no hardware counter for %s (a VM without a virtual PMU?): %v", ev.name, err)
 			}

@@ -29,17 +29,17 @@ func (e *Env) HZ() (int, string) {
 		e.Hz = hz
 		return hz, "/boot/config-" + rel
 	}
-	if data := readFile("/proc/config.gz"); data != nil {
+	if data := readFile(e.ProcPath("config.gz")); data != nil {
 		if zr, err := gzip.NewReader(bytes.NewReader(data)); err == nil {
 			if plain, err := io.ReadAll(zr); err == nil {
 				if hz := hzFromConfig(plain); hz > 0 {
 					e.Hz = hz
-					return hz, "/proc/config.gz"
+					return hz, e.ProcPath("config.gz")
 				}
 			}
 		}
 	}
-	if hz := measureHZ(); hz > 0 {
+	if hz := e.measureHZ(); hz > 0 {
 		e.Hz = hz
 		return hz, "measured from /proc/timer_list"
 	}
@@ -69,11 +69,11 @@ func hzFromConfig(cfg []byte) int {
 
 // measureHZ counts jiffies over a short monotonic interval and rounds to the
 // nearest value a kernel can be configured with.
-func measureHZ() int {
-	j0, ok0 := readJiffies()
+func (e *Env) measureHZ() int {
+	j0, ok0 := e.readJiffies()
 	t0 := time.Now()
 	time.Sleep(200 * time.Millisecond)
-	j1, ok1 := readJiffies()
+	j1, ok1 := e.readJiffies()
 	dt := time.Since(t0).Seconds()
 	if !ok0 || !ok1 || dt <= 0 {
 		return 0
@@ -95,8 +95,8 @@ func abs(f float64) float64 {
 	return f
 }
 
-func readJiffies() (uint64, bool) {
-	f, err := os.Open("/proc/timer_list")
+func (e *Env) readJiffies() (uint64, bool) {
+	f, err := os.Open(e.ProcPath("timer_list"))
 	if err != nil {
 		return 0, false
 	}

@@ -21,7 +21,7 @@ func init() {
 		Aliases:  []string{"i"},
 		ProgType: ebpf.PerfEvent,
 		Expand:   func(_ *Env, parts []string) ([]Point, error) { return expandRate("interval", parts) },
-		Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
+		Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 			return attachClock(prog, p, []int{0})
 		},
 	})
@@ -30,8 +30,8 @@ func init() {
 		Aliases:  []string{"p"},
 		ProgType: ebpf.PerfEvent,
 		Expand:   func(_ *Env, parts []string) ([]Point, error) { return expandRate("profile", parts) },
-		Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
-			return attachClock(prog, p, onlineCPUs())
+		Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
+			return attachClock(prog, p, env.onlineCPUs())
 		},
 	})
 }
@@ -167,8 +167,8 @@ func attachPerfFD(prog *ebpf.Program, fd int) (io.Closer, error) {
 	return nil, errorf("attach to perf event: %v", err)
 }
 
-func onlineCPUs() []int {
-	data, err := os.ReadFile("/sys/devices/system/cpu/online")
+func (e *Env) onlineCPUs() []int {
+	data, err := os.ReadFile(e.sysPath("devices", "system", "cpu", "online"))
 	if err != nil {
 		return []int{0}
 	}

@@ -53,7 +53,7 @@ func init() {
 				}
 				return ebpf.AttachNone
 			},
-			Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
+			Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 				if len(p.Multi) > 0 {
 					opts := link.KprobeMultiOptions{Symbols: p.Multi}
 					if ret {
@@ -134,45 +134,49 @@ type KernelFunction struct{ Name, Module string }
 // KernelFunctions lists traceable functions (available_filter_functions,
 // else kallsyms text symbols).
 func (e *Env) KernelFunctions() ([]KernelFunction, error) {
-	f, err := os.Open(filepath.Join(e.tracefs(), "available_filter_functions"))
-	kallsyms := false
-	if err != nil {
-		if f, err = os.Open("/proc/kallsyms"); err != nil {
-			return nil, errorf("cannot list kernel functions: %v", err)
-		}
-		kallsyms = true
-	}
-	defer f.Close()
 	seen := map[KernelFunction]bool{}
 	var out []KernelFunction
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		var kf KernelFunction
-		if kallsyms {
-			if len(fields) < 3 || (fields[1] != "t" && fields[1] != "T") {
-				continue
-			}
-			kf.Name = fields[2]
-			if len(fields) > 3 {
-				kf.Module = strings.Trim(fields[3], "[]")
-			}
-		} else {
-			if len(fields) < 1 {
-				continue
-			}
-			kf.Name = fields[0]
-			if len(fields) > 1 {
-				kf.Module = strings.Trim(fields[1], "[]")
-			}
-		}
+	add := func(kf KernelFunction) {
 		if !seen[kf] {
 			seen[kf] = true
 			out = append(out, kf)
 		}
 	}
+	if err := e.filterFunctions(add); err != nil {
+		err = e.KernelSymbols(func(s KernelSymbol) {
+			if s.Type == 't' || s.Type == 'T' {
+				add(KernelFunction{Name: s.Name, Module: s.Module})
+			}
+		})
+		if err != nil {
+			return nil, errorf("cannot list kernel functions: %v", err)
+		}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// filterFunctions reads tracefs's available_filter_functions:
+// "name [module]" a line.
+func (e *Env) filterFunctions(fn func(KernelFunction)) error {
+	f, err := os.Open(filepath.Join(e.tracefs(), "available_filter_functions"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 1 {
+			continue
+		}
+		kf := KernelFunction{Name: fields[0]}
+		if len(fields) > 1 {
+			kf.Module = strings.Trim(fields[1], "[]")
+		}
+		fn(kf)
+	}
+	return nil
 }
 
 // fentry/fexit (old names kfunc/kretfunc): BPF trampolines on kernel
@@ -204,7 +208,7 @@ func init() {
 			},
 			Context:  func(env *Env, p Point) (*Context, error) { return fentryContext(env, p, exit) },
 			AttachTo: func(p Point) string { return p.Target[len(p.Target)-1] },
-			Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
+			Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 				l, err := link.AttachTracing(link.TracingOptions{Program: prog})
 				if err != nil && errors.Is(err, os.ErrPermission) {
 					return nil, errorf("%s:%s: BPF trampolines are not available on this kernel (%v)", name, p.Target[len(p.Target)-1], err)
@@ -239,7 +243,7 @@ func (e *Env) FuncProto(module, name string) (*btf.FuncProto, error) {
 		return nil, err
 	}
 	if module != "" && module != "vmlinux" {
-		if spec, err = btf.LoadKernelModuleSpec(module); err != nil {
+		if spec, err = e.moduleBTF(module); err != nil {
 			return nil, errorf("BTF of module %s: %v", module, err)
 		}
 	}

@@ -200,10 +200,10 @@ func List(env *Env, pattern string, verbose bool, w io.Writer) error {
 			}
 		}
 	}
-	if !hasProvider && TargetPID != 0 {
+	if !hasProvider && env.TargetPID != 0 {
 		// -l -p PID: the process's usdt probes too.
 		var b strings.Builder
-		if err := ListUSDT(&b, "", "*"); err == nil {
+		if err := ListUSDT(env, &b, "", "*"); err == nil {
 			for _, l := range strings.SplitAfter(b.String(), "\n") {
 				if l != "" && (pattern == "*" || match(strings.TrimSuffix(l, "\n"))) {
 					fmt.Fprint(w, l)
@@ -213,7 +213,7 @@ func List(env *Env, pattern string, verbose bool, w io.Writer) error {
 	}
 	if hasProvider && provider == "usdt" {
 		bin, spec, _ := strings.Cut(rest, ":")
-		return ListUSDT(w, bin, spec)
+		return ListUSDT(env, w, bin, spec)
 	}
 	if hasProvider && (provider == "uprobe" || provider == "uretprobe") {
 		bin, sym, _ := strings.Cut(rest, ":")

@@ -57,7 +57,7 @@ func init() {
 			return c, nil
 		},
 		AttachTo: func(p Point) string { return p.Target[len(p.Target)-1] },
-		Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
+		Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 			l, err := link.AttachTracing(link.TracingOptions{Program: prog})
 			if err != nil && errors.Is(err, os.ErrPermission) {
 				return nil, errorf("fmod_ret:%s: BPF trampolines are not available on this kernel (%v)", p.Target[len(p.Target)-1], err)
@@ -72,10 +72,10 @@ func init() {
 		Expand:     expandLSM,
 		Context:    lsmContext,
 		AttachTo:   func(p Point) string { return p.Target[0] },
-		Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
+		Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 			l, err := link.AttachLSM(link.LSMOptions{Program: prog})
 			if err != nil {
-				if active, ok := activeLSMs(SystemEnv()); ok && !hasLSM(active, "bpf") {
+				if active, ok := activeLSMs(env); ok && !hasLSM(active, "bpf") {
 					return nil, lsmNotActive(active)
 				}
 			}
@@ -158,11 +158,7 @@ func lsmContext(env *Env, p Point) (*Context, error) {
 // activeLSMs lists the kernel's active LSMs (securityfs's lsm file); ok is
 // false when it cannot be read (securityfs not mounted).
 func activeLSMs(env *Env) ([]string, bool) {
-	root := env.SecurityfsRoot
-	if root == "" {
-		root = "/sys/kernel/security"
-	}
-	b, err := os.ReadFile(filepath.Join(root, "lsm"))
+	b, err := os.ReadFile(under(env.SecurityfsRoot, env.sysPath("kernel", "security"), []string{"lsm"}))
 	if err != nil {
 		return nil, false
 	}
@@ -189,10 +185,7 @@ var fmodRetMarked = map[string]bool{"bpf_modify_return_test": true, "bpf_modify_
 // explains an unreadable one.
 func (e *Env) ErrorInjectionList() (funcs map[string]bool, note string) {
 	e.injOnce.Do(func() {
-		root := e.DebugfsRoot
-		if root == "" {
-			root = "/sys/kernel/debug"
-		}
+		root := e.debugfs()
 		e.inj = map[string]bool{}
 		f, err := os.Open(filepath.Join(root, "error_injection", "list"))
 		if err != nil {

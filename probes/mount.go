@@ -15,9 +15,6 @@ import (
 // mounts bpffs before it pins; as another user the error names the command
 // that would.
 
-// DefaultTracefs is where tracefs is mounted when it is found nowhere.
-const DefaultTracefs = "/sys/kernel/tracing"
-
 // MountNotice is told of each file system bpfsh mounted (the front end
 // prints one line for it unless -q).
 type MountNotice func(fstype, dir string)
@@ -43,28 +40,47 @@ func isFS(dir string, magic int64) bool {
 }
 
 // tracefs returns the directory where tracefs is mounted; as root it mounts
-// tracefs at DefaultTracefs when the Env's root has no events (once per Env;
-// an Env made for a fake tree in tests never mounts).
+// tracefs at sysfs's kernel/tracing when the Env's root has no events (once
+// per Env; an Env made for a fake tree in tests never mounts).
 func (e *Env) tracefs() string {
 	if !e.AutoMount {
 		return e.TracefsRoot
 	}
 	e.mountOnce.Do(func() {
-		for _, root := range []string{e.TracefsRoot, TracefsRoot()} {
+		for _, root := range []string{e.TracefsRoot, e.findTracefs()} {
 			if _, err := os.Stat(filepath.Join(root, "events")); err == nil {
 				e.TracefsRoot = root // it may have been mounted since the Env was made
 				return
 			}
 		}
-		if mountFS("tracefs", DefaultTracefs) == nil {
-			e.TracefsRoot = DefaultTracefs
+		dir := e.sysPath("kernel", "tracing")
+		if mountFS("tracefs", dir) == nil {
+			e.TracefsRoot = dir
 			if e.Mounted != nil {
-				e.Mounted("tracefs", DefaultTracefs)
+				e.Mounted("tracefs", dir)
 			}
 		}
 	})
 	return e.TracefsRoot
 }
+
+// findTracefs finds the mounted tracefs: sysfs's kernel/tracing, or
+// tracing in debugfs (older kernels); the first when neither is there.
+func (e *Env) findTracefs() string {
+	dirs := []string{e.sysPath("kernel", "tracing"), filepath.Join(e.debugfs(), "tracing")}
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "events")); err == nil {
+			return d
+		}
+	}
+	return dirs[0]
+}
+
+// debugfs is where debugfs is mounted.
+func (e *Env) debugfs() string { return under(e.DebugfsRoot, e.sysPath("kernel", "debug"), nil) }
+
+// TracefsRoot finds the running machine's mounted tracefs.
+func TracefsRoot() string { return new(Env).findTracefs() }
 
 // NeedTracefs makes sure tracefs is there (debugf() writes to its trace
 // buffer) and returns where it is.

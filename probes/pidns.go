@@ -11,11 +11,11 @@ type PidNS struct {
 // initPidNSIno is the initial pid namespace's inode (PROC_PID_INIT_INO).
 const initPidNSIno = 0xEFFFFFFC
 
-// CurrentPidNS is the pid namespace bpfsh runs in, nil when it is the
+// currentPidNS is the pid namespace bpfsh runs in, nil when it is the
 // initial one (or cannot be told): pid and tid are then the kernel's own.
-func CurrentPidNS() *PidNS {
+func (e *Env) currentPidNS() *PidNS {
 	var st unix.Stat_t
-	if err := unix.Stat("/proc/self/ns/pid", &st); err != nil || st.Ino == initPidNSIno {
+	if err := unix.Stat(e.ProcPath("self", "ns", "pid"), &st); err != nil || st.Ino == initPidNSIno {
 		return nil
 	}
 	// The kernel compares with its own dev_t: major << 20 | minor.

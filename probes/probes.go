@@ -129,9 +129,9 @@ type Provider struct {
 	// last-attached first (uprobes): they are attached in reverse so they
 	// run in the script's order.
 	NewestFirst bool
-	// Attach attaches a loaded program to a point. Nil for providers the runtime
-	// drives itself (BEGIN, END).
-	Attach func(prog *ebpf.Program, p Point) (io.Closer, error)
+	// Attach attaches a loaded program to a point, on the machine env
+	// describes. Nil for providers the runtime drives itself (BEGIN, END).
+	Attach func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error)
 }
 
 var registry = map[string]*Provider{}
@@ -162,8 +162,9 @@ func Names() []string {
 	return out
 }
 
-// Env is where providers read what they know about the machine: tracefs and
-// the kernel's build configuration. Tests point it at captured copies.
+// Env is the one way to the machine: providers, the compiler and the
+// runtime read tracefs, sysfs, procfs, kernel BTF and the kernel's build
+// configuration through it. Tests point its roots at captured copies.
 type Env struct {
 	TracefsRoot string // "/sys/kernel/tracing" by default
 	// AutoMount mounts tracefs when it is needed and missing (root only);
@@ -182,8 +183,15 @@ type Env struct {
 	DebugfsRoot    string
 	SecurityfsRoot string
 	// SysfsRoot is where sysfs is mounted ("" means /sys): the PMUs under
-	// bus/event_source/devices.
+	// bus/event_source/devices, module BTF, online CPUs.
 	SysfsRoot string
+	// ProcRoot is where procfs is mounted ("" means /proc): kallsyms, the
+	// mount table, processes' mappings.
+	ProcRoot string
+	// TargetPID (-p) limits uprobes and usdt probes to one process, whose
+	// binaries usdt probes without one are looked up in; 0 means every
+	// process.
+	TargetPID int
 	// OverrideHelper says whether kprobes may call bpf_override_return;
 	// nil means ask the kernel.
 	OverrideHelper *bool
@@ -202,21 +210,35 @@ type Env struct {
 	injNote   string
 	ovrOnce   sync.Once
 	ovr       bool
+	ksymOnce  sync.Once
+	ksymData  map[string]bool // kallsyms' variables
 }
 
 // SystemEnv reads the running kernel's files, mounting tracefs when it is
 // needed and missing (as root).
 func SystemEnv() *Env {
-	return &Env{TracefsRoot: TracefsRoot(), AutoMount: true, PidNS: CurrentPidNS()}
+	e := &Env{AutoMount: true}
+	e.TracefsRoot, e.PidNS = e.findTracefs(), e.currentPidNS()
+	return e
 }
 
 // pmuPath is the sysfs directory of the perf PMU named name.
 func (e *Env) pmuPath(name string) string {
-	root := e.SysfsRoot
+	return e.sysPath("bus", "event_source", "devices", name)
+}
+
+// sysPath names a file under sysfs.
+func (e *Env) sysPath(elem ...string) string { return under(e.SysfsRoot, "/sys", elem) }
+
+// ProcPath names a file under procfs: ProcPath("self", "mountinfo").
+func (e *Env) ProcPath(elem ...string) string { return under(e.ProcRoot, "/proc", elem) }
+
+// under joins elem to root, or to def when root is empty.
+func under(root, def string, elem []string) string {
 	if root == "" {
-		root = "/sys"
+		root = def
 	}
-	return filepath.Join(root, "bus", "event_source", "devices", name)
+	return filepath.Join(append([]string{root}, elem...)...)
 }
 
 // HasWildcard reports whether s contains glob characters.
@@ -274,7 +296,7 @@ func (e *Env) FindType(name string, out any) error {
 // modules loads the BTF of every loaded module once.
 func (e *Env) modules() []*btf.Spec {
 	e.modOnce.Do(func() {
-		ents, err := os.ReadDir("/sys/kernel/btf")
+		ents, err := os.ReadDir(e.sysPath("kernel", "btf"))
 		if err != nil {
 			return
 		}
@@ -282,10 +304,22 @@ func (e *Env) modules() []*btf.Spec {
 			if ent.Name() == "vmlinux" {
 				continue
 			}
-			if s, err := btf.LoadKernelModuleSpec(ent.Name()); err == nil {
+			if s, err := e.moduleBTF(ent.Name()); err == nil {
 				e.mods = append(e.mods, s)
 			}
 		}
 	})
 	return e.mods
+}
+
+// moduleBTF loads a module's BTF, split from vmlinux's.
+func (e *Env) moduleBTF(module string) (*btf.Spec, error) {
+	if e.SysfsRoot == "" && e.BTFFile == "" {
+		return btf.LoadKernelModuleSpec(module) // cached by the library
+	}
+	base, err := e.KernelBTF()
+	if err != nil {
+		return nil, err
+	}
+	return btf.LoadSplitSpec(e.sysPath("kernel", "btf", module), base)
 }

@@ -21,7 +21,7 @@ func init() {
 		ProgType: ebpf.RawTracepoint,
 		Expand:   expandRawTracepoint,
 		Context:  rawTracepointContext,
-		Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
+		Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 			return link.AttachRawTracepoint(link.RawTracepointOptions{Name: p.Target[0], Program: prog})
 		},
 	})
@@ -82,7 +82,7 @@ func (e *Env) TracepointProto(name string) ([]btf.FuncParam, error) {
 	}
 	var td *btf.Typedef
 	if err := spec.TypeByName(btfTracePrefix+name, &td); err != nil {
-		if _, serr := os.Stat("/sys/kernel/tracing/events"); serr == nil {
+		if _, serr := os.Stat(e.sysPath("kernel", "tracing", "events")); serr == nil {
 			return nil, errorf("raw tracepoint %q not found in kernel BTF", name)
 		}
 		return nil, errorf("raw tracepoint %q not found", name)

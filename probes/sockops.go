@@ -22,7 +22,7 @@ func init() {
 		AttachType: ebpf.AttachCGroupSockOps,
 		Expand:     expandCgroup("sockops"),
 		Context:    func(*Env, Point) (*Context, error) { return sockopsContext, nil },
-		Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
+		Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 			return link.AttachCgroup(link.CgroupOptions{Path: p.Target[0], Attach: ebpf.AttachCGroupSockOps, Program: prog})
 		},
 	})
@@ -33,7 +33,7 @@ func expandCgroup(provider string) func(*Env, []string) ([]Point, error) {
 	return func(env *Env, parts []string) ([]Point, error) {
 		dir := strings.Join(parts, ":")
 		if dir == "" {
-			root, err := Cgroup2Root()
+			root, err := env.Cgroup2Root()
 			if err != nil {
 				return nil, err
 			}
@@ -53,9 +53,9 @@ func expandCgroup(provider string) func(*Env, []string) ([]Point, error) {
 	}
 }
 
-// Cgroup2Root finds the cgroup2 mount point in /proc/self/mountinfo.
-func Cgroup2Root() (string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+// Cgroup2Root finds the cgroup2 mount point in procfs's self/mountinfo.
+func (e *Env) Cgroup2Root() (string, error) {
+	f, err := os.Open(e.ProcPath("self", "mountinfo"))
 	if err != nil {
 		return "", errorf("cannot find the cgroup2 mount: %v", err)
 	}

@@ -62,10 +62,10 @@ func init() {
 			// The event keeps the name it was given (probe prints software:cpu:N for the alias).
 			return []Point{{Provider: "software", Target: []string{parts[0], strconv.FormatUint(count, 10)}}}, nil
 		},
-		Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
+		Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 			ev, _ := findSoftware(p.Target[0])
 			n, _ := strconv.ParseUint(p.Target[1], 10, 64)
-			return attachPerf(prog, unix.PERF_TYPE_SOFTWARE, ev.config, n, 0, onlineCPUs())
+			return attachPerf(prog, unix.PERF_TYPE_SOFTWARE, ev.config, n, 0, env.onlineCPUs())
 		},
 	})
 }

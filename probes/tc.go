@@ -47,7 +47,7 @@ func expandTC(_ *Env, parts []string) ([]Point, error) {
 	return []Point{{Provider: "tc", Target: parts}}, nil
 }
 
-func attachTC(prog *ebpf.Program, p Point) (io.Closer, error) {
+func attachTC(_ *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 	ifc, err := packetIface(p.Target[0])
 	if err != nil {
 		return nil, err

@@ -27,11 +27,9 @@ func init() {
 	})
 }
 
-var attachRoot = sync.OnceValue(TracefsRoot)
-
 // attachTracepoint opens the tracepoint's perf event and attaches prog.
-func attachTracepoint(prog *ebpf.Program, p Point) (io.Closer, error) {
-	file := attachRoot() + "/events/" + p.Target[0] + "/" + p.Target[1] + "/id"
+func attachTracepoint(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
+	file := env.tracefs() + "/events/" + p.Target[0] + "/" + p.Target[1] + "/id"
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, errorf("tracepoint %s:%s: %v", p.Target[0], p.Target[1], err)
@@ -54,16 +52,6 @@ func attachTracepoint(prog *ebpf.Program, p Point) (io.Closer, error) {
 		return nil, errorf("perf_event_open for tracepoint %s:%s: %v", p.Target[0], p.Target[1], err)
 	}
 	return attachPerfFD(prog, fd)
-}
-
-// TracefsRoot finds the mounted tracefs.
-func TracefsRoot() string {
-	for _, d := range []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"} {
-		if _, err := os.Stat(filepath.Join(d, "events")); err == nil {
-			return d
-		}
-	}
-	return "/sys/kernel/tracing"
 }
 
 func (e *Env) eventsDir() string { return filepath.Join(e.tracefs(), "events") }

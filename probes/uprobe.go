@@ -14,9 +14,6 @@ import (
 	"github.com/cilium/ebpf/link"
 )
 
-// TargetPID limits uprobes to one process (-p); 0 means every process.
-var TargetPID int
-
 // uprobe/uretprobe: a function in an executable or shared library, by ELF
 // symbol. The program is a kprobe-type program reading x86-64 pt_regs.
 func init() {
@@ -33,12 +30,12 @@ func init() {
 			NewestFirst: true,
 			Expand:      func(_ *Env, parts []string) ([]Point, error) { return expandUprobe(name, parts) },
 			Context:     func(_ *Env, p Point) (*Context, error) { return uprobeContext(p, ret), nil },
-			Attach: func(prog *ebpf.Program, p Point) (io.Closer, error) {
+			Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 				ex, err := link.OpenExecutable(p.Target[0])
 				if err != nil {
 					return nil, err
 				}
-				opts := &link.UprobeOptions{PID: TargetPID}
+				opts := &link.UprobeOptions{PID: env.TargetPID}
 				sym, off, addr, err := uprobeTarget(p)
 				if err != nil {
 					return nil, err

@@ -62,20 +62,20 @@ func init() {
 		Aliases:     []string{"U"},
 		ProgType:    ebpf.Kprobe,
 		NewestFirst: true,
-		Expand:      func(_ *Env, parts []string) ([]Point, error) { return expandUSDT(parts) },
+		Expand:      expandUSDT,
 		Context:     func(_ *Env, p Point) (*Context, error) { return usdtContext(p) },
 		Attach:      attachUSDT,
 	})
 }
 
-func expandUSDT(parts []string) ([]Point, error) {
-	if len(parts) == 1 && parts[0] == "*" && TargetPID != 0 {
+func expandUSDT(env *Env, parts []string) ([]Point, error) {
+	if len(parts) == 1 && parts[0] == "*" && env.TargetPID != 0 {
 		parts = []string{"", "*"} // usdt:* -p PID: every probe of the process
 	}
 	if len(parts) < 2 || len(parts) > 3 || parts[len(parts)-1] == "" {
 		return nil, errorf("usdt needs a binary and a probe: usdt:/path/to/binary:[provider:]name")
 	}
-	bins, err := usdtBinaries(parts[0])
+	bins, err := env.usdtBinaries(parts[0])
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func expandUSDT(parts []string) ([]Point, error) {
 		if len(bins) != 1 {
 			where = fmt.Sprintf("the binaries matching %s", parts[0])
 			if parts[0] == "" || parts[0] == "*" {
-				where = fmt.Sprintf("process %d", TargetPID)
+				where = fmt.Sprintf("process %d", env.TargetPID)
 			}
 		}
 		if total == 0 {
@@ -128,9 +128,9 @@ func expandUSDT(parts []string) ([]Point, error) {
 // usdtBinaries resolves a usdt probe's binary: a path or name, a glob,
 // or (with -p) empty or a pattern matched against the process's
 // executable and the files it maps.
-func usdtBinaries(pattern string) ([]string, error) {
-	if TargetPID != 0 && (pattern == "" || HasWildcard(pattern)) {
-		mods, err := processModules(TargetPID)
+func (e *Env) usdtBinaries(pattern string) ([]string, error) {
+	if e.TargetPID != 0 && (pattern == "" || HasWildcard(pattern)) {
+		mods, err := e.processModules(e.TargetPID)
 		if err != nil {
 			return nil, err
 		}
@@ -141,7 +141,7 @@ func usdtBinaries(pattern string) ([]string, error) {
 			}
 		}
 		if len(out) == 0 {
-			return nil, errorf("no binary of process %d matches %q", TargetPID, pattern)
+			return nil, errorf("no binary of process %d matches %q", e.TargetPID, pattern)
 		}
 		return out, nil
 	}
@@ -178,15 +178,15 @@ func usdtBinaries(pattern string) ([]string, error) {
 // processModules lists a process's executable and the other ELF files it
 // maps executable, through /proc/PID/root (as bpftrace 0.17 names them),
 // so that a process in another mount namespace is seen as it sees itself.
-func processModules(pid int) ([]string, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+func (e *Env) processModules(pid int) ([]string, error) {
+	data, err := os.ReadFile(e.ProcPath(strconv.Itoa(pid), "maps"))
 	if err != nil {
 		return nil, errorf("-p %d: %v", pid, err)
 	}
 	var out []string
 	seen := map[string]bool{}
-	root := fmt.Sprintf("/proc/%d/root", pid)
-	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil {
+	root := e.ProcPath(strconv.Itoa(pid), "root")
+	if exe, err := os.Readlink(e.ProcPath(strconv.Itoa(pid), "exe")); err == nil {
 		seen[exe] = true
 		out = append(out, root+exe)
 	}
@@ -241,7 +241,7 @@ func usdtContext(p Point) (*Context, error) {
 	return c, nil
 }
 
-func attachUSDT(prog *ebpf.Program, p Point) (io.Closer, error) {
+func attachUSDT(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 	locs, err := usdtLocations(p)
 	if err != nil {
 		return nil, err
@@ -252,7 +252,7 @@ func attachUSDT(prog *ebpf.Program, p Point) (io.Closer, error) {
 	}
 	var links closers
 	for _, n := range locs {
-		opts := &link.UprobeOptions{PID: TargetPID, Address: n.Offset, RefCtrOffset: n.SemOffset}
+		opts := &link.UprobeOptions{PID: env.TargetPID, Address: n.Offset, RefCtrOffset: n.SemOffset}
 		l, err := ex.Uprobe(n.Provider+"_"+n.Name, prog, opts)
 		if err != nil {
 			links.Close()
@@ -352,8 +352,8 @@ func vaddrOffset(f *elf.File, vaddr uint64, exec bool) (uint64, bool) {
 
 // ListUSDT prints the probes of a binary that match provider and name
 // patterns as usdt:PATH:provider:name.
-func ListUSDT(w io.Writer, bin, spec string) error {
-	files, err := usdtBinaries(bin)
+func ListUSDT(env *Env, w io.Writer, bin, spec string) error {
+	files, err := env.usdtBinaries(bin)
 	if err != nil {
 		return err
 	}

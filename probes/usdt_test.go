@@ -81,11 +81,11 @@ func TestUSDTNotes(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("probes %v, want %v", got, want)
 	}
-	pts, err := expandUSDT([]string{bin, "", "t*"})
+	pts, err := expandUSDT(&Env{}, []string{bin, "", "t*"})
 	if err != nil || len(pts) != 2 || pts[0].Loc != 1 || pts[1].Loc != 2 {
 		t.Errorf("usdt:%s::t* expands to %+v, %v", bin, pts, err)
 	}
-	if _, err := expandUSDT([]string{bin, "nosuch"}); err == nil {
+	if _, err := expandUSDT(&Env{}, []string{bin, "nosuch"}); err == nil {
 		t.Error("unknown probe: no error")
 	}
 }

@@ -115,7 +115,7 @@ func packetIface(name string) (*net.Interface, error) {
 	return ifc, nil
 }
 
-func attachXDP(prog *ebpf.Program, p Point) (io.Closer, error) {
+func attachXDP(_ *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 	ifc, err := packetIface(p.Target[0])
 	if err != nil {
 		return nil, err

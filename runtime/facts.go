@@ -146,7 +146,7 @@ func attachOrder(ps []*compiler.Program) []*compiler.Program {
 // printf()s wrote) goes to the output as it is read.
 func (r *run) runIters(iters []*compiler.Program) error {
 	for _, p := range iters {
-		l, err := p.Provider.Attach(r.progs[p], p.Point)
+		l, err := p.Provider.Attach(r.opts.Env, r.progs[p], p.Point)
 		if err != nil {
 			return fmt.Errorf("attach %s: %w", p.Point, err)
 		}

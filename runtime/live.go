@@ -90,6 +90,7 @@ func NewLive(opts Options) *Live {
 		opts.Err = os.Stderr
 	}
 	l := &Live{opts: opts, out: &lockedWriter{w: opts.Out}, start: monotonicNS(), exited: make(chan struct{})}
+	syms.env = opts.Env
 	l.reset()
 	return l
 }
@@ -174,7 +175,7 @@ func (l *Live) Load(obj *compiler.Object, first, end int) (b *Batch, err error) 
 			continue
 		}
 		p := b.Probes[cp.Probe-first]
-		ln, err := cp.Provider.Attach(loaded[cp], cp.Point)
+		ln, err := cp.Provider.Attach(l.opts.Env, loaded[cp], cp.Point)
 		if err != nil {
 			return nil, fmt.Errorf("attach %s: %w", cp.Point, err)
 		}

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfsh/bpfsh/compiler"
+	"github.com/bpfsh/bpfsh/probes"
 )
 
 // Pinned policies live in bpffs: one directory per name holding a pinned
@@ -56,7 +57,7 @@ func checkBPFFS() error {
 // Pin loads obj, attaches it and pins it as name, replacing a policy of the
 // same name atomically: links to the same attach points are updated in place
 // (BPF_LINK_UPDATE), so there is no moment without a policy.
-func Pin(obj *compiler.Object, name, file, source string, w io.Writer) error {
+func Pin(env *probes.Env, obj *compiler.Object, name, file, source string, w io.Writer) error {
 	if !pinName().MatchString(name) || name == "." || name == ".." {
 		return fmt.Errorf("invalid pin name %q: use letters, digits, '_', '-' and '.'", name)
 	}
@@ -71,7 +72,7 @@ func Pin(obj *compiler.Object, name, file, source string, w io.Writer) error {
 		}
 		progs = append(progs, p)
 	}
-	r := &run{obj: obj, opts: Options{Err: io.Discard}}
+	r := &run{obj: obj, opts: Options{Env: env, Err: io.Discard}}
 	defer r.close()
 	if err := r.load(); err != nil {
 		return err
@@ -112,7 +113,7 @@ func Pin(obj *compiler.Object, name, file, source string, w io.Writer) error {
 				continue
 			}
 		}
-		c, err := p.Provider.Attach(prog, p.Point)
+		c, err := p.Provider.Attach(env, prog, p.Point)
 		if err != nil {
 			return fmt.Errorf("attach %s: %w", pt, err)
 		}

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfsh/bpfsh/compiler"
+	"github.com/bpfsh/bpfsh/probes"
 )
 
 // Options control a run.
@@ -39,6 +40,8 @@ type Options struct {
 	WatchPID int
 	// NoWarnings drops warnf() output (--no-warnings).
 	NoWarnings bool
+	// Env is the machine the probes attach on (required).
+	Env *probes.Env
 }
 
 // Run executes obj until exit(), a signal, or (for BEGIN/END-only
@@ -52,6 +55,7 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	}
 	out := bufio.NewWriterSize(opts.Out, 64<<10)
 	defer out.Flush()
+	syms.env = opts.Env
 
 	// Signals are caught from the start so that an early Ctrl-C still cleans
 	// up. SIGUSR1 runs the self:signal:SIGUSR1 probes (none: it is ignored,
@@ -268,7 +272,7 @@ func (r *run) load() error {
 
 func (r *run) attach(ps []*compiler.Program) error {
 	for _, p := range attachOrder(ps) {
-		l, err := p.Provider.Attach(r.progs[p], p.Point)
+		l, err := p.Provider.Attach(r.opts.Env, r.progs[p], p.Point)
 		if err != nil {
 			return fmt.Errorf("attach %s: %w", p.Point, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,10 +15,11 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/bpfsh/bpfsh/compiler"
+	"github.com/bpfsh/bpfsh/probes"
 )
 
 // Symbolization of kstack/ustack/ksym/usym values, done when they are
-// printed. Kernel symbols come from /proc/kallsyms, user symbols from the
+// printed. Kernel symbols come from kallsyms, user symbols from the
 // process's mappings and the mapped files' ELF symbol tables; both are read
 // only if a script prints a stack or symbol.
 
@@ -29,6 +31,7 @@ type symbol struct {
 
 type symbolizer struct {
 	mu      sync.Mutex
+	env     *probes.Env // where kallsyms and processes' mappings are read
 	stacks  *ebpf.Map
 	kernel  []symbol
 	kLoaded bool
@@ -43,33 +46,15 @@ type elfSyms struct {
 var syms = &symbolizer{files: map[string]*elfSyms{}}
 
 func (s *symbolizer) kernelSyms() []symbol {
-	if s.kLoaded {
+	if s.kLoaded || s.env == nil {
 		return s.kernel
 	}
 	s.kLoaded = true
-	f, err := os.Open("/proc/kallsyms")
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 3 {
-			continue
+	s.env.KernelSymbols(func(ks probes.KernelSymbol) {
+		if ks.IsText() && ks.Addr != 0 {
+			s.kernel = append(s.kernel, symbol{addr: ks.Addr, name: ks.Name})
 		}
-		switch fields[1] {
-		case "t", "T", "w", "W":
-		default:
-			continue
-		}
-		addr, err := strconv.ParseUint(fields[0], 16, 64)
-		if err != nil || addr == 0 {
-			continue
-		}
-		s.kernel = append(s.kernel, symbol{addr: addr, name: fields[2]})
-	}
+	})
 	sort.Slice(s.kernel, func(i, j int) bool { return s.kernel[i].addr < s.kernel[j].addr })
 	return s.kernel
 }
@@ -89,7 +74,7 @@ func (s *symbolizer) ksym(addr uint64, withOffset bool) string {
 
 // usym names an address in process pid.
 func (s *symbolizer) usym(pid uint32, addr uint64, withOffset bool) string {
-	path, fileOff, ok := mappingOf(pid, addr)
+	path, fileOff, ok := s.mappingOf(pid, addr)
 	if ok {
 		if es := s.elf(path); es != nil {
 			vaddr := fileOff
@@ -111,8 +96,14 @@ func (s *symbolizer) usym(pid uint32, addr uint64, withOffset bool) string {
 	return fmt.Sprintf("0x%x", addr)
 }
 
-func mappingOf(pid uint32, addr uint64) (string, uint64, bool) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/maps", pid))
+// mappingOf finds the file process pid maps at addr, named through the
+// process's root (its mount namespace), and the offset in it.
+func (s *symbolizer) mappingOf(pid uint32, addr uint64) (string, uint64, bool) {
+	if s.env == nil {
+		return "", 0, false
+	}
+	proc := s.env.ProcPath(strconv.FormatUint(uint64(pid), 10))
+	f, err := os.Open(filepath.Join(proc, "maps"))
 	if err != nil {
 		return "", 0, false
 	}
@@ -131,7 +122,7 @@ func mappingOf(pid uint32, addr uint64) (string, uint64, bool) {
 			continue
 		}
 		off, _ := strconv.ParseUint(fields[2], 16, 64)
-		return fmt.Sprintf("/proc/%d/root%s", pid, fields[5]), addr - start + off, true
+		return filepath.Join(proc, "root") + fields[5], addr - start + off, true
 	}
 	return "", 0, false
 }
@@ -201,7 +192,7 @@ func (s *symbolizer) formatStack(t *compiler.Type, data []byte, indent int) stri
 			module := "[kernel.kallsyms]"
 			if t.User {
 				module = "[unknown]"
-				if path, _, ok := mappingOf(pid, a); ok {
+				if path, _, ok := s.mappingOf(pid, a); ok {
 					module = path
 				}
 			}

@@ -189,8 +189,8 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 		fmt.Fprint(stdout, lang.Print(prog))
 		return 0
 	}
-	probes.TargetPID = cfg.pid // usdt probes without a binary are the process's
-	obj, cdiags := compiler.Compile(prog, cfg.compileOptions(systemEnv(cfg.quiet, stderr)))
+	env := systemEnv(cfg, stderr)
+	obj, cdiags := compiler.Compile(prog, cfg.compileOptions(env))
 	if cdiags.HasErrors() {
 		// Parse warnings and compile diagnostics together, in source order.
 		cdiags.List = append(diags.List, cdiags.List...)
@@ -228,7 +228,7 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 			fmt.Fprintf(stderr, "ERROR: %v\n", err)
 			return 1
 		}
-		if err := bpfrt.Pin(obj, cfg.pin, name, string(src), stdout); err != nil {
+		if err := bpfrt.Pin(env, obj, cfg.pin, name, string(src), stdout); err != nil {
 			fmt.Fprintf(stderr, "ERROR: %v\n", explain(err))
 			return 1
 		}
@@ -244,9 +244,8 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 		defer f.Close()
 		out = f
 	}
-	probes.TargetPID = cfg.pid
 	if cfg.pid > 0 {
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", cfg.pid)); err != nil {
+		if _, err := os.Stat(env.ProcPath(strconv.Itoa(cfg.pid))); err != nil {
 			fmt.Fprintf(stderr, "ERROR: -p %d: no such process\n", cfg.pid)
 			return 1
 		}
@@ -259,7 +258,7 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 			}
 		}
 	}
-	rc, err := bpfrt.Run(obj, bpfrt.Options{Out: out, Err: stderr, DryRun: cfg.dryRun, Verbose: cfg.verbose,
+	rc, err := bpfrt.Run(obj, bpfrt.Options{Env: env, Out: out, Err: stderr, DryRun: cfg.dryRun, Verbose: cfg.verbose,
 		Quiet: cfg.quiet, JSON: cfg.format == "json", Command: cfg.command, WatchPID: cfg.pid, NoWarnings: cfg.noWarn})
 	if err != nil {
 		fmt.Fprintf(stderr, "ERROR: %v\n", explain(err))
@@ -500,8 +499,7 @@ func warnWorldWritable(file string) {
 // separated), the probes of a program (-e or a script file), or struct
 // definitions ("struct task_struct").
 func listProbes(cfg *config, pattern string, stdout, stderr io.Writer) int {
-	env := systemEnv(cfg.quiet, stderr)
-	probes.TargetPID = cfg.pid // usdt probes of a process (-l -p PID)
+	env := systemEnv(cfg, stderr)
 	verbose := cfg.listV || cfg.verbose
 	patterns := strings.Split(pattern, ",")
 	var src []byte
@@ -545,10 +543,13 @@ func listProbes(cfg *config, pattern string, stdout, stderr io.Writer) int {
 }
 
 // systemEnv is the running machine, with one line on stderr (none with -q)
-// for a kernel file system bpfsh mounts because the script needs it.
-func systemEnv(quiet bool, stderr io.Writer) *probes.Env {
+// for a kernel file system bpfsh mounts because the script needs it. -p
+// limits uprobes and usdt probes to the process (usdt probes without a
+// binary, and -l -p, are the process's).
+func systemEnv(cfg *config, stderr io.Writer) *probes.Env {
 	env := probes.SystemEnv()
-	env.Mounted = mountNotice(quiet, stderr)
+	env.Mounted = mountNotice(cfg.quiet, stderr)
+	env.TargetPID = cfg.pid
 	return env
 }
 

@@ -115,8 +115,7 @@ func runREPL(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ERROR: %v\n", err)
 		return 1
 	}
-	env := systemEnv(cfg.quiet, stderr)
-	probes.TargetPID = cfg.pid
+	env := systemEnv(cfg, stderr)
 	copts := cfg.compileOptions(env)
 
 	r := &repl{intr: make(chan struct{}, 1)}
@@ -155,7 +154,7 @@ func runREPL(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer f.Close()
 		r.out = f
 	}
-	r.sess = session.New(copts, bpfrt.Options{Out: r.out, Err: r.msg, Verbose: cfg.verbose, JSON: cfg.format == "json"})
+	r.sess = session.New(copts, bpfrt.Options{Env: env, Out: r.out, Err: r.msg, Verbose: cfg.verbose, JSON: cfg.format == "json"})
 
 	// Ctrl-C reaches us as SIGINT only while a command runs (readline's raw
 	// mode turns it into a key at the prompt). exit() and SIGTERM/SIGHUP end
