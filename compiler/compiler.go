@@ -23,6 +23,8 @@ import (
 
 // Options configure a compilation.
 type Options struct {
+	// Env is the machine the program is compiled for (required): the
+	// running one (probes.SystemEnv) or, in tests, captured files.
 	Env    *probes.Env
 	Params []string // positional parameters $1..$N
 	// NamedArgs are the named parameters after `--`, without their "--":
@@ -359,7 +361,7 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	}
 	opts.StrLen = min(opts.StrLen, maxStrlen)
 	if opts.Env == nil {
-		opts.Env = probes.SystemEnv()
+		panic("compiler.Compile: Options.Env is nil (pass probes.SystemEnv())")
 	}
 	c := &compiler{prog: prog, opts: opts, strlen: opts.StrLen, maps: map[string]*Map{}, patches: map[string]PatchKind{},
 		getopts: map[string]*getoptInfo{}, getoptCalls: map[*lang.Call]*getoptInfo{}}

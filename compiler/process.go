@@ -1,9 +1,6 @@
 package compiler
 
 import (
-	"os"
-	"syscall"
-
 	"github.com/cilium/ebpf/asm"
 
 	"github.com/bpfsh/bpfsh/lang"
@@ -136,7 +133,7 @@ func checkCgroupid(k *checker, e *lang.Call) *Type {
 			k.errorf(e.Args[0].Sp(), "cgroupid() takes a cgroup path as a string literal")
 			return tUint64
 		}
-		if _, err := os.Stat(lit.Val); err != nil {
+		if _, err := k.c.opts.Env.CgroupID(lit.Val); err != nil {
 			k.errorf(lit.Span, "cgroupid(): %v", err)
 		}
 	}
@@ -145,7 +142,6 @@ func checkCgroupid(k *checker, e *lang.Call) *Type {
 
 // emitCgroupid: a cgroup2 directory's id is its inode number.
 func emitCgroupid(g *gen, e *lang.Call) *val {
-	var st syscall.Stat_t
-	syscall.Stat(e.Args[0].(*lang.StrLit).Val, &st)
-	return imm(int64(st.Ino), tUint64)
+	id, _ := g.c.opts.Env.CgroupID(e.Args[0].(*lang.StrLit).Val)
+	return imm(int64(id), tUint64)
 }

@@ -73,6 +73,16 @@ func (e *Env) Cgroup2Root() (string, error) {
 	return "", errorf("no cgroup2 file system is mounted (mount -t cgroup2 none /sys/fs/cgroup/unified)")
 }
 
+// CgroupID is a cgroup2 directory's id, which bpf_get_current_cgroup_id
+// returns: its inode number.
+func (e *Env) CgroupID(dir string) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return 0, &os.PathError{Op: "stat", Path: dir, Err: err}
+	}
+	return st.Ino, nil
+}
+
 // Conversions the compiler applies when a sockops field is read.
 const (
 	ConvNone     = ""

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/bpfsh/bpfsh/compiler"
+	"github.com/bpfsh/bpfsh/probes"
 	bpfrt "github.com/bpfsh/bpfsh/runtime"
 )
 
@@ -38,7 +39,8 @@ $x = nosuch(1)
 `},
 	}
 	for _, tc := range tests {
-		s := New(compiler.Options{}, bpfrt.Options{})
+		env := probes.SystemEnv()
+		s := New(compiler.Options{Env: env}, bpfrt.Options{Env: env})
 		err := s.Eval("stdin", tc.src)
 		got := ""
 		if err != nil {
