@@ -12,9 +12,10 @@ import (
 	"github.com/bpfsh/bpfsh/probes"
 )
 
-// testEnv is a machine without kprobes on any kernel: a fake tracefs, and a
-// sysfs with no PMUs.
-var testEnv = &probes.Env{TracefsRoot: "testdata/tracefs", SysfsRoot: "testdata/sys"}
+// testEnv is the same machine on any kernel: a fake tracefs, a sysfs with
+// no PMUs (so no kprobes), no procfs (no kallsyms) and the kernel types of
+// testdata/vmlinux.btf.gz (see btf_test.go).
+var testEnv = &probes.Env{TracefsRoot: "testdata/tracefs", SysfsRoot: "testdata/sys", ProcRoot: "testdata/proc"}
 
 func compile(t testing.TB, src string, params ...string) (*Object, *lang.Diags) {
 	t.Helper()

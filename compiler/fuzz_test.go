@@ -21,7 +21,7 @@ func FuzzCompile(f *testing.F) {
 	f.Add(`sockops /op == TIMEOUT_INIT/ { reply = 3s; setsockopt(SOL_TCP, TCP_BPF_IW, 10); }`)
 	f.Add(`macro inc($x) { $x += 1; $x } macro get(@m, k) { @m[k] } macro two(x) { x + x } BEGIN { $a = 1; @m[1] = inc($a); print((get(@m, 1), two({ $b = 2; $b }))); }`)
 	f.Add(`BEGIN { let $v; $s = if (pid) { "a" } else { "b" }; _ = { printf("x"); 1 }; @a = { let $t: uint8 = 3; avg($t) }; assert(ppid > 0, strlen($s)); }`)
-	env := &probes.Env{TracefsRoot: testEnv.TracefsRoot, SysfsRoot: testEnv.SysfsRoot, Hz: 250, SkipCgroupCheck: true}
+	env := &probes.Env{TracefsRoot: testEnv.TracefsRoot, SysfsRoot: testEnv.SysfsRoot, ProcRoot: testEnv.ProcRoot, BTFFile: testEnv.BTFFile, Hz: 250, SkipCgroupCheck: true}
 	f.Fuzz(func(t *testing.T, src string) {
 		prog, diags := lang.Parse("fuzz.bt", []byte(src))
 		if diags.HasErrors() {

@@ -11,7 +11,7 @@ import (
 // TestPidNSVerifier: in a pid namespace, pid and tid go through
 // bpf_get_ns_current_pid_tgid; the programs load.
 func TestPidNSVerifier(t *testing.T) {
-	env := &probes.Env{TracefsRoot: testEnv.TracefsRoot, SysfsRoot: testEnv.SysfsRoot, PidNS: &probes.PidNS{Dev: 4, Ino: 4026532000}}
+	env := &probes.Env{TracefsRoot: testEnv.TracefsRoot, SysfsRoot: testEnv.SysfsRoot, ProcRoot: testEnv.ProcRoot, BTFFile: testEnv.BTFFile, PidNS: &probes.PidNS{Dev: 4, Ino: 4026532000}}
 	srcs := []string{
 		`BEGIN { printf("%d %d %d %d\n", pid, tid, pid(init), tid(curr_ns)); }`,
 		`t:syscalls:sys_enter_openat { @[pid, tid(init)] = count(); }`,
