@@ -1,7 +1,6 @@
 package probes
 
 import (
-	"bufio"
 	"io"
 	"os"
 	"strings"
@@ -53,24 +52,53 @@ func expandCgroup(provider string) func(*Env, []string) ([]Point, error) {
 	}
 }
 
-// Cgroup2Root finds the cgroup2 mount point in procfs's self/mountinfo.
+// Cgroup2Root finds the cgroup2 mount point.
 func (e *Env) Cgroup2Root() (string, error) {
-	f, err := os.Open(e.ProcPath("self", "mountinfo"))
+	mounts, err := e.CgroupMounts()
 	if err != nil {
 		return "", errorf("cannot find the cgroup2 mount: %v", err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// id parent maj:min root mountpoint opts ... - fstype source superopts
-		fields := strings.Fields(sc.Text())
-		for i, fl := range fields {
-			if fl == "-" && i+1 < len(fields) && fields[i+1] == "cgroup2" && len(fields) > 4 {
-				return fields[4], nil
-			}
+	for _, m := range mounts {
+		if m.Name == "unified" {
+			return m.Dir, nil
 		}
 	}
 	return "", errorf("no cgroup2 file system is mounted (mount -t cgroup2 none /sys/fs/cgroup/unified)")
+}
+
+// CgroupMount is a mounted cgroup hierarchy: Name is "unified" for cgroup2
+// and the controllers ("cpu,cpuacct") for a v1 hierarchy.
+type CgroupMount struct{ Name, Dir string }
+
+// CgroupMounts lists the mounted cgroup hierarchies, in procfs's
+// self/mountinfo order.
+func (e *Env) CgroupMounts() ([]CgroupMount, error) {
+	data, err := os.ReadFile(e.ProcPath("self", "mountinfo"))
+	if err != nil {
+		return nil, err
+	}
+	var out []CgroupMount
+	for _, line := range strings.Split(string(data), "\n") {
+		// id parent maj:min root mountpoint opts ... - fstype source superopts
+		pre, post, ok := strings.Cut(line, " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(f) < 5 || len(g) < 3 {
+			continue
+		}
+		switch g[0] {
+		case "cgroup2":
+			out = append(out, CgroupMount{"unified", f[4]})
+		case "cgroup":
+			var names []string
+			for _, o := range strings.Split(g[2], ",") {
+				if o != "rw" && o != "ro" && !strings.HasPrefix(o, "release_agent=") && o != "clone_children" {
+					names = append(names, o)
+				}
+			}
+			out = append(out, CgroupMount{strings.Join(names, ","), f[4]})
+		}
+	}
+	return out, nil
 }
 
 // CgroupID is a cgroup2 directory's id, which bpf_get_current_cgroup_id

@@ -3,7 +3,6 @@ package runtime
 import (
 	"fmt"
 	"io/fs"
-	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
@@ -45,14 +44,18 @@ func cgroupPath(id uint64, filter string) string {
 		return p.(string)
 	}
 	var parts []string
-	for _, m := range cgroupMounts() {
+	var mounts []probes.CgroupMount
+	if syms.env != nil {
+		mounts, _ = syms.env.CgroupMounts()
+	}
+	for _, m := range mounts {
 		if filter != "" {
-			if ok, _ := filepath.Match(filter, m.name); !ok {
+			if ok, _ := filepath.Match(filter, m.Name); !ok {
 				continue
 			}
 		}
-		if p, ok := findInode(m.dir, id); ok {
-			parts = append(parts, m.name+":"+p)
+		if p, ok := findInode(m.Dir, id); ok {
+			parts = append(parts, m.Name+":"+p)
 		}
 	}
 	s := strings.Join(parts, ";")
@@ -61,37 +64,6 @@ func cgroupPath(id uint64, filter string) string {
 }
 
 var cgroupPaths sync.Map
-
-type cgroupMount struct{ name, dir string }
-
-// cgroupMounts lists the cgroup hierarchies from /proc/self/mountinfo.
-func cgroupMounts() []cgroupMount {
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	var out []cgroupMount
-	for _, line := range strings.Split(string(data), "\n") {
-		pre, post, ok := strings.Cut(line, " - ")
-		f, g := strings.Fields(pre), strings.Fields(post)
-		if !ok || len(f) < 5 || len(g) < 3 {
-			continue
-		}
-		switch g[0] {
-		case "cgroup2":
-			out = append(out, cgroupMount{"unified", f[4]})
-		case "cgroup":
-			var names []string
-			for _, o := range strings.Split(g[2], ",") {
-				if o != "rw" && o != "ro" && !strings.HasPrefix(o, "release_agent=") && o != "clone_children" {
-					names = append(names, o)
-				}
-			}
-			out = append(out, cgroupMount{strings.Join(names, ","), f[4]})
-		}
-	}
-	return out
-}
 
 // findInode finds the directory under root whose inode is ino and returns
 // its path relative to root ("/" for root itself).

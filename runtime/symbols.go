@@ -31,7 +31,7 @@ type symbol struct {
 
 type symbolizer struct {
 	mu      sync.Mutex
-	env     *probes.Env // where kallsyms and processes' mappings are read
+	env     *probes.Env // where kallsyms, processes' mappings and cgroup mounts are read
 	stacks  *ebpf.Map
 	kernel  []symbol
 	kLoaded bool
