@@ -21,7 +21,7 @@ func init() {
 		Aliases:  []string{"i"},
 		ProgType: ebpf.PerfEvent,
 		Expand:   func(_ *Env, parts []string) ([]Point, error) { return expandRate("interval", parts) },
-		Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
+		Attach: func(_ *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 			return attachClock(prog, p, []int{0})
 		},
 	})

@@ -39,7 +39,7 @@ func init() {
 			return &Context{CtxType: t, SeqFile: true}, nil
 		},
 		AttachTo: func(p Point) string { return p.Target[0] },
-		Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
+		Attach: func(_ *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 			return link.AttachIter(link.IterOptions{Program: prog})
 		},
 	})

@@ -53,7 +53,7 @@ func init() {
 				}
 				return ebpf.AttachNone
 			},
-			Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
+			Attach: func(_ *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 				if len(p.Multi) > 0 {
 					opts := link.KprobeMultiOptions{Symbols: p.Multi}
 					if ret {
@@ -208,7 +208,7 @@ func init() {
 			},
 			Context:  func(env *Env, p Point) (*Context, error) { return fentryContext(env, p, exit) },
 			AttachTo: func(p Point) string { return p.Target[len(p.Target)-1] },
-			Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
+			Attach: func(_ *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 				l, err := link.AttachTracing(link.TracingOptions{Program: prog})
 				if err != nil && errors.Is(err, os.ErrPermission) {
 					return nil, errorf("%s:%s: BPF trampolines are not available on this kernel (%v)", name, p.Target[len(p.Target)-1], err)

@@ -57,7 +57,7 @@ func init() {
 			return c, nil
 		},
 		AttachTo: func(p Point) string { return p.Target[len(p.Target)-1] },
-		Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
+		Attach: func(_ *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 			l, err := link.AttachTracing(link.TracingOptions{Program: prog})
 			if err != nil && errors.Is(err, os.ErrPermission) {
 				return nil, errorf("fmod_ret:%s: BPF trampolines are not available on this kernel (%v)", p.Target[len(p.Target)-1], err)

@@ -21,7 +21,7 @@ func init() {
 		ProgType: ebpf.RawTracepoint,
 		Expand:   expandRawTracepoint,
 		Context:  rawTracepointContext,
-		Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
+		Attach: func(_ *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 			return link.AttachRawTracepoint(link.RawTracepointOptions{Name: p.Target[0], Program: prog})
 		},
 	})

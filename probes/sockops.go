@@ -21,7 +21,7 @@ func init() {
 		AttachType: ebpf.AttachCGroupSockOps,
 		Expand:     expandCgroup("sockops"),
 		Context:    func(*Env, Point) (*Context, error) { return sockopsContext, nil },
-		Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
+		Attach: func(_ *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 			return link.AttachCgroup(link.CgroupOptions{Path: p.Target[0], Attach: ebpf.AttachCGroupSockOps, Program: prog})
 		},
 	})
