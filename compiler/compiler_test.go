@@ -13,9 +13,10 @@ import (
 )
 
 // testEnv is the same machine on any kernel: a fake tracefs, a sysfs with
-// no PMUs (so no kprobes), no procfs (no kallsyms) and the kernel types of
-// testdata/vmlinux.btf.gz (see btf_test.go).
-var testEnv = &probes.Env{TracefsRoot: "testdata/tracefs", SysfsRoot: "testdata/sys", ProcRoot: "testdata/proc"}
+// no PMUs (so no kprobes), a procfs with only a cgroup2 mount (no kallsyms),
+// HZ 250 and the kernel types of testdata/vmlinux.btf.gz (see btf_test.go).
+var testEnv = &probes.Env{TracefsRoot: "testdata/tracefs", SysfsRoot: "testdata/sys", ProcRoot: "testdata/proc",
+	Hz: 250, SkipCgroupCheck: true}
 
 func compile(t testing.TB, src string, params ...string) (*Object, *lang.Diags) {
 	t.Helper()
