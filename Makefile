@@ -6,6 +6,11 @@
 #                   First scripts/test-setup.sh installs what the tests need
 #                   (apt-get, as root) and mounts tracefs and bpffs
 #   make lint       gofmt, go vet, import layering (scripts/importdag.sh)
+#   make install    the binary, the man page bpfsh.1, the examples and the
+#                   systemd unit bpfsh-policy@.service under PREFIX (default
+#                   /usr/local), into DESTDIR if set; make uninstall removes them
+#   make image      the container image (Containerfile: the binary alone) with
+#                   podman, tagged IMAGE (default localhost/bpfsh:latest)
 #   make fuzz       every Fuzz* target for FUZZTIME (default 30s) each
 #   make vmtest     kprobes, fentry/fexit and USB on Debian's stock 6.12 kernel in a
 #                   QEMU VM (tests/vm/run.sh; root; about 2 minutes, more on the first
@@ -24,10 +29,42 @@ TESTFLAGS   ?=
 FUZZTIME    ?= 30s
 
 .DEFAULT_GOAL := build
-.PHONY: build test lint fmt fuzz bench vmtest clean
+.PHONY: build test lint fmt fuzz bench vmtest clean install uninstall image
+
+# Installation paths. The unit reads policies from $(SYSCONFDIR)/bpfsh and
+# runs $(BINDIR)/bpfsh: both are written into it at install time.
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+DATADIR     ?= $(PREFIX)/share/bpfsh
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR  ?= /etc
+IMAGE       ?= localhost/bpfsh:latest
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o bpfsh ./cmd/bpfsh
+
+# The man page is rendered from the help text (cmd/bpfsh/help/help.txt):
+# one source for bpfsh.1 and --help.
+bpfsh.1: cmd/bpfsh/help/help.txt cmd/bpfsh/help/help.go cmd/bpfsh/genman/main.go
+	$(GO) run ./cmd/bpfsh/genman $(VERSION) > $@.tmp && mv $@.tmp $@
+
+install: build bpfsh.1
+	install -D -m 0755 bpfsh $(DESTDIR)$(BINDIR)/bpfsh
+	install -D -m 0644 bpfsh.1 $(DESTDIR)$(MANDIR)/man1/bpfsh.1
+	install -d $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/bpfsh
+	# Scripts keep their modes: those with a #! line run as ./NAME.bt.
+	for f in examples/*.bt; do install -m $$(test -x $$f && echo 0755 || echo 0644) $$f $(DESTDIR)$(DATADIR)/examples/; done
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		'deploy/systemd/bpfsh-policy@.service' > '$(DESTDIR)$(UNITDIR)/bpfsh-policy@.service'
+
+# Leaves $(SYSCONFDIR)/bpfsh: the policies in it are the administrator's.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/bpfsh $(DESTDIR)$(MANDIR)/man1/bpfsh.1 '$(DESTDIR)$(UNITDIR)/bpfsh-policy@.service'
+	rm -rf $(DESTDIR)$(DATADIR)
+
+image: build
+	podman build -f Containerfile -t $(IMAGE) .
 
 test:
 	./scripts/test-setup.sh
@@ -56,5 +93,5 @@ vmtest: build
 	./tests/vm/run.sh $(VMTESTFLAGS)
 
 clean:
-	rm -f bpfsh tests/trig/trig
+	rm -f bpfsh bpfsh.1 tests/trig/trig
 	rm -rf bench/out

@@ -9,10 +9,15 @@ set -euo pipefail
 
 # package → a command it provides: the oracle (bpftrace) and inspector
 # (bpftool), the sockops tests' firewall and capture (nft, tcpdump) and
-# network namespaces (ip), and the compilers of the test programs.
+# network namespaces (ip), the compilers of the test programs, the checks
+# of what make install lays out (the systemd unit: systemd-analyze; the man
+# page: groff), the container image (podman, which builds and runs it with
+# runc) and the Kubernetes manifests (kubectl, offline).
 declare -A provides=(
 	[bpftrace]=bpftrace [bpftool]=bpftool [nftables]=nft [tcpdump]=tcpdump
 	[iproute2]=ip [gcc]=gcc [g++]=g++
+	[systemd]=systemd-analyze [groff-base]=groff
+	[podman]=podman [runc]=runc [kubernetes-client]=kubectl
 )
 export PATH=$PATH:/usr/sbin:/sbin
 

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bpfsh/bpfsh/cmd/bpfsh/help"
 	"github.com/bpfsh/bpfsh/compiler"
 	"github.com/bpfsh/bpfsh/lang"
 	"github.com/bpfsh/bpfsh/probes"
@@ -24,41 +25,8 @@ import (
 
 var version = "0.1.0-dev"
 
-const usage = `USAGE:
-    bpfsh [options] filename [args...]
-    bpfsh [options] -e 'program' [args...]
-    bpfsh [options] -            (program from stdin)
-    bpfsh pins                   list pinned policies (name, attach points, source)
-    bpfsh unpin NAME             remove a pinned policy
-
-OPTIONS:
-    -e PROGRAM     run PROGRAM
-    -l [PATTERN]   list probes (tracepoints, raw tracepoints, software events,
-                   kprobe:*, fentry:*, fmod_ret:*, lsm:*, uprobe:BINARY:*); -lv also lists
-                   their arguments; 'override:*' lists the functions override() can change
-    -d STAGE       print a compilation stage and exit: ast, asm (none: compile only)
-    --dry-run      load and attach the probes, then exit without running them
-    -q             do not print the "Attached N probes" line
-    -f text|json   output format (json: one object per line, as bpftrace's)
-    -o FILE        write the program's output to FILE (also --output FILE)
-    -c 'CMD'       run CMD once the probes are attached, and exit when it exits (cpid is its pid)
-    -p PID         limit uprobes to process PID, and exit when it exits
-    --pin NAME     attach and pin the script as policy NAME, then exit: it stays in force
-                   after bpfsh exits; pinning NAME again replaces it without a gap
-    --unsafe       allow destructive actions: signal(), system(), override()
-    --no-warnings  print no warnings (the compiler's, nor warnf()'s)
-    --probe-filter RE
-                   attach only the probes whose names match RE (BEGIN and END always run)
-    --include H, -I DIR
-                   accepted: types come from the kernel's BTF, errno names are built in
-    -B MODE        output buffering: none, line, full (accepted; bpfsh flushes per batch)
-    -k             accepted: bpfsh always reports failed map updates and lost events
-    -v             verbose: print the kernel verifier's log of every program
-    -h, --help     show this help
-    -V, --version  show the version
-
-Positional parameters after the program are $1, $2, ... (and $# is their count).
-`
+// usage is the help text, which is also the man page (package help).
+var usage = help.Text
 
 type config struct {
 	prog    string
