@@ -13,7 +13,7 @@ import (
 )
 
 // makeInstall runs `make install` in the repository with the given
-// variables and returns make's output.
+// variables.
 func makeInstall(t *testing.T, vars ...string) {
 	t.Helper()
 	makePath := privtest.Tool(t, "make", "make")
@@ -122,7 +122,7 @@ func TestInstall(t *testing.T) {
 		t.Errorf("systemd-analyze verify bpfsh-policy@web.service: %v\n%s", err, out)
 	}
 
-	uninstall := exec.Command("make", "--no-print-directory", "uninstall", "DESTDIR="+dest)
+	uninstall := exec.Command(privtest.Tool(t, "make", "make"), "--no-print-directory", "uninstall", "DESTDIR="+dest)
 	uninstall.Dir = repoRoot()
 	if out, err := uninstall.CombinedOutput(); err != nil {
 		t.Fatalf("make uninstall: %v\n%s", err, out)
