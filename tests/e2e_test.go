@@ -123,7 +123,7 @@ func TestRuntime(t *testing.T) {
 						pass++
 					case Skip:
 						skip++
-						t.Skip(res.Reason)
+						skipCase(t, res.Reason)
 					default:
 						fail++
 						t.Error(res.Report(c))
@@ -160,4 +160,15 @@ func helperBinary(t *testing.T, name string) string {
 	}
 	helpers[name] = out
 	return out
+}
+
+// skipCase skips a case the runner cannot run here: a missing prerequisite
+// (REQUIRES) is a failure where privileged tests are required; another
+// kernel or architecture only makes the case inapplicable.
+func skipCase(t *testing.T, reason string) {
+	t.Helper()
+	if strings.HasPrefix(reason, "REQUIRES ") {
+		privtest.Need(t, false, reason)
+	}
+	privtest.Inapplicable(t, reason)
 }

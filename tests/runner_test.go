@@ -221,7 +221,7 @@ func TestLocalizeTimestamps(t *testing.T) {
 // for the tracer, so it needs no privileges.
 func TestRunnerMechanics(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs shell commands for several seconds")
+		t.Skip("skipped with -short: runs shell commands for several seconds")
 	}
 	dir := t.TempDir()
 	// A fake tracer: prints its arguments one per line, then the attach line.
