@@ -79,12 +79,12 @@ func printHists(b *strings.Builder, m *compiler.Map, hs []*histogram) {
 			b.WriteString("[" + formatKey(m.Key, h.key) + "]")
 		}
 		b.WriteString(":\n")
-		writeHist(b, m.Value, h.buckets)
+		oldWriteHist(b, m.Value, h.buckets)
 		b.WriteString("\n")
 	}
 }
 
-func writeHist(b *strings.Builder, t *compiler.Type, buckets map[int]uint64) {
+func oldWriteHist(b *strings.Builder, t *compiler.Type, buckets map[int]uint64) {
 	lo, hi := -1, -1
 	var max uint64
 	for i, c := range buckets {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cilium/ebpf"
 
@@ -320,4 +321,137 @@ func bucketRange(t *compiler.Type, i int) (min, max int64, hasMin, hasMax bool) 
 	}
 	lo := t.Min + int64(i-1)*t.Step
 	return lo, lo + t.Step - 1, true, true
+}
+
+// encodeJSON writes v as bpftrace's JSON output does (see jsonEncode).
+func encodeJSON(b *strings.Builder, v Value) {
+	switch v := v.(type) {
+	case Uint:
+		jsonEncode(b, uint64(v))
+	case Int:
+		jsonEncode(b, int64(v))
+	case Bool:
+		jsonEncode(b, bool(v))
+	case Str:
+		jsonString(b, string(v))
+	case Named:
+		encodeJSON(b, v.Num)
+	case Tuple:
+		encodeJSONList(b, v)
+	case Array:
+		encodeJSONList(b, v)
+	case Record:
+		b.WriteByte('{')
+		for i, name := range v.Names {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			jsonString(b, name)
+			b.WriteString(": ")
+			encodeJSON(b, v.Vals[i])
+		}
+		b.WriteByte('}')
+	case Hist:
+		encodeJSONList(b, histJSON(v))
+	case Series:
+		encodeJSONList(b, seriesJSON(v))
+	}
+}
+
+func encodeJSONList(b *strings.Builder, vs []Value) {
+	b.WriteByte('[')
+	for i, e := range vs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		encodeJSON(b, e)
+	}
+	b.WriteByte(']')
+}
+
+// histJSON is a histogram's JSON: per bucket its bounds and count.
+func histJSON(h Hist) []Value {
+	out := make([]Value, len(h.Buckets))
+	for i, k := range h.Buckets {
+		var r Record
+		if k.HasMin {
+			r.add("min", Int(k.Min))
+		}
+		if k.HasMax {
+			r.add("max", Int(k.Max))
+		}
+		r.add("count", Uint(k.Count))
+		out[i] = r
+	}
+	return out
+}
+
+// seriesJSON is a time series' JSON: the intervals that have a value.
+func seriesJSON(s Series) []Value {
+	out := []Value{}
+	for _, r := range s.Rows {
+		if !r.ok {
+			continue
+		}
+		var v Value = Uint(r.val)
+		if s.Signed {
+			v = Int(int64(r.val))
+		}
+		start := time.Unix(0, int64(r.start)).UTC().Format("2006-01-02 15:04:05.000000000")
+		out = append(out, Record{Names: []string{"interval_start", "value"}, Vals: []Value{Str(start), v}})
+	}
+	return out
+}
+
+func (r *Record) add(name string, v Value) {
+	r.Names = append(r.Names, name)
+	r.Vals = append(r.Vals, v)
+}
+
+// jsonKeyV renders a map key as a JSON object's name: as text, but a
+// tuple's parts joined by commas and tuples within it without spaces.
+func jsonKeyV(v Value) string {
+	switch v := v.(type) {
+	case Record:
+		return strings.ReplaceAll(textValue(v), " ", "") // as bpftrace
+	case Tuple:
+		parts := make([]string, len(v))
+		for i, e := range v {
+			parts[i] = textValue(e)
+			switch e.(type) {
+			case Tuple, Record:
+				parts[i] = strings.ReplaceAll(parts[i], " ", "")
+			}
+		}
+		return strings.Join(parts, ",")
+	}
+	return textValue(v)
+}
+
+// writeMapJSON writes a map as one record, {"type": T, "data": {"@m": D}},
+// D being the value of a keyless map or an object of keys; an empty map
+// is left out, as in text output.
+func writeMapJSON(w io.Writer, d *mapDump) {
+	if len(d.entries) == 0 {
+		return
+	}
+	data := d.entries[0].val
+	if d.entries[0].key != nil {
+		var keyed Record
+		for _, e := range d.entries {
+			keyed.add(jsonKeyV(e.key), e.val)
+		}
+		data = keyed
+	}
+	jsonLineV(w, d.kind, Record{Names: []string{d.name}, Vals: []Value{data}})
+}
+
+func jsonLineV(w io.Writer, typ string, data Value) {
+	var b strings.Builder
+	b.WriteString(`{"type": `)
+	jsonString(&b, typ)
+	b.WriteString(`, "data": `)
+	encodeJSON(&b, data)
+	b.WriteString("}\n")
+	io.WriteString(w, b.String())
 }

@@ -1,0 +1,132 @@
+package runtime
+
+import (
+	"fmt"
+	"math/bits"
+	"strconv"
+	"strings"
+)
+
+// The text renderer: values and maps as bpftrace prints them.
+
+// textValue renders v as print(), map values and printf's %s show it.
+func textValue(v Value) string {
+	var b strings.Builder
+	writeText(&b, v)
+	return b.String()
+}
+
+func writeText(b *strings.Builder, v Value) {
+	switch v := v.(type) {
+	case Uint:
+		b.WriteString(strconv.FormatUint(uint64(v), 10))
+	case Int:
+		b.WriteString(strconv.FormatInt(int64(v), 10))
+	case Bool:
+		b.WriteString(strconv.FormatBool(bool(v)))
+	case Str:
+		b.WriteString(string(v))
+	case Named:
+		b.WriteString(v.Text)
+	case Tuple:
+		b.WriteByte('(')
+		writeTextList(b, v, ", ")
+		b.WriteByte(')')
+	case Record:
+		b.WriteString("{ ")
+		for i, name := range v.Names {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("." + name + " = ")
+			writeText(b, v.Vals[i])
+		}
+		b.WriteString(" }")
+	case Array:
+		b.WriteByte('[')
+		writeTextList(b, v, ",")
+		b.WriteByte(']')
+	case Hist:
+		writeHist(b, v)
+	case Series:
+		writeTseries(b, v.Signed, v.Rows)
+	}
+}
+
+func writeTextList(b *strings.Builder, vs []Value, sep string) {
+	for i, e := range vs {
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		writeText(b, e)
+	}
+}
+
+// textKey renders a map key: a tuple's parts without parentheses, and
+// stacks indented by 4, not 8 as in printf.
+func textKey(v Value) string {
+	s := strings.ReplaceAll(textValue(v), "\n        ", "\n    ")
+	if _, ok := v.(Tuple); ok {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+// writeMapText writes a map as bpftrace does: "@m[k]: v" a line, or for
+// histograms and time series "@m[k]:", the chart and a blank line.
+func writeMapText(b *strings.Builder, d *mapDump) {
+	for _, e := range d.entries {
+		h, isHist := e.val.(Hist)
+		if isHist && e.key == nil && len(h.Buckets) == 0 {
+			continue // a keyless histogram zero() emptied: JSON shows [], text nothing
+		}
+		b.WriteString(d.name)
+		if e.key != nil {
+			b.WriteString("[" + textKey(e.key) + "]")
+		}
+		_, isSeries := e.val.(Series)
+		if isHist || isSeries {
+			b.WriteString(":\n")
+			writeText(b, e.val)
+			b.WriteString("\n")
+			continue
+		}
+		b.WriteString(": ")
+		writeText(b, e.val)
+		b.WriteByte('\n')
+	}
+}
+
+// writeHist draws a histogram's rows: label, count and a bar of @ scaled
+// to the largest count.
+func writeHist(b *strings.Builder, h Hist) {
+	var most uint64
+	for _, k := range h.Buckets {
+		most = max(most, k.Count)
+	}
+	for _, k := range h.Buckets {
+		bar := 0
+		if most > 0 {
+			bar = int(k.Count * 52 / most)
+		}
+		fmt.Fprintf(b, "%-16s%8d |%s%s|\n", bucketLabel(h.Log2, k), k.Count, strings.Repeat("@", bar), strings.Repeat(" ", 52-bar))
+	}
+}
+
+// bucketLabel names a bucket by its bounds: "(..., 0)", "[4, 8)", "[1K, 2K)",
+// "[100, ...)"; a power-of-2 bucket of one value is "[1]".
+func bucketLabel(log2 bool, k Bucket) string {
+	switch {
+	case !k.HasMin:
+		return fmt.Sprintf("(..., %d)", k.Max+1)
+	case !k.HasMax:
+		return fmt.Sprintf("[%d, ...)", k.Min)
+	case !log2:
+		return fmt.Sprintf("[%d, %d)", k.Min, k.Max+1)
+	case k.Min == k.Max:
+		return "[" + strconv.FormatInt(k.Min, 10) + "]"
+	}
+	// Min is 2^n (2^63 wraps to a negative int64; its bits still count).
+	n := bits.TrailingZeros64(uint64(k.Min))
+	return "[" + sizeSuffix(n) + ", " + sizeSuffix(n+1) + ")"
+}

@@ -1,0 +1,133 @@
+package runtime
+
+import (
+	"encoding/binary"
+	"strconv"
+
+	"github.com/bpfsh/bpfsh/compiler"
+)
+
+// The value tree: what decoding an event's or a map's bytes produces,
+// once, for either renderer (text.go: bpftrace's text; json.go: its
+// -f json). Where the two formats show one value differently, the node
+// holds what both need (a Named enumerator keeps its number for JSON), so
+// the renderers never look at bytes or types.
+
+// Value is a node of the tree.
+type Value interface{ isValue() }
+
+type (
+	// Uint and Int are integers; JSON keeps them numbers.
+	Uint uint64
+	Int  int64
+	Bool bool
+	// Str is text in both formats (strings, stacks, symbols, addresses).
+	Str string
+	// Named is a number that text shows by a name (an enumerator, a
+	// pointer in hex) and JSON as the number.
+	Named struct {
+		Text string
+		Num  Value
+	}
+	// Tuple is "(a, b)" in text, [a,b] in JSON.
+	Tuple []Value
+	// Record has named fields: "{ .a = 1 }" in text, {"a": 1} in JSON.
+	Record struct {
+		Names []string
+		Vals  []Value
+	}
+	// Array is "[1,2]" in both.
+	Array []Value
+	// Hist is a histogram's buckets from its lowest to its highest
+	// non-empty one (empty ones between included).
+	Hist struct {
+		Log2    bool // hist(): power-of-2 labels; lhist(): linear
+		Buckets []Bucket
+	}
+	// Series is one key's time series (tseries()).
+	Series struct {
+		Signed bool
+		Rows   []tsRow
+	}
+)
+
+// Bucket is one histogram bucket: its inclusive bounds (an open end has
+// none) and its count.
+type Bucket struct {
+	Min, Max       int64
+	HasMin, HasMax bool
+	Count          uint64
+}
+
+func (Uint) isValue()   {}
+func (Int) isValue()    {}
+func (Bool) isValue()   {}
+func (Str) isValue()    {}
+func (Named) isValue()  {}
+func (Tuple) isValue()  {}
+func (Record) isValue() {}
+func (Array) isValue()  {}
+func (Hist) isValue()   {}
+func (Series) isValue() {}
+
+// decode turns the bytes of a value of type t into a tree.
+func decode(t *compiler.Type, data []byte) Value {
+	switch t.Kind {
+	case compiler.KString:
+		return Str(cString(data))
+	case compiler.KBuf:
+		return Str(rawBuf(bufBytes(t, data)))
+	case compiler.KTuple:
+		vals := make([]Value, len(t.Elems))
+		for i, e := range t.Elems {
+			off := t.ElemOffset(i)
+			vals[i] = decode(e, data[off:off+e.MemSize()])
+		}
+		if t.Names != nil {
+			return Record{Names: t.Names, Vals: vals}
+		}
+		return Tuple(vals)
+	case compiler.KArray:
+		return Array(arrayElems(t, data, decode))
+	case compiler.KInet:
+		return Str(formatInet(data))
+	case compiler.KStack:
+		return Str(syms.formatStack(t, data, 8))
+	case compiler.KSym:
+		return Str(syms.formatSym(t, data))
+	case compiler.KPtr:
+		u := binary.LittleEndian.Uint64(data)
+		return Named{Text: "0x" + strconv.FormatUint(u, 16), Num: Uint(u)}
+	case compiler.KInt:
+		return decodeInt(t, binary.LittleEndian.Uint64(data))
+	}
+	return Str(strconv.FormatUint(binary.LittleEndian.Uint64(data), 10))
+}
+
+// decodeInt is an integer's node: a bool, an enumerator, the text of a
+// special format (strerror, strftime, …: text in JSON too), or a number.
+func decodeInt(t *compiler.Type, u uint64) Value {
+	if t.Bool {
+		return Bool(u != 0)
+	}
+	var num Value = Uint(u)
+	if t.Signed {
+		num = Int(int64(u))
+	}
+	if name, ok := enumName(t, u); ok {
+		return Named{Text: name, Num: num}
+	}
+	switch t.Format {
+	case compiler.FormatStrerror:
+		return Str(strerror(int64(u)))
+	case compiler.FormatTime:
+		return Str(strftime(t.TimeFormat, monoToWall(u)))
+	case compiler.FormatUsername:
+		return Str(username(u))
+	case compiler.FormatCgroupPath:
+		return Str(cgroupPath(u, t.TimeFormat))
+	case compiler.FormatSignal:
+		return Str(signalName(int64(u)))
+	}
+	return num
+}
