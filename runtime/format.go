@@ -179,63 +179,7 @@ func formatJoin(pf *compiler.Printf, rec []byte) string {
 }
 
 // formatValue renders a value of type t the way bpftrace prints map keys and values.
-func formatValue(t *compiler.Type, data []byte) string {
-	switch t.Kind {
-	case compiler.KString:
-		return cString(data)
-	case compiler.KBuf:
-		return rawBuf(bufBytes(t, data))
-	case compiler.KTuple:
-		parts := make([]string, len(t.Elems))
-		for i, e := range t.Elems {
-			off := t.ElemOffset(i)
-			parts[i] = formatValue(e, data[off:off+e.MemSize()])
-			if t.Names != nil {
-				parts[i] = "." + t.Names[i] + " = " + parts[i]
-			}
-		}
-		if t.Names != nil {
-			return "{ " + strings.Join(parts, ", ") + " }"
-		}
-		return "(" + strings.Join(parts, ", ") + ")"
-	case compiler.KArray:
-		parts := arrayElems(t, data, func(et *compiler.Type, b []byte) string { return formatValue(et, b) })
-		return "[" + strings.Join(parts, ",") + "]"
-	case compiler.KInet:
-		return formatInet(data)
-	case compiler.KStack:
-		return syms.formatStack(t, data, 8)
-	case compiler.KSym:
-		return syms.formatSym(t, data)
-	case compiler.KPtr:
-		return "0x" + strconv.FormatUint(binary.LittleEndian.Uint64(data), 16)
-	case compiler.KInt:
-		u := binary.LittleEndian.Uint64(data)
-		if t.Bool {
-			return strconv.FormatBool(u != 0)
-		}
-		if name, ok := enumName(t, u); ok {
-			return name
-		}
-		switch t.Format {
-		case compiler.FormatStrerror:
-			return strerror(int64(u))
-		case compiler.FormatTime:
-			return strftime(t.TimeFormat, monoToWall(u))
-		case compiler.FormatUsername:
-			return username(u)
-		case compiler.FormatCgroupPath:
-			return cgroupPath(u, t.TimeFormat)
-		case compiler.FormatSignal:
-			return signalName(int64(u))
-		}
-		if t.Signed {
-			return strconv.FormatInt(int64(u), 10)
-		}
-		return strconv.FormatUint(u, 10)
-	}
-	return strconv.FormatUint(binary.LittleEndian.Uint64(data), 10)
-}
+func formatValue(t *compiler.Type, data []byte) string { return textValue(decode(t, data)) }
 
 // arrayElems renders each element of an array with f, widened to the
 // 8 bytes the integer formatters read.

@@ -2,10 +2,8 @@ package runtime
 
 import (
 	"encoding/binary"
-	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/cilium/ebpf"
 
@@ -68,72 +66,6 @@ func readHist(bm *ebpf.Map) ([]*histogram, error) {
 	return out, nil
 }
 
-// printHists renders histograms as bpftrace does: for each key "@m[k]:" (0.17
-// adds a trailing space; later versions do not),
-// the rows from the lowest to the highest non-empty bucket, a blank line.
-func printHists(b *strings.Builder, m *compiler.Map, hs []*histogram) {
-	sortHists(m, hs)
-	for _, h := range hs {
-		b.WriteString(m.Name)
-		if m.Key != nil {
-			b.WriteString("[" + formatKey(m.Key, h.key) + "]")
-		}
-		b.WriteString(":\n")
-		oldWriteHist(b, m.Value, h.buckets)
-		b.WriteString("\n")
-	}
-}
-
-func oldWriteHist(b *strings.Builder, t *compiler.Type, buckets map[int]uint64) {
-	lo, hi := -1, -1
-	var max uint64
-	for i, c := range buckets {
-		if c == 0 {
-			continue
-		}
-		if lo < 0 || i < lo {
-			lo = i
-		}
-		if i > hi {
-			hi = i
-		}
-		if c > max {
-			max = c
-		}
-	}
-	if lo < 0 {
-		return
-	}
-	for i := lo; i <= hi; i++ {
-		c := buckets[i]
-		var label string
-		if t.Kind == compiler.KHist {
-			label = histLabel(i)
-		} else {
-			label = lhistLabel(t, i)
-		}
-		bar := 0
-		if max > 0 {
-			bar = int(c * 52 / max)
-		}
-		fmt.Fprintf(b, "%-16s%8d |%s%s|\n", label, c, strings.Repeat("@", bar), strings.Repeat(" ", 52-bar))
-	}
-}
-
-// histLabel names power-of-2 bucket i: 0 negative, 1 zero, n+2 [2^n, 2^(n+1)).
-func histLabel(i int) string {
-	switch i {
-	case 0:
-		return "(..., 0)"
-	case 1:
-		return "[0]"
-	case 2:
-		return "[1]"
-	}
-	n := i - 2
-	return "[" + sizeSuffix(n) + ", " + sizeSuffix(n+1) + ")"
-}
-
 // sizeSuffix renders 2^n with K, M, G, T, P, E suffixes.
 func sizeSuffix(n int) string {
 	suffixes := []string{"", "K", "M", "G", "T", "P", "E"}
@@ -142,18 +74,6 @@ func sizeSuffix(n int) string {
 		unit = len(suffixes) - 1
 	}
 	return strconv.FormatUint(uint64(1)<<(n-10*unit), 10) + suffixes[unit]
-}
-
-func lhistLabel(t *compiler.Type, i int) string {
-	n := int((t.Max - t.Min) / t.Step)
-	switch {
-	case i == 0:
-		return fmt.Sprintf("(..., %d)", t.Min)
-	case i > n:
-		return fmt.Sprintf("[%d, ...)", t.Max)
-	}
-	lo := t.Min + int64(i-1)*t.Step
-	return fmt.Sprintf("[%d, %d)", lo, lo+t.Step)
 }
 
 // sortHists orders keyed histograms as bpftrace does: by their total
@@ -168,4 +88,28 @@ func sortHists(m *compiler.Map, hs []*histogram) {
 		}
 		return keyLess(m.Key, hs[i].key, hs[j].key)
 	})
+}
+
+// bucketRange gives bucket i's inclusive bounds (open ends have none).
+func bucketRange(t *compiler.Type, i int) (min, max int64, hasMin, hasMax bool) {
+	if t.Kind == compiler.KHist {
+		switch i {
+		case 0:
+			return 0, -1, false, true
+		case 1:
+			return 0, 0, true, true
+		}
+		n := i - 2
+		lo := int64(1) << n
+		return lo, lo*2 - 1, true, true
+	}
+	n := int((t.Max - t.Min) / t.Step)
+	switch {
+	case i == 0:
+		return 0, t.Min - 1, false, true
+	case i > n:
+		return t.Max, 0, true, false
+	}
+	lo := t.Min + int64(i-1)*t.Step
+	return lo, lo + t.Step - 1, true, true
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -124,87 +123,20 @@ func keyLess(t *compiler.Type, a, b []byte) bool {
 }
 
 // printMap writes a map in bpftrace's text format.
-func printMap(w io.Writer, m *compiler.Map, bm *ebpf.Map) error { return printMapOpts(w, m, bm, 0, 0) }
-
-// printMapOpts prints only the top entries (0: all), values divided by div (0: as is).
-func printMapOpts(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64) error {
-	return printMapZero(w, m, bm, top, div, false)
+func printMap(w io.Writer, m *compiler.Map, bm *ebpf.Map) error {
+	return printMapZero(w, m, bm, 0, 0, false)
 }
 
-// printMapZero is printMapOpts; with zero set, a keyless map that holds
-// nothing prints its zero value, as print(@m) does in current bpftrace
-// (the maps printed at exit leave empty ones out).
+// printMapZero prints a map as print(@m, top, div) does (see readDump).
 func printMapZero(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64, zero bool) error {
-	if m.Value.Kind == compiler.KTseries {
-		return printTseries(w, m, bm)
-	}
-	var b strings.Builder
-	defer func() { io.WriteString(w, b.String()) }()
-	if m.Value.IsHist() {
-		hs, err := readHist(bm)
-		if err != nil {
-			return fmt.Errorf("read map %s: %w", m.Name, err)
-		}
-		if top > 0 && top < len(hs) {
-			sortHists(m, hs)
-			hs = hs[len(hs)-top:]
-		}
-		printHists(&b, m, hs)
-		return nil
-	}
-	es, err := readMap(m, bm)
+	d, err := readDump(m, bm, top, div, zero)
 	if err != nil {
 		return err
 	}
-	if zero && len(es) == 0 && m.Key == nil {
-		es = []entry{{value: make([]byte, max(m.Value.MemSize(), 8)), isNum: m.Value.Kind != compiler.KTuple && m.Value.Kind != compiler.KString}}
-	}
-	sortEntries(m, es)
-	if top > 0 && top < len(es) {
-		es = es[len(es)-top:]
-	}
-	for _, e := range es {
-		if div > 0 && e.isNum {
-			e.num /= div
-			binary.LittleEndian.PutUint64(e.value, uint64(e.num))
-		}
-		b.WriteString(m.Name)
-		if m.Key != nil {
-			b.WriteByte('[')
-			b.WriteString(formatKey(m.Key, e.key))
-			b.WriteByte(']')
-		}
-		b.WriteString(": ")
-		b.WriteString(formatMapValue(m.Value, e))
-		b.WriteByte('\n')
-	}
-	return nil
-}
-
-// formatKey renders a key; multi-key maps print their parts without parentheses.
-func formatKey(t *compiler.Type, data []byte) string {
-	// Stacks in keys are indented by 4, not 8 as in printf.
-	s := strings.ReplaceAll(formatValue(t, data), "\n        ", "\n    ")
-	if t.Kind == compiler.KTuple && t.Names == nil {
-		return s[1 : len(s)-1]
-	}
-	return s
-}
-
-func formatMapValue(t *compiler.Type, e entry) string {
-	if t.Kind == compiler.KStats {
-		return fmt.Sprintf("{ .count = %d, .average = %d, .total = %d }", e.count, e.num, e.total)
-	}
-	if t.IsAgg() {
-		if t.Kind == compiler.KCount || t.Kind == compiler.KSum {
-			if t.Kind == compiler.KCount {
-				return strconv.FormatUint(uint64(e.num), 10)
-			}
-			return strconv.FormatInt(e.num, 10)
-		}
-		return strconv.FormatInt(e.num, 10)
-	}
-	return formatValue(t, e.value)
+	var b strings.Builder
+	writeMapText(&b, d)
+	_, err = io.WriteString(w, b.String())
+	return err
 }
 
 // clearMap deletes every element (arrays, which cannot lose elements, are zeroed).

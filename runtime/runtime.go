@@ -348,17 +348,17 @@ func (r *run) handle(raw []byte) {
 		}
 		pf := r.obj.Printfs[id]
 		if pf.Value {
-			t, data := pf.Args[0], raw[8:8+pf.Args[0].MemSize()]
+			v := decode(pf.Args[0], raw[8:8+pf.Args[0].MemSize()])
 			if r.opts.JSON {
-				jsonLine(r.out, "value", jsonValue(t, data))
+				jsonLine(r.out, "value", v)
 			} else {
-				io.WriteString(r.out, formatValue(t, data)+"\n")
+				io.WriteString(r.out, textValue(v)+"\n")
 			}
 			return
 		}
 		if pf.Kind == compiler.EventTime {
 			if r.opts.JSON {
-				jsonLine(r.out, "time", strftime(pf.Format, time.Now()))
+				jsonLine(r.out, "time", Str(strftime(pf.Format, time.Now())))
 			} else {
 				io.WriteString(r.out, strftime(pf.Format, time.Now()))
 			}
@@ -367,7 +367,7 @@ func (r *run) handle(raw []byte) {
 		if pf.Kind == compiler.EventJoin {
 			text := formatJoin(pf, raw)
 			if r.opts.JSON {
-				jsonLine(r.out, "join", text)
+				jsonLine(r.out, "join", Str(text))
 			} else {
 				io.WriteString(r.out, text+"\n")
 			}
@@ -377,18 +377,18 @@ func (r *run) handle(raw []byte) {
 		if r.opts.JSON {
 			switch pf.Kind {
 			case 0:
-				jsonLine(r.out, "printf", text)
+				jsonLine(r.out, "printf", Str(text))
 				return
 			case compiler.EventSystem:
 				// system() and cat() output become one record each.
 				var b strings.Builder
 				runSystem(&b, text)
-				jsonLine(r.out, "syscall", b.String())
+				jsonLine(r.out, "syscall", Str(b.String()))
 				return
 			case compiler.EventCat:
 				var b strings.Builder
 				catFile(&b, r.opts.Err, text)
-				jsonLine(r.out, "cat", b.String())
+				jsonLine(r.out, "cat", Str(b.String()))
 				return
 			}
 		}

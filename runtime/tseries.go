@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"fmt"
-	"io"
 	"math"
 	"sort"
 	"strconv"
@@ -178,26 +177,6 @@ func tseriesRows(t *compiler.Type, ss []*tseries) [][]tsRow {
 	return out
 }
 
-// printTseries writes a time series map as bpftrace's text charts.
-func printTseries(w io.Writer, m *compiler.Map, bm *ebpf.Map) error {
-	ss, err := readTseries(m, bm)
-	if err != nil {
-		return err
-	}
-	var b strings.Builder
-	for i, rows := range tseriesRows(m.Value, ss) {
-		b.WriteString(m.Name)
-		if m.Key != nil {
-			b.WriteString("[" + formatKey(m.Key, ss[i].key) + "]")
-		}
-		b.WriteString(":\n")
-		writeTseries(&b, m.Value.Signed, rows)
-		b.WriteString("\n")
-	}
-	_, err = io.WriteString(w, b.String())
-	return err
-}
-
 // tsGraphWidth is the chart's width between its time and value columns.
 const tsGraphWidth = 53
 
@@ -321,48 +300,4 @@ func scaleNum(have bool, num func(uint64) string, v uint64) string {
 		return ""
 	}
 	return num(v)
-}
-
-// jsonTseries prints a time series map as bpftrace's "tseries" record:
-// per key, the intervals that have a value.
-func jsonTseries(w io.Writer, m *compiler.Map, bm *ebpf.Map) error {
-	ss, err := readTseries(m, bm)
-	if err != nil {
-		return err
-	}
-	if len(ss) == 0 {
-		return nil // an empty map is left out, as in text output
-	}
-	all := tseriesRows(m.Value, ss)
-	points := func(rows []tsRow) []any {
-		out := []any{}
-		for _, r := range rows {
-			if !r.ok {
-				continue
-			}
-			o := &orderedObject{}
-			o.add("interval_start", time.Unix(0, int64(r.start)).UTC().Format("2006-01-02 15:04:05.000000000"))
-			if m.Value.Signed {
-				o.add("value", int64(r.val))
-			} else {
-				o.add("value", r.val)
-			}
-			out = append(out, o)
-		}
-		return out
-	}
-	var data any
-	if m.Key == nil {
-		data = points(all[0])
-	} else {
-		o := &orderedObject{}
-		for i, s := range ss {
-			o.add(jsonKey(m.Key, s.key), points(all[i]))
-		}
-		data = o
-	}
-	outer := &orderedObject{}
-	outer.add(m.Name, data)
-	jsonLine(w, "tseries", outer)
-	return nil
 }

@@ -1,0 +1,61 @@
+package runtime
+
+import (
+	"testing"
+
+	"github.com/bpfsh/bpfsh/compiler"
+)
+
+// printfRecord lays out a printf event as the compiler does: the id, then
+// each argument at its MemSize.
+func printfRecord(t *testing.T, format string, args []*compiler.Type, data ...[]byte) (*compiler.Printf, []byte) {
+	t.Helper()
+	verbs, err := compiler.ParseFormat(format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf := &compiler.Printf{Format: format, Verbs: verbs, Args: args}
+	rec := words(0)
+	for i, a := range args {
+		pf.Offs = append(pf.Offs, len(rec))
+		rec = append(rec, data[i]...)
+		rec = append(rec, make([]byte, a.MemSize()-len(data[i]))...)
+	}
+	return pf, rec
+}
+
+func TestFormatPrintf(t *testing.T) {
+	tBuf := &compiler.Type{Kind: compiler.KBuf, Size: 3}
+	buf := cat(words(3), []byte{'a', 0, 0x7f})
+	tests := []struct {
+		format string
+		args   []*compiler.Type
+		data   [][]byte
+		want   string
+	}{
+		{"%d %u %x\n", []*compiler.Type{tS64, tU64, tU64}, [][]byte{words(1<<32 - 1), words(1<<32 - 1), words(255)}, "-1 4294967295 ff\n"},
+		{"%ld %lu", []*compiler.Type{tS64, tU64}, [][]byte{words(1<<32 - 1), words(^uint64(0))}, "4294967295 18446744073709551615"},
+		{"%hhd %hd", []*compiler.Type{tS64, tS64}, [][]byte{words(255), words(65535)}, "-1 -1"},
+		{"[%-5d|%05d]", []*compiler.Type{tS64, tS64}, [][]byte{words(42), words(42)}, "[42   |00042]"},
+		{"%s|%8s|%-4s|", []*compiler.Type{tStr8, tStr8, tStr8}, [][]byte{cstr("ab", 8), cstr("cd", 8), cstr("e", 8)}, "ab|      cd|e   |"},
+		{"%c%c %p %%", []*compiler.Type{tU64, tU64, tU64}, [][]byte{words('o'), words('k'), words(0xdead)}, "ok 0xdead %"},
+		{"%s %s", []*compiler.Type{tTuple, tRecord}, [][]byte{cat(words(1), cstr("x", 8)), cat(words(2), cstr("y", 8))}, "(1, x) { .a = 2, .b = y }"},
+		{"%s %d", []*compiler.Type{tEnum, tBool}, [][]byte{words(1), words(1)}, "SLEEPING 1"},
+		{"%r|%rx|%rh|%s", []*compiler.Type{tBuf, tBuf, tBuf, tBuf}, [][]byte{buf, buf, buf, buf}, `a\x00\x7f|\x61\x00\x7f|61 00 7f|a\x00\x7f`},
+		{"%d %d", []*compiler.Type{tS64}, [][]byte{words(7)}, "7 %d"},
+	}
+	for _, tt := range tests {
+		pf, rec := printfRecord(t, tt.format, tt.args, tt.data...)
+		if got := formatPrintf(pf, rec); got != tt.want {
+			t.Errorf("%q: %q, want %q", tt.format, got, tt.want)
+		}
+	}
+}
+
+func TestFormatJoin(t *testing.T) {
+	pf := &compiler.Printf{Format: ", ", ArgLen: 4, Size: 16 + 3*8}
+	rec := cat(words(0, 2), cstr("ls", 8), cstr("-l", 8), cstr("zz", 8))
+	if got := formatJoin(pf, rec); got != "ls, -l" {
+		t.Errorf("join: %q", got)
+	}
+}
