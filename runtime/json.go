@@ -73,19 +73,11 @@ func jsonString(b *strings.Builder, s string) {
 func encodeJSON(b *strings.Builder, v Value) {
 	switch v := v.(type) {
 	case Uint:
-		s := strconv.FormatUint(uint64(v), 10)
-		if f := float64(v); f >= 1.8446744073709551615e19 || Uint(f) != v {
-			jsonString(b, s)
-			return
-		}
-		b.WriteString(s)
+		f := float64(v)
+		jsonNumber(b, strconv.FormatUint(uint64(v), 10), f < 1.8446744073709551615e19 && Uint(f) == v)
 	case Int:
-		s := strconv.FormatInt(int64(v), 10)
-		if f := float64(v); f >= 9.223372036854775807e18 || Int(f) != v {
-			jsonString(b, s)
-			return
-		}
-		b.WriteString(s)
+		f := float64(v)
+		jsonNumber(b, strconv.FormatInt(int64(v), 10), f < 9.223372036854775807e18 && Int(f) == v)
 	case Bool:
 		b.WriteString(strconv.FormatBool(bool(v)))
 	case Str:
@@ -111,6 +103,16 @@ func encodeJSON(b *strings.Builder, v Value) {
 		encodeJSONList(b, histJSON(v))
 	case Series:
 		encodeJSONList(b, seriesJSON(v))
+	}
+}
+
+// jsonNumber writes an integer's digits, as a string unless a double holds
+// it exactly (JSON readers parse numbers into doubles).
+func jsonNumber(b *strings.Builder, digits string, exact bool) {
+	if exact {
+		b.WriteString(digits)
+	} else {
+		jsonString(b, digits)
 	}
 }
 

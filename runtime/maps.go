@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
@@ -120,23 +119,6 @@ func keyLess(t *compiler.Type, a, b []byte) bool {
 		return x < y
 	}
 	return string(a) < string(b)
-}
-
-// printMap writes a map in bpftrace's text format.
-func printMap(w io.Writer, m *compiler.Map, bm *ebpf.Map) error {
-	return printMapZero(w, m, bm, 0, 0, false)
-}
-
-// printMapZero prints a map as print(@m, top, div) does (see readDump).
-func printMapZero(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64, zero bool) error {
-	d, err := readDump(m, bm, top, div, zero)
-	if err != nil {
-		return err
-	}
-	var b strings.Builder
-	writeMapText(&b, d)
-	_, err = io.WriteString(w, b.String())
-	return err
 }
 
 // clearMap deletes every element (arrays, which cannot lose elements, are zeroed).

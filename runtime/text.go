@@ -2,9 +2,14 @@ package runtime
 
 import (
 	"fmt"
+	"io"
 	"math/bits"
 	"strconv"
 	"strings"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/bpfsh/bpfsh/compiler"
 )
 
 // The text renderer: values and maps as bpftrace prints them.
@@ -70,6 +75,23 @@ func textKey(v Value) string {
 		return s[1 : len(s)-1]
 	}
 	return s
+}
+
+// printMap writes a map in bpftrace's text format.
+func printMap(w io.Writer, m *compiler.Map, bm *ebpf.Map) error {
+	return printMapZero(w, m, bm, 0, 0, false)
+}
+
+// printMapZero prints a map as print(@m, top, div) does (see readDump).
+func printMapZero(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64, zero bool) error {
+	d, err := readDump(m, bm, top, div, zero)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	writeMapText(&b, d)
+	_, err = io.WriteString(w, b.String())
+	return err
 }
 
 // writeMapText writes a map as bpftrace does: "@m[k]: v" a line, or for
