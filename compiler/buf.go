@@ -159,20 +159,25 @@ func checkJoin(k *checker, e *lang.Call) *Type {
 	return tNone
 }
 
-// emitJoin sends a record of the strings: the id, how many there are, then
-// max_strlen bytes for each.
-func emitJoin(g *gen, e *lang.Call) *val {
+// joinRecord lays out join()'s record: the delimiter as the format, then
+// max_strlen bytes for each string.
+func joinRecord(c *compiler, sc *scope, e *lang.Call) *Printf {
 	delim := " "
 	if len(e.Args) == 2 {
 		delim = e.Args[1].(*lang.StrLit).Val
 	}
+	return &Printf{Format: delim, Kind: EventJoin, ArgLen: c.strlen, Size: 16 + joinArgs*align8(c.strlen)}
+}
+
+// emitJoin sends a record of the strings: the id, how many there are, then
+// max_strlen bytes for each.
+func emitJoin(g *gen, e *lang.Call) *val {
 	at := g.sc.types[e.Args[0]]
-	slen := g.c.strlen
-	pf := &Printf{Format: delim, Kind: EventJoin, ArgLen: slen, Size: 16 + joinArgs*align8(slen)}
-	id := g.c.addPrintf(pf)
+	id, pf := g.record(e)
+	slen := pf.ArgLen
 	p := g.toTemp(g.expr(e.Args[0]))
 	rec := g.buffer(pf.Size, nil)
-	g.emit(storeImm(rec.base(), rec.off, int64(id), asm.DWord))
+	g.emit(storeImm(rec.base(), rec.off, id, asm.DWord))
 	readPtr, readStr := asm.FnProbeReadKernel, asm.FnProbeReadKernelStr
 	if at.User || (at.Kind == KInt && g.sc.ctx != nil && g.sc.ctx.UserPtrs) {
 		readPtr, readStr = asm.FnProbeReadUser, asm.FnProbeReadUserStr

@@ -46,6 +46,12 @@ type builtin struct {
 	result  *Type
 	check   func(k *checker, e *lang.Call) *Type
 	emit    func(g *gen, e *lang.Call) *val
+
+	// Output: sends, the call sends events through the ring buffer;
+	// record, the layout of the record it sends (nil: none, or a fixed
+	// event), which the resource pass gives an id (resources.go).
+	sends  bool
+	record func(c *compiler, sc *scope, e *lang.Call) *Printf
 }
 
 // operand is the argument of a one-argument function: the kinds it
@@ -88,7 +94,7 @@ func builtinRows() []builtin {
 		{name: "elapsed", form: formValue, typ: tUint64, value: emitElapsed},
 		{name: "jiffies", form: formValue, typ: tUint64, value: helperValue(asm.FnJiffies64)},
 		{name: "strftime", form: formCall, check: checkStrftime, emit: emitStrftime},
-		{name: "time", form: formStmt, check: checkTime, emit: emitCommandFunc(EventTime)},
+		{name: "time", form: formStmt, check: checkTime, emit: emitCommandFunc, sends: true, record: commandRecord(EventTime)},
 
 		// machine
 		{name: "cpu", form: formValue, typ: tUint64, value: helperValue(asm.FnGetSmpProcessorId)},
@@ -133,14 +139,14 @@ func builtinRows() []builtin {
 		{name: "macaddr", form: formCall, todo: true},
 
 		// output
-		{name: "printf", form: formStmt, check: checkPrintf, emit: emitPrintf},
-		{name: "errorf", form: formStmt, check: checkPrintf, emit: emitReport(EventErrorf)},
-		{name: "warnf", form: formStmt, check: checkPrintf, emit: emitReport(EventWarnf)},
+		{name: "printf", form: formStmt, check: checkPrintf, emit: emitPrintf, sends: true, record: printfRecord(0)},
+		{name: "errorf", form: formStmt, check: checkPrintf, emit: emitReport, sends: true, record: reportRecord(EventErrorf)},
+		{name: "warnf", form: formStmt, check: checkPrintf, emit: emitReport, sends: true, record: reportRecord(EventWarnf)},
 		{name: "debugf", form: formStmt, check: checkDebugf, emit: emitDebugf},
-		{name: "print", form: formStmt, check: checkPrint, emit: emitPrint},
-		{name: "join", form: formStmt, check: checkJoin, emit: emitJoin},
-		{name: "cat", form: formStmt, check: checkCommandFunc, emit: emitCommandFunc(EventCat)},
-		{name: "system", form: formStmt, check: checkCommandFunc, emit: emitCommandFunc(EventSystem)},
+		{name: "print", form: formStmt, check: checkPrint, emit: emitPrint, sends: true, record: printRecord},
+		{name: "join", form: formStmt, check: checkJoin, emit: emitJoin, sends: true, record: joinRecord},
+		{name: "cat", form: formStmt, check: checkCommandFunc, emit: emitCommandFunc, sends: true, record: commandRecord(EventCat)},
+		{name: "system", form: formStmt, check: checkCommandFunc, emit: emitCommandFunc, sends: true, record: commandRecord(EventSystem)},
 		{name: "exit", form: formStmt, check: checkExit, emit: emitExit},
 		{name: "getopt", form: formCall, check: checkGetopt, emit: emitGetopt},
 		{name: "skboutput", form: formCall, todo: true},
@@ -155,8 +161,8 @@ func builtinRows() []builtin {
 		{name: "hist", form: formAgg, check: checkAgg},
 		{name: "lhist", form: formAgg, check: checkAgg},
 		{name: "tseries", form: formAgg, check: checkAgg},
-		{name: "clear", form: formStmt, check: checkMapOnly, emit: emitMapEvent(EventClear)},
-		{name: "zero", form: formStmt, check: checkMapOnly, emit: emitMapEvent(EventZero)},
+		{name: "clear", form: formStmt, check: checkMapOnly, emit: emitMapEvent(EventClear), sends: true},
+		{name: "zero", form: formStmt, check: checkMapOnly, emit: emitMapEvent(EventZero), sends: true},
 		{name: "delete", form: formCall, check: checkDelete, emit: emitDelete},
 		{name: "has_key", form: formCall, check: checkHasKey, emit: emitHasKey},
 		{name: "len", form: formCall, check: checkLen, emit: emitLen},

@@ -44,6 +44,12 @@ type scope struct {
 	// declared: variables (binding keys) declared with a type (let $x:
 	// T), which keep it.
 	declared map[string]bool
+	// seqCalls: the printf calls that write to an iterator's seq_file
+	// rather than send a record.
+	seqCalls map[*lang.Call]bool
+	// records: the id of the record each output call sends, assigned by
+	// the resource pass (resources.go).
+	records map[*lang.Call]int
 }
 
 // reset readies sc for another checking pass. Its maps are cleared, not
@@ -61,7 +67,7 @@ func (sc *scope) reset() {
 		clear(sc.names)
 		clear(sc.consts)
 	}
-	sc.declared = nil
+	sc.declared, sc.seqCalls = nil, nil
 }
 
 // checker infers and checks types. It runs over all probe instances twice:

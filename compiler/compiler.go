@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
 
 	"github.com/bpfsh/bpfsh/lang"
@@ -194,11 +193,8 @@ type compiler struct {
 	strlen    int
 	maps      map[string]*Map
 	printfs   []*Printf
-	useRing   bool
 	ringData  bool // records other than exit()'s go through the ring buffer
 	ringSet   bool // the ring buffer's size was configured
-	useStats  bool
-	useStacks bool
 	useExit   bool // some probe calls exit(): every probe checks the exit flag first
 	patches   map[string]PatchKind
 	npatch    int
@@ -333,11 +329,6 @@ func (c *compiler) constInt(e lang.Expr) (int64, bool) {
 	return 0, false
 }
 
-func (c *compiler) addPrintf(p *Printf) int {
-	c.printfs = append(c.printfs, p)
-	return len(c.printfs) - 1
-}
-
 func (c *compiler) patchSymbol(k PatchKind) string {
 	c.npatch++
 	s := "bpfsh_patch_" + strconv.Itoa(c.npatch)
@@ -353,9 +344,29 @@ func (c *compiler) retval(sc *scope) int32 {
 	return 0
 }
 
-// Compile checks prog and generates its BPF programs and maps.
+// Compile checks prog and generates its BPF programs and maps, in stages
+// that run in a fixed order: check (the front matter, attach points and
+// types), resources (maps and records, resources.go), code generation,
+// then the object's assembly. Each stage reads what the earlier ones
+// decided; none goes back.
 func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	diags := &lang.Diags{File: prog.File, Src: prog.Src}
+	c := newCompiler(prog, opts)
+	insts, maps := c.check(diags)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	c.resources(prog, insts, maps)
+	progs, scratchSize := c.codegen(insts, diags)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	obj := c.object(progs, scratchSize)
+	obj.Warnings = diags.Warnings()
+	return obj, diags
+}
+
+func newCompiler(prog *lang.Program, opts Options) *compiler {
 	if opts.StrLen == 0 {
 		opts.StrLen = 64
 	}
@@ -363,10 +374,32 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	if opts.Env == nil {
 		panic("compiler.Compile: Options.Env is nil (pass probes.SystemEnv())")
 	}
-	c := &compiler{prog: prog, opts: opts, strlen: opts.StrLen, maps: map[string]*Map{}, patches: map[string]PatchKind{},
+	return &compiler{prog: prog, opts: opts, strlen: opts.StrLen, maps: map[string]*Map{}, patches: map[string]PatchKind{},
 		getopts: map[string]*getoptInfo{}, getoptCalls: map[*lang.Call]*getoptInfo{}}
-	k := &checker{c: c, diags: diags, maps: map[string]*mapInfo{}}
+}
 
+// check is the first stage: the preamble, config and macros, then the
+// attach points, then the types of every instance. It returns the
+// instances and the maps' types, or reports why there are none.
+func (c *compiler) check(diags *lang.Diags) ([]instance, map[string]*mapInfo) {
+	c.front(diags)
+	if diags.HasErrors() {
+		return nil, nil
+	}
+	insts := c.instances(diags)
+	if diags.HasErrors() {
+		return nil, nil
+	}
+	k := &checker{c: c, diags: diags, maps: map[string]*mapInfo{}}
+	k.instances(insts)
+	c.checkMapDecls(k.maps, diags)
+	return insts, k.maps
+}
+
+// front reads what comes before the probes: C definitions, config, map
+// declarations and imports, then expands macros.
+func (c *compiler) front(diags *lang.Diags) {
+	prog := c.prog
 	c.cdefs = newCdefs()
 	for _, d := range prog.Preamble {
 		c.cdecl(d, diags)
@@ -381,64 +414,24 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 	c.imports(prog, diags)
 	lang.ExpandMacros(prog, lang.MacroOptions{Library: stdlib, Builtin: isCompilerName}, diags)
 	prog.Macros = own // the imported ones were for this expansion only
-	if diags.HasErrors() {
-		return nil, diags
-	}
+}
 
-	// Resolve attach points.
-	type instance struct {
-		probe *lang.Probe
-		index int
-		sc    *scope
-	}
+// instances resolves every probe's attach points: one instance per point.
+func (c *compiler) instances(diags *lang.Diags) []instance {
 	var insts []instance
 	// What the kernel lacks is said once, however many probes need it.
-	lacks := map[string]int{} // message → index in diags.List
-	lacksMore := map[int]int{}
-	for i, p := range prog.Probes {
+	lacks := &kernelLacks{at: map[string]int{}, more: map[int]int{}}
+	for i, p := range c.prog.Probes {
 		overrides := callsOverride(p)
 		for _, spec := range p.Specs {
-			provName, parts := spec.Provider, c.specParts(spec.Parts)
-			if strings.Contains(provName, "$") {
-				// BEG$1, or $1 alone: the parameter may hold ':'s.
-				provName, parts = lang.SplitSpec(c.specParts([]string{spec.Raw})[0])
-			}
-			prov, ok := probes.Lookup(provName)
-			if !ok {
-				d := diags.Errorf(spec.Span, "unknown probe type %q", provName)
-				if known[provName] {
-					d.Msg = fmt.Sprintf("not supported yet: %s probes", provName)
-				}
-				continue
-			}
-			var points []probes.Point
-			var err error
-			if overrides {
-				// override() decides the mechanism, hence maybe the provider.
-				prov, points, err = probes.ResolveOverride(opts.Env, prov, parts)
-			} else {
-				points, err = prov.Expand(opts.Env, parts)
-			}
-			if err != nil {
-				if probes.KernelLacks(err) {
-					if i, ok := lacks[err.Error()]; ok {
-						lacksMore[i]++
-						continue
-					}
-					diags.Errorf(spec.Span, "%v", err)
-					lacks[err.Error()] = len(diags.List) - 1
-					continue
-				}
-				diags.Errorf(spec.Span, "%v", err)
-				continue
-			}
+			prov, points := c.expandSpec(spec, overrides, lacks, diags)
 			for _, pt := range points {
 				if !c.keepPoint(prov, pt) {
 					continue
 				}
 				sc := &scope{point: pt, prov: prov}
 				if prov.Context != nil {
-					ctx, err := prov.Context(opts.Env, pt)
+					ctx, err := prov.Context(c.opts.Env, pt)
 					if err != nil {
 						diags.Errorf(spec.Span, "%v", err)
 						continue
@@ -449,24 +442,82 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 			}
 		}
 	}
-	for i, n := range lacksMore {
+	lacks.hint(diags)
+	c.checkFiltered(diags)
+	if len(insts) > c.maxProbes {
+		diags.Errorf(c.prog.Probes[0].Span, "this script would attach %d probes; the limit is %d", len(insts), c.maxProbes).
+			Hint("narrow the wildcards, or raise the limit: config = { max_probes = %d }", len(insts))
+	}
+	return insts
+}
+
+// kernelLacks gathers the errors of attach points that need what the
+// kernel lacks: by message, the first one's index in the diagnostics, and
+// how many more points said the same.
+type kernelLacks struct {
+	at   map[string]int
+	more map[int]int
+}
+
+// report reports err once per message.
+func (l *kernelLacks) report(err error, sp lang.Span, diags *lang.Diags) {
+	if i, ok := l.at[err.Error()]; ok {
+		l.more[i]++
+		return
+	}
+	diags.Errorf(sp, "%v", err)
+	l.at[err.Error()] = len(diags.List) - 1
+}
+
+// hint says how many more probes each reported lack concerns.
+func (l *kernelLacks) hint(diags *lang.Diags) {
+	for i, n := range l.more {
 		if n == 1 {
 			diags.List[i].Hint("1 more probe of this script needs it too")
 		} else {
 			diags.List[i].Hint("%d more probes of this script need it too", n)
 		}
 	}
-	c.checkFiltered(diags)
-	if len(insts) > c.maxProbes {
-		diags.Errorf(prog.Probes[0].Span, "this script would attach %d probes; the limit is %d", len(insts), c.maxProbes).
-			Hint("narrow the wildcards, or raise the limit: config = { max_probes = %d }", len(insts))
-	}
-	if diags.HasErrors() {
-		return nil, diags
-	}
+}
 
-	// Type check: first learn map types quietly, then variable types (with
-	// every map known), then check for real.
+// expandSpec finds the provider of one attach spec and the points it
+// names (none, after reporting why).
+func (c *compiler) expandSpec(spec *lang.ProbeSpec, overrides bool, lacks *kernelLacks, diags *lang.Diags) (*probes.Provider, []probes.Point) {
+	provName, parts := spec.Provider, c.specParts(spec.Parts)
+	if strings.Contains(provName, "$") {
+		// BEG$1, or $1 alone: the parameter may hold ':'s.
+		provName, parts = lang.SplitSpec(c.specParts([]string{spec.Raw})[0])
+	}
+	prov, ok := probes.Lookup(provName)
+	if !ok {
+		d := diags.Errorf(spec.Span, "unknown probe type %q", provName)
+		if known[provName] {
+			d.Msg = fmt.Sprintf("not supported yet: %s probes", provName)
+		}
+		return nil, nil
+	}
+	var points []probes.Point
+	var err error
+	if overrides {
+		// override() decides the mechanism, hence maybe the provider.
+		prov, points, err = probes.ResolveOverride(c.opts.Env, prov, parts)
+	} else {
+		points, err = prov.Expand(c.opts.Env, parts)
+	}
+	if err != nil {
+		if probes.KernelLacks(err) {
+			lacks.report(err, spec.Span, diags)
+		} else {
+			diags.Errorf(spec.Span, "%v", err)
+		}
+		return nil, nil
+	}
+	return prov, points
+}
+
+// instances checks the types of every instance: first learn map types
+// quietly, then variable types (with every map known), then check for real.
+func (k *checker) instances(insts []instance) {
 	k.quiet = true
 	for pass := 0; pass < 2; pass++ {
 		for _, in := range insts {
@@ -490,123 +541,61 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		checked[in.probe] = true
 		k.probe(in.probe, in.sc)
 	}
-	c.checkMapDecls(k.maps, diags)
-	if diags.HasErrors() {
-		return nil, diags
-	}
+}
 
-	// Resources: one BPF map per @map, named so bpftool shows the script's names.
-	names := sortedKeys(k.maps)
-	for i, name := range names {
-		mi := k.maps[name]
-		m := &Map{Name: mi.name, Key: mi.key, Value: mi.val, Order: i}
-		m.PerCPU = mi.val.IsAgg()
-		keySize := 8
-		if mi.key != nil {
-			keySize = mi.key.MemSize()
-		}
-		typ := ebpf.Hash
-		if m.PerCPU {
-			typ = ebpf.PerCPUHash
-		}
-		if mi.key == nil && mi.val.Kind == KCount {
-			// A keyless count is one per-CPU slot: the lookup cannot miss
-			// (and is inlined by the kernel). Zero means never counted.
-			typ, keySize = ebpf.PerCPUArray, 4
-		}
-		maxEntries := uint32(c.maxKeys)
-		if mi.key == nil {
-			maxEntries = 1
-		}
-		var flags uint32
-		if mi.key != nil {
-			// Entries are allocated as keys appear: creating a map costs
-			// nothing up front (a preallocated per-CPU map of 4096 keys
-			// took 3 ms to create).
-			flags = noPrealloc
-		}
-		if mi.val.IsHist() {
-			// One entry per (key, bucket), allocated as buckets fill.
-			keySize += 8
-			maxEntries = uint32(c.maxKeys) * 16
-			flags = noPrealloc
-			if mi.key == nil {
-				// Keyless: one per-CPU slot per bucket, indexed by bucket.
-				typ, keySize, flags = ebpf.PerCPUArray, 4, 0
-				maxEntries = 66
-				if mi.val.Kind == KLhist {
-					maxEntries = uint32((mi.val.Max-mi.val.Min)/mi.val.Step + 2)
-				}
-			}
-		}
-		if mi.val.Kind == KTseries {
-			// One entry per (key, bucket), preallocated as bpftrace's are
-			// (interval and profile probes run where a map without
-			// preallocation soon fails to allocate entries), unless there
-			// are very many.
-			keySize += 8
-			keys := c.maxKeys
-			if mi.key == nil {
-				keys = 1
-			}
-			maxEntries, flags = tseriesEntries(keys, mi.val.Intervals), 0
-			if maxEntries > maxPreallocTseries {
-				flags = noPrealloc
-			}
-		}
-		m.Spec = &ebpf.MapSpec{Name: mapObjName(name, i), Type: typ, KeySize: uint32(keySize),
-			ValueSize: uint32(mi.val.MemSize()), MaxEntries: maxEntries, Flags: flags}
-		c.declaredSpec(name, mi, m.Spec)
-		c.maps[name] = m
-	}
-
-	// Code generation.
-	lang.Walk(prog, func(n lang.Node) bool {
-		if call, ok := n.(*lang.Call); ok && call.Name == "exit" {
-			c.useExit = true
-		}
-		return true
-	})
-	obj := &Object{}
+// codegen is the third stage: one program per instance, and the scratch
+// memory the largest needs (0: none).
+func (c *compiler) codegen(insts []instance, diags *lang.Diags) ([]*Program, int) {
+	var progs []*Program
 	scratchSize := 0
 	for n, in := range insts {
-		g := c.generate(k.diags, in.sc, in.probe, n, in.index)
+		g := c.generate(diags, in.sc, in.probe, n, in.index)
 		if g.scratch {
 			scratchSize = max(scratchSize, g.scrMax)
 		}
-		insns := g.finish()
-		if len(insns) > 0 {
-			insns[0] = insns[0].WithSymbol(progName(n))
-			if len(g.subprogs) > 0 {
-				// With subprograms, the kernel wants BTF for every function.
-				insns[0] = btf.WithFuncMetadata(insns[0], mainFunc(progName(n)))
-			}
-		}
-		spec := &ebpf.ProgramSpec{
-			Name:         progName(n),
-			Type:         in.sc.prov.ProgType,
-			AttachType:   in.sc.prov.AttachType,
-			Instructions: insns,
-			License:      c.license,
-		}
-		if in.sc.prov.AttachTo != nil {
-			spec.AttachTo = in.sc.prov.AttachTo(in.sc.point)
-		}
-		if in.sc.prov.AttachTypeFor != nil {
-			if at := in.sc.prov.AttachTypeFor(in.sc.point); at != ebpf.AttachNone {
-				spec.AttachType = at
-			}
-		}
-		obj.Programs = append(obj.Programs, &Program{Point: in.sc.point, Provider: in.sc.prov, Spec: spec, Probe: in.index})
+		progs = append(progs, c.program(in, n, g))
 	}
-	if diags.HasErrors() {
-		return nil, diags
+	return progs, scratchSize
+}
+
+// program wraps an instance's generated code in its program spec.
+func (c *compiler) program(in instance, n int, g *gen) *Program {
+	insns := g.finish()
+	if len(insns) > 0 {
+		insns[0] = insns[0].WithSymbol(progName(n))
+		if len(g.subprogs) > 0 {
+			// With subprograms, the kernel wants BTF for every function.
+			insns[0] = btf.WithFuncMetadata(insns[0], mainFunc(progName(n)))
+		}
 	}
-	for _, name := range names {
+	prov, pt := in.sc.prov, in.sc.point
+	spec := &ebpf.ProgramSpec{
+		Name:         progName(n),
+		Type:         prov.ProgType,
+		AttachType:   prov.AttachType,
+		Instructions: insns,
+		License:      c.license,
+	}
+	if prov.AttachTo != nil {
+		spec.AttachTo = prov.AttachTo(pt)
+	}
+	if prov.AttachTypeFor != nil {
+		if at := prov.AttachTypeFor(pt); at != ebpf.AttachNone {
+			spec.AttachType = at
+		}
+	}
+	return &Program{Point: pt, Provider: prov, Spec: spec, Probe: in.index}
+}
+
+// object is the last stage: the programs with the maps they use. The
+// shared maps are those some instruction refers to.
+func (c *compiler) object(progs []*Program, scratchSize int) *Object {
+	obj := &Object{Programs: progs, Printfs: c.printfs, Patches: c.patches, NoPrintMaps: c.noPrintMaps}
+	for _, name := range sortedKeys(c.maps) {
 		obj.Maps = append(obj.Maps, c.maps[name])
 	}
-	obj.Printfs = c.printfs
-	if c.useRing {
+	used := referenced(progs)
+	if used[ringMap] {
 		size := c.ringSize
 		if !c.ringData && !c.ringSet {
 			// Only exit() writes to it: a few pages do (a 1 MiB ring
@@ -615,38 +604,48 @@ func Compile(prog *lang.Program, opts Options) (*Object, *lang.Diags) {
 		}
 		obj.Ring = &ebpf.MapSpec{Name: ringMap, Type: ebpf.RingBuf, MaxEntries: uint32(size)}
 	}
-	if c.useStats {
+	if used[statsMap] {
 		obj.Stats = &ebpf.MapSpec{Name: statsMap, Type: ebpf.Array, KeySize: 4, ValueSize: 8 * statCount, MaxEntries: 1,
 			Contents: statsContents()}
 	}
-	if c.useStacks {
+	if used[stackMap] {
 		obj.Stacks = stackMapSpec(c.maxKeys)
 	}
 	if c.useExit {
 		obj.Control = &ebpf.MapSpec{Name: ctlMap, Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}
 	}
 	if scratchSize > 0 {
-		obj.Scratch = scratchMapSpec(scratchSize, len(prog.Probes))
+		obj.Scratch = scratchMapSpec(scratchSize, len(c.prog.Probes))
 	}
-	obj.Patches = c.patches
-	obj.NoPrintMaps = c.noPrintMaps
 	for _, name := range c.getoptOrder {
 		obj.NamedParams = append(obj.NamedParams, c.getopts[name].param)
 	}
-	obj.Warnings = diags.Warnings()
-	return obj, diags
+	return obj
+}
+
+// referenced is the set of maps the programs' instructions refer to.
+func referenced(progs []*Program) map[string]bool {
+	used := map[string]bool{}
+	for _, p := range progs {
+		for _, ins := range p.Spec.Instructions {
+			if ins.IsLoadFromMap() {
+				used[ins.Reference()] = true
+			}
+		}
+	}
+	return used
 }
 
 // generate generates one probe instance: on the stack if it fits, else
 // again with scratch memory (scratch.go).
 func (c *compiler) generate(diags *lang.Diags, sc *scope, p *lang.Probe, n, probe int) *gen {
-	nprintf, ndiag := len(c.printfs), len(diags.List)
+	ndiag := len(diags.List)
 	g := newGen(c, sc, "p"+strconv.Itoa(n))
 	g.diags = diags
 	g.program(p)
 	if g.needsScratch() {
-		// Forget the first attempt's printf formats and diagnostics.
-		c.printfs, diags.List = c.printfs[:nprintf], diags.List[:ndiag]
+		// Forget the first attempt's diagnostics.
+		diags.List = diags.List[:ndiag]
 		limit := autoScratchLimit
 		if c.stackLimit >= 0 && (!g.overErr && g.loopOver == 0 || c.stackLimit < limit) {
 			limit = c.stackLimit
@@ -696,5 +695,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
-
-var _ = asm.R0

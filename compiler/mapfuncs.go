@@ -69,6 +69,16 @@ func checkPrint(k *checker, e *lang.Call) *Type {
 
 func (g *gen) mapIndex(m *lang.MapRef) int { return g.c.maps[m.Name].Order }
 
+// printRecord lays out print(value)'s record: a printf whose format prints
+// the value alone. print(@map) sends an event instead.
+func printRecord(c *compiler, sc *scope, e *lang.Call) *Printf {
+	if m, ok := e.Args[0].(*lang.MapRef); ok && m.Keys == nil {
+		return nil
+	}
+	t := sc.types[e.Args[0]]
+	return &Printf{Value: true, Args: []*Type{t}, Offs: []int{8}, Size: 8 + t.MemSize()}
+}
+
 func emitPrint(g *gen, e *lang.Call) *val {
 	if m, ok := e.Args[0].(*lang.MapRef); ok && m.Keys == nil {
 		var top, div int64
@@ -82,12 +92,11 @@ func emitPrint(g *gen, e *lang.Call) *val {
 		return nil
 	}
 	// print(value): a printf record whose format prints the value alone.
-	t := g.sc.types[e.Args[0]]
-	pf := &Printf{Value: true, Args: []*Type{t}, Offs: []int{8}, Size: 8 + t.MemSize()}
-	id := g.c.addPrintf(pf)
+	id, pf := g.record(e)
+	t := pf.Args[0]
 	v := g.expr(e.Args[0])
 	rec := g.mem(align8(pf.Size), nil)
-	g.emit(storeImm(rec.base(), rec.off, int64(id), asm.DWord))
+	g.emit(storeImm(rec.base(), rec.off, id, asm.DWord))
 	g.store(rec.part(8, t.MemSize(), t), v)
 	g.release(v)
 	g.output(rec)

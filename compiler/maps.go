@@ -88,7 +88,6 @@ func (g *gen) update(name string, key, value *val) {
 // to the counter.
 func (g *gen) insert(name string, key, value *val) {
 	g.callUpdate(name, key, value)
-	g.c.useStats = true
 	g.emit(asm.RSh.Imm(asm.R0, 63),
 		asm.LoadMapValue(asm.R1, 0, uint32(8*statMapFull)).WithReference(statsMap),
 		asm.StoreXAdd(asm.R1, asm.R0, asm.DWord),
@@ -107,7 +106,6 @@ func (g *gen) callUpdate(name string, key, value *val) {
 	g.load(asm.R2, key)
 	if value.kind == vImm && value.imm == 1 {
 		// count()'s first 1: the stats map holds that constant.
-		g.c.useStats = true
 		g.emit(asm.LoadMapValue(asm.R3, 0, uint32(8*statOne)).WithReference(statsMap))
 	} else {
 		g.load(asm.R3, value)
@@ -121,7 +119,6 @@ func (g *gen) countFailure(stat int) {
 	g.emit(asm.JEq.Imm(asm.R0, 0, ok))
 	if stat == statLost {
 		// R0 is -EAGAIN: DecodeStats divides it out.
-		g.c.useStats = true
 		g.emit(asm.LoadMapValue(asm.R1, 0, uint32(8*stat)).WithReference(statsMap),
 			asm.StoreXAdd(asm.R1, asm.R0, asm.DWord))
 	} else {
@@ -144,7 +141,6 @@ func (g *gen) countReadFault() {
 // bumpStat adds 1 to an error counter: the counters are one array value
 // addressed directly (BPF_PSEUDO_MAP_VALUE), so this is three instructions.
 func (g *gen) bumpStat(stat int) {
-	g.c.useStats = true
 	g.emit(asm.LoadMapValue(asm.R1, 0, uint32(8*stat)).WithReference(statsMap),
 		asm.Mov.Imm(asm.R2, 1),
 		asm.StoreXAdd(asm.R1, asm.R2, asm.DWord))

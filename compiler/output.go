@@ -92,19 +92,23 @@ func traceFormat(f string, verbs []Verb) string {
 	return b.String()
 }
 
-// emitReport sends an errorf or warnf record: a printf whose text user space
-// prints to stderr after the call's position (in the macro that made it,
-// for a call expanded from one).
-func emitReport(kind uint64) func(g *gen, e *lang.Call) *val {
-	return func(g *gen, e *lang.Call) *val {
-		emitPrintfKind(g, e, kind)
-		pf := g.c.printfs[len(g.c.printfs)-1]
-		pf.Loc = g.c.location(e.Span)
+// reportRecord lays out an errorf or warnf record: a printf whose text
+// user space prints to stderr after the call's position (in the macro that
+// made it, for a call expanded from one).
+func reportRecord(kind uint64) func(c *compiler, sc *scope, e *lang.Call) *Printf {
+	return func(c *compiler, sc *scope, e *lang.Call) *Printf {
+		pf := printfRecord(kind)(c, sc, e)
+		pf.Loc = c.location(e.Span)
 		for x := e.Span.Exp; x != nil && x.Macro != ""; x = x.Call.Exp {
-			pf.Expanded = append(pf.Expanded, SourceRef{Loc: g.c.location(x.Call), Context: g.c.context(x.Call)})
+			pf.Expanded = append(pf.Expanded, SourceRef{Loc: c.location(x.Call), Context: c.context(x.Call)})
 		}
-		return nil
+		return pf
 	}
+}
+
+func emitReport(g *gen, e *lang.Call) *val {
+	emitPrintfKind(g, e)
+	return nil
 }
 
 // location renders a span as bpftrace prints a runtime message's origin:
@@ -178,19 +182,27 @@ func checkCommandFunc(k *checker, e *lang.Call) *Type {
 	return checkPrintf(k, e)
 }
 
-func emitCommandFunc(kind uint64) func(g *gen, e *lang.Call) *val {
-	return func(g *gen, e *lang.Call) *val {
-		if kind == EventTime {
-			// The format is strftime's, applied in user space.
-			format := "%H:%M:%S\n"
-			if len(e.Args) == 1 {
-				format = e.Args[0].(*lang.StrLit).Val
-			}
-			id := g.c.addPrintf(&Printf{Format: format, Kind: kind, Size: 8})
-			g.event(uint64(id))
-			return nil
+// commandRecord lays out the record of system(), cat() or time(): time's
+// format is strftime's, applied in user space, and its record has no
+// arguments.
+func commandRecord(kind uint64) func(c *compiler, sc *scope, e *lang.Call) *Printf {
+	if kind != EventTime {
+		return printfRecord(kind)
+	}
+	return func(c *compiler, sc *scope, e *lang.Call) *Printf {
+		format := "%H:%M:%S\n"
+		if len(e.Args) == 1 {
+			format = e.Args[0].(*lang.StrLit).Val
 		}
-		emitPrintfKind(g, e, kind)
+		return &Printf{Format: format, Kind: kind, Size: 8}
+	}
+}
+
+func emitCommandFunc(g *gen, e *lang.Call) *val {
+	if id, pf := g.record(e); pf.Kind == EventTime {
+		g.event(uint64(id))
 		return nil
 	}
+	emitPrintfKind(g, e)
+	return nil
 }

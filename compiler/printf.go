@@ -145,6 +145,10 @@ func checkPrintf(k *checker, e *lang.Call) *Type {
 		}
 	}
 	if e.Name == "printf" && k.sc.ctx != nil && k.sc.ctx.SeqFile && k.inCallback == 0 {
+		if k.sc.seqCalls == nil {
+			k.sc.seqCalls = map[*lang.Call]bool{}
+		}
+		k.sc.seqCalls[e] = true
 		k.checkSeqPrintf(e) // iter.go
 	}
 	if len(args) != len(verbs) {
@@ -159,27 +163,35 @@ func emitPrintf(g *gen, e *lang.Call) *val {
 		emitSeqPrintf(g, e) // iter.go
 		return nil
 	}
-	emitPrintfKind(g, e, 0)
+	emitPrintfKind(g, e)
 	return nil
 }
 
-func emitPrintfKind(g *gen, e *lang.Call, kind uint64) {
-	lit := e.Args[0].(*lang.StrLit)
-	verbs, _ := ParseFormat(lit.Val)
-	pf := &Printf{Format: lit.Val, Verbs: verbs, Kind: kind}
-	off := 8
-	for _, a := range e.Args[1:] {
-		t := g.sc.types[a]
-		pf.Args = append(pf.Args, t)
-		pf.Offs = append(pf.Offs, off)
-		off += t.MemSize()
+// printfRecord lays out the record of a printf-like call: the id, then
+// each argument at its own width.
+func printfRecord(kind uint64) func(c *compiler, sc *scope, e *lang.Call) *Printf {
+	return func(c *compiler, sc *scope, e *lang.Call) *Printf {
+		lit := e.Args[0].(*lang.StrLit)
+		verbs, _ := ParseFormat(lit.Val)
+		pf := &Printf{Format: lit.Val, Verbs: verbs, Kind: kind}
+		off := 8
+		for _, a := range e.Args[1:] {
+			t := sc.types[a]
+			pf.Args = append(pf.Args, t)
+			pf.Offs = append(pf.Offs, off)
+			off += t.MemSize()
+		}
+		pf.Size = off
+		return pf
 	}
-	pf.Size = off
-	id := g.c.addPrintf(pf)
+}
+
+func emitPrintfKind(g *gen, e *lang.Call) {
+	id, pf := g.record(e)
 	// The id first, then the arguments (they may call helpers; none
 	// touches the record), then their stores.
 	rec := g.mem(align8(pf.Size), nil)
-	g.emit(storeImm(rec.base(), rec.off, int64(id), asm.DWord))
+	g.emit(storeImm(rec.base(), rec.off, id, asm.DWord))
 	vals := make([]*val, len(pf.Args))
 	for i, a := range e.Args[1:] {
 		vals[i] = g.expr(a)
@@ -199,14 +211,12 @@ func emitPrintfKind(g *gen, e *lang.Call, kind uint64) {
 
 // output sends a stack record to the ring buffer, counting drops.
 func (g *gen) output(rec *val) {
-	g.c.ringData = true
 	g.outputRecord(rec)
 }
 
 // outputRecord is output for exit()'s record, which alone needs no more
 // than a small ring buffer.
 func (g *gen) outputRecord(rec *val) {
-	g.c.useRing = true
 	g.mapPtr(asm.R1, ringMap)
 	g.load(asm.R2, rec)
 	g.emit(asm.Mov.Imm(asm.R3, int32(rec.size)), asm.Mov.Imm(asm.R4, 0), asm.FnRingbufOutput.Call())

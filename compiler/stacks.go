@@ -26,7 +26,6 @@ var (
 
 // stack returns a buffer holding {stack id, pid}.
 func (g *gen) stack(user bool) *val {
-	g.c.useStacks = true
 	t := tKstack
 	var flags int32
 	if user {
