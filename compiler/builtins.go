@@ -6,6 +6,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 
 	"github.com/bpfsh/bpfsh/lang"
+	"github.com/bpfsh/bpfsh/probes"
 )
 
 // The builtin table: one row for every name the language predeclares, and
@@ -104,7 +105,7 @@ func builtinRows() []builtin {
 
 		// the probe and its context
 		{name: "probe", form: formValue, typ: strType(64), value: func(g *gen) *val { return g.strLit(g.sc.point.String(), 64) }},
-		{name: "probetype", form: formValue, typ: strType(16), value: func(g *gen) *val { return g.strLit(probeType(g.sc.prov.Name), 16) }},
+		{name: "probetype", form: formValue, typ: strType(16), value: func(g *gen) *val { return g.strLit(probeType(g.sc.prov), 16) }},
 		{name: "ctx", form: formValue, typ: tCtx, value: emitCtx},
 		{name: "args", form: formValue, ctx: true, todo: true},
 		{name: "retval", form: formValue, ctx: true, todo: true},
@@ -266,11 +267,11 @@ func emitCtx(g *gen) *val {
 	return r
 }
 
-// probeType is bpftrace's name for a kind of probe (BEGIN and END are "special").
-func probeType(provider string) string {
-	switch provider {
-	case "BEGIN", "END", "begin", "end", "self":
+// probeType is bpftrace's name for a kind of probe: "special" for those
+// bpfsh runs itself (BEGIN, END, self).
+func probeType(prov *probes.Provider) string {
+	if prov.Runs.Driven() {
 		return "special"
 	}
-	return provider
+	return prov.Name
 }

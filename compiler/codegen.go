@@ -327,7 +327,7 @@ func (g *gen) program(p *lang.Probe) {
 	if returnsVar {
 		g.exit = g.label()
 	}
-	if g.c.useExit && g.sc.prov.Name != "BEGIN" && g.sc.prov.Name != "END" && !g.seqFile() {
+	if g.c.useExit && !g.sc.prov.Runs.Once() && !g.seqFile() {
 		// After exit(), no probe runs again, however long detaching takes.
 		g.exitFlag()
 		g.emit(asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord), asm.JNE.Imm(asm.R1, 0, g.exit))

@@ -14,7 +14,7 @@ type probeFilter struct {
 }
 
 func (c *compiler) keepPoint(prov *probes.Provider, pt probes.Point) bool {
-	if prov.Name == "BEGIN" || prov.Name == "END" {
+	if prov.Runs.Once() {
 		return true
 	}
 	if f := c.opts.ProbeFilter; f != nil && !f.MatchString(pt.String()) {

@@ -112,8 +112,11 @@ func checkCgroupPath(k *checker, e *lang.Call) *Type {
 // always in user mode; a profile sample looks at the interrupted code
 // segment (x86-64 pt_regs->cs); everything else traces the kernel.
 func emitUsermode(g *gen) *val {
+	if g.sc.prov.Runs.Once() {
+		return imm(1, tUint64)
+	}
 	switch g.sc.prov.Name {
-	case "BEGIN", "END", "uprobe", "uretprobe", "usdt":
+	case "uprobe", "uretprobe", "usdt":
 		return imm(1, tUint64)
 	case "profile":
 		const ptRegsCS = 136 // struct bpf_perf_event_data starts with the regs

@@ -17,6 +17,7 @@ func init() {
 	register(&Provider{
 		Name:       "iter",
 		Aliases:    []string{"it"},
+		Runs:       OnWalk,
 		ProgType:   ebpf.Tracing,
 		AttachType: ebpf.AttachTraceIter,
 		Expand: func(env *Env, parts []string) ([]Point, error) {

@@ -109,10 +109,35 @@ func (c *Context) Arg(name string) (Field, bool) {
 	return Field{}, false
 }
 
+// Lifecycle says when a provider's programs run: the runtime, the
+// compiler and --probe-filter decide by it, never by a provider's name.
+type Lifecycle uint8
+
+const (
+	OnEvent  Lifecycle = iota // attached to kernel events (the default)
+	AtBegin                   // once, before anything is attached (BEGIN)
+	AtEnd                     // once, as the script ends (END)
+	OnSignal                  // each time bpfsh receives SIGUSR1 (self)
+	OnWalk                    // once, after BEGIN: the kernel walks its objects (iter)
+)
+
+// Once reports whether the programs run exactly once, at the start or end
+// of the script: they are not attach points to filter, and exit() cannot
+// have stopped them beforehand.
+func (l Lifecycle) Once() bool { return l == AtBegin || l == AtEnd }
+
+// Driven reports whether bpfsh runs the programs itself (through
+// BPF_PROG_TEST_RUN) instead of attaching them: bpftrace calls these
+// probes "special", and a pinned policy, which has no bpfsh process, cannot
+// have them.
+func (l Lifecycle) Driven() bool { return l == AtBegin || l == AtEnd || l == OnSignal }
+
 // Provider describes one probe type.
 type Provider struct {
 	Name    string
 	Aliases []string
+	// Runs is when the programs run.
+	Runs Lifecycle
 	// ProgType is the BPF program type generated for this provider.
 	ProgType   ebpf.ProgramType
 	AttachType ebpf.AttachType

@@ -10,10 +10,15 @@ import (
 // of a raw tracepoint program: no attach, no helper thread, no uprobe on
 // ourselves.
 func init() {
-	for _, name := range []string{"BEGIN", "END"} {
+	for _, sp := range []struct {
+		name string
+		runs Lifecycle
+	}{{"BEGIN", AtBegin}, {"END", AtEnd}} {
+		name := sp.name
 		register(&Provider{
 			Name:     name,
 			Aliases:  []string{strings.ToLower(name)}, // current bpftrace spells them begin/end
+			Runs:     sp.runs,
 			ProgType: ebpf.RawTracepoint,
 			Expand: func(_ *Env, parts []string) ([]Point, error) {
 				if len(parts) != 0 {
@@ -30,6 +35,7 @@ func init() {
 func init() {
 	register(&Provider{
 		Name:     "self",
+		Runs:     OnSignal,
 		ProgType: ebpf.RawTracepoint,
 		Expand: func(_ *Env, parts []string) ([]Point, error) {
 			if len(parts) != 2 || parts[0] != "signal" {

@@ -13,6 +13,7 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 
 	"github.com/bpfsh/bpfsh/compiler"
+	"github.com/bpfsh/bpfsh/probes"
 )
 
 // A Live is a run that grows, the REPL's: compiled objects arrive one after
@@ -161,10 +162,10 @@ func (l *Live) Load(obj *compiler.Object, first, end int) (b *Batch, err error) 
 	}
 	for _, cp := range progs {
 		p := b.Probes[cp.Probe-first]
-		switch cp.Provider.Name {
-		case "BEGIN":
+		switch cp.Provider.Runs {
+		case probes.AtBegin:
 			p.Kind = KindBegin
-		case "END":
+		case probes.AtEnd:
 			p.Kind = KindEnd
 		}
 		p.progs = append(p.progs, loaded[cp])

@@ -66,8 +66,7 @@ func Pin(env *probes.Env, obj *compiler.Object, name, file, source string, w io.
 	}
 	var progs []*compiler.Program
 	for _, p := range obj.Programs {
-		switch p.Provider.Name {
-		case "BEGIN", "END", "self":
+		if p.Provider.Runs.Driven() {
 			return fmt.Errorf("%s probes cannot be pinned: a pinned policy has no start or end", p.Provider.Name)
 		}
 		progs = append(progs, p)

@@ -92,14 +92,14 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	var begin, end, self []*ebpf.Program
 	var attachable, iters []*compiler.Program
 	for _, p := range obj.Programs {
-		switch p.Provider.Name {
-		case "BEGIN":
+		switch p.Provider.Runs {
+		case probes.AtBegin:
 			begin = append(begin, r.progs[p])
-		case "END":
+		case probes.AtEnd:
 			end = append(end, r.progs[p])
-		case "iter":
+		case probes.OnWalk:
 			iters = append(iters, p)
-		case "self":
+		case probes.OnSignal:
 			self = append(self, r.progs[p])
 		default:
 			attachable = append(attachable, p)

@@ -710,7 +710,8 @@ func (c *completer) spec(word string) ([][]rune, int) {
 	if !hasColon {
 		var names []string
 		for _, n := range probes.Names() {
-			if n == "BEGIN" || n == "END" || n == "begin" || n == "end" {
+			if p, _ := probes.Lookup(n); p.Runs.Once() {
+				// BEGIN and END take no parts.
 				names = append(names, n)
 			} else {
 				names = append(names, n+":")
