@@ -1,12 +1,11 @@
 // Package compiler turns a parsed bpfsh program into BPF programs and maps
-// as pure data: it checks types, plans resources (maps, printf formats) and
-// generates instructions in a fixed order. It never touches the kernel; what
-// it knows about the machine comes through probes.Env, which tests point at
-// captured files.
+// as pure data (the Object of object.go, which the runtime reads): it checks
+// types, plans resources (maps, record layouts) and generates instructions
+// in a fixed order. It never touches the kernel; what it knows about the
+// machine comes through probes.Env, which tests point at captured files.
 package compiler
 
 import (
-	"encoding/binary"
 	"fmt"
 	"regexp"
 	"sort"
@@ -49,56 +48,6 @@ type Options struct {
 // DefaultMaxProbes is the default limit on attach points, as bpftrace's.
 const DefaultMaxProbes = 1024
 
-// Names of the maps every program may share.
-const (
-	ringMap  = "bpfsh_events"
-	statsMap = "bpfsh_stats"
-	ctlMap   = "bpfsh_ctl"
-)
-
-// Indexes in the stats map (per-CPU counters of things that went wrong).
-const (
-	statLost      = iota // ring buffer full: events dropped
-	statMapFull          // map update failed (max entries reached)
-	statReadFault        // bpf_probe_read* failed (a bad or paged-out address)
-	statOne              // not a counter: the constant 1, a value pointer for count()'s first insert
-	statDivZero          // a division or modulo by zero (its result was taken as 1)
-	statCount
-)
-
-// eagain is EAGAIN, the only error bpf_ringbuf_output returns with valid
-// flags and size: the lost-events counter adds R0 (-EAGAIN) per failure,
-// one instruction less than a branch to an add of 1.
-const eagain = 11
-
-// Counters is what a program's stats map says went wrong.
-type Counters struct {
-	Lost       uint64 // events dropped because the ring buffer was full
-	MapFull    uint64 // map updates that failed (max keys reached)
-	ReadFaults uint64 // probe_read* calls that failed
-	DivZero    uint64 // divisions or modulos by zero (taken as 1)
-}
-
-// DecodeStats reads the stats map's single value.
-func DecodeStats(raw []byte) Counters {
-	at := func(i int) uint64 {
-		if 8*i+8 > len(raw) {
-			return 0
-		}
-		return binary.LittleEndian.Uint64(raw[8*i:])
-	}
-	return Counters{Lost: -at(statLost) / eagain, MapFull: at(statMapFull), ReadFaults: at(statReadFault),
-		DivZero: at(statDivZero)}
-}
-
-// statsContents is the stats map's initial value: zero counters and the
-// constant one.
-func statsContents() []ebpf.MapKV {
-	v := make([]byte, 8*statCount)
-	binary.LittleEndian.PutUint64(v[8*statOne:], 1)
-	return []ebpf.MapKV{{Key: uint32(0), Value: v}}
-}
-
 // noPrealloc is BPF_F_NO_PREALLOC: hash map entries allocated as they are used.
 const noPrealloc = 1
 
@@ -110,82 +59,6 @@ const RingSize = 1 << 20
 
 // exitRingSize is the ring buffer's size when only exit() writes to it.
 const exitRingSize = 4 << 12
-
-// PatchKind names a constant the runtime fills in just before loading.
-type PatchKind int
-
-const (
-	PatchStartTime PatchKind = iota // ktime (ns) when the script started, for elapsed
-	PatchNCPUs                      // number of possible CPUs
-	PatchChildPID                   // pid of the -c command
-	PatchTAIOffset                  // CLOCK_TAI minus CLOCK_BOOTTIME (ns), for nsecs(sw_tai) and tseries()
-)
-
-// Program is one BPF program: one probe body at one attach point.
-type Program struct {
-	Point    probes.Point
-	Provider *probes.Provider
-	Spec     *ebpf.ProgramSpec
-	Probe    int // index of the probe in the source
-}
-
-// Map is one @map.
-type Map struct {
-	Name   string // "@x", "@" for the anonymous map
-	Key    *Type  // nil: scalar
-	Value  *Type
-	PerCPU bool
-	Spec   *ebpf.MapSpec
-	Order  int // position of first use in the source
-}
-
-// Object is the compiled form of a script.
-type Object struct {
-	Programs []*Program
-	Maps     []*Map // sorted by name
-	Printfs  []*Printf
-	// Ring and Stats are the event ring buffer and error counters, nil when unused.
-	Ring   *ebpf.MapSpec
-	Stats  *ebpf.MapSpec
-	Stacks *ebpf.MapSpec // stack traces for kstack/ustack
-	// Control holds the exit flag: once exit() has run, probes do nothing.
-	Control *ebpf.MapSpec
-	// Scratch holds the large values of probes that do not fit the stack.
-	Scratch *ebpf.MapSpec
-	// Patches lists instructions (by symbol) whose constants the runtime sets.
-	Patches  map[string]PatchKind
-	Warnings string
-	// NoPrintMaps: config = { print_maps_on_exit = 0 }; maps are not
-	// printed when the program ends.
-	NoPrintMaps bool
-	// NamedParams are the parameters the program reads with getopt(), in
-	// source order.
-	NamedParams []NamedParam
-}
-
-// MapSpecs returns every map spec by name, for loading.
-func (o *Object) MapSpecs() map[string]*ebpf.MapSpec {
-	out := map[string]*ebpf.MapSpec{}
-	for _, m := range o.Maps {
-		out[m.Spec.Name] = m.Spec
-	}
-	if o.Ring != nil {
-		out[ringMap] = o.Ring
-	}
-	if o.Stats != nil {
-		out[statsMap] = o.Stats
-	}
-	if o.Stacks != nil {
-		out[stackMap] = o.Stacks
-	}
-	if o.Control != nil {
-		out[ctlMap] = o.Control
-	}
-	if o.Scratch != nil {
-		out[scratchMap] = o.Scratch
-	}
-	return out
-}
 
 type compiler struct {
 	prog      *lang.Program

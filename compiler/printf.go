@@ -9,52 +9,6 @@ import (
 	"github.com/bpfsh/bpfsh/lang"
 )
 
-// Events are records in the ring buffer, each starting with a u64 id: a
-// printf's index in Object.Printfs, or one of these.
-const (
-	EventExit  uint64 = 0x7fffff00 + iota // followed by the exit code (u64)
-	EventPrint                            // map index, top, div
-	EventClear                            // map index
-	EventZero                             // map index
-	// Kinds of printf-like records (Printf.Kind).
-	EventSystem // run the formatted command
-	EventCat    // print the named file
-	EventTime   // print the time, strftime-formatted
-	EventJoin   // join(): a count, then strings of ArgLen bytes; Format is the delimiter
-	EventErrorf // print to stderr as an error, after Printf.Loc
-	EventWarnf  // print to stderr as a warning, after Printf.Loc
-)
-
-// Verb is one conversion in a printf format.
-type Verb struct {
-	Spec string // the whole conversion as written, e.g. "%-5llu"
-	Conv byte   // d, i, u, x, X, o, s, c, p, ...
-}
-
-// Printf is one printf call site: the format and how its arguments are
-// laid out in the event record after the id.
-type Printf struct {
-	Format string
-	Verbs  []Verb
-	Args   []*Type
-	Offs   []int // offset of each argument from the start of the record
-	Size   int
-	Value  bool   // print(value): the single argument printed alone on a line
-	Kind   uint64 // 0 for printf; EventSystem, EventCat, EventTime, EventJoin, EventErrorf or EventWarnf
-	ArgLen int    // EventJoin: bytes of each string
-	Loc    string // errorf/warnf: where the call is, as file:line:col-endcol
-	// Expanded lists, for an errorf/warnf in a macro, the calls that
-	// expanded it (innermost first).
-	Expanded []SourceRef
-}
-
-// SourceRef is a place in the source: its location and the source line
-// with the span underlined (bpftrace's "~~~~" style).
-type SourceRef struct {
-	Loc     string
-	Context string
-}
-
 // ParseFormat splits a printf format into conversions. Length modifiers
 // (h, hh, l, ll, z, j, t) are accepted and ignored: arguments are 64-bit.
 func ParseFormat(f string) ([]Verb, error) {
