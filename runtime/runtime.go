@@ -89,28 +89,13 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if err := r.load(); err != nil {
 		return 1, err
 	}
-	var begin, end, self []*ebpf.Program
-	var attachable, iters []*compiler.Program
-	for _, p := range obj.Programs {
-		switch p.Provider.Runs {
-		case probes.AtBegin:
-			begin = append(begin, r.progs[p])
-		case probes.AtEnd:
-			end = append(end, r.progs[p])
-		case probes.OnWalk:
-			iters = append(iters, p)
-		case probes.OnSignal:
-			self = append(self, r.progs[p])
-		default:
-			attachable = append(attachable, p)
-		}
-	}
+	g := groupPrograms(obj, r.progs)
 	// BEGIN runs before the other probes are attached, as bpftrace's
 	// begin: nothing else has fired when it starts, and an interval's first
 	// tick comes a whole period after it. (Its output waits in the ring
 	// buffer until the attach line is out.)
 	if !opts.DryRun {
-		for _, p := range begin {
+		for _, p := range g.begin {
 			if err := runOnce(p); err != nil {
 				return 1, fmt.Errorf("run BEGIN: %w", err)
 			}
@@ -119,20 +104,14 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if child != nil {
 		child.waitReady()
 	}
-	if err := r.attach(attachable); err != nil {
+	if err := r.attach(g.attachable); err != nil {
 		return 1, err
 	}
 	if os.Getenv("BPFSH_INJECT_PANIC") == "attached" {
 		// Fault injection for the teardown test: cleanup must survive a panic.
 		panic("injected panic after attaching")
 	}
-	// Said once every probe is attached, so whoever waits for it can act.
-	if opts.JSON {
-		jsonCountLine(out, "attached_probes", "probes", uint64(len(obj.Programs)))
-	} else if !opts.Quiet {
-		fmt.Fprintf(out, "Attached %d probe%s\n", len(obj.Programs), plural(len(obj.Programs)))
-	}
-	out.Flush()
+	r.announce()
 	if opts.DryRun {
 		return 0, nil
 	}
@@ -153,29 +132,78 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if opts.WatchPID > 0 {
 		pidDone = waitPID(opts.WatchPID)
 	}
-	if err := r.runIters(iters); err != nil {
+	if err := r.runIters(g.iters); err != nil {
 		return 1, err
 	}
-	if len(attachable) == 0 && len(self) == 0 && child == nil && pidDone == nil {
-		// Only BEGIN/END: nothing more will happen.
-		r.drain()
-	} else {
-	wait:
-		for {
-			select {
-			case <-r.exited:
-			case <-sigs:
-			case <-childDone:
-				selfProbes(usr1, self, opts.Err, false) // a signal the child sent before it ended
-			case <-pidDone:
-			case <-usr1:
-				selfProbes(usr1, self, opts.Err, true)
-				continue
-			}
-			break wait
+	r.waitEnd(g, sigs, usr1, childDone, pidDone)
+	if err := r.finish(g.end); err != nil {
+		return 1, err
+	}
+	return r.exitCode, nil
+}
+
+// programGroups sorts a script's programs by when they run.
+type programGroups struct {
+	begin, end, self  []*ebpf.Program
+	attachable, iters []*compiler.Program
+}
+
+func groupPrograms(obj *compiler.Object, progs map[*compiler.Program]*ebpf.Program) programGroups {
+	var g programGroups
+	for _, p := range obj.Programs {
+		switch p.Provider.Runs {
+		case probes.AtBegin:
+			g.begin = append(g.begin, progs[p])
+		case probes.AtEnd:
+			g.end = append(g.end, progs[p])
+		case probes.OnWalk:
+			g.iters = append(g.iters, p)
+		case probes.OnSignal:
+			g.self = append(g.self, progs[p])
+		default:
+			g.attachable = append(g.attachable, p)
 		}
 	}
-	// Detach first so no more events arrive, then END, then maps.
+	return g
+}
+
+// announce says that every probe is attached, so whoever waits for it can act.
+func (r *run) announce() {
+	n := len(r.obj.Programs)
+	if r.opts.JSON {
+		jsonCountLine(r.out, "attached_probes", "probes", uint64(n))
+	} else if !r.opts.Quiet {
+		fmt.Fprintf(r.out, "Attached %d probe%s\n", n, plural(n))
+	}
+	r.out.Flush()
+}
+
+// waitEnd returns when the script ends: exit(), a signal, the end of the
+// -c command or of the -p process; or at once when only BEGIN and END run.
+// SIGUSR1 meanwhile runs the self:signal:SIGUSR1 probes.
+func (r *run) waitEnd(g programGroups, sigs, usr1 chan os.Signal, childDone, pidDone <-chan struct{}) {
+	if len(g.attachable) == 0 && len(g.self) == 0 && childDone == nil && pidDone == nil {
+		r.drain() // nothing more will happen
+		return
+	}
+	for {
+		select {
+		case <-r.exited:
+		case <-sigs:
+		case <-childDone:
+			selfProbes(usr1, g.self, r.opts.Err, false) // a signal the child sent before it ended
+		case <-pidDone:
+		case <-usr1:
+			selfProbes(usr1, g.self, r.opts.Err, true)
+			continue
+		}
+		return
+	}
+}
+
+// finish detaches first, so that no more events arrive, then runs END and
+// prints the maps and what was lost.
+func (r *run) finish(end []*ebpf.Program) error {
 	r.detach()
 	r.drain()
 	r.mu.Lock()
@@ -184,14 +212,14 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if !r.stopped() {
 		for _, p := range end {
 			if err := runOnce(p); err != nil {
-				return 1, fmt.Errorf("run END: %w", err)
+				return fmt.Errorf("run END: %w", err)
 			}
 		}
 		r.drain()
 	}
 	r.printMaps()
 	r.reportLoss()
-	return r.exitCode, nil
+	return nil
 }
 
 func plural(n int) string {
@@ -346,126 +374,136 @@ func (r *run) handle(raw []byte) {
 			// Records made before exit() took effect, as bpftrace: not shown.
 			return
 		}
-		pf := r.obj.Printfs[id]
-		if pf.Value {
-			v := decode(pf.Args[0], raw[8:8+pf.Args[0].MemSize()])
-			if r.opts.JSON {
-				jsonLine(r.out, "value", v)
-			} else {
-				io.WriteString(r.out, textValue(v)+"\n")
-			}
-			return
-		}
-		if pf.Kind == compiler.EventTime {
-			if r.opts.JSON {
-				jsonLine(r.out, "time", Str(strftime(pf.Format, time.Now())))
-			} else {
-				io.WriteString(r.out, strftime(pf.Format, time.Now()))
-			}
-			return
-		}
-		if pf.Kind == compiler.EventJoin {
-			text := formatJoin(pf, raw)
-			if r.opts.JSON {
-				jsonLine(r.out, "join", Str(text))
-			} else {
-				io.WriteString(r.out, text+"\n")
-			}
-			return
-		}
-		text := formatPrintf(pf, raw)
-		if r.opts.JSON {
-			switch pf.Kind {
-			case 0:
-				jsonLine(r.out, "printf", Str(text))
-				return
-			case compiler.EventSystem:
-				// system() and cat() output become one record each.
-				var b strings.Builder
-				runSystem(&b, text)
-				jsonLine(r.out, "syscall", Str(b.String()))
-				return
-			case compiler.EventCat:
-				var b strings.Builder
-				catFile(&b, r.opts.Err, text)
-				jsonLine(r.out, "cat", Str(b.String()))
-				return
-			}
-		}
-		switch pf.Kind {
-		case compiler.EventSystem:
-			r.out.Flush()
-			runSystem(r.out, text)
-		case compiler.EventCat:
-			catFile(r.out, r.opts.Err, text)
-		case compiler.EventErrorf, compiler.EventWarnf:
-			sev := "ERROR"
-			if pf.Kind == compiler.EventWarnf {
-				if r.opts.NoWarnings {
-					return
-				}
-				sev = "WARNING"
-			}
-			r.out.Flush()
-			fmt.Fprintf(r.opts.Err, "%s: %s: %s\n", pf.Loc, sev, text)
-			for _, e := range pf.Expanded {
-				// The macro calls that the errorf came from, as bpftrace shows them.
-				fmt.Fprintf(r.opts.Err, "%s: %s: expanded from\n%s\n", e.Loc, sev, e.Context)
-			}
-		default:
-			io.WriteString(r.out, text)
-		}
+		r.record(r.obj.Printfs[id], raw)
 	case id == compiler.EventPrint || id == compiler.EventClear || id == compiler.EventZero:
-		if len(raw) < 16 {
-			return
-		}
-		idx := binary.LittleEndian.Uint64(raw[8:])
-		if idx >= uint64(len(r.obj.Maps)) {
-			return
-		}
-		m := r.obj.Maps[idx]
-		bm := r.coll.Maps[m.Spec.Name]
-		var err error
-		switch id {
-		case compiler.EventPrint:
-			var top, div uint64
-			if len(raw) >= 32 {
-				top, div = binary.LittleEndian.Uint64(raw[16:]), binary.LittleEndian.Uint64(raw[24:])
-			}
-			if bm.Type() == ebpf.PerCPUArray && !m.Value.IsHist() && !zeroed[m] {
-				// print() of a keyless count shows 0 before the first
-				// count or after clear(), as bpftrace does; the
-				// listing at exit leaves it out.
-				zeroed[m] = true
-				defer delete(zeroed, m)
-			}
-			if m.Key == nil && m.Value.Kind == compiler.KInt && !r.opts.JSON {
-				// Likewise an integer scalar never assigned.
-				if es, _ := readMap(m, bm); len(es) == 0 {
-					fmt.Fprintf(r.out, "%s: 0\n", m.Name)
-					break
-				}
-			}
-			if r.opts.JSON {
-				err = jsonMap(r.out, m, bm, int(top), int64(div))
-			} else {
-				err = printMapZero(r.out, m, bm, int(top), int64(div), true)
-			}
-		case compiler.EventClear:
-			delete(zeroed, m)
-			err = clearMap(bm)
-		case compiler.EventZero:
-			err = zeroMap(m, bm)
-		}
-		if err != nil {
-			fmt.Fprintf(r.opts.Err, "ERROR: %v\n", err)
-		}
+		r.mapEvent(id, raw)
 	case id == compiler.EventExit:
 		if !r.exitSeen {
 			r.exitSeen = true
 			r.exitCode = int(int64(binary.LittleEndian.Uint64(raw[8:])))
 			r.once.Do(func() { close(r.exited) })
 		}
+	}
+}
+
+// record prints one output record: a value, time(), join(), printf(),
+// system(), cat(), errorf() or warnf().
+func (r *run) record(pf *compiler.Printf, raw []byte) {
+	if pf.Value {
+		v := decode(pf.Args[0], raw[8:8+pf.Args[0].MemSize()])
+		if r.opts.JSON {
+			jsonLine(r.out, "value", v)
+		} else {
+			io.WriteString(r.out, textValue(v)+"\n")
+		}
+		return
+	}
+	if pf.Kind == compiler.EventTime {
+		if r.opts.JSON {
+			jsonLine(r.out, "time", Str(strftime(pf.Format, time.Now())))
+		} else {
+			io.WriteString(r.out, strftime(pf.Format, time.Now()))
+		}
+		return
+	}
+	if pf.Kind == compiler.EventJoin {
+		text := formatJoin(pf, raw)
+		if r.opts.JSON {
+			jsonLine(r.out, "join", Str(text))
+		} else {
+			io.WriteString(r.out, text+"\n")
+		}
+		return
+	}
+	text := formatPrintf(pf, raw)
+	if r.opts.JSON {
+		switch pf.Kind {
+		case 0:
+			jsonLine(r.out, "printf", Str(text))
+			return
+		case compiler.EventSystem:
+			// system() and cat() output become one record each.
+			var b strings.Builder
+			runSystem(&b, text)
+			jsonLine(r.out, "syscall", Str(b.String()))
+			return
+		case compiler.EventCat:
+			var b strings.Builder
+			catFile(&b, r.opts.Err, text)
+			jsonLine(r.out, "cat", Str(b.String()))
+			return
+		}
+	}
+	switch pf.Kind {
+	case compiler.EventSystem:
+		r.out.Flush()
+		runSystem(r.out, text)
+	case compiler.EventCat:
+		catFile(r.out, r.opts.Err, text)
+	case compiler.EventErrorf, compiler.EventWarnf:
+		sev := "ERROR"
+		if pf.Kind == compiler.EventWarnf {
+			if r.opts.NoWarnings {
+				return
+			}
+			sev = "WARNING"
+		}
+		r.out.Flush()
+		fmt.Fprintf(r.opts.Err, "%s: %s: %s\n", pf.Loc, sev, text)
+		for _, e := range pf.Expanded {
+			// The macro calls that the errorf came from, as bpftrace shows them.
+			fmt.Fprintf(r.opts.Err, "%s: %s: expanded from\n%s\n", e.Loc, sev, e.Context)
+		}
+	default:
+		io.WriteString(r.out, text)
+	}
+}
+
+// mapEvent carries out print(), clear() or zero() of the map the record names.
+func (r *run) mapEvent(id uint64, raw []byte) {
+	if len(raw) < 16 {
+		return
+	}
+	idx := binary.LittleEndian.Uint64(raw[8:])
+	if idx >= uint64(len(r.obj.Maps)) {
+		return
+	}
+	m := r.obj.Maps[idx]
+	bm := r.coll.Maps[m.Spec.Name]
+	var err error
+	switch id {
+	case compiler.EventPrint:
+		var top, div uint64
+		if len(raw) >= 32 {
+			top, div = binary.LittleEndian.Uint64(raw[16:]), binary.LittleEndian.Uint64(raw[24:])
+		}
+		if bm.Type() == ebpf.PerCPUArray && !m.Value.IsHist() && !zeroed[m] {
+			// print() of a keyless count shows 0 before the first
+			// count or after clear(), as bpftrace does; the
+			// listing at exit leaves it out.
+			zeroed[m] = true
+			defer delete(zeroed, m)
+		}
+		if m.Key == nil && m.Value.Kind == compiler.KInt && !r.opts.JSON {
+			// Likewise an integer scalar never assigned.
+			if es, _ := readMap(m, bm); len(es) == 0 {
+				fmt.Fprintf(r.out, "%s: 0\n", m.Name)
+				break
+			}
+		}
+		if r.opts.JSON {
+			err = jsonMap(r.out, m, bm, int(top), int64(div))
+		} else {
+			err = printMapZero(r.out, m, bm, int(top), int64(div), true)
+		}
+	case compiler.EventClear:
+		delete(zeroed, m)
+		err = clearMap(bm)
+	case compiler.EventZero:
+		err = zeroMap(m, bm)
+	}
+	if err != nil {
+		fmt.Fprintf(r.opts.Err, "ERROR: %v\n", err)
 	}
 }
 
