@@ -14,6 +14,9 @@ type mapInfo struct {
 	key   *Type  // nil for a scalar map
 	val   *Type
 	first lang.Span
+	// keyNames name the key's parts after the expressions that make them
+	// (see keyNames), for the runtime's metrics labels.
+	keyNames []string
 }
 
 // scope holds what one probe instance (a probe body at one attach point) knows.
@@ -432,9 +435,10 @@ func (k *checker) keys(m *lang.MapRef) *Type {
 func (k *checker) defineMap(m *lang.MapRef, keyT, valT *Type, sp lang.Span) {
 	mi, ok := k.maps[m.Name]
 	if !ok {
-		k.maps[m.Name] = &mapInfo{name: "@" + m.Name, key: keyT, val: valT, first: sp}
+		k.maps[m.Name] = &mapInfo{name: "@" + m.Name, key: keyT, val: valT, first: sp, keyNames: keyNames(m.Keys)}
 		return
 	}
+	mi.keyNames = agreeNames(mi.keyNames, keyNames(m.Keys))
 	switch {
 	case (mi.key == nil) != (keyT == nil):
 		k.errorf(m.Span, "@%s is used both with and without keys", m.Name)

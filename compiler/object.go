@@ -40,6 +40,10 @@ type Map struct {
 	PerCPU bool
 	Spec   *ebpf.MapSpec
 	Order  int // position of first use in the source
+	// KeyNames name the parts of the key after the expressions that set
+	// them (@m[comm, $x, 1 + 2] → comm, x, key2), one per key expression:
+	// the runtime's metrics labels (a single tuple-typed key is one part).
+	KeyNames []string
 }
 
 // Object is the compiled form of a script.

@@ -64,7 +64,7 @@ func (c *compiler) planMaps(maps map[string]*mapInfo) {
 	names := sortedKeys(maps)
 	for i, name := range names {
 		mi := maps[name]
-		m := &Map{Name: mi.name, Key: mi.key, Value: mi.val, Order: i}
+		m := &Map{Name: mi.name, Key: mi.key, Value: mi.val, Order: i, KeyNames: mi.keyNames}
 		m.PerCPU = mi.val.IsAgg()
 		keySize := 8
 		if mi.key != nil {
