@@ -28,7 +28,7 @@ func keyNames(keys []lang.Expr) []string {
 				name = e.Name // comm(), pid(): the builtin's call form
 			}
 		}
-		if !labelName(name) || seen[name] {
+		if !IsLabelName(name) || seen[name] {
 			name = "key" + strconv.Itoa(i)
 		}
 		seen[name] = true
@@ -58,10 +58,10 @@ func agreeNames(a, b []string) []string {
 	return out
 }
 
-// labelName reports whether s is a Prometheus label name that a key part
-// may take: [a-zA-Z_][a-zA-Z0-9_]*, not reserved (__…), and not keyN,
-// which is a position's.
-func labelName(s string) bool {
+// IsLabelName reports whether s is a Prometheus label name that a key part
+// (or a label the user adds) may take: [a-zA-Z_][a-zA-Z0-9_]*, not
+// reserved (__…), and not keyN, which is a key position's.
+func IsLabelName(s string) bool {
 	if s == "" || len(s) >= 2 && s[:2] == "__" {
 		return false
 	}

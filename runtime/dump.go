@@ -54,7 +54,7 @@ func readDump(m *compiler.Map, bm *ebpf.Map, top int, div int64, zero bool) (*ma
 		if top > 0 && top < len(hs) {
 			hs = hs[len(hs)-top:]
 		}
-		if len(hs) == 0 && m.Key == nil && zeroed[m] {
+		if len(hs) == 0 && m.Key == nil && zeroed.has(m) {
 			d.add(m, nil, Hist{Log2: m.Value.Kind == compiler.KHist})
 		}
 		for _, h := range hs {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/cilium/ebpf"
 
@@ -37,7 +38,7 @@ func readMap(m *compiler.Map, bm *ebpf.Map) ([]entry, error) {
 			for _, v := range vals {
 				s += v
 			}
-			if s == 0 && bm.Type() == ebpf.PerCPUArray && !zeroed[m] {
+			if s == 0 && bm.Type() == ebpf.PerCPUArray && !zeroed.has(m) {
 				continue // a keyless count that never counted: nothing to print
 			}
 			out = append(out, numEntry(key, int64(s)))
@@ -151,11 +152,33 @@ func clearMap(bm *ebpf.Map) error {
 // zeroMap sets every value to zero (histograms lose their buckets).
 // zeroed holds keyless counts that zero() set to 0: unlike ones that never
 // counted, they print as 0.
-var zeroed = map[*compiler.Map]bool{}
+// A scrape (metrics.go) reads it from another goroutine.
+var zeroed = &zeroedSet{m: map[*compiler.Map]bool{}}
+
+type zeroedSet struct {
+	mu sync.Mutex
+	m  map[*compiler.Map]bool
+}
+
+func (z *zeroedSet) has(m *compiler.Map) bool {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.m[m]
+}
+
+func (z *zeroedSet) set(m *compiler.Map, on bool) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if on {
+		z.m[m] = true
+	} else {
+		delete(z.m, m)
+	}
+}
 
 func zeroMap(m *compiler.Map, bm *ebpf.Map) error {
 	if bm.Type() == ebpf.PerCPUArray {
-		zeroed[m] = true
+		zeroed.set(m, true)
 	}
 	if m.Value.IsHist() || bm.Type() == ebpf.PerCPUArray {
 		return clearMap(bm)

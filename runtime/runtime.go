@@ -42,6 +42,8 @@ type Options struct {
 	NoWarnings bool
 	// Env is the machine the probes attach on (required).
 	Env *probes.Env
+	// Metrics (--metrics) serves the maps to Prometheus while the run runs.
+	Metrics *MetricsConfig
 }
 
 // Run executes obj until exit(), a signal, or (for BEGIN/END-only
@@ -76,6 +78,9 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 
 	r := &run{obj: obj, opts: opts, out: out}
 	defer r.close()
+	if err := r.listenMetrics(); err != nil {
+		return 1, err
+	}
 	var child *childProc
 	if opts.Command != "" && !opts.DryRun {
 		var err error
@@ -115,6 +120,7 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if opts.DryRun {
 		return 0, nil
 	}
+	r.metrics.serve(viewOf(obj, r.coll.Maps, len(g.attachable)))
 	if r.obj.Ring != nil {
 		// Opened now: records wait in the ring buffer until it is read,
 		// and the probes went live a little sooner.
@@ -205,6 +211,7 @@ func (r *run) waitEnd(g programGroups, sigs, usr1 chan os.Signal, childDone, pid
 // prints the maps and what was lost.
 func (r *run) finish(end []*ebpf.Program) error {
 	r.detach()
+	r.metrics.publish(viewOf(r.obj, r.coll.Maps, 0))
 	r.drain()
 	r.mu.Lock()
 	r.inEnd = true
@@ -265,7 +272,8 @@ type run struct {
 	progs   map[*compiler.Program]*ebpf.Program
 	links   []io.Closer
 	ring    *ringbuf.Reader
-	mu      sync.Mutex // guards out and exitCode from the reader goroutine
+	metrics *MetricsServer // --metrics; nil without
+	mu      sync.Mutex     // guards out and exitCode from the reader goroutine
 	exited  chan struct{}
 	once    sync.Once
 	flushed chan struct{}
@@ -295,6 +303,23 @@ func (r *run) load() error {
 		syms.stacks = byName[r.obj.Stacks.Name]
 	}
 	r.exited = make(chan struct{})
+	return nil
+}
+
+// listenMetrics binds --metrics' address, before anything is loaded, and
+// says where the maps are served (not with -q).
+func (r *run) listenMetrics() error {
+	if r.opts.Metrics == nil || r.opts.DryRun {
+		return nil
+	}
+	s, err := ListenMetrics(r.opts.Metrics, r.opts.Err)
+	if err != nil {
+		return err
+	}
+	r.metrics = s
+	if !r.opts.Quiet {
+		fmt.Fprintf(r.opts.Err, "bpfsh: serving metrics at http://%s/metrics\n", s.Addr())
+	}
 	return nil
 }
 
@@ -477,12 +502,12 @@ func (r *run) mapEvent(id uint64, raw []byte) {
 		if len(raw) >= 32 {
 			top, div = binary.LittleEndian.Uint64(raw[16:]), binary.LittleEndian.Uint64(raw[24:])
 		}
-		if bm.Type() == ebpf.PerCPUArray && !m.Value.IsHist() && !zeroed[m] {
+		if bm.Type() == ebpf.PerCPUArray && !m.Value.IsHist() && !zeroed.has(m) {
 			// print() of a keyless count shows 0 before the first
 			// count or after clear(), as bpftrace does; the
 			// listing at exit leaves it out.
-			zeroed[m] = true
-			defer delete(zeroed, m)
+			zeroed.set(m, true)
+			defer zeroed.set(m, false)
 		}
 		if m.Key == nil && m.Value.Kind == compiler.KInt && !r.opts.JSON {
 			// Likewise an integer scalar never assigned.
@@ -497,7 +522,7 @@ func (r *run) mapEvent(id uint64, raw []byte) {
 			err = printMapZero(r.out, m, bm, int(top), int64(div), true)
 		}
 	case compiler.EventClear:
-		delete(zeroed, m)
+		zeroed.set(m, false)
 		err = clearMap(bm)
 	case compiler.EventZero:
 		err = zeroMap(m, bm)
@@ -561,6 +586,7 @@ func (r *run) reportLoss() {
 
 // close releases every kernel object: links, the reader, programs and maps.
 func (r *run) close() {
+	r.metrics.Close() // first: no scrape reads a closed map
 	r.detach()
 	if r.ring != nil {
 		r.ring.Close()

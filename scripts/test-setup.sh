@@ -12,12 +12,14 @@ set -euo pipefail
 # network namespaces (ip), the compilers of the test programs, the checks
 # of what make install lays out (the systemd unit: systemd-analyze; the man
 # page: groff), the container image (podman, which builds and runs it with
-# runc) and the Kubernetes manifests (kubectl, offline).
+# runc), the Kubernetes manifests (kubectl, offline) and --metrics (a
+# Prometheus server scrapes it; the package has promtool too).
 declare -A provides=(
 	[bpftrace]=bpftrace [bpftool]=bpftool [nftables]=nft [tcpdump]=tcpdump
 	[iproute2]=ip [gcc]=gcc [g++]=g++
 	[systemd]=systemd-analyze [groff-base]=groff
 	[podman]=podman [runc]=runc [kubernetes-client]=kubectl
+	[prometheus]=promtool
 )
 export PATH=$PATH:/usr/sbin:/sbin
 

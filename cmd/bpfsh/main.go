@@ -39,6 +39,7 @@ type config struct {
 	verbose bool
 	quiet   bool
 	pin     string
+	metrics string // --metrics ADDR
 	unsafe  bool
 	noWarn  bool
 	format  string
@@ -226,8 +227,14 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 			}
 		}
 	}
+	metrics, err := cfg.metricsConfig()
+	if err != nil {
+		fmt.Fprintf(stderr, "ERROR: %v\n", err)
+		return 1
+	}
 	rc, err := bpfrt.Run(obj, bpfrt.Options{Env: env, Out: out, Err: stderr, DryRun: cfg.dryRun, Verbose: cfg.verbose,
-		Quiet: cfg.quiet, JSON: cfg.format == "json", Command: cfg.command, WatchPID: cfg.pid, NoWarnings: cfg.noWarn})
+		Quiet: cfg.quiet, JSON: cfg.format == "json", Command: cfg.command, WatchPID: cfg.pid, NoWarnings: cfg.noWarn,
+		Metrics: metrics})
 	if err != nil {
 		fmt.Fprintf(stderr, "ERROR: %v\n", explain(err))
 		return 1
@@ -243,6 +250,23 @@ func (cfg *config) compileOptions(env *probes.Env) compiler.Options {
 		MaxMapKeys: envInt("BPFTRACE_MAP_KEYS_MAX", "BPFSH_MAX_MAP_KEYS"), RingPages: envInt("BPFTRACE_PERF_RB_PAGES", "BPFSH_PERF_RB_PAGES"),
 		StrLen: envInt("BPFTRACE_MAX_STRLEN", "BPFSH_MAX_STRLEN"), ProbeFilter: cfg.probeFilter, MaxProbes: envInt("BPFTRACE_MAX_PROBES", "BPFSH_MAX_PROBES"),
 		DummyTSMap: os.Getenv("BPFTRACE_DUMMY_TS_MAP")}
+}
+
+// metricsConfig is --metrics' server (nil without it), with the labels
+// of BPFSH_METRICS_LABELS on every series.
+func (cfg *config) metricsConfig() (*bpfrt.MetricsConfig, error) {
+	if cfg.metrics == "" {
+		return nil, nil
+	}
+	return metricsAt(cfg.metrics)
+}
+
+func metricsAt(addr string) (*bpfrt.MetricsConfig, error) {
+	labels, err := bpfrt.ParseMetricsLabels(os.Getenv("BPFSH_METRICS_LABELS"))
+	if err != nil {
+		return nil, err
+	}
+	return &bpfrt.MetricsConfig{Addr: addr, Labels: labels, Version: version}, nil
 }
 
 // parseArgs reads bpftrace-style options: options come first; the first
@@ -333,6 +357,8 @@ func parseArgs(args []string) (*config, error) {
 			}
 		case "--pin":
 			cfg.pin, err = val()
+		case "--metrics":
+			cfg.metrics, err = val()
 		case "-h", "--help":
 			return &config{prog: "help"}, nil
 		case "-V", "--version":
