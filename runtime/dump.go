@@ -28,7 +28,8 @@ func (d *mapDump) add(m *compiler.Map, key []byte, val Value) {
 	d.entries = append(d.entries, mapEntry{k, val})
 }
 
-// readDump reads a map for printing: only the top entries (0: all),
+// readDump reads a map for printing: only the top entries (0: all; -1:
+// all, in no particular order, for a reader that orders them itself),
 // values divided by div (0: as is). With zero set, a keyless map that holds
 // nothing shows its zero value, as print(@m) does in current bpftrace (the
 // maps printed at exit leave empty ones out).
@@ -50,7 +51,9 @@ func readDump(m *compiler.Map, bm *ebpf.Map, top int, div int64, zero bool) (*ma
 		if err != nil {
 			return nil, fmt.Errorf("read map %s: %w", m.Name, err)
 		}
-		sortHists(m, hs)
+		if top >= 0 {
+			sortHists(m, hs)
+		}
 		if top > 0 && top < len(hs) {
 			hs = hs[len(hs)-top:]
 		}
@@ -71,7 +74,9 @@ func readDump(m *compiler.Map, bm *ebpf.Map, top int, div int64, zero bool) (*ma
 		if zero && len(es) == 0 && m.Key == nil {
 			es = []entry{{value: make([]byte, max(m.Value.MemSize(), 8)), isNum: m.Value.Kind != compiler.KTuple && m.Value.Kind != compiler.KString}}
 		}
-		sortEntries(m, es)
+		if top >= 0 {
+			sortEntries(m, es)
+		}
 		if top > 0 && top < len(es) {
 			es = es[len(es)-top:]
 		}

@@ -143,10 +143,17 @@ func (c *mapCollector) collectMap(ch chan<- prometheus.Metric, m *compiler.Map, 
 	if m.Value.Kind == compiler.KTseries {
 		return nil // a time series is a chart of past intervals: Prometheus keeps its own
 	}
-	d, err := readDump(m, bm, 0, 0, true)
+	// Unsorted: the client orders series itself, and a big map sorts slowly.
+	d, err := readDump(m, bm, -1, 0, true)
 	if err != nil {
 		return err
 	}
+	c.sendDump(ch, m, d)
+	return nil
+}
+
+// sendDump sends the series of a map read.
+func (c *mapCollector) sendDump(ch chan<- prometheus.Metric, m *compiler.Map, d *mapDump) {
 	s := c.shape(m)
 	desc := prometheus.NewDesc(s.name, s.help, s.labels, c.labels)
 	if s.counts {
@@ -186,7 +193,6 @@ func (c *mapCollector) collectMap(ch chan<- prometheus.Metric, m *compiler.Map, 
 			}
 		}
 	}
-	return nil
 }
 
 // keyLabels are a key's label values, one per key expression.

@@ -33,18 +33,23 @@ func ListenMetrics(cfg *MetricsConfig, errw io.Writer) (*MetricsServer, error) {
 		return nil, fmt.Errorf("--metrics: %w", err)
 	}
 	coll := &mapCollector{labels: cfg.Labels, version: cfg.Version}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", metricsHandler(coll, errw))
+	return &MetricsServer{ln: ln, coll: coll, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}, nil
+}
+
+// metricsHandler answers scrapes from coll.
+func metricsHandler(coll *mapCollector, errw io.Writer) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(coll)
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		EnableOpenMetrics: true,
 		// One map that cannot be read must not hide the others.
 		ErrorHandling: promhttp.ContinueOnError,
 		ErrorLog:      &metricsErrors{w: errw, seen: map[string]bool{}},
 		// Scrapes only read maps; more at once would only share the CPUs.
 		MaxRequestsInFlight: 4,
-	}))
-	return &MetricsServer{ln: ln, coll: coll, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}, nil
+	})
 }
 
 // Addr is the address the server listens on (with the port :0 chose).
