@@ -40,6 +40,8 @@ type Live struct {
 	exitOnce sync.Once
 	exited   chan struct{}
 	exitCode int
+
+	metrics *MetricsServer // :metrics; nil until then
 }
 
 type liveMap struct {
@@ -327,6 +329,7 @@ func (b *Batch) Commit() {
 		l.units = append(l.units, b.u)
 	}
 	b.committed = true
+	l.publishMetrics()
 }
 
 // RunBegin runs the batch's BEGIN probes once and waits until their output
@@ -417,6 +420,7 @@ func (l *Live) Release(p *Probe) {
 			p.unit.close()
 		}
 	}
+	l.publishMetrics()
 }
 
 // Hits returns how many times the probe's programs ran, when the kernel
@@ -511,12 +515,14 @@ func (l *Live) ClearMap(name string) error {
 func (l *Live) Reset() {
 	l.free()
 	l.reset()
+	l.publishMetrics()
 }
 
 // Close ends the Live as a script ends: it detaches every probe, runs the
 // END probes, prints the maps and frees every kernel object. It returns
 // the exit code a probe asked for with exit(), else 0.
 func (l *Live) Close() int {
+	l.metrics.Close() // before the maps it reads
 	// Detach first so no more events arrive, then END, then maps.
 	var links []io.Closer
 	for _, p := range l.probes {
@@ -575,8 +581,50 @@ func (l *Live) finalRun() *run {
 	return &run{obj: obj, opts: l.opts, out: bufio.NewWriterSize(l.out, 64<<10), coll: coll}
 }
 
-// free releases every kernel object, probes first, maps last.
+// ServeMetrics serves the Live's maps at http://addr/metrics (:metrics),
+// instead of where they were served before, and returns the address.
+func (l *Live) ServeMetrics(cfg *MetricsConfig) (string, error) {
+	s, err := ListenMetrics(cfg, l.opts.Err)
+	if err != nil {
+		return "", err
+	}
+	l.metrics.Close()
+	l.metrics = s
+	s.serve(l.metricsView())
+	return s.Addr(), nil
+}
+
+// publishMetrics shows scrapes the Live's maps and probes as they are now.
+func (l *Live) publishMetrics() {
+	if l.metrics != nil {
+		l.metrics.publish(l.metricsView())
+	}
+}
+
+func (l *Live) metricsView() *metricsView {
+	v := &metricsView{}
+	for _, lm := range l.sortedMaps() {
+		v.maps = append(v.maps, lm.m)
+		v.bms = append(v.bms, lm.bm)
+	}
+	if l.stats != nil {
+		v.stats = l.shared[l.stats.Name].bm
+	}
+	for _, p := range l.probes {
+		if p.Kind == KindProbe && !p.Detached {
+			v.probes += p.Points
+		}
+	}
+	return v
+}
+
+// free releases every kernel object, probes first, maps last. Scrapes
+// see no maps from the start: they are about to close.
 func (l *Live) free() {
+	m := l.metrics
+	m.publish(&metricsView{})
+	l.metrics = nil // Release publishes nothing while everything goes
+	defer func() { l.metrics = m }()
 	for i := len(l.probes) - 1; i >= 0; i-- {
 		l.Release(l.probes[i])
 	}

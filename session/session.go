@@ -277,6 +277,11 @@ func (s *Session) Reset() {
 	s.reset()
 }
 
+// ServeMetrics serves the session's maps to Prometheus at addr (:metrics).
+func (s *Session) ServeMetrics(cfg *bpfrt.MetricsConfig) (string, error) {
+	return s.live.ServeMetrics(cfg)
+}
+
 // Close ends the session as a script ends: it detaches every probe, runs
 // the END blocks, prints the maps and frees every kernel object. It returns
 // the exit code a probe asked for with exit(), else 0.

@@ -220,3 +220,26 @@ func httpGet(t *testing.T, url, accept string) string {
 	}
 	return string(b)
 }
+
+// TestMetricsREPL: :metrics serves the session's maps, the ones probes add
+// after it too.
+func TestMetricsREPL(t *testing.T) {
+	privtest.Require(t)
+	bin, _ := binaries(t)
+	tm := startTerm(t, bin, []string{"HOME=" + t.TempDir()})
+	tm.expect(prompt)
+	tm.send(":metrics 127.0.0.1:0\r")
+	addr := tm.expect(`serving metrics at http://(\S+)/metrics\n`)[1]
+	tm.send("@x = 5\r")
+	tm.expect(prompt)
+	tm.send(`i:ms:10 { @ticks[probe] = count(); }` + "\r")
+	tm.expect(`attached i:ms:10`)
+	time.Sleep(200 * time.Millisecond)
+	body := httpGet(t, "http://"+addr+"/metrics", "")
+	for _, want := range []string{`\nbpfsh_x 5\n`, `\nbpfsh_ticks_total\{probe="i[^"]*:ms:10"\} [1-9]`, `\nbpfsh_probes_attached 1\n`} {
+		if !regexp.MustCompile(want).MatchString(body) {
+			t.Errorf("scrape has no %q:\n%s", want, body)
+		}
+	}
+	tm.send(":quit\r")
+}

@@ -52,6 +52,7 @@ Commands:
     :wait [DURATION]   show probe output until DURATION (e.g. 5s) or Ctrl-C
     :load FILE         add the probes of a script
     :save FILE         write the session as a script
+    :metrics ADDR      serve the maps to Prometheus at http://ADDR/metrics (e.g. :9435)
     :reset             detach and forget everything (no END, no maps printed)
     :help              this text
     :quit              end as a script ends: END probes run, maps print (Ctrl-D)
@@ -155,6 +156,9 @@ func runREPL(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		r.out = f
 	}
 	r.sess = session.New(copts, bpfrt.Options{Env: env, Out: r.out, Err: r.msg, Verbose: cfg.verbose, JSON: cfg.format == "json"})
+	if cfg.metrics != "" {
+		r.serveMetrics(cfg.metrics) // bpfsh --metrics ADDR on a terminal: from the start
+	}
 
 	// Ctrl-C reaches us as SIGINT only while a command runs (readline's raw
 	// mode turns it into a key at the prompt). exit() and SIGTERM/SIGHUP end
@@ -504,6 +508,12 @@ func (r *repl) command(line string) (quit bool) {
 			break
 		}
 		fmt.Fprintf(r.msg, "saved to %s\n", rest)
+	case ":metrics":
+		if len(args) != 1 {
+			fmt.Fprintln(r.msg, "ERROR: usage: :metrics ADDR (e.g. :metrics :9435)")
+			break
+		}
+		r.serveMetrics(args[0])
 	case ":reset":
 		r.sess.Reset()
 		fmt.Fprintln(r.msg, "session reset: no probes, no maps")
@@ -511,6 +521,20 @@ func (r *repl) command(line string) (quit bool) {
 		fmt.Fprintf(r.msg, "ERROR: unknown command %s (:help lists them)\n", name)
 	}
 	return false
+}
+
+// serveMetrics serves the session's maps at addr, as --metrics serves a
+// script's.
+func (r *repl) serveMetrics(addr string) {
+	mc, err := metricsAt(addr)
+	if err == nil {
+		addr, err = r.sess.ServeMetrics(mc)
+	}
+	if err != nil {
+		r.report(err)
+		return
+	}
+	fmt.Fprintf(r.msg, "serving metrics at http://%s/metrics\n", addr)
 }
 
 func (r *repl) listProbes() {
@@ -624,7 +648,7 @@ type completer struct {
 	kfuncsOK bool
 }
 
-var commands = []string{":clear", ":detach", ":help", ":load", ":maps", ":print", ":probes", ":quit", ":reset", ":save", ":wait"}
+var commands = []string{":clear", ":detach", ":help", ":load", ":maps", ":metrics", ":print", ":probes", ":quit", ":reset", ":save", ":wait"}
 
 var keywords = []string{"if", "else", "while", "for", "unroll", "return", "break", "continue", "config"}
 
