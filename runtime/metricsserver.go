@@ -23,6 +23,8 @@ type MetricsServer struct {
 	srv  *http.Server
 	coll *mapCollector
 	once sync.Once
+	// closers releases what the server alone holds (a pinned policy's maps).
+	closers func()
 }
 
 // ListenMetrics binds cfg.Addr at once, so that an address in use fails
@@ -72,6 +74,9 @@ func (s *MetricsServer) Close() {
 	s.once.Do(func() {
 		s.srv.Close()
 		s.ln.Close() // when Serve never ran
+		if s.closers != nil {
+			s.closers()
+		}
 	})
 }
 

@@ -243,3 +243,47 @@ func TestMetricsREPL(t *testing.T) {
 	}
 	tm.send(":quit\r")
 }
+
+// TestMetricsPinned: bpfsh metrics NAME serves what a pinned policy has
+// counted since it was pinned.
+func TestMetricsPinned(t *testing.T) {
+	privtest.Require(t)
+	bpfsh, trig := binaries(t)
+	ptrig := filepath.Join(t.TempDir(), "mptrig")
+	copyFile(t, trig, ptrig, 0o755)
+	name := fmt.Sprintf("metrics-test-%d", os.Getpid())
+	script := `t:syscalls:sys_enter_getppid /comm == "mptrig"/ { @calls[comm] = count(); }`
+	if out, err := exec.Command(bpfsh, "-q", "--pin", name, "-e", script).CombinedOutput(); err != nil {
+		t.Fatalf("--pin: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command(bpfsh, "unpin", name).Run() })
+	if out, err := exec.Command(ptrig, "getppid", "5").CombinedOutput(); err != nil {
+		t.Fatalf("mptrig: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bpfsh, "metrics", name, "--listen", "127.0.0.1:0")
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+	})
+	sc := bufio.NewScanner(stdout)
+	m := []string(nil)
+	if sc.Scan() {
+		m = regexp.MustCompile(`at http://(\S+)/metrics`).FindStringSubmatch(sc.Text())
+	}
+	if m == nil {
+		t.Fatalf("bpfsh metrics: %q, stderr %s", sc.Text(), stderr.String())
+	}
+	body := httpGet(t, "http://"+m[1]+"/metrics", "")
+	for _, want := range []string{"\nbpfsh_calls_total{comm=\"mptrig\"} 5\n", "\nbpfsh_probes_attached 1\n"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("scrape has no %q:\n%s", want, body)
+		}
+	}
+}

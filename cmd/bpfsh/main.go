@@ -80,6 +80,8 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 				return 1
 			}
 			return 0
+		case "metrics":
+			return pinnedMetrics(args[1:], stdout, stderr)
 		case "unpin":
 			if len(args) != 2 {
 				fmt.Fprintf(stderr, "ERROR: usage: bpfsh unpin NAME\n")

@@ -35,7 +35,7 @@ func TestManItems(t *testing.T) {
 			continue
 		}
 		term, desc := splitItem(strings.TrimSpace(line))
-		if strings.HasPrefix(term, "bpfsh [") || strings.HasPrefix(term, "bpfsh pins") || strings.HasPrefix(term, "bpfsh unpin") || term == "bpfsh" {
+		if strings.HasPrefix(term, "bpfsh [") || strings.HasPrefix(term, "bpfsh pins") || strings.HasPrefix(term, "bpfsh unpin") || strings.HasPrefix(term, "bpfsh metrics") || term == "bpfsh" {
 			// A usage line: in the synopsis as it is.
 			if !strings.Contains(man, "\n"+escape(strings.TrimSpace(line))+"\n") {
 				t.Errorf("usage line %q is not in the synopsis", line)
