@@ -9,241 +9,368 @@ import (
 	"github.com/cilium/ebpf/btf"
 )
 
+// Entry is one probe as -l lists it: its full name and, with -lv, its
+// arguments as C declarations. The completer reads the same entries, so
+// what it offers is what -l prints.
+type Entry struct {
+	Name string
+	Args []string
+}
+
 // List writes every probe matching pattern (a glob over full names such as
 // "tracepoint:syscalls:sys_enter_*"; aliases allowed), one per line; with
-// verbose, each probe's arguments follow, indented.
+// verbose, each probe's arguments follow, indented. What was found before
+// an error is written too.
 func List(env *Env, pattern string, verbose bool, w io.Writer) error {
+	entries, err := Entries(env, pattern, verbose)
+	for _, e := range entries {
+		fmt.Fprintln(w, e.Name)
+		for _, a := range e.Args {
+			fmt.Fprintf(w, "    %s\n", a)
+		}
+	}
+	return err
+}
+
+// Entries returns the probes List prints, in its order; with an error,
+// those found before it.
+func Entries(env *Env, pattern string, verbose bool) ([]Entry, error) {
+	l := newLister(env, pattern, verbose)
+	for _, step := range []func() error{
+		l.tracepoints, l.rawTracepoints, l.perfEvents, l.timers, l.kernelFuncs,
+		l.lsmHooks, l.overridable, l.targetUSDT, l.usdt, l.uprobes,
+	} {
+		if err := step(); err != nil {
+			return l.out, err
+		}
+	}
+	return l.out, nil
+}
+
+// lister holds one pattern, split into its provider and the rest, and the
+// entries found so far.
+type lister struct {
+	env         *Env
+	pattern     string
+	provider    string // the part before the first ':', an alias resolved; may be a glob
+	rest        string
+	hasProvider bool
+	verbose     bool
+	out         []Entry
+}
+
+func newLister(env *Env, pattern string, verbose bool) *lister {
 	if pattern == "" {
 		pattern = "*"
 	}
-	provider, rest, hasProvider := strings.Cut(pattern, ":")
-	if hasProvider {
-		if p, ok := Lookup(provider); ok {
-			provider = p.Name
-			pattern = provider + ":" + rest
+	l := &lister{env: env, pattern: pattern, verbose: verbose}
+	l.provider, l.rest, l.hasProvider = strings.Cut(pattern, ":")
+	if l.hasProvider {
+		if p, ok := Lookup(l.provider); ok {
+			l.provider = p.Name
+			l.pattern = l.provider + ":" + l.rest
 		}
 	}
-	wants := func(name string) bool {
-		if !hasProvider {
-			return true
-		}
-		ok, _ := path.Match(provider, name)
-		return ok
+	return l
+}
+
+func (l *lister) add(name string, args []string) {
+	l.out = append(l.out, Entry{Name: name, Args: args})
+}
+
+// wants reports whether the pattern can match probes of a provider: a
+// pattern without one matches them all.
+func (l *lister) wants(provider string) bool {
+	if !l.hasProvider {
+		return true
 	}
-	match := func(name string) bool {
-		ok, _ := path.Match(pattern, name)
-		return ok
+	ok, _ := path.Match(l.provider, provider)
+	return ok
+}
+
+func (l *lister) match(name string) bool {
+	ok, _ := path.Match(l.pattern, name)
+	return ok
+}
+
+// fixed matches entries that stand for a family ("interval:ms:",
+// "software:cpu-clock:"): they also match a full attach point such as
+// "interval:ms:100".
+func (l *lister) fixed(name string) bool {
+	if l.match(name) || l.match(strings.TrimSuffix(name, ":")) {
+		return true
 	}
-	// Fixed entries ("interval:ms:", "software:cpu-clock:") also match a
-	// full attach point such as "interval:ms:100".
-	fixed := func(name string) bool {
-		if match(name) || match(strings.TrimSuffix(name, ":")) {
-			return true
-		}
-		parts := strings.SplitN(pattern, ":", 3)
-		if len(parts) < 3 {
-			return false
-		}
-		ok, _ := path.Match(parts[0]+":"+parts[1]+":", name)
-		return ok
+	parts := strings.SplitN(l.pattern, ":", 3)
+	if len(parts) < 3 {
+		return false
 	}
-	if wants("tracepoint") {
-		pts, err := env.Tracepoints("*", "*")
-		if err == nil {
-			for _, p := range pts {
-				if name := p.String(); match(name) {
-					fmt.Fprintln(w, name)
-					if verbose {
-						if c, err := tracepointContext(env, p); err == nil {
-							for _, f := range c.Args {
-								fmt.Fprintf(w, "    %s\n", fieldDecl(f))
-							}
-						}
-					}
-				}
-			}
-		} else if hasProvider {
+	ok, _ := path.Match(parts[0]+":"+parts[1]+":", name)
+	return ok
+}
+
+// tracepoints fails only when the pattern names a provider: listing
+// everything on a machine without tracefs still lists the rest.
+func (l *lister) tracepoints() error {
+	if !l.wants("tracepoint") {
+		return nil
+	}
+	pts, err := l.env.Tracepoints("*", "*")
+	if err != nil {
+		if l.hasProvider {
 			return err
 		}
+		return nil
 	}
-	if wants("rawtracepoint") {
-		names, err := env.RawTracepoints()
-		if err == nil {
-			for _, n := range names {
-				if name := "rawtracepoint:" + n; match(name) {
-					fmt.Fprintln(w, name)
-					if verbose {
-						params, _ := env.TracepointProto(n)
-						for _, prm := range params {
-							fmt.Fprintf(w, "    %s %s\n", typeString(prm.Type), prm.Name)
-						}
-					}
+	for _, p := range pts {
+		name := p.String()
+		if !l.match(name) {
+			continue
+		}
+		var args []string
+		if l.verbose {
+			if c, err := tracepointContext(l.env, p); err == nil {
+				for _, f := range c.Args {
+					args = append(args, fieldDecl(f))
 				}
 			}
 		}
+		l.add(name, args)
 	}
+	return nil
+}
+
+func (l *lister) rawTracepoints() error {
+	if !l.wants("rawtracepoint") {
+		return nil
+	}
+	names, err := l.env.RawTracepoints()
+	if err != nil {
+		return nil
+	}
+	for _, n := range names {
+		if name := "rawtracepoint:" + n; l.match(name) {
+			var args []string
+			if l.verbose {
+				params, _ := l.env.TracepointProto(n)
+				args = paramDecls(params)
+			}
+			l.add(name, args)
+		}
+	}
+	return nil
+}
+
+// perfEvents lists the software and hardware events by name and alias.
+func (l *lister) perfEvents() error {
 	for _, pe := range []struct {
 		provider string
 		events   []softwareEvent
 	}{{"software", softwareEvents}, {"hardware", hardwareEvents}} {
-		if !wants(pe.provider) {
+		if !l.wants(pe.provider) {
 			continue
 		}
 		for _, e := range pe.events {
 			for _, n := range []string{e.name, e.alias} {
-				if name := pe.provider + ":" + n + ":"; n != "" && fixed(name) {
-					fmt.Fprintln(w, name)
+				if name := pe.provider + ":" + n + ":"; n != "" && l.fixed(name) {
+					l.add(name, nil)
 				}
-			}
-		}
-	}
-	for _, timer := range []string{"interval", "profile"} {
-		if !wants(timer) {
-			continue
-		}
-		for _, unit := range []string{"hz", "us", "ms", "s"} {
-			if name := timer + ":" + unit + ":"; fixed(name) {
-				fmt.Fprintln(w, name)
-			}
-		}
-	}
-	for _, kp := range []string{"kprobe", "kretprobe", "fentry", "fexit"} {
-		if !wants(kp) || !hasProvider {
-			continue
-		}
-		if (kp == "kprobe" || kp == "kretprobe") && !env.HaveKprobes() {
-			return ErrNoKprobes
-		}
-		if (kp == "fentry" || kp == "fexit") && !env.HaveTrampolines() {
-			return ErrNoTrampolines
-		}
-		funcs, err := env.KernelFunctions()
-		if err != nil {
-			return err
-		}
-		for _, f := range funcs {
-			name := kp + ":" + f.Name
-			if f.Module != "" {
-				name = kp + ":" + f.Module + ":" + f.Name
-			}
-			if !match(name) && !match(kp+":"+f.Name) {
-				continue
-			}
-			fmt.Fprintln(w, name)
-			if verbose && (kp == "fentry" || kp == "fexit") {
-				if proto, err := env.FuncProto(f.Module, f.Name); err == nil {
-					for _, prm := range proto.Params {
-						fmt.Fprintf(w, "    %s %s\n", typeString(prm.Type), prm.Name)
-					}
-					if kp == "fexit" {
-						fmt.Fprintf(w, "    %s retval\n", typeString(proto.Return))
-					}
-				}
-			}
-		}
-	}
-	if hasProvider && wants("fmod_ret") {
-		if !env.HaveTrampolines() {
-			return noTrampolines("fmod_ret")
-		}
-		funcs, err := env.KernelFunctions()
-		if err != nil {
-			return err
-		}
-		for _, f := range funcs {
-			name := "fmod_ret:" + qualified(f)
-			if !env.FmodRetAllowed(f.Name) || !match(name) && !match("fmod_ret:"+f.Name) {
-				continue
-			}
-			fmt.Fprintln(w, name)
-			if verbose {
-				listParams(w, env, f.Module, f.Name)
-			}
-		}
-	}
-	if hasProvider && wants("lsm") {
-		if !env.HaveTrampolines() {
-			return noTrampolines("lsm")
-		}
-		hooks, err := env.LSMHooks()
-		if err != nil {
-			return err
-		}
-		for _, h := range hooks {
-			if name := "lsm:" + h; match(name) {
-				fmt.Fprintln(w, name)
-				if verbose {
-					listParams(w, env, "", "bpf_lsm_"+h)
-				}
-			}
-		}
-	}
-	if hasProvider && provider == "override" {
-		// Not a probe type: the functions whose return value override()
-		// can replace, as the probe that would do it.
-		names, err := env.Overridable()
-		if err != nil {
-			return err
-		}
-		for _, n := range names {
-			kind, fn, _ := strings.Cut(n, ":")
-			_, bare, _ := strings.Cut(fn, ":")
-			if match("override:"+fn) || bare != "" && match("override:"+bare) {
-				fmt.Fprintln(w, n)
-				if verbose && kind == "fmod_ret" {
-					mod, name, ok := strings.Cut(fn, ":")
-					if !ok {
-						mod, name = "", fn
-					}
-					listParams(w, env, mod, name)
-				}
-			}
-		}
-	}
-	if !hasProvider && env.TargetPID != 0 {
-		// -l -p PID: the process's usdt probes too.
-		var b strings.Builder
-		if err := ListUSDT(env, &b, "", "*"); err == nil {
-			for _, l := range strings.SplitAfter(b.String(), "\n") {
-				if l != "" && (pattern == "*" || match(strings.TrimSuffix(l, "\n"))) {
-					fmt.Fprint(w, l)
-				}
-			}
-		}
-	}
-	if hasProvider && provider == "usdt" {
-		bin, spec, _ := strings.Cut(rest, ":")
-		return ListUSDT(env, w, bin, spec)
-	}
-	if hasProvider && (provider == "uprobe" || provider == "uretprobe") {
-		bin, sym, _ := strings.Cut(rest, ":")
-		file, err := ResolveBinary(bin)
-		if err != nil {
-			return err
-		}
-		if sym == "" {
-			sym = "*"
-		}
-		syms, err := FuncSymbols(file)
-		if err != nil {
-			return err
-		}
-		for _, s := range syms {
-			if ok, _ := path.Match(sym, s); ok {
-				fmt.Fprintf(w, "%s:%s:%s\n", provider, file, s)
 			}
 		}
 	}
 	return nil
 }
 
-// listParams prints a kernel function's typed parameters (-lv).
-func listParams(w io.Writer, env *Env, module, name string) {
-	if proto, err := env.FuncProto(module, name); err == nil {
-		for _, prm := range proto.Params {
-			fmt.Fprintf(w, "    %s %s\n", typeString(prm.Type), prm.Name)
+func (l *lister) timers() error {
+	for _, timer := range []string{"interval", "profile"} {
+		if !l.wants(timer) {
+			continue
+		}
+		for _, unit := range []string{"hz", "us", "ms", "s"} {
+			if name := timer + ":" + unit + ":"; l.fixed(name) {
+				l.add(name, nil)
+			}
 		}
 	}
+	return nil
+}
+
+// kernelFuncs lists the kernel functions each function provider can
+// attach to; only a pattern that names a provider lists them, as there are
+// tens of thousands.
+func (l *lister) kernelFuncs() error {
+	if !l.hasProvider {
+		return nil
+	}
+	for _, kind := range []string{"kprobe", "kretprobe", "fentry", "fexit", "fmod_ret"} {
+		if !l.wants(kind) {
+			continue
+		}
+		if err := l.funcsAvailable(kind); err != nil {
+			return err
+		}
+		funcs, err := l.env.KernelFunctions()
+		if err != nil {
+			return err
+		}
+		for _, f := range funcs {
+			if kind == "fmod_ret" && !l.env.FmodRetAllowed(f.Name) {
+				continue
+			}
+			name := kind + ":" + qualified(f)
+			if l.match(name) || l.match(kind+":"+f.Name) {
+				l.add(name, l.funcArgs(kind, f.Module, f.Name))
+			}
+		}
+	}
+	return nil
+}
+
+// funcsAvailable says why a function provider cannot attach on this kernel.
+func (l *lister) funcsAvailable(kind string) error {
+	switch kind {
+	case "kprobe", "kretprobe":
+		if !l.env.HaveKprobes() {
+			return ErrNoKprobes
+		}
+	case "fentry", "fexit":
+		if !l.env.HaveTrampolines() {
+			return ErrNoTrampolines
+		}
+	default:
+		if !l.env.HaveTrampolines() {
+			return noTrampolines(kind)
+		}
+	}
+	return nil
+}
+
+// funcArgs is what -lv shows for a kernel function: the typed parameters
+// for the BTF-based providers (and fexit's retval), nothing for kprobes.
+func (l *lister) funcArgs(kind, module, name string) []string {
+	if !l.verbose || kind == "kprobe" || kind == "kretprobe" {
+		return nil
+	}
+	proto, err := l.env.FuncProto(module, name)
+	if err != nil {
+		return nil
+	}
+	args := paramDecls(proto.Params)
+	if kind == "fexit" {
+		args = append(args, typeString(proto.Return)+" retval")
+	}
+	return args
+}
+
+func (l *lister) lsmHooks() error {
+	if !l.hasProvider || !l.wants("lsm") {
+		return nil
+	}
+	if !l.env.HaveTrampolines() {
+		return noTrampolines("lsm")
+	}
+	hooks, err := l.env.LSMHooks()
+	if err != nil {
+		return err
+	}
+	for _, h := range hooks {
+		if name := "lsm:" + h; l.match(name) {
+			l.add(name, l.funcArgs("lsm", "", "bpf_lsm_"+h))
+		}
+	}
+	return nil
+}
+
+// overridable answers "override:PATTERN", which is not a probe type: the
+// functions whose return value override() can replace, as the probe that
+// would do it.
+func (l *lister) overridable() error {
+	if !l.hasProvider || l.provider != "override" {
+		return nil
+	}
+	names, err := l.env.Overridable()
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		kind, fn, _ := strings.Cut(n, ":")
+		_, bare, _ := strings.Cut(fn, ":")
+		if !l.match("override:"+fn) && (bare == "" || !l.match("override:"+bare)) {
+			continue
+		}
+		var args []string
+		if kind == "fmod_ret" {
+			mod, name, ok := strings.Cut(fn, ":")
+			if !ok {
+				mod, name = "", fn
+			}
+			args = l.funcArgs(kind, mod, name)
+		}
+		l.add(n, args)
+	}
+	return nil
+}
+
+// targetUSDT adds, for -l -p PID without a provider, the process's usdt
+// probes.
+func (l *lister) targetUSDT() error {
+	if l.hasProvider || l.env.TargetPID == 0 {
+		return nil
+	}
+	names, err := usdtNames(l.env, "", "*")
+	if err != nil {
+		return nil
+	}
+	for _, n := range names {
+		if l.pattern == "*" || l.match(n) {
+			l.add(n, nil)
+		}
+	}
+	return nil
+}
+
+func (l *lister) usdt() error {
+	if !l.hasProvider || l.provider != "usdt" {
+		return nil
+	}
+	bin, spec, _ := strings.Cut(l.rest, ":")
+	names, err := usdtNames(l.env, bin, spec)
+	for _, n := range names {
+		l.add(n, nil)
+	}
+	return err
+}
+
+func (l *lister) uprobes() error {
+	if !l.hasProvider || l.provider != "uprobe" && l.provider != "uretprobe" {
+		return nil
+	}
+	bin, sym, _ := strings.Cut(l.rest, ":")
+	file, err := ResolveBinary(bin)
+	if err != nil {
+		return err
+	}
+	if sym == "" {
+		sym = "*"
+	}
+	syms, err := FuncSymbols(file)
+	if err != nil {
+		return err
+	}
+	for _, s := range syms {
+		if ok, _ := path.Match(sym, s); ok {
+			l.add(l.provider+":"+file+":"+s, nil)
+		}
+	}
+	return nil
+}
+
+// paramDecls renders typed parameters as C declarations (-lv).
+func paramDecls(params []btf.FuncParam) []string {
+	var out []string
+	for _, prm := range params {
+		out = append(out, typeString(prm.Type)+" "+prm.Name)
+	}
+	return out
 }
 
 func fieldDecl(f Field) string {

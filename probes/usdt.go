@@ -350,25 +350,29 @@ func vaddrOffset(f *elf.File, vaddr uint64, exec bool) (uint64, bool) {
 	return 0, false
 }
 
-// ListUSDT prints the probes of a binary that match provider and name
-// patterns as usdt:PATH:provider:name.
-func ListUSDT(env *Env, w io.Writer, bin, spec string) error {
+// usdtNames lists the probes of a binary that match provider and name
+// (spec "PROVIDER:NAME" or "NAME"; globs allowed), as usdt:FILE:PROVIDER:NAME,
+// sorted within each binary.
+func usdtNames(env *Env, bin, spec string) ([]string, error) {
 	files, err := env.usdtBinaries(bin)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var out []string
 	for _, file := range files {
-		if err := listUSDT(w, file, spec); err != nil && len(files) == 1 {
-			return err
+		names, err := usdtFileNames(file, spec)
+		if err != nil && len(files) == 1 {
+			return out, err
 		}
+		out = append(out, names...)
 	}
-	return nil
+	return out, nil
 }
 
-func listUSDT(w io.Writer, file, spec string) error {
+func usdtFileNames(file, spec string) ([]string, error) {
 	notes, err := USDTNotes(file)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	prov, name := "*", "*"
 	if spec != "" {
@@ -379,20 +383,17 @@ func listUSDT(w io.Writer, file, spec string) error {
 		}
 	}
 	seen := map[string]bool{}
-	var lines []string
+	var names []string
 	for _, n := range notes {
 		okp, _ := path.Match(prov, n.Provider)
 		okn, _ := path.Match(name, n.Name)
 		if okp && okn && !seen[n.Provider+":"+n.Name] {
 			seen[n.Provider+":"+n.Name] = true
-			lines = append(lines, fmt.Sprintf("usdt:%s:%s:%s", file, n.Provider, n.Name))
+			names = append(names, fmt.Sprintf("usdt:%s:%s:%s", file, n.Provider, n.Name))
 		}
 	}
-	sort.Strings(lines)
-	for _, l := range lines {
-		fmt.Fprintln(w, l)
-	}
-	return nil
+	sort.Strings(names)
+	return names, nil
 }
 
 // x86-64 registers by every name, as pt_regs offsets; the value is in

@@ -643,7 +643,7 @@ type completer struct {
 	cur string // the input so far, pending lines and the line being edited
 
 	mu       sync.Mutex
-	lists    map[string][]string // provider → "provider:..." names, as probes.List prints them
+	lists    map[string][]string // pattern → the names of the probes -l lists for it
 	kfuncs   []string
 	kfuncsOK bool
 }
@@ -819,16 +819,18 @@ func (c *completer) spec(word string) ([][]rune, int) {
 	return cands, len([]rune(seg))
 }
 
-// list caches probes.List output for a pattern.
+// list caches the names of the probes -l lists for a pattern.
 func (c *completer) list(pattern string) []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if l, ok := c.lists[pattern]; ok {
 		return l
 	}
-	var b strings.Builder
-	probes.List(c.env, pattern, false, &b)
-	l := strings.Fields(b.String())
+	entries, _ := probes.Entries(c.env, pattern, false)
+	l := make([]string, len(entries))
+	for i, e := range entries {
+		l[i] = e.Name
+	}
 	if c.lists == nil {
 		c.lists = map[string][]string{}
 	}
