@@ -68,36 +68,11 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 			code = 2
 		}
 	}()
-	if len(args) > 0 {
-		switch args[0] {
-		case "pins":
-			if err := mountBPFFS(false, stderr); err != nil {
-				fmt.Fprintf(stderr, "ERROR: %v\n", err)
-				return 1
-			}
-			if err := bpfrt.PrintPins(stdout); err != nil {
-				fmt.Fprintf(stderr, "ERROR: %v\n", err)
-				return 1
-			}
-			return 0
-		case "metrics":
-			return pinnedMetrics(args[1:], stdout, stderr)
-		case "unpin":
-			if len(args) != 2 {
-				fmt.Fprintf(stderr, "ERROR: usage: bpfsh unpin NAME\n")
-				return 1
-			}
-			if err := mountBPFFS(false, stderr); err != nil {
-				fmt.Fprintf(stderr, "ERROR: %v\n", err)
-				return 1
-			}
-			if err := bpfrt.Unpin(args[1]); err != nil {
-				fmt.Fprintf(stderr, "ERROR: %v\n", err)
-				return 1
-			}
-			fmt.Fprintf(stdout, "unpinned %s\n", args[1])
-			return 0
-		}
+	if len(args) > 0 && (args[0] == "pins" || args[0] == "unpin") {
+		return pinCommand(args, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "metrics" {
+		return pinnedMetrics(args[1:], stdout, stderr)
 	}
 	// No program given: the REPL on a terminal (repl.go), else the script on stdin, as `bpfsh -`.
 	if noProgram(args) {
@@ -110,55 +85,88 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 	if err != nil {
 		var fe fatalArgError
 		if errors.As(err, &fe) {
-			fmt.Fprintf(stderr, "ERROR: %v\n", err)
-			return 1
+			return fail(stderr, err)
 		}
 		fmt.Fprintf(stderr, "ERROR: %v\n\n%s", err, usage)
 		return 1
 	}
-	if cfg == nil {
+	switch {
+	case cfg == nil:
 		return 0
-	}
-	if cfg.prog == "help" && !cfg.hasProg {
+	case cfg.prog == "help" && !cfg.hasProg:
 		fmt.Fprint(stdout, usage)
 		return 0
-	}
-	if cfg.prog == "version" && !cfg.hasProg {
+	case cfg.prog == "version" && !cfg.hasProg:
 		fmt.Fprintf(stdout, "bpfsh v%s\n", version)
 		return 0
-	}
-	if cfg.list {
-		for _, a := range cfg.params {
-			if a == "-v" {
-				cfg.listV = true
-			}
-		}
-		pattern := ""
-		for _, a := range cfg.params {
-			if a != "-v" {
-				pattern = a
-			}
-		}
-		return listProbes(cfg, pattern, stdout, stderr)
+	case cfg.list:
+		return listProbes(cfg, stdout, stderr)
 	}
 	if cfg.dump == "" {
 		// The script is going to be loaded: overlap what does not depend on
 		// it with reading, parsing and compiling it.
 		bpfrt.Prepare()
 	}
+	s, code := compileScript(cfg, stdin, stdout, stderr)
+	if s == nil {
+		return code
+	}
+	return runScript(cfg, s, stdout, stderr)
+}
+
+// fail reports an error the way every command-line failure is reported and
+// returns the exit code.
+func fail(stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "ERROR: %v\n", err)
+	return 1
+}
+
+// pinCommand is "bpfsh pins" (list the pinned scripts) and "bpfsh unpin
+// NAME".
+func pinCommand(args []string, stdout, stderr io.Writer) int {
+	if args[0] == "unpin" && len(args) != 2 {
+		return fail(stderr, errors.New("usage: bpfsh unpin NAME"))
+	}
+	if err := mountBPFFS(false, stderr); err != nil {
+		return fail(stderr, err)
+	}
+	if args[0] == "pins" {
+		if err := bpfrt.PrintPins(stdout); err != nil {
+			return fail(stderr, err)
+		}
+		return 0
+	}
+	if err := bpfrt.Unpin(args[1]); err != nil {
+		return fail(stderr, err)
+	}
+	fmt.Fprintf(stdout, "unpinned %s\n", args[1])
+	return 0
+}
+
+// script is a compiled program and what loading it needs.
+type script struct {
+	name string
+	src  []byte
+	env  *probes.Env
+	obj  *compiler.Object
+}
+
+// compileScript reads, parses and compiles the program, printing its
+// diagnostics and warnings. It returns nil and the exit code when there is
+// nothing to load: an error, or -d ast.
+func compileScript(cfg *config, stdin io.Reader, stdout, stderr io.Writer) (*script, int) {
 	name, src, err := readSource(cfg, stdin)
 	if err != nil {
-		fmt.Fprintf(stderr, "ERROR: %v\n", err)
-		return 1
+		return nil, fail(stderr, err)
 	}
 	prog, diags := lang.Parse(name, src)
 	if diags.HasErrors() {
 		fmt.Fprint(stderr, diags.Format())
-		return 1
+		return nil, 1
 	}
 	if cfg.dump == "ast" {
 		fmt.Fprint(stdout, lang.Print(prog))
-		return 0
+		return nil, 0
 	}
 	env := systemEnv(cfg, stderr)
 	obj, cdiags := compiler.Compile(prog, cfg.compileOptions(env))
@@ -166,7 +174,7 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 		// Parse warnings and compile diagnostics together, in source order.
 		cdiags.List = append(diags.List, cdiags.List...)
 		fmt.Fprint(stderr, cdiags.Format())
-		return 1
+		return nil, 1
 	}
 	if w := diags.Warnings() + obj.Warnings; w != "" && !cfg.noWarn {
 		fmt.Fprint(stderr, w)
@@ -181,27 +189,31 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 				fmt.Fprintf(stderr, "HINT: %s\n", ne.Hint)
 			}
 		}
-		return 1
+		return nil, 1
 	}
-	if cfg.dump == "none" {
+	return &script{name: name, src: src, env: env, obj: obj}, 0
+}
+
+// runScript does what the options ask of a compiled script: stop there
+// (-d none), print its instructions (-d asm), pin it (--pin), or run it
+// until it exits or is interrupted.
+func runScript(cfg *config, s *script, stdout, stderr io.Writer) int {
+	switch {
+	case cfg.dump == "none":
 		return 0 // compiled: parse, check and code generation succeeded
-	}
-	if cfg.dump == "asm" {
+	case cfg.dump == "asm":
 		w := bufio.NewWriterSize(stdout, 1<<16)
-		for _, p := range obj.Programs {
+		for _, p := range s.obj.Programs {
 			fmt.Fprintf(w, "%s: %s (%s)\n%v\n", p.Spec.Name, p.Point, p.Spec.Type, p.Spec.Instructions)
 		}
 		w.Flush()
 		return 0
-	}
-	if cfg.pin != "" {
+	case cfg.pin != "":
 		if err := mountBPFFS(cfg.quiet, stderr); err != nil {
-			fmt.Fprintf(stderr, "ERROR: %v\n", err)
-			return 1
+			return fail(stderr, err)
 		}
-		if err := bpfrt.Pin(env, obj, cfg.pin, name, string(src), stdout); err != nil {
-			fmt.Fprintf(stderr, "ERROR: %v\n", explain(err))
-			return 1
+		if err := bpfrt.Pin(s.env, s.obj, cfg.pin, s.name, string(s.src), stdout); err != nil {
+			return fail(stderr, explain(err))
 		}
 		return 0
 	}
@@ -209,44 +221,43 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 	if cfg.output != "" {
 		f, err := os.Create(cfg.output)
 		if err != nil {
-			fmt.Fprintf(stderr, "ERROR: %v\n", err)
-			return 1
+			return fail(stderr, err)
 		}
 		defer f.Close()
 		out = f
 	}
-	if cfg.pid > 0 {
-		if _, err := os.Stat(env.ProcPath(strconv.Itoa(cfg.pid))); err != nil {
-			fmt.Fprintf(stderr, "ERROR: -p %d: no such process\n", cfg.pid)
-			return 1
-		}
-	}
-	if cfg.command != "" {
-		if f := strings.Fields(cfg.command); len(f) > 0 {
-			if _, err := exec.LookPath(f[0]); err != nil {
-				fmt.Fprintf(stderr, "ERROR: -c: cannot run %s: %v\n", f[0], err)
-				return 1
-			}
-		}
+	if err := checkTargets(cfg, s.env); err != nil {
+		return fail(stderr, err)
 	}
 	metrics, err := cfg.metricsConfig()
 	if err != nil {
-		fmt.Fprintf(stderr, "ERROR: %v\n", err)
-		return 1
+		return fail(stderr, err)
 	}
-	rc, err := bpfrt.Run(obj, bpfrt.Options{Env: env, Out: out, Err: stderr, DryRun: cfg.dryRun, Verbose: cfg.verbose,
+	rc, err := bpfrt.Run(s.obj, bpfrt.Options{Env: s.env, Out: out, Err: stderr, DryRun: cfg.dryRun, Verbose: cfg.verbose,
 		Quiet: cfg.quiet, JSON: cfg.format == "json", Command: cfg.command, WatchPID: cfg.pid, NoWarnings: cfg.noWarn,
 		Metrics: metrics})
 	if err != nil {
-		fmt.Fprintf(stderr, "ERROR: %v\n", explain(err))
-		return 1
+		return fail(stderr, explain(err))
 	}
 	return rc
 }
 
-// compileOptions are the compiler's options for cfg, the same for a script
-// and for each of the REPL's compilations. Limits the environment sets
-// (bpftrace's variable names, or bpfsh's) come in here too.
+// checkTargets fails before anything is loaded when the process to watch
+// (-p) is gone or the command to start (-c) cannot be found.
+func checkTargets(cfg *config, env *probes.Env) error {
+	if cfg.pid > 0 {
+		if _, err := os.Stat(env.ProcPath(strconv.Itoa(cfg.pid))); err != nil {
+			return fmt.Errorf("-p %d: no such process", cfg.pid)
+		}
+	}
+	if f := strings.Fields(cfg.command); len(f) > 0 {
+		if _, err := exec.LookPath(f[0]); err != nil {
+			return fmt.Errorf("-c: cannot run %s: %v", f[0], err)
+		}
+	}
+	return nil
+}
+
 func (cfg *config) compileOptions(env *probes.Env) compiler.Options {
 	return compiler.Options{Env: env, Params: cfg.params, NamedArgs: cfg.named, Unsafe: cfg.unsafe,
 		MaxMapKeys: envInt("BPFTRACE_MAP_KEYS_MAX", "BPFSH_MAX_MAP_KEYS"), RingPages: envInt("BPFTRACE_PERF_RB_PAGES", "BPFSH_PERF_RB_PAGES"),
@@ -494,9 +505,18 @@ func warnWorldWritable(file string) {
 // listProbes is -l: the probes matching a pattern (or several, comma
 // separated), the probes of a program (-e or a script file), or struct
 // definitions ("struct task_struct").
-func listProbes(cfg *config, pattern string, stdout, stderr io.Writer) int {
-	env := systemEnv(cfg, stderr)
+func listProbes(cfg *config, stdout, stderr io.Writer) int {
+	// The pattern is the last parameter that is not -v ("-l -v PATTERN").
 	verbose := cfg.listV || cfg.verbose
+	pattern := ""
+	for _, a := range cfg.params {
+		if a == "-v" {
+			verbose = true
+		} else {
+			pattern = a
+		}
+	}
+	env := systemEnv(cfg, stderr)
 	patterns := strings.Split(pattern, ",")
 	var src []byte
 	name := "stdin"
@@ -531,8 +551,7 @@ func listProbes(cfg *config, pattern string, stdout, stderr io.Writer) int {
 			err = probes.List(env, pat, verbose, stdout)
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "ERROR: %v\n", err)
-			return 1
+			return fail(stderr, err)
 		}
 	}
 	return 0

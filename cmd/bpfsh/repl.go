@@ -99,8 +99,7 @@ type repl struct {
 func runREPL(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfg, err := parseArgs(append(args[:len(args):len(args)], "-"))
 	if err != nil || cfg == nil {
-		fmt.Fprintf(stderr, "ERROR: %v\n", err)
-		return 1
+		return fail(stderr, err)
 	}
 	switch {
 	case cfg.dump != "":
@@ -113,8 +112,7 @@ func runREPL(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = errors.New("--dry-run needs a program")
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "ERROR: %v\n", err)
-		return 1
+		return fail(stderr, err)
 	}
 	env := systemEnv(cfg, stderr)
 	copts := cfg.compileOptions(env)
@@ -137,8 +135,7 @@ func runREPL(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	rl, err := readline.NewEx(rcfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "ERROR: %v\n", err)
-		return 1
+		return fail(stderr, err)
 	}
 	r.rl = rl
 	// Through readline while it runs, so output lands above the line being
@@ -149,8 +146,7 @@ func runREPL(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		f, err := os.Create(cfg.output)
 		if err != nil {
 			rl.Close()
-			fmt.Fprintf(stderr, "ERROR: %v\n", err)
-			return 1
+			return fail(stderr, err)
 		}
 		defer f.Close()
 		r.out = f
