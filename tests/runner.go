@@ -407,30 +407,11 @@ func (r *Runner) Run(ctx context.Context, c *Case) (res Result) {
 		}()
 	}
 
-	// BEFORE: start each, then wait until its program shows up.
-	beforePID := 0
-	for i, b := range c.Befores {
-		cmd := r.command(r.subst(b), env)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			res.Status, res.Reason = Fail, fmt.Sprintf("BEFORE %q: %v", b, err)
-			return res
-		}
-		done := reap(cmd)
-		defer func() {
-			stopGroup(cmd, syscall.SIGKILL, 0)
-			waitDone(cmd, done, time.Second)
-			fmt.Fprintf(&aux, "BEFORE %s:\n%s", b, out.String())
-		}()
-		pid, err := waitForComm(ctx, cmd.Process.Pid, commOf(r.subst(b)), c.Timeout)
-		if err != nil {
-			res.Status, res.Reason = Fail, fmt.Sprintf("BEFORE %q: %v", b, err)
-			return res
-		}
-		if i == 0 {
-			beforePID = pid
-		}
+	beforePID, stopBefores, err := r.startBefores(ctx, c, env, &aux)
+	defer stopBefores()
+	if err != nil {
+		res.Status, res.Reason = Fail, err.Error()
+		return res
 	}
 
 	line := r.callLine(c)
@@ -438,52 +419,118 @@ func (r *Runner) Run(ctx context.Context, c *Case) (res Result) {
 		line = strings.ReplaceAll(line, "{{BEFORE_PID}}", strconv.Itoa(beforePID))
 	}
 	res.Command = line
-
-	cmd := r.command(line, env)
-	pr, pw, err := os.Pipe()
+	p, err := r.start(line, env)
 	if err != nil {
 		res.Status, res.Reason = Fail, err.Error()
 		return res
+	}
+	defer p.stop()
+	exited, err := r.watch(ctx, c, p, env, &aux, &res)
+	if err != nil {
+		res.Status, res.Reason = Fail, err.Error()
+		return res
+	}
+	res.Status, res.Reason = r.verdict(c, res, exited)
+	return res
+}
+
+// startBefores starts each BEFORE command and waits until its program shows
+// up; the first one's pid is {{BEFORE_PID}}. stop kills those started (also
+// after an error) and records their output in aux.
+func (r *Runner) startBefores(ctx context.Context, c *Case, env []string, aux *strings.Builder) (firstPID int, stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	for i, b := range c.Befores {
+		cmd := r.command(r.subst(b), env)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			return 0, stop, fmt.Errorf("BEFORE %q: %v", b, err)
+		}
+		done := reap(cmd)
+		stops = append(stops, func() {
+			stopGroup(cmd, syscall.SIGKILL, 0)
+			waitDone(cmd, done, time.Second)
+			fmt.Fprintf(aux, "BEFORE %s:\n%s", b, out.String())
+		})
+		pid, err := waitForComm(ctx, cmd.Process.Pid, commOf(r.subst(b)), c.Timeout)
+		if err != nil {
+			return 0, stop, fmt.Errorf("BEFORE %q: %v", b, err)
+		}
+		if i == 0 {
+			firstPID = pid
+		}
+	}
+	return firstPID, stop, nil
+}
+
+// program is the command under test, its stdout and stderr merged into one
+// pipe and read line by line.
+type program struct {
+	cmd    *exec.Cmd
+	lines  chan string // closed at EOF
+	exited chan error  // cmd.Wait's result
+}
+
+func (r *Runner) start(line string, env []string) (*program, error) {
+	cmd := r.command(line, env)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
 		pr.Close()
 		pw.Close()
-		res.Status, res.Reason = Fail, err.Error()
-		return res
+		return nil, err
 	}
 	pw.Close()
-	defer stopGroup(cmd, syscall.SIGKILL, 0)
-
-	lines := make(chan string, 64)
+	p := &program{cmd: cmd, lines: make(chan string, 64), exited: make(chan error, 1)}
 	go func() {
-		defer close(lines)
+		defer close(p.lines)
 		defer pr.Close()
 		br := bufio.NewReader(pr)
 		for {
 			s, err := br.ReadString('\n')
 			if s != "" {
-				lines <- s
+				p.lines <- s
 			}
 			if err != nil {
 				return
 			}
 		}
 	}()
-	// Whatever happens below, keep reading so the reader never blocks.
-	defer func(ch <-chan string) {
-		go func() {
-			for range ch {
-			}
-		}()
-	}(lines)
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() { p.exited <- cmd.Wait() }()
+	return p, nil
+}
 
+// stop kills what is left of the program's process group and keeps reading
+// its output, whatever happened, so the reader never blocks.
+func (p *program) stop() {
+	go func() {
+		for range p.lines {
+		}
+	}()
+	stopGroup(p.cmd, syscall.SIGKILL, 0)
+}
+
+// watch reads the program's output until it has exited and closed it. Once
+// the program has attached it starts AFTER; when the program does not attach
+// in time or outlives TIMEOUT it stops it as Ctrl-C would. It fills res's
+// Output, ExitCode, Attached and TimedOut, and says whether the program
+// exited (rather than was given up on); ctx's error if ctx ends first.
+func (r *Runner) watch(ctx context.Context, c *Case, p *program, env []string, aux *strings.Builder, res *Result) (exited bool, err error) {
 	var (
 		out       strings.Builder
+		lines     = p.lines
+		waitc     = p.exited
 		after     *exec.Cmd
 		afterOut  bytes.Buffer
+		afterDone <-chan struct{}
 		attachRE  = r.AttachRE
 		deadline  = time.NewTimer(r.attachTimeout()) // attach, then TIMEOUT
 		eof       bool
@@ -496,12 +543,11 @@ func (r *Runner) Run(ctx context.Context, c *Case) (res Result) {
 		attachRE = DefaultAttachRE
 	}
 	defer deadline.Stop()
-	var afterDone <-chan struct{}
 	defer func() {
 		if after != nil {
 			// Let it finish (it may still be writing), then kill its group.
 			waitDone(after, afterDone, time.Second)
-			fmt.Fprintf(&aux, "AFTER %s:\n%s", c.After, afterOut.String())
+			fmt.Fprintf(aux, "AFTER %s:\n%s", c.After, afterOut.String())
 		}
 	}()
 
@@ -523,21 +569,14 @@ loop:
 			}
 			deadline.Reset(c.Timeout)
 			if c.After != "" {
-				after = r.command(r.subst(c.After), env)
-				after.Stdout, after.Stderr = &afterOut, &afterOut
-				if err := after.Start(); err != nil {
-					fmt.Fprintf(&afterOut, "cannot start: %v\n", err)
-					after = nil
-				} else {
-					afterDone = reap(after)
-				}
+				after, afterDone = r.startAfter(c, env, &afterOut)
 			}
-		case waitErr = <-exited:
-			hasExited, exited = true, nil
+		case waitErr = <-waitc:
+			hasExited, waitc = true, nil
 			// Background children may hold the pipe open: don't wait for ever.
 			grace = time.After(r.killGrace())
 		case <-grace:
-			stopGroup(cmd, syscall.SIGKILL, 0)
+			stopGroup(p.cmd, syscall.SIGKILL, 0)
 			break loop
 		case <-deadline.C:
 			// Not attached in time, or TIMEOUT passed: stop it as Ctrl-C
@@ -547,19 +586,18 @@ loop:
 			if sig == 0 {
 				sig = syscall.SIGINT
 			}
-			stopGroup(cmd, sig, 0)
+			stopGroup(p.cmd, sig, 0)
 			kill = time.After(r.killGrace())
 		case <-kill:
-			stopGroup(cmd, syscall.SIGKILL, 0)
+			stopGroup(p.cmd, syscall.SIGKILL, 0)
 			kill = nil
 			if grace == nil {
 				grace = time.After(time.Second)
 			}
 		case <-ctx.Done():
-			stopGroup(cmd, syscall.SIGKILL, 0)
-			res.Status, res.Reason = Fail, ctx.Err().Error()
+			stopGroup(p.cmd, syscall.SIGKILL, 0)
 			res.Output = out.String()
-			return res
+			return false, ctx.Err()
 		}
 	}
 	// Lines already read but not yet taken.
@@ -576,33 +614,46 @@ loop:
 	}
 	res.Output = out.String()
 	if hasExited {
-		res.ExitCode = exitCode(cmd, waitErr)
+		res.ExitCode = exitCode(p.cmd, waitErr)
 	}
+	return hasExited, nil
+}
 
+// startAfter starts the AFTER command; nil when it cannot (why is in out).
+func (r *Runner) startAfter(c *Case, env []string, out *bytes.Buffer) (*exec.Cmd, <-chan struct{}) {
+	cmd := r.command(r.subst(c.After), env)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(out, "cannot start: %v\n", err)
+		return nil, nil
+	}
+	return cmd, reap(cmd)
+}
+
+// verdict judges a finished run: the exit code when the program exited on
+// its own, then the expectations.
+func (r *Runner) verdict(c *Case, res Result, exited bool) (Status, string) {
 	failed := r.check(c, res.Output)
-	if !res.TimedOut && hasExited {
+	if !res.TimedOut && exited {
 		switch {
 		case c.WillFail && res.ExitCode == 0:
-			res.Status, res.Reason = Fail, "clean exit but WILL_FAIL expects failure"
-			return res
+			return Fail, "clean exit but WILL_FAIL expects failure"
 		case !c.WillFail && res.ExitCode != c.ReturnCode:
-			res.Status, res.Reason = Fail, fmt.Sprintf("exit code %d, want %d", res.ExitCode, c.ReturnCode)
+			reason := fmt.Sprintf("exit code %d, want %d", res.ExitCode, c.ReturnCode)
 			if len(failed) > 0 {
-				res.Reason += "; " + strings.Join(failed, "; ")
+				reason += "; " + strings.Join(failed, "; ")
 			}
-			return res
+			return Fail, reason
 		}
 	}
 	if len(failed) > 0 {
-		res.Status, res.Reason = Fail, strings.Join(failed, "; ")
+		reason := strings.Join(failed, "; ")
 		if res.TimedOut {
-			res.Status = Timeout
-			res.Reason = fmt.Sprintf("stopped after TIMEOUT %v; %s", c.Timeout, res.Reason)
+			return Timeout, fmt.Sprintf("stopped after TIMEOUT %v; %s", c.Timeout, reason)
 		}
-		return res
+		return Fail, reason
 	}
-	res.Status = Pass
-	return res
+	return Pass, ""
 }
 
 func (r *Runner) attachTimeout() time.Duration {
