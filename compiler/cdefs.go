@@ -337,8 +337,7 @@ func (p *cparser) cunary() (int64, bool) {
 	return 0, false
 }
 
-// structdef = ( "struct" | "union" ) ident "{" { field } "}" .
-// field = ctype declarator { "," declarator } ";" .
+// structdef = ( "struct" | "union" ) ident "{" fields "}" .
 func (p *cparser) structDef() {
 	kw := p.next().text
 	nameTok := p.next()
@@ -365,51 +364,42 @@ func (p *cparser) structDef() {
 	if !p.expect("{") {
 		return
 	}
-	type field struct {
-		name string
-		typ  btf.Type
-		bits int
+	fields, ok := p.fields()
+	if !ok || !p.expect("}") {
+		return
 	}
-	var fields []field
+	packed := p.attributes()
+	size, members, incomplete := layout(kw == "union", fields, packed)
+	if incomplete != "" {
+		p.errorf(nameTok, "%s: field %s has an incomplete type", full, incomplete)
+		return
+	}
+	if kw == "struct" {
+		st.Size, st.Members = uint32(size), members
+	} else {
+		un.Size, un.Members = uint32(size), members
+	}
+}
+
+// cfield is a member as declared, before it is laid out.
+type cfield struct {
+	name string
+	typ  btf.Type
+	bits int // bitfield width: 0 for none, -1 for a zero-width one (align only)
+}
+
+// fields = { ctype declarator { "," declarator } ";" } .
+func (p *cparser) fields() ([]cfield, bool) {
+	var fields []cfield
 	for !p.bad && p.tok().text != "}" && p.i < len(p.toks) {
 		base, ok := p.ctype()
 		if !ok {
-			return
+			return nil, false
 		}
 		for {
-			f := field{typ: base}
-			for p.got("*") {
-				f.typ = &btf.Pointer{Target: f.typ}
-			}
-			if f.typ == base && !p.incompleteOK(base) {
-				return
-			}
-			nt := p.next()
-			if nt.num || !isIdentByte(firstByte(nt.text)) {
-				p.errorf(nt, "C definition: expected a field name, found %q", nt.text)
-				return
-			}
-			f.name = nt.text
-			var dims []uint32
-			for p.got("[") {
-				n, ok := p.cexpr()
-				if !ok || !p.expect("]") {
-					return
-				}
-				dims = append(dims, uint32(n))
-			}
-			for i := len(dims) - 1; i >= 0; i-- {
-				f.typ = &btf.Array{Index: &btf.Int{Name: "int", Size: 4}, Type: f.typ, Nelems: dims[i]}
-			}
-			if p.got(":") {
-				n, ok := p.cexpr()
-				if !ok {
-					return
-				}
-				f.bits = int(n)
-				if f.bits <= 0 {
-					f.bits = -1 // a zero-width bitfield: align only
-				}
+			f, ok := p.declarator(base)
+			if !ok {
+				return nil, false
 			}
 			fields = append(fields, f)
 			if !p.got(",") {
@@ -421,29 +411,67 @@ func (p *cparser) structDef() {
 			break // the last field's ';' may be left out, as bpftrace allows
 		}
 		if !p.expect(";") {
-			return
+			return nil, false
 		}
 	}
-	if !p.expect("}") {
-		return
+	return fields, true
+}
+
+// declarator = { "*" } ident { "[" cexpr "]" } [ ":" cexpr ] .
+func (p *cparser) declarator(base btf.Type) (cfield, bool) {
+	f := cfield{typ: base}
+	for p.got("*") {
+		f.typ = &btf.Pointer{Target: f.typ}
 	}
-	packed := p.attributes()
-	// Lay the members out as C does (System V ABI), bitfields included.
-	var bitOff, maxAlign, size int
-	maxAlign = 1
-	var members []btf.Member
+	if f.typ == base && !p.incompleteOK(base) {
+		return f, false
+	}
+	nt := p.next()
+	if nt.num || !isIdentByte(firstByte(nt.text)) {
+		p.errorf(nt, "C definition: expected a field name, found %q", nt.text)
+		return f, false
+	}
+	f.name = nt.text
+	var dims []uint32
+	for p.got("[") {
+		n, ok := p.cexpr()
+		if !ok || !p.expect("]") {
+			return f, false
+		}
+		dims = append(dims, uint32(n))
+	}
+	// int a[2][3] is an array of 2 arrays of 3.
+	for i := len(dims) - 1; i >= 0; i-- {
+		f.typ = &btf.Array{Index: &btf.Int{Name: "int", Size: 4}, Type: f.typ, Nelems: dims[i]}
+	}
+	if p.got(":") {
+		n, ok := p.cexpr()
+		if !ok {
+			return f, false
+		}
+		f.bits = int(n)
+		if f.bits <= 0 {
+			f.bits = -1
+		}
+	}
+	return f, true
+}
+
+// layout places the fields as C does (System V ABI), bitfields included,
+// and returns the size; incomplete names a field whose type has no size.
+func layout(union bool, fields []cfield, packed bool) (size int, members []btf.Member, incomplete string) {
+	bitOff, maxAlign := 0, 1
 	for _, f := range fields {
 		fsize, err := btf.Sizeof(f.typ)
 		if err != nil {
-			p.errorf(nameTok, "%s: field %s has an incomplete type", full, f.name)
-			return
+			return 0, nil, f.name
 		}
 		align := 1
 		if !packed {
 			align = calign(f.typ)
 		}
 		maxAlign = max(maxAlign, align)
-		if kw == "union" {
+		if union {
 			m := btf.Member{Name: f.name, Type: f.typ}
 			if f.bits > 0 {
 				m.BitfieldSize = btf.Bits(f.bits)
@@ -458,6 +486,7 @@ func (p *cparser) structDef() {
 				bitOff = alignUp(bitOff, align*8)
 				continue
 			}
+			// A bitfield that would straddle its type's unit starts the next.
 			if !packed && bitOff/unit != (bitOff+f.bits-1)/unit {
 				bitOff = alignUp(bitOff, align*8)
 			}
@@ -469,15 +498,10 @@ func (p *cparser) structDef() {
 		members = append(members, btf.Member{Name: f.name, Type: f.typ, Offset: btf.Bits(bitOff)})
 		bitOff += fsize * 8
 	}
-	if kw == "struct" {
+	if !union {
 		size = (bitOff + 7) / 8
 	}
-	size = alignUp(size, maxAlign)
-	if kw == "struct" {
-		st.Size, st.Members = uint32(size), members
-	} else {
-		un.Size, un.Members = uint32(size), members
-	}
+	return alignUp(size, maxAlign), members, ""
 }
 
 func alignUp(n, a int) int { return (n + a - 1) / a * a }
