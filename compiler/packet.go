@@ -10,6 +10,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 
 	"github.com/bpfsh/bpfsh/lang"
+	"github.com/bpfsh/bpfsh/probes"
 )
 
 // Packet probes (xdp, tc): header fields, verdicts, and the prologue that
@@ -219,208 +220,260 @@ func (g *gen) packetPrologue(p *lang.Probe) {
 	if g.sc.ctx == nil || g.sc.ctx.Packet == nil {
 		return
 	}
-	pk := g.sc.ctx.Packet
-	u := packetUses(p)
-	if len(u.keys) == 0 {
+	pg := &pktGen{gen: g, pk: g.sc.ctx.Packet, u: packetUses(p), skip: g.exit}
+	if len(pg.u.keys) == 0 {
 		return
 	}
-	slot := func(key string) (*val, bool) {
-		v, ok := g.vars[pktVarPrefix+key]
-		return v, ok
+	pg.length()
+	if !pg.u.eth {
+		return
 	}
-	skip := g.exit
-	note := func(s string) { g.source = asm.Comment("packet: " + s) }
-	put := func(key string, r asm.Register) {
-		if v, ok := slot(key); ok {
-			g.emit(asm.StoreMem(v.base(), v.off, r, asm.DWord))
-		}
+	pg.pull()
+	pg.ethernet()
+	if pg.u.ip {
+		pg.ip()
 	}
-	putImm := func(key string, n int64) {
-		if v, ok := slot(key); ok {
-			g.emit(storeImm(v.base(), v.off, n, asm.DWord))
-		}
-	}
-	load := func(dst, base asm.Register, off int, size asm.Size) {
-		g.emit(asm.LoadMem(dst, base, int16(off), size))
-		if size == asm.Half {
-			g.emit(asm.HostTo(asm.BE, dst, asm.Half)) // network to host order
-		}
-	}
-	// bounds jumps to skip unless base+n is inside the packet (R3 = end):
-	// the verifier wants this compare before any read below base+n.
-	bounds := func(base asm.Register, n int) {
-		g.emit(asm.Mov.Reg(asm.R0, base), asm.Add.Imm(asm.R0, int32(n)), asm.JGT.Reg(asm.R0, asm.R3, skip))
-	}
+}
 
-	if _, ok := u.keys["pkt.len"]; ok {
-		note("pkt.len")
-		if pk.LenOff >= 0 {
-			g.emit(asm.LoadMem(asm.R0, ctxReg, int16(pk.LenOff), asm.Word))
-		} else {
-			g.emit(asm.Mov.Reg(asm.R1, ctxReg), asm.FnXdpGetBuffLen.Call())
-		}
-		put("pkt.len", asm.R0)
+// pktGen emits one probe's prologue. Any header the probe needs and the
+// packet lacks jumps to skip, which ends the probe.
+type pktGen struct {
+	*gen
+	pk   *probes.Packet
+	u    pktUse
+	skip string
+}
+
+func (pg *pktGen) note(s string) { pg.source = asm.Comment("packet: " + s) }
+
+func (pg *pktGen) slot(key string) (*val, bool) {
+	v, ok := pg.vars[pktVarPrefix+key]
+	return v, ok
+}
+
+func (pg *pktGen) wants(key string) bool {
+	_, ok := pg.u.keys[key]
+	return ok
+}
+
+// put stores r in key's variable, if the probe reads it.
+func (pg *pktGen) put(key string, r asm.Register) {
+	if v, ok := pg.slot(key); ok {
+		pg.emit(asm.StoreMem(v.base(), v.off, r, asm.DWord))
 	}
-	if !u.eth {
+}
+
+func (pg *pktGen) putImm(key string, n int64) {
+	if v, ok := pg.slot(key); ok {
+		pg.emit(storeImm(v.base(), v.off, n, asm.DWord))
+	}
+}
+
+// read loads a header field; 16-bit fields are in network order.
+func (pg *pktGen) read(dst, base asm.Register, off int, size asm.Size) {
+	pg.emit(asm.LoadMem(dst, base, int16(off), size))
+	if size == asm.Half {
+		pg.emit(asm.HostTo(asm.BE, dst, asm.Half)) // network to host order
+	}
+}
+
+// bounds jumps to skip unless base+n is inside the packet (R3 = end):
+// the verifier wants this compare before any read below base+n.
+func (pg *pktGen) bounds(base asm.Register, n int) {
+	pg.emit(asm.Mov.Reg(asm.R0, base), asm.Add.Imm(asm.R0, int32(n)), asm.JGT.Reg(asm.R0, asm.R3, pg.skip))
+}
+
+// length is pkt.len, which needs no header.
+func (pg *pktGen) length() {
+	if !pg.wants("pkt.len") {
+		return
+	}
+	pg.note("pkt.len")
+	if pg.pk.LenOff >= 0 {
+		pg.emit(asm.LoadMem(asm.R0, ctxReg, int16(pg.pk.LenOff), asm.Word))
+	} else {
+		pg.emit(asm.Mov.Reg(asm.R1, ctxReg), asm.FnXdpGetBuffLen.Call())
+	}
+	pg.put("pkt.len", asm.R0)
+}
+
+// pull makes the headers of an skb readable: they may lie partly outside
+// its linear data, where they cannot be read directly.
+func (pg *pktGen) pull() {
+	if !pg.pk.Pull {
 		return
 	}
 	need := ethLen
-	if u.ip {
+	if pg.u.ip {
 		need += ip4MaxLen
 	}
-	if u.tcp || u.udp {
+	if pg.u.tcp || pg.u.udp {
 		need += tcpMinLen
 	}
-	if pk.Pull {
-		// Headers of an skb may lie partly outside its linear data, where
-		// they cannot be read directly: pull them in when they do.
-		note("make the headers readable")
-		clamp, have := g.label(), g.label()
-		g.emit(asm.LoadMem(asm.R5, ctxReg, int16(pk.LenOff), asm.Word),
-			asm.JLE.Imm(asm.R5, int32(need), clamp),
-			asm.Mov.Imm(asm.R5, int32(need)))
-		g.mark(clamp)
-		g.emit(asm.LoadMem(asm.R2, ctxReg, int16(pk.Data), asm.Word),
-			asm.LoadMem(asm.R3, ctxReg, int16(pk.DataEnd), asm.Word),
-			asm.Add.Reg(asm.R2, asm.R5),
-			asm.JLE.Reg(asm.R2, asm.R3, have),
-			asm.Mov.Reg(asm.R1, ctxReg),
-			asm.Mov.Reg(asm.R2, asm.R5),
-			asm.FnSkbPullData.Call())
-		g.mark(have)
-	}
-	note("Ethernet")
-	g.emit(asm.LoadMem(asm.R2, ctxReg, int16(pk.Data), asm.Word),
-		asm.LoadMem(asm.R3, ctxReg, int16(pk.DataEnd), asm.Word))
-	bounds(asm.R2, ethLen)
-	load(asm.R0, asm.R2, 12, asm.Half)
-	put("eth.proto", asm.R0)
-	if !u.ip {
-		return
-	}
-	l4 := u.tcp || u.udp
-	v6, l4L, done := g.label(), g.label(), g.label()
-	g.emit(asm.JEq.Imm(asm.R0, 0x86dd, v6), asm.JNE.Imm(asm.R0, 0x0800, skip))
+	pg.note("make the headers readable")
+	clamp, have := pg.label(), pg.label()
+	pg.emit(asm.LoadMem(asm.R5, ctxReg, int16(pg.pk.LenOff), asm.Word),
+		asm.JLE.Imm(asm.R5, int32(need), clamp),
+		asm.Mov.Imm(asm.R5, int32(need)))
+	pg.mark(clamp)
+	pg.emit(asm.LoadMem(asm.R2, ctxReg, int16(pg.pk.Data), asm.Word),
+		asm.LoadMem(asm.R3, ctxReg, int16(pg.pk.DataEnd), asm.Word),
+		asm.Add.Reg(asm.R2, asm.R5),
+		asm.JLE.Reg(asm.R2, asm.R3, have),
+		asm.Mov.Reg(asm.R1, ctxReg),
+		asm.Mov.Reg(asm.R2, asm.R5),
+		asm.FnSkbPullData.Call())
+	pg.mark(have)
+}
 
-	// IPv4. Registers for the L4 part: R0 protocol, R1 IP header length,
-	// R5 bytes after the IP header according to its total length.
-	note("IPv4")
-	bounds(asm.R2, ethLen+ip4MinLen)
-	g.emit(asm.LoadMem(asm.R1, asm.R2, ethLen, asm.Byte),
-		asm.Mov.Reg(asm.R0, asm.R1), asm.RSh.Imm(asm.R0, 4), asm.JNE.Imm(asm.R0, 4, skip),
-		asm.And.Imm(asm.R1, 15), asm.LSh.Imm(asm.R1, 2), asm.JLT.Imm(asm.R1, ip4MinLen, skip))
+// ethernet leaves the packet's start in R2, its end in R3 and the
+// EtherType in R0.
+func (pg *pktGen) ethernet() {
+	pg.note("Ethernet")
+	pg.emit(asm.LoadMem(asm.R2, ctxReg, int16(pg.pk.Data), asm.Word),
+		asm.LoadMem(asm.R3, ctxReg, int16(pg.pk.DataEnd), asm.Word))
+	pg.bounds(asm.R2, ethLen)
+	pg.read(asm.R0, asm.R2, 12, asm.Half)
+	pg.put("eth.proto", asm.R0)
+}
+
+// ip branches on the EtherType to IPv4 or IPv6, which meet again at the
+// transport header when the probe needs one.
+func (pg *pktGen) ip() {
+	l4 := pg.u.tcp || pg.u.udp
+	v6, l4L, done := pg.label(), pg.label(), pg.label()
+	pg.emit(asm.JEq.Imm(asm.R0, 0x86dd, v6), asm.JNE.Imm(asm.R0, 0x0800, pg.skip))
+	pg.ipv4(l4)
+	if l4 {
+		pg.emit(asm.Sub.Reg(asm.R5, asm.R1), asm.Ja.Label(l4L))
+	} else {
+		pg.emit(asm.Ja.Label(done))
+	}
+	pg.mark(v6)
+	pg.ipv6(l4)
+	if l4 {
+		pg.emit(asm.Mov.Imm(asm.R1, ip6Len))
+		pg.mark(l4L)
+		pg.transport(done)
+	}
+	pg.mark(done)
+}
+
+// ipv4 leaves, for the transport header, the protocol in R0, the IP
+// header's length in R1 and the bytes after it (by the total length) in R5.
+func (pg *pktGen) ipv4(l4 bool) {
+	pg.note("IPv4")
+	pg.bounds(asm.R2, ethLen+ip4MinLen)
+	pg.emit(asm.LoadMem(asm.R1, asm.R2, ethLen, asm.Byte),
+		asm.Mov.Reg(asm.R0, asm.R1), asm.RSh.Imm(asm.R0, 4), asm.JNE.Imm(asm.R0, 4, pg.skip),
+		asm.And.Imm(asm.R1, 15), asm.LSh.Imm(asm.R1, 2), asm.JLT.Imm(asm.R1, ip4MinLen, pg.skip))
 	if l4 {
 		// A later fragment carries no TCP or UDP header.
-		load(asm.R4, asm.R2, ethLen+6, asm.Half)
-		g.emit(asm.And.Imm(asm.R4, 0x1fff), asm.JNE.Imm(asm.R4, 0, skip))
+		pg.read(asm.R4, asm.R2, ethLen+6, asm.Half)
+		pg.emit(asm.And.Imm(asm.R4, 0x1fff), asm.JNE.Imm(asm.R4, 0, pg.skip))
 	}
-	_, wantLen := u.keys["ip.len"]
-	if wantLen || l4 {
-		load(asm.R5, asm.R2, ethLen+2, asm.Half)
-		put("ip.len", asm.R5)
+	if pg.wants("ip.len") || l4 {
+		pg.read(asm.R5, asm.R2, ethLen+2, asm.Half)
+		pg.put("ip.len", asm.R5)
 	}
-	putImm("ip.version", 4)
-	if _, ok := u.keys["ip.ttl"]; ok {
-		load(asm.R0, asm.R2, ethLen+8, asm.Byte)
-		put("ip.ttl", asm.R0)
+	pg.putImm("ip.version", 4)
+	if pg.wants("ip.ttl") {
+		pg.read(asm.R0, asm.R2, ethLen+8, asm.Byte)
+		pg.put("ip.ttl", asm.R0)
 	}
 	for _, a := range []struct {
 		key string
 		off int
 	}{{"ip.saddr", ethLen + 12}, {"ip.daddr", ethLen + 16}} {
-		if v, ok := slot(a.key); ok {
-			g.emit(storeImm(v.base(), v.off, 2, asm.DWord), // AF_INET
+		if v, ok := pg.slot(a.key); ok {
+			pg.emit(storeImm(v.base(), v.off, 2, asm.DWord), // AF_INET
 				asm.LoadMem(asm.R0, asm.R2, int16(a.off), asm.Word),
 				asm.StoreMem(v.base(), v.off+8, asm.R0, asm.Word),
 				storeImm(v.base(), v.off+12, 0, asm.Word),
 				storeImm(v.base(), v.off+16, 0, asm.DWord))
 		}
 	}
-	load(asm.R0, asm.R2, ethLen+9, asm.Byte)
-	put("ip.proto", asm.R0)
-	if l4 {
-		g.emit(asm.Sub.Reg(asm.R5, asm.R1), asm.Ja.Label(l4L))
-	} else {
-		g.emit(asm.Ja.Label(done))
-	}
+	pg.read(asm.R0, asm.R2, ethLen+9, asm.Byte)
+	pg.put("ip.proto", asm.R0)
+}
 
-	g.mark(v6)
-	note("IPv6")
-	bounds(asm.R2, ethLen+ip6Len)
-	g.emit(asm.LoadMem(asm.R0, asm.R2, ethLen, asm.Byte), asm.RSh.Imm(asm.R0, 4), asm.JNE.Imm(asm.R0, 6, skip))
+// ipv6 leaves the next header in R0 and the payload length in R5.
+func (pg *pktGen) ipv6(l4 bool) {
+	pg.note("IPv6")
+	pg.bounds(asm.R2, ethLen+ip6Len)
+	pg.emit(asm.LoadMem(asm.R0, asm.R2, ethLen, asm.Byte), asm.RSh.Imm(asm.R0, 4), asm.JNE.Imm(asm.R0, 6, pg.skip))
+	wantLen := pg.wants("ip.len")
 	if wantLen || l4 {
-		load(asm.R5, asm.R2, ethLen+4, asm.Half) // payload length
+		pg.read(asm.R5, asm.R2, ethLen+4, asm.Half) // payload length
 	}
 	if wantLen {
-		g.emit(asm.Mov.Reg(asm.R4, asm.R5), asm.Add.Imm(asm.R4, ip6Len))
-		put("ip.len", asm.R4)
+		pg.emit(asm.Mov.Reg(asm.R4, asm.R5), asm.Add.Imm(asm.R4, ip6Len))
+		pg.put("ip.len", asm.R4)
 	}
-	putImm("ip.version", 6)
-	if _, ok := u.keys["ip.ttl"]; ok {
-		load(asm.R0, asm.R2, ethLen+7, asm.Byte) // hop limit
-		put("ip.ttl", asm.R0)
+	pg.putImm("ip.version", 6)
+	if pg.wants("ip.ttl") {
+		pg.read(asm.R0, asm.R2, ethLen+7, asm.Byte) // hop limit
+		pg.put("ip.ttl", asm.R0)
 	}
 	for _, a := range []struct {
 		key string
 		off int
 	}{{"ip.saddr", ethLen + 8}, {"ip.daddr", ethLen + 24}} {
-		if v, ok := slot(a.key); ok {
-			g.emit(storeImm(v.base(), v.off, 10, asm.DWord), // AF_INET6
+		if v, ok := pg.slot(a.key); ok {
+			pg.emit(storeImm(v.base(), v.off, 10, asm.DWord), // AF_INET6
 				asm.LoadMem(asm.R0, asm.R2, int16(a.off), asm.DWord),
 				asm.StoreMem(v.base(), v.off+8, asm.R0, asm.DWord),
 				asm.LoadMem(asm.R0, asm.R2, int16(a.off+8), asm.DWord),
 				asm.StoreMem(v.base(), v.off+16, asm.R0, asm.DWord))
 		}
 	}
-	load(asm.R0, asm.R2, ethLen+6, asm.Byte) // next header
-	put("ip.proto", asm.R0)
-	if !l4 {
-		g.mark(done)
-		return
-	}
-	g.emit(asm.Mov.Imm(asm.R1, ip6Len))
+	pg.read(asm.R0, asm.R2, ethLen+6, asm.Byte) // next header
+	pg.put("ip.proto", asm.R0)
+}
 
-	// TCP or UDP at R2 + 14 + R1: R4 points at it minus the Ethernet header.
-	g.mark(l4L)
-	udpL := skip
+// transport reads the TCP or UDP header at R2 + 14 + R1 (R0 the protocol,
+// R5 the bytes left by the IP length); R4 points at it minus the Ethernet
+// header. A probe naming only sport and dport takes either.
+func (pg *pktGen) transport(done string) {
+	u := pg.u
+	udpL := pg.skip
 	if u.tcp && u.udp {
-		udpL = g.label()
+		udpL = pg.label()
 	}
 	if u.tcp {
-		note("TCP")
-		g.emit(asm.JNE.Imm(asm.R0, 6, udpL), asm.JSLT.Imm(asm.R5, tcpMinLen, skip),
+		pg.note("TCP")
+		pg.emit(asm.JNE.Imm(asm.R0, 6, udpL), asm.JSLT.Imm(asm.R5, tcpMinLen, pg.skip),
 			asm.Mov.Reg(asm.R4, asm.R2), asm.Add.Reg(asm.R4, asm.R1))
-		bounds(asm.R4, ethLen+tcpMinLen)
+		pg.bounds(asm.R4, ethLen+tcpMinLen)
 		// A data offset below 5 words is not a TCP header.
-		g.emit(asm.LoadMem(asm.R0, asm.R4, ethLen+12, asm.Byte), asm.RSh.Imm(asm.R0, 4), asm.JLT.Imm(asm.R0, 5, skip))
-		g.pktPorts(slot, load, put)
-		if _, ok := u.keys["tcp.flags"]; ok {
-			load(asm.R0, asm.R4, ethLen+13, asm.Byte)
-			put("tcp.flags", asm.R0)
+		pg.emit(asm.LoadMem(asm.R0, asm.R4, ethLen+12, asm.Byte), asm.RSh.Imm(asm.R0, 4), asm.JLT.Imm(asm.R0, 5, pg.skip))
+		pg.ports()
+		if pg.wants("tcp.flags") {
+			pg.read(asm.R0, asm.R4, ethLen+13, asm.Byte)
+			pg.put("tcp.flags", asm.R0)
 		}
 		if u.udp {
-			g.emit(asm.Ja.Label(done))
+			pg.emit(asm.Ja.Label(done))
 		}
 	}
 	if u.udp {
 		if u.tcp {
-			g.mark(udpL)
+			pg.mark(udpL)
 		}
-		note("UDP")
-		g.emit(asm.JNE.Imm(asm.R0, 17, skip), asm.JSLT.Imm(asm.R5, udpLen, skip),
+		pg.note("UDP")
+		pg.emit(asm.JNE.Imm(asm.R0, 17, pg.skip), asm.JSLT.Imm(asm.R5, udpLen, pg.skip),
 			asm.Mov.Reg(asm.R4, asm.R2), asm.Add.Reg(asm.R4, asm.R1))
-		bounds(asm.R4, ethLen+udpLen)
-		g.pktPorts(slot, load, put)
+		pg.bounds(asm.R4, ethLen+udpLen)
+		pg.ports()
 	}
-	g.mark(done)
 }
 
-// pktPorts stores the ports of the TCP or UDP header at R4 + 14.
-func (g *gen) pktPorts(slot func(string) (*val, bool), load func(dst, base asm.Register, off int, size asm.Size), put func(string, asm.Register)) {
+// ports stores the ports of the TCP or UDP header at R4 + 14.
+func (pg *pktGen) ports() {
 	for i, key := range []string{"sport", "dport"} {
-		if _, ok := slot(key); ok {
-			load(asm.R0, asm.R4, ethLen+2*i, asm.Half)
-			put(key, asm.R0)
+		if _, ok := pg.slot(key); ok {
+			pg.read(asm.R0, asm.R4, ethLen+2*i, asm.Half)
+			pg.put(key, asm.R0)
 		}
 	}
 }
