@@ -74,43 +74,23 @@ func eachChild(n Node, visit func(Node)) {
 	}
 	switch n := n.(type) {
 	case *Program:
-		for _, x := range n.Preamble {
-			add(x)
-		}
-		for _, x := range n.Imports {
-			add(x)
-		}
-		for _, x := range n.Config {
-			add(x)
-		}
-		for _, x := range n.MapDecls {
-			add(x)
-		}
-		for _, x := range n.Macros {
-			add(x)
-		}
-		for _, x := range n.Probes {
-			add(x)
-		}
+		each(n.Preamble, add)
+		each(n.Imports, add)
+		each(n.Config, add)
+		each(n.MapDecls, add)
+		each(n.Macros, add)
+		each(n.Probes, add)
 	case *MapDecl:
-		for _, x := range n.Args {
-			add(x)
-		}
+		each(n.Args, add)
 	case *Macro:
-		for _, x := range n.Params {
-			add(x)
-		}
+		each(n.Params, add)
 		add(n.Body)
 	case *Probe:
-		for _, x := range n.Specs {
-			add(x)
-		}
+		each(n.Specs, add)
 		add(n.Pred)
 		add(n.Body)
 	case *Block:
-		for _, x := range n.Stmts {
-			add(x)
-		}
+		each(n.Stmts, add)
 	case *ExprStmt:
 		add(n.X)
 	case *Assign:
@@ -139,13 +119,9 @@ func eachChild(n Node, visit func(Node)) {
 	case *Jump:
 		add(n.Value)
 	case *MapRef:
-		for _, x := range n.Keys {
-			add(x)
-		}
+		each(n.Keys, add)
 	case *Call:
-		for _, x := range n.Args {
-			add(x)
-		}
+		each(n.Args, add)
 	case *Binary:
 		add(n.X)
 		add(n.Y)
@@ -164,11 +140,16 @@ func eachChild(n Node, visit func(Node)) {
 		add(n.Type)
 		add(n.X)
 	case *Tuple:
-		for _, x := range n.Elems {
-			add(x)
-		}
+		each(n.Elems, add)
 	case *TypeName:
 		add(n.TypeOf)
+	}
+}
+
+// each calls add with every node of a child list.
+func each[T Node](xs []T, add func(Node)) {
+	for _, x := range xs {
+		add(x)
 	}
 }
 

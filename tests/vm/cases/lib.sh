@@ -224,24 +224,19 @@ _bpfsh_attached() { grep -q '^Attached ' "$BPFSH_OUT" 2>/dev/null || ! _alive "$
 # bpfsh_stop: SIGINT (as Ctrl-C), wait for it to print its maps and exit; BPFSH_RC is its status.
 bpfsh_stop() {
 	kill -INT "$BPFSH_PID" 2>/dev/null
-	( sleep "${BPFSH_STOP_TIMEOUT:-30}"; kill -KILL "$BPFSH_PID" 2>/dev/null ) &
-	_wd=$!
-	wait "$BPFSH_PID"
-	BPFSH_RC=$?
-	kill "$_wd" 2>/dev/null
-	bpfsh_show
-	[ "$BPFSH_RC" = 137 ] && fail "bpfsh did not exit within ${BPFSH_STOP_TIMEOUT:-30}s of SIGINT"
-	return 0
+	_bpfsh_reap "${BPFSH_STOP_TIMEOUT:-30}" " of SIGINT"
 }
 # bpfsh_wait [SECS]: wait for a bpfsh that ends by itself (exit(), -c), KILL after SECS (30).
-bpfsh_wait() {
-	( sleep "${1:-30}"; kill -KILL "$BPFSH_PID" 2>/dev/null ) &
+bpfsh_wait() { _bpfsh_reap "${1:-30}" ""; }
+# _bpfsh_reap SECS WHY: wait for bpfsh to exit, KILL it after SECS and fail (WHY ends the reason).
+_bpfsh_reap() {
+	( sleep "$1"; kill -KILL "$BPFSH_PID" 2>/dev/null ) &
 	_wd=$!
 	wait "$BPFSH_PID"
 	BPFSH_RC=$?
 	kill "$_wd" 2>/dev/null
 	bpfsh_show
-	[ "$BPFSH_RC" = 137 ] && fail "bpfsh did not exit within ${1:-30}s"
+	[ "$BPFSH_RC" = 137 ] && fail "bpfsh did not exit within ${1}s$2"
 	return 0
 }
 bpfsh_show() {
