@@ -20,11 +20,7 @@ func (c *cloner) block(b *Block) *Block {
 	if b == nil {
 		return nil
 	}
-	nb := &Block{Span: c.sp(b.Span), Trailing: b.Trailing, Stmts: make([]Stmt, len(b.Stmts))}
-	for i, s := range b.Stmts {
-		nb.Stmts[i] = c.stmt(s)
-	}
-	return nb
+	return &Block{Span: c.sp(b.Span), Trailing: b.Trailing, Stmts: cloneAll(b.Stmts, c.stmt)}
 }
 
 func (c *cloner) stmt(s Stmt) Stmt {
@@ -83,9 +79,14 @@ func (c *cloner) exprs(list []Expr) []Expr {
 	if list == nil {
 		return nil
 	}
-	out := make([]Expr, len(list))
-	for i, e := range list {
-		out[i] = c.expr(e)
+	return cloneAll(list, c.expr)
+}
+
+// cloneAll copies a list with clone; an empty list stays non-nil.
+func cloneAll[T any](list []T, clone func(T) T) []T {
+	out := make([]T, len(list))
+	for i, x := range list {
+		out[i] = clone(x)
 	}
 	return out
 }

@@ -116,6 +116,15 @@ func (lx *lexer) advanceN(n int) {
 	}
 }
 
+// scanWhile advances over the bytes for which ok holds and returns them.
+func (lx *lexer) scanWhile(ok func(byte) bool) string {
+	s := lx.off
+	for lx.off < len(lx.src) && ok(lx.src[lx.off]) {
+		lx.advance()
+	}
+	return lx.s[s:lx.off]
+}
+
 func isIdentStart(c byte) bool { return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 func isDigit(c byte) bool      { return '0' <= c && c <= '9' }
 func isIdentChar(c byte) bool  { return isIdentStart(c) || isDigit(c) }
@@ -190,13 +199,9 @@ func (lx *lexer) scan(t *token, start Pos) {
 	case c == '@':
 		lx.advance()
 		t.kind = tMap
-		s := lx.off
 		if lx.off < len(lx.src) && isIdentStart(lx.src[lx.off]) {
-			for lx.off < len(lx.src) && isIdentChar(lx.src[lx.off]) {
-				lx.advance()
-			}
+			t.str = lx.scanWhile(isIdentChar)
 		}
-		t.str = lx.s[s:lx.off]
 	case c == '#':
 		t.kind = tPreproc
 		if lx.peekc(1) == '!' {
@@ -301,12 +306,8 @@ func (lx *lexer) dollar(t *token, start Pos) {
 		lx.advance()
 		t.kind = tParamCount
 	case isDigit(c):
-		s := lx.off
-		for lx.off < len(lx.src) && isDigit(lx.src[lx.off]) {
-			lx.advance()
-		}
 		t.kind = tPosParam
-		n, err := strconv.ParseUint(lx.s[s:lx.off], 10, 31)
+		n, err := strconv.ParseUint(lx.scanWhile(isDigit), 10, 31)
 		switch {
 		case err != nil:
 			lx.errorf(start, lx.pos(), false, "positional parameter %s is too large", lx.src[start.Offset:lx.off])
@@ -315,12 +316,8 @@ func (lx *lexer) dollar(t *token, start Pos) {
 		}
 		t.num = n
 	case isIdentStart(c):
-		s := lx.off
-		for lx.off < len(lx.src) && isIdentChar(lx.src[lx.off]) {
-			lx.advance()
-		}
 		t.kind = tVar
-		t.str = lx.s[s:lx.off]
+		t.str = lx.scanWhile(isIdentChar)
 	default:
 		t.kind = tIllegal
 		lx.errorf(start, lx.pos(), false, "'$' must be followed by a variable name, a parameter number or '#'")
@@ -361,18 +358,11 @@ func (lx *lexer) number(t *token, start Pos) {
 	var exp string
 	if base == 10 && (lx.peekc(0) == 'e' || lx.peekc(0) == 'E') && isDigit(lx.peekc(1)) {
 		lx.advance()
-		es := lx.off
-		for lx.off < len(lx.src) && (isDigit(lx.src[lx.off]) || lx.src[lx.off] == '_') {
-			lx.advance()
-		}
-		exp = lx.s[es:lx.off]
+		exp = lx.scanWhile(func(c byte) bool { return isDigit(c) || c == '_' })
 	}
 	digitsEnd := lx.pos()
 	ss := lx.pos()
-	for lx.off < len(lx.src) && isIdentChar(lx.src[lx.off]) {
-		lx.advance()
-	}
-	suffix := lx.s[ss.Offset:lx.off]
+	suffix := lx.scanWhile(isIdentChar)
 	text := lx.s[start.Offset:lx.off]
 
 	if strings.HasSuffix(digits, "_") || strings.HasSuffix(exp, "_") || strings.Contains(text, "__") {
@@ -423,9 +413,7 @@ func (lx *lexer) number(t *token, start Pos) {
 	// later. After a '.', digits are a tuple index ($t.0.1), not a fraction.
 	if base == 10 && suffix == "" && lx.prev != tDot && lx.peekc(0) == '.' && isDigit(lx.peekc(1)) {
 		lx.advance()
-		for lx.off < len(lx.src) && isIdentChar(lx.src[lx.off]) {
-			lx.advance()
-		}
+		lx.scanWhile(isIdentChar)
 		lx.errorf(start, lx.pos(), false, "floating-point numbers are not supported").hint("use integers in a smaller unit, e.g. 1500ms instead of 1.5s")
 	}
 }
@@ -594,9 +582,7 @@ func (lx *lexer) colonAhead(i int) bool {
 func (lx *lexer) looksLikeCDecl() bool {
 	s := lx.save()
 	defer lx.restore(s)
-	for lx.off < len(lx.src) && isIdentChar(lx.src[lx.off]) {
-		lx.advance()
-	}
+	lx.scanWhile(isIdentChar)
 	for i := 0; i < 16; i++ {
 		lx.skipLayout()
 		if lx.off >= len(lx.src) {
@@ -607,9 +593,7 @@ func (lx *lexer) looksLikeCDecl() bool {
 		case c == '{':
 			return true
 		case isIdentStart(c):
-			for lx.off < len(lx.src) && isIdentChar(lx.src[lx.off]) {
-				lx.advance()
-			}
+			lx.scanWhile(isIdentChar)
 		case c == '(' || c == '[':
 			if !lx.skipBalanced(c) {
 				return false

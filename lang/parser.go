@@ -767,17 +767,11 @@ func (p *parser) parseStmt() Stmt {
 	case tIf:
 		return p.parseIf()
 	case tWhile:
-		p.next()
-		w := &While{Cond: p.parseCond()}
-		w.Body = p.parseBody()
-		w.Span = span(t.sp.Start, w.Body.End)
-		return w
+		cond, body, sp := p.parseLoop()
+		return &While{Span: sp, Cond: cond, Body: body}
 	case tUnroll:
-		p.next()
-		u := &Unroll{Count: p.parseCond()}
-		u.Body = p.parseBody()
-		u.Span = span(t.sp.Start, u.Body.End)
-		return u
+		count, body, sp := p.parseLoop()
+		return &Unroll{Span: sp, Count: count, Body: body}
 	case tFor:
 		return p.parseFor()
 	case tBreak, tContinue:
@@ -892,6 +886,16 @@ func (p *parser) parseIf() *If {
 		}
 	}
 	return s
+}
+
+// parseLoop parses what follows "while" or "unroll": cond block. The span
+// runs from the keyword to the block's end.
+func (p *parser) parseLoop() (Expr, *Block, Span) {
+	start := p.tok.sp.Start
+	p.next()
+	cond := p.parseCond()
+	body := p.parseBody()
+	return cond, body, span(start, body.End)
 }
 
 // cond = expr .   (usually parenthesised; "(x = 1)" is reported, not a record)

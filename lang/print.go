@@ -166,17 +166,11 @@ func (pr *printer) stmt(s Stmt, semi bool) {
 			pr.w(": ")
 			pr.typeName(s.Type)
 		}
-		if s.Value != nil {
-			pr.w(" = ")
-			pr.expr(s.Value, 0)
-		}
+		pr.optExpr(" = ", s.Value)
 		end()
 	case *Jump:
 		pr.w(s.Kind)
-		if s.Value != nil {
-			pr.w(" ")
-			pr.expr(s.Value, 0)
-		}
+		pr.optExpr(" ", s.Value)
 		end()
 	case *If:
 		pr.ifStmt(s)
@@ -762,4 +756,13 @@ func specLooksLikeCDecl(raw string) bool {
 		return false
 	}
 	return newLexer([]byte(raw + " {")).looksLikeCDecl()
+}
+
+// optExpr prints an optional expression (a let's value, a return's) after
+// its separator.
+func (pr *printer) optExpr(sep string, e Expr) {
+	if e != nil {
+		pr.w(sep)
+		pr.expr(e, 0)
+	}
 }
