@@ -128,10 +128,8 @@ var exprTests = []struct{ src, want string }{
 
 func TestExprs(t *testing.T) {
 	for _, tt := range exprTests {
-		src := "BEGIN { " + tt.src + " }"
-		prog, d := Parse("t", []byte(src))
-		if d.HasErrors() {
-			t.Errorf("%s: %s", tt.src, diagList(d))
+		prog, ok := parseBegin(t, tt.src)
+		if !ok {
 			continue
 		}
 		if len(prog.Probes) != 1 || len(prog.Probes[0].Body.Stmts) != 1 {
@@ -142,6 +140,18 @@ func TestExprs(t *testing.T) {
 			t.Errorf("%s:\n got  %s\n want %s", tt.src, got, tt.want)
 		}
 	}
+}
+
+// parseBegin parses body as a BEGIN probe's; false, with the errors
+// reported, when it does not parse.
+func parseBegin(t *testing.T, body string) (*Program, bool) {
+	t.Helper()
+	prog, d := Parse("t", []byte("BEGIN { "+body+" }"))
+	if d.HasErrors() {
+		t.Errorf("%s: %s", body, diagList(d))
+		return nil, false
+	}
+	return prog, true
 }
 
 // Statements, parsed as a probe body.
@@ -188,10 +198,8 @@ var stmtTests = []struct{ src, want string }{
 
 func TestStmts(t *testing.T) {
 	for _, tt := range stmtTests {
-		src := "BEGIN { " + tt.src + " }"
-		prog, d := Parse("t", []byte(src))
-		if d.HasErrors() {
-			t.Errorf("%s: %s", tt.src, diagList(d))
+		prog, ok := parseBegin(t, tt.src)
+		if !ok {
 			continue
 		}
 		if got := Dump(prog.Probes[0].Body); got != tt.want {
