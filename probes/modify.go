@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -346,21 +345,12 @@ var nonHooks = map[string]bool{
 
 // LSMHooks lists the kernel's LSM hooks a BPF LSM program can attach to.
 func (e *Env) LSMHooks() ([]string, error) {
-	spec, err := e.KernelBTF()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for t, err := range spec.All() {
-		if err != nil {
-			return nil, err
-		}
+	return e.kernelNames(func(t btf.Type) (string, bool) {
 		fn, ok := t.(*btf.Func)
-		if !ok || !strings.HasPrefix(fn.Name, "bpf_lsm_") || nonHooks[fn.Name[len("bpf_lsm_"):]] {
-			continue
+		if !ok || !strings.HasPrefix(fn.Name, "bpf_lsm_") {
+			return "", false
 		}
-		out = append(out, fn.Name[len("bpf_lsm_"):])
-	}
-	sort.Strings(out)
-	return out, nil
+		hook := fn.Name[len("bpf_lsm_"):]
+		return hook, !nonHooks[hook]
+	})
 }

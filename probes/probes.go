@@ -299,6 +299,26 @@ func (e *Env) KernelBTF() (*btf.Spec, error) {
 	return e.btf, nil
 }
 
+// kernelNames lists, sorted, what pick makes of the kernel's BTF types:
+// the name to list, and whether the type is one to list.
+func (e *Env) kernelNames(pick func(btf.Type) (string, bool)) ([]string, error) {
+	spec, err := e.KernelBTF()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for t, err := range spec.All() {
+		if err != nil {
+			return nil, err
+		}
+		if name, ok := pick(t); ok {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
 // FindType looks a named type up in vmlinux's BTF, then in every loaded
 // module's (struct urb lives in usbcore's), the way btf.Spec.TypeByName
 // does: out is a pointer to a *btf.Struct, *btf.Typedef, *btf.Func, ...

@@ -4,7 +4,6 @@ import (
 	"io"
 	"os"
 	"path"
-	"sort"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -56,21 +55,13 @@ func expandRawTracepoint(env *Env, parts []string) ([]Point, error) {
 
 // RawTracepoints lists raw tracepoint names known to kernel BTF.
 func (e *Env) RawTracepoints() ([]string, error) {
-	spec, err := e.KernelBTF()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for t, err := range spec.All() {
-		if err != nil {
-			return nil, err
+	return e.kernelNames(func(t btf.Type) (string, bool) {
+		td, ok := t.(*btf.Typedef)
+		if !ok || !strings.HasPrefix(td.Name, btfTracePrefix) {
+			return "", false
 		}
-		if td, ok := t.(*btf.Typedef); ok && strings.HasPrefix(td.Name, btfTracePrefix) {
-			out = append(out, strings.TrimPrefix(td.Name, btfTracePrefix))
-		}
-	}
-	sort.Strings(out)
-	return out, nil
+		return strings.TrimPrefix(td.Name, btfTracePrefix), true
+	})
 }
 
 // TracepointProto returns the BTF prototype of a raw tracepoint's arguments
