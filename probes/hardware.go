@@ -25,41 +25,20 @@ var hardwareEvents = []softwareEvent{
 	{"ref-cycles", "", unix.PERF_COUNT_HW_REF_CPU_CYCLES, 1000000},
 }
 
-func findPerfEvent(events []softwareEvent, name string) (softwareEvent, bool) {
-	for _, e := range events {
-		if e.name == name || (e.alias != "" && e.alias == name) {
-			return e, true
-		}
-	}
-	return softwareEvent{}, false
-}
-
 func init() {
 	register(&Provider{
 		Name:     "hardware",
 		Aliases:  []string{"h"},
 		ProgType: ebpf.PerfEvent,
 		Expand: func(_ *Env, parts []string) ([]Point, error) {
-			if len(parts) < 1 || len(parts) > 2 {
-				return nil, errorf("hardware needs an event: hardware:EVENT[:COUNT]")
-			}
-			ev, ok := findPerfEvent(hardwareEvents, parts[0])
-			if !ok {
-				return nil, errorf("unknown hardware event %q (bpfsh -l 'hardware:*' lists them)", parts[0])
-			}
-			count := ev.period
-			if len(parts) == 2 {
-				n, err := ParseCount(parts[1])
-				if err != nil || n == 0 {
-					return nil, errorf("hardware: invalid count %q", parts[1])
-				}
-				count = n
+			ev, count, err := expandPerfEvent("hardware", hardwareEvents, parts, "unknown hardware event %q (bpfsh -l 'hardware:*' lists them)")
+			if err != nil {
+				return nil, err
 			}
 			return []Point{{Provider: "hardware", Target: []string{ev.name, strconv.FormatUint(count, 10)}}}, nil
 		},
 		Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
-			ev, _ := findPerfEvent(hardwareEvents, p.Target[0])
-			n, _ := strconv.ParseUint(p.Target[1], 10, 64)
+			ev, n := perfEventTarget(hardwareEvents, p)
 			c, err := attachPerf(prog, unix.PERF_TYPE_HARDWARE, ev.config, n, 0, env.onlineCPUs())
 			if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EOPNOTSUPP) {
 				return nil, errorf("this machine has no hardware counter for %s (a VM without a virtual PMU?): %v", ev.name, err)

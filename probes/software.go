@@ -29,43 +29,59 @@ var softwareEvents = []softwareEvent{
 	{"bpf-output", "", unix.PERF_COUNT_SW_BPF_OUTPUT, 1},
 }
 
-func findSoftware(name string) (softwareEvent, bool) {
-	for _, e := range softwareEvents {
-		if e.name == name || (e.alias != "" && e.alias == name) {
-			return e, true
-		}
-	}
-	return softwareEvent{}, false
-}
-
 func init() {
 	register(&Provider{
 		Name:     "software",
 		Aliases:  []string{"s"},
 		ProgType: ebpf.PerfEvent,
 		Expand: func(_ *Env, parts []string) ([]Point, error) {
-			if len(parts) < 1 || len(parts) > 2 {
-				return nil, errorf("software needs an event: software:EVENT[:COUNT]")
-			}
-			ev, ok := findSoftware(parts[0])
-			if !ok {
-				return nil, errorf("unknown software event %q", parts[0])
-			}
-			count := ev.period
-			if len(parts) == 2 {
-				n, err := ParseCount(parts[1])
-				if err != nil || n == 0 {
-					return nil, errorf("software: invalid count %q", parts[1])
-				}
-				count = n
+			_, count, err := expandPerfEvent("software", softwareEvents, parts, "unknown software event %q")
+			if err != nil {
+				return nil, err
 			}
 			// The event keeps the name it was given (probe prints software:cpu:N for the alias).
 			return []Point{{Provider: "software", Target: []string{parts[0], strconv.FormatUint(count, 10)}}}, nil
 		},
 		Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
-			ev, _ := findSoftware(p.Target[0])
-			n, _ := strconv.ParseUint(p.Target[1], 10, 64)
+			ev, n := perfEventTarget(softwareEvents, p)
 			return attachPerf(prog, unix.PERF_TYPE_SOFTWARE, ev.config, n, 0, env.onlineCPUs())
 		},
 	})
+}
+
+// expandPerfEvent reads EVENT[:COUNT] of a software or hardware probe: the
+// event (by name or alias) and its sample period.
+func expandPerfEvent(provider string, events []softwareEvent, parts []string, unknown string) (softwareEvent, uint64, error) {
+	if len(parts) < 1 || len(parts) > 2 {
+		return softwareEvent{}, 0, errorf("%s needs an event: %s:EVENT[:COUNT]", provider, provider)
+	}
+	ev, ok := findPerfEvent(events, parts[0])
+	if !ok {
+		return softwareEvent{}, 0, errorf(unknown, parts[0])
+	}
+	count := ev.period
+	if len(parts) == 2 {
+		n, err := ParseCount(parts[1])
+		if err != nil || n == 0 {
+			return softwareEvent{}, 0, errorf("%s: invalid count %q", provider, parts[1])
+		}
+		count = n
+	}
+	return ev, count, nil
+}
+
+// perfEventTarget is the event and sample period of an expanded point.
+func perfEventTarget(events []softwareEvent, p Point) (softwareEvent, uint64) {
+	ev, _ := findPerfEvent(events, p.Target[0])
+	n, _ := strconv.ParseUint(p.Target[1], 10, 64)
+	return ev, n
+}
+
+func findPerfEvent(events []softwareEvent, name string) (softwareEvent, bool) {
+	for _, e := range events {
+		if e.name == name || (e.alias != "" && e.alias == name) {
+			return e, true
+		}
+	}
+	return softwareEvent{}, false
 }

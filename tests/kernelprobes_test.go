@@ -113,13 +113,13 @@ func exists(p string) bool {
 	return err == nil
 }
 
+// readable reports whether p has at least one byte to read (ftrace's
+// function list is empty while ftrace is disabled).
 func readable(p string) bool {
 	f, err := os.Open(p)
-	if err != nil {
-		return false
+	if err == nil {
+		defer f.Close()
+		_, err = f.Read(make([]byte, 1)) // io.EOF when empty
 	}
-	defer f.Close()
-	var b [1]byte
-	n, _ := f.Read(b[:])
-	return n == 1
+	return err == nil
 }
