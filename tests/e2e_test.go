@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bpfsh/bpfsh/internal/privtest"
 )
@@ -171,4 +173,21 @@ func skipCase(t *testing.T, reason string) {
 		privtest.Need(t, false, reason)
 	}
 	privtest.Inapplicable(t, reason)
+}
+
+// errStillRunning is waitKill's answer when the command outlived its time.
+var errStillRunning = errors.New("still running")
+
+// waitKill waits for a started command; when it still runs after d, it is
+// killed and the answer is errStillRunning.
+func waitKill(cmd *exec.Cmd, d time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		cmd.Process.Kill()
+		return errStillRunning
+	}
 }
