@@ -31,6 +31,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // tool is one of the two tracers under test.
@@ -351,18 +353,8 @@ func loadavg() string {
 }
 
 func machine() [][2]string {
-	var uts syscall.Utsname
-	syscall.Uname(&uts)
-	str := func(a [65]int8) string {
-		var s []byte
-		for _, c := range a {
-			if c == 0 {
-				break
-			}
-			s = append(s, byte(c))
-		}
-		return string(s)
-	}
+	var uts unix.Utsname
+	unix.Uname(&uts)
 	cpu := "?"
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(data), "\n") {
@@ -382,7 +374,7 @@ func machine() [][2]string {
 		}
 	}
 	return [][2]string{
-		{"kernel (uname -r)", str(uts.Release)},
+		{"kernel (uname -r)", unix.ByteSliceToString(uts.Release[:])},
 		{"CPUs (nproc)", strconv.Itoa(runtime.NumCPU())},
 		{"CPU model", cpu},
 		{"memory", mem},
