@@ -256,6 +256,20 @@ func (tm *term) expect(re string) []string {
 // prompt matches the prompt waiting for input, alone on the last line.
 const prompt = `(?:^|\n)bpfsh>$`
 
+// exited waits for bpfsh to end, as what was sent (after) should make it,
+// and with status 0.
+func (tm *term) exited(after string) {
+	tm.t.Helper()
+	select {
+	case <-tm.done:
+	case <-time.After(10 * time.Second):
+		tm.t.Fatalf("bpfsh did not exit after %s:\n%s", after, tm.screen())
+	}
+	if tm.err != nil {
+		tm.t.Errorf("bpfsh exited with %v after %s", tm.err, after)
+	}
+}
+
 // line types a line and waits for the next prompt.
 func (tm *term) line(text string) string {
 	tm.t.Helper()
@@ -425,14 +439,7 @@ func TestREPL(t *testing.T) {
 	// Ctrl-D: maps printed as a script prints them, exit 0, nothing left behind.
 	held := heldObjects(t, tm.cmd.Process.Pid)
 	tm.send("\x04")
-	select {
-	case <-tm.done:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("bpfsh did not exit after Ctrl-D:\n%s", tm.screen())
-	}
-	if tm.err != nil {
-		t.Errorf("bpfsh exited with %v after Ctrl-D", tm.err)
-	}
+	tm.exited("Ctrl-D")
 	tm.expect(`\n\n@a: \d+\n@b: 57$`)
 	if len(held) == 0 {
 		t.Error("bpfsh held no BPF objects before Ctrl-D")
@@ -493,14 +500,7 @@ func TestREPLSession(t *testing.T) {
 	tm.expect(`\[3\] detached\n`)
 
 	tm.send("i:ms:50 { @n = count(); if (@n == 3) { exit(); } }\r")
-	select {
-	case <-tm.done:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("exit() did not end the session:\n%s", tm.screen())
-	}
-	if tm.err != nil {
-		t.Errorf("bpfsh exited with %v after exit()", tm.err)
-	}
+	tm.exited("exit()")
 	tm.expect(`bye 5\n\n\n@n: 3\n@x: 5$`)
 }
 
