@@ -27,7 +27,6 @@ func init() {
 		if ret {
 			name, alias = "kretprobe", "kr"
 		}
-		ret := ret
 		register(&Provider{
 			Name:     name,
 			Aliases:  []string{alias},
@@ -188,7 +187,6 @@ func init() {
 		if exit {
 			name, aliases, attach = "fexit", []string{"fr", "kretfunc"}, ebpf.AttachTraceFExit
 		}
-		exit := exit
 		register(&Provider{
 			Name:       name,
 			Aliases:    aliases,

@@ -22,7 +22,6 @@ func init() {
 		if ret {
 			name, alias = "uretprobe", "ur"
 		}
-		ret := ret
 		register(&Provider{
 			Name:        name,
 			Aliases:     []string{alias},

@@ -235,7 +235,6 @@ func usdtContext(p Point) (*Context, error) {
 	}
 	c := &Context{UserPtrs: true}
 	for i, a := range args {
-		a := a
 		c.Builtins = append(c.Builtins, Field{Name: "arg" + strconv.Itoa(i), Size: a.Size, Signed: a.Signed, Conv: ConvUSDT, USDT: &a})
 	}
 	return c, nil
