@@ -383,14 +383,23 @@ func parseArgs(args []string) (*config, error) {
 			return nil, err
 		}
 	}
-	rest := args[i:]
+	if err := cfg.operands(args[i:], dashdash); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// operands reads what follows the options: with -l the patterns (and -p
+// PID, which may follow them); otherwise the script file unless -e gave the
+// program, then positional parameters ($1...) and, after a "--", named
+// parameters written --name[=value] (getopt).
+func (cfg *config) operands(rest []string, dashdash bool) error {
 	if cfg.list {
-		// -l PATTERN -p PID: options may follow the pattern.
 		for j := 0; j < len(rest); j++ {
 			if rest[j] == "-p" && j+1 < len(rest) {
 				pid, err := parsePID(rest[j+1])
 				if err != nil {
-					return nil, err
+					return err
 				}
 				cfg.pid = pid
 				j++
@@ -398,16 +407,14 @@ func parseArgs(args []string) (*config, error) {
 			}
 			cfg.params = append(cfg.params, rest[j])
 		}
-		return cfg, nil
+		return nil
 	}
 	if !cfg.hasProg {
 		if len(rest) == 0 {
-			return nil, errors.New("no program given: use -e 'PROGRAM', a file, or - for stdin")
+			return errors.New("no program given: use -e 'PROGRAM', a file, or - for stdin")
 		}
 		cfg.file, rest = rest[0], rest[1:]
 	}
-	// After the program come positional parameters ($1...); after a "--",
-	// arguments written --name[=value] are named parameters (getopt).
 	cfg.params = []string{}
 	for _, a := range rest {
 		switch {
@@ -419,7 +426,7 @@ func parseArgs(args []string) (*config, error) {
 			cfg.params = append(cfg.params, a)
 		}
 	}
-	return cfg, nil
+	return nil
 }
 
 // fatalArgError is a command-line error reported without the usage text.
