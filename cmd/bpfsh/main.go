@@ -99,6 +99,8 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 	case cfg.prog == "version" && !cfg.hasProg:
 		fmt.Fprintf(stdout, "bpfsh v%s\n", version)
 		return 0
+	case cfg.prog == "info" && !cfg.hasProg:
+		return printInfo(stdout)
 	case cfg.list:
 		return listProbes(cfg, stdout, stderr)
 	}
@@ -376,6 +378,8 @@ func parseArgs(args []string) (*config, error) {
 			return &config{prog: "help"}, nil
 		case "-V", "--version":
 			return &config{prog: "version"}, nil
+		case "--info":
+			return &config{prog: "info"}, nil
 		default:
 			return nil, fmt.Errorf("unknown option %s", a)
 		}
@@ -586,4 +590,32 @@ func mountNotice(quiet bool, stderr io.Writer) probes.MountNotice {
 		return nil
 	}
 	return func(fstype, dir string) { fmt.Fprintf(stderr, "bpfsh: mounted %s at %s\n", fstype, dir) }
+}
+
+// printInfo is --info: what works on this kernel, asked of the kernel. It
+// mounts nothing: a missing tracefs is part of the answer.
+func printInfo(stdout io.Writer) int {
+	env := probes.SystemEnv()
+	env.AutoMount = false
+	w := bufio.NewWriter(stdout)
+	defer w.Flush()
+	fmt.Fprintf(w, "bpfsh v%s\n", version)
+	sections := env.Info()
+	width := 0
+	for _, s := range sections {
+		for _, it := range s.Items {
+			width = max(width, len(it.Name)+1)
+		}
+	}
+	for _, s := range sections {
+		fmt.Fprintf(w, "\n%s\n", s.Title)
+		for _, it := range s.Items {
+			verdict := "yes"
+			if !it.OK {
+				verdict = "no "
+			}
+			fmt.Fprintf(w, "  %-*s %s  %s\n", width, it.Name+":", verdict, it.Detail)
+		}
+	}
+	return 0
 }
