@@ -87,6 +87,13 @@ func (e *Env) Info() []InfoSection {
 	return []InfoSection{e.systemInfo(), e.probeInfo(), e.helperInfo(), mapInfo(), e.overrideInfo(), e.attachInfo(), e.mountInfo()}
 }
 
+// KernelRelease is the running kernel's release (uname -r).
+func (e *Env) KernelRelease() string {
+	var u unix.Utsname
+	unix.Uname(&u)
+	return unix.ByteSliceToString(u.Release[:])
+}
+
 func (e *Env) systemInfo() InfoSection {
 	var u unix.Utsname
 	unix.Uname(&u)
@@ -173,7 +180,7 @@ func (e *Env) probeMissing(p *Provider) string {
 func (e *Env) helperInfo() InfoSection {
 	s := InfoSection{Title: "Kernel helpers"}
 	for _, h := range Helpers {
-		it := InfoItem{Name: helperName(h.Fn), OK: true, Detail: h.Needed}
+		it := InfoItem{Name: HelperName(h.Fn), OK: true, Detail: h.Needed}
 		if err := e.haveHelper(h); err != nil {
 			it.OK = false
 			it.Detail = h.Needed + " needs it (Linux " + h.Since + ")"
@@ -199,8 +206,8 @@ func (e *Env) haveHelper(h Helper) error {
 	return features.HaveProgramHelper(h.Program, h.Fn)
 }
 
-// helperName is a helper's name as the kernel writes it: probe_read_kernel.
-func helperName(fn asm.BuiltinFunc) string {
+// HelperName is a helper's name as the kernel writes it: probe_read_kernel.
+func HelperName(fn asm.BuiltinFunc) string {
 	var b strings.Builder
 	for i, r := range strings.TrimPrefix(fn.String(), "Fn") {
 		if unicode.IsUpper(r) {

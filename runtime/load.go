@@ -12,6 +12,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 
 	"github.com/bpfsh/bpfsh/compiler"
+	"github.com/bpfsh/bpfsh/probes"
 )
 
 // This file is the one way programs reach the kernel, for Run, Pin and a
@@ -96,7 +97,7 @@ func loadPrograms(obj *compiler.Object, progs []*compiler.Program, byName map[st
 				p.Close()
 			}
 		}
-		return nil, loadError(err)
+		return nil, loadError(err, opts.Env)
 	}
 	out := make(map[*compiler.Program]*ebpf.Program, len(progs))
 	for i, p := range progs {
@@ -159,7 +160,7 @@ func withoutLineInfo(ps *ebpf.ProgramSpec) *ebpf.ProgramSpec {
 
 // loadError explains a verifier refusal: what the kernel lacks, or else a
 // bpfsh bug with the verifier's log. Other errors pass unchanged.
-func loadError(err error) error {
+func loadError(err error, env *probes.Env) error {
 	var ve *ebpf.VerifierError
 	if !errors.As(err, &ve) {
 		return err
@@ -168,6 +169,9 @@ func loadError(err error) error {
 		return fmt.Errorf("the kernel cannot find the address of %s: it is not in /proc/kallsyms (kernels built without CONFIG_KALLSYMS_ALL list no variables)", sym)
 	}
 	if why := refusedHelper(ve); why != "" {
+		return errors.New(why)
+	}
+	if why := missingHelper(ve, env); why != "" {
 		return errors.New(why)
 	}
 	return fmt.Errorf("the kernel's verifier rejected the program (a bpfsh bug; please report it):\n%+v", ve)

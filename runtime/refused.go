@@ -2,9 +2,13 @@ package runtime
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+
+	"github.com/bpfsh/bpfsh/probes"
 )
 
 // refusedHelpers names the functions behind helpers that a kernel may
@@ -24,4 +28,58 @@ func refusedHelper(ve *ebpf.VerifierError) string {
 		}
 	}
 	return ""
+}
+
+// missingHelper explains a verifier rejection that comes from a kernel too
+// old for a helper the program calls: which construct needs it and the
+// first Linux version that has it, never the verifier's log. "" when the
+// log is about something else.
+func missingHelper(ve *ebpf.VerifierError, env *probes.Env) string {
+	for _, line := range ve.Log {
+		fn, ok := unknownFunc(line)
+		if !ok {
+			continue
+		}
+		name := "bpf_" + probes.HelperName(fn)
+		if strings.HasPrefix(fn.String(), "BuiltinFunc(") {
+			name = "helper #" + strconv.Itoa(int(fn))
+		}
+		kernel := "this kernel"
+		if env != nil {
+			kernel += " (" + env.KernelRelease() + ")"
+		}
+		for _, h := range probes.Helpers {
+			if h.Fn == fn {
+				return fmt.Sprintf("%s needs %s, Linux %s or later; %s does not have it", h.Needed, name, h.Since, kernel)
+			}
+		}
+		return fmt.Sprintf("the program calls %s, which %s does not have", name, kernel)
+	}
+	return ""
+}
+
+// unknownFunc reads the helper of a verifier line about a call the kernel
+// does not know: "invalid func unknown#164" (a number the kernel has never
+// heard of) or "unknown func bpf_loop#181" (known, not for this program).
+func unknownFunc(line string) (asm.BuiltinFunc, bool) {
+	for _, prefix := range []string{"invalid func ", "unknown func "} {
+		i := strings.Index(line, prefix)
+		if i < 0 {
+			continue
+		}
+		_, num, ok := strings.Cut(line[i+len(prefix):], "#")
+		if !ok {
+			continue
+		}
+		digits := strings.IndexFunc(num, func(r rune) bool { return r < '0' || r > '9' })
+		if digits < 0 {
+			digits = len(num)
+		}
+		n, err := strconv.Atoi(num[:digits])
+		if err != nil {
+			continue
+		}
+		return asm.BuiltinFunc(n), true
+	}
+	return 0, false
 }
