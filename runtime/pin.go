@@ -1,20 +1,18 @@
 package runtime
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
@@ -26,6 +24,7 @@ import (
 // link per attach point and a one-element array map with the policy's
 // description (source, attach points). Links keep their programs and maps
 // alive after bpfsh exits; unpinning the links detaches the policy.
+// pinfs.go says who is trusted there and how a pin cut short is recognised.
 
 // PinRoot is where policies are pinned.
 var PinRoot = "/sys/fs/bpf/bpfsh"
@@ -39,12 +38,30 @@ type PinInfo struct {
 	Source        string    `json:"source"`
 	OutputDropped bool      `json:"output_dropped"`
 	Created       time.Time `json:"created"`
+	// Incomplete says why the policy is not wholly the one described
+	// (a pin cut short, a file missing or untrusted); "" when it is.
+	Incomplete string `json:"-"`
 }
 
-const metaPin = "meta"
-
 // Compiled on first use: nothing at start-up.
-var pinName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.-]+$`) })
+var pinName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]*$`) })
+
+// CheckPinName refuses a name bpffs would refuse or that would be read as
+// something else: bpffs reserves names with a dot (EPERM), a leading '-'
+// reads as an option, and a directory name has at most 255 bytes.
+func CheckPinName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("--pin needs a policy name")
+	case strings.Contains(name, "."):
+		return fmt.Errorf("invalid pin name %q: bpffs reserves names with a '.'; use letters, digits, '_' and '-'", name)
+	case len(name) > 255:
+		return fmt.Errorf("invalid pin name: longer than 255 bytes")
+	case !pinName().MatchString(name):
+		return fmt.Errorf("invalid pin name %q: use letters, digits, '_' and '-' (not first)", name)
+	}
+	return nil
+}
 
 func checkBPFFS() error {
 	var st unix.Statfs_t
@@ -54,180 +71,163 @@ func checkBPFFS() error {
 	return nil
 }
 
-// Pin loads obj, attaches it and pins it as name, replacing a policy of the
-// same name atomically: links to the same attach points are updated in place
-// (BPF_LINK_UPDATE), so there is no moment without a policy.
-func Pin(env *probes.Env, obj *compiler.Object, name, file, source string, w io.Writer) error {
-	if !pinName().MatchString(name) || name == "." || name == ".." {
-		return fmt.Errorf("invalid pin name %q: use letters, digits, '_', '-' and '.'", name)
-	}
-	if err := checkBPFFS(); err != nil {
+// PinOptions say what to pin and how.
+type PinOptions struct {
+	Env          *probes.Env
+	Name         string
+	File, Source string    // the script, kept in the description
+	DryRun       bool      // load and attach, check the pin directory, change nothing
+	Out          io.Writer // the one-line report
+	Err          io.Writer // notices (waiting for another bpfsh)
+}
+
+// Pin loads obj, attaches it and pins it as opts.Name, all or nothing: every
+// new link is attached before anything pinned changes, then the switch
+// (pin the new links, update links in place, describe) either completes or
+// is undone, leaving the previous policy exactly as it was. A policy of the
+// same name is replaced without a moment with no policy: links to the same
+// attach points are updated in place (BPF_LINK_UPDATE) where the kernel can.
+func Pin(obj *compiler.Object, opts PinOptions) error {
+	if err := CheckPinName(opts.Name); err != nil {
 		return err
 	}
-	var progs []*compiler.Program
 	for _, p := range obj.Programs {
 		if p.Provider.Runs.Driven() {
 			return fmt.Errorf("%s probes cannot be pinned: a pinned policy has no start or end", p.Provider.Name)
 		}
-		progs = append(progs, p)
 	}
-	r := &run{obj: obj, opts: Options{Env: env, Err: io.Discard}}
+	if err := checkBPFFS(); err != nil && !opts.DryRun {
+		return err
+	}
+	exists, err := trustedRoot(!opts.DryRun)
+	if err != nil {
+		return err
+	}
+	var old *PinInfo
+	if exists {
+		unlock, err := lockPins(unix.LOCK_EX, opts.Err)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		if old, err = ReadPin(opts.Name); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		if old != nil && old.Incomplete != "" {
+			return fmt.Errorf("pinned policy %s is incomplete (%s): remove it first with bpfsh unpin %s", opts.Name, old.Incomplete, opts.Name)
+		}
+	}
+	r := &run{obj: obj, opts: Options{Env: opts.Env, Err: io.Discard}}
 	defer r.close()
 	if err := r.load(); err != nil {
 		return err
 	}
-	dir := filepath.Join(PinRoot, name)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
-	}
-	old, _ := ReadPin(name)
-	oldLinks := map[string]string{} // point → pin file
-	if old != nil {
-		for i, pt := range old.Points {
-			if i < len(old.Links) {
-				oldLinks[pt] = old.Links[i]
-			}
-		}
-	}
-	info := &PinInfo{Name: name, File: file, Source: source, Created: time.Now().UTC(),
+	sw := &pinSwitch{dir: filepath.Join(PinRoot, opts.Name), old: old}
+	defer sw.close()
+	info := &PinInfo{Name: opts.Name, File: opts.File, Source: opts.Source, Created: time.Now().UTC(),
 		OutputDropped: obj.Ring != nil || len(obj.Maps) > 0}
-	kept := map[string]bool{}
-	used := map[string]bool{}
-	for _, f := range oldLinks {
-		used[f] = true
-	}
-	for i, p := range progs {
-		pt := p.Point.String()
-		prog := r.progs[p]
-		if f, ok := oldLinks[pt]; ok && !kept[f] {
-			l, err := link.LoadPinnedLink(filepath.Join(dir, f), nil)
-			if err == nil {
-				err = l.Update(prog)
-				l.Close()
-			}
-			if err == nil {
-				kept[f] = true
-				info.Points = append(info.Points, pt)
-				info.Links = append(info.Links, f)
-				continue
-			}
-		}
-		c, err := p.Provider.Attach(env, prog, p.Point)
-		if err != nil {
-			return fmt.Errorf("attach %s: %w", pt, err)
-		}
-		l, ok := c.(link.Link)
-		if !ok {
-			c.Close()
-			return fmt.Errorf("%s probes cannot be pinned", p.Provider.Name)
-		}
-		f := freshName(used, i)
-		if err := l.Pin(filepath.Join(dir, f)); err != nil {
-			l.Close()
-			return fmt.Errorf("pin %s: %w", pt, err)
-		}
-		l.Close()
-		info.Points = append(info.Points, pt)
-		info.Links = append(info.Links, f)
-	}
-	// The old policy's links that the new one does not reuse go now, after
-	// the new ones are in force.
-	for _, f := range oldLinks {
-		if !kept[f] {
-			unpinLink(filepath.Join(dir, f))
-		}
-	}
-	if err := writeMeta(dir, info); err != nil {
+	if err := sw.prepare(r, info); err != nil {
 		return err
 	}
 	verb := "pinned"
 	if old != nil {
 		verb = "replaced"
 	}
-	fmt.Fprintf(w, "%s %s: %s\n", verb, name, strings.Join(info.Points, ", "))
-	if info.OutputDropped {
-		fmt.Fprintf(w, "note: pinned policies have no output; printf and maps of %s are dropped\n", name)
+	if opts.DryRun {
+		fmt.Fprintf(opts.Out, "dry run: %s would be %s: %s\n", opts.Name, verb, strings.Join(info.Points, ", "))
+		return nil
 	}
-	return nil
-}
-
-func freshName(used map[string]bool, i int) string {
-	for n := i; ; n++ {
-		f := fmt.Sprintf("link%d", n)
-		if !used[f] {
-			used[f] = true
-			return f
-		}
-	}
-}
-
-func unpinLink(path string) {
-	l, err := link.LoadPinnedLink(path, nil)
-	if err != nil {
-		os.Remove(path)
-		return
-	}
-	l.Unpin()
-	l.Close()
-}
-
-func writeMeta(dir string, info *PinInfo) error {
-	data, err := json.Marshal(info)
-	if err != nil {
+	if err := sw.commit(info); err != nil {
 		return err
 	}
-	m, err := ebpf.NewMap(&ebpf.MapSpec{Name: "bpfsh_meta", Type: ebpf.Array, KeySize: 4,
-		ValueSize: uint32(len(data)), MaxEntries: 1})
-	if err != nil {
-		return fmt.Errorf("create policy description: %w", err)
+	fmt.Fprintf(opts.Out, "%s %s: %s\n", verb, opts.Name, strings.Join(info.Points, ", "))
+	if info.OutputDropped {
+		fmt.Fprintf(opts.Out, "note: pinned policies have no output; printf and maps of %s are dropped\n", opts.Name)
 	}
-	defer m.Close()
-	if err := m.Put(uint32(0), data); err != nil {
-		return fmt.Errorf("write policy description: %w", err)
-	}
-	path := filepath.Join(dir, metaPin)
-	os.Remove(path)
-	if err := m.Pin(path); err != nil {
-		return fmt.Errorf("pin policy description: %w", err)
-	}
-	return os.Chmod(path, 0o600)
+	return sw.dropOld()
 }
 
-// ReadPin reads a pinned policy's description.
+// ReadPin reads a pinned policy's description and checks it against the
+// directory: a description still pending, link files it does not list (a
+// replacement cut short) or links it lists that are gone make the policy
+// incomplete. A missing policy is an os.ErrNotExist error.
 func ReadPin(name string) (*PinInfo, error) {
-	m, err := ebpf.LoadPinnedMap(filepath.Join(PinRoot, name, metaPin), nil)
+	dir := filepath.Join(PinRoot, name)
+	if err := checkTrusted(dir, true); err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer m.Close()
-	data := make([]byte, m.ValueSize())
-	if err := m.Lookup(uint32(0), &data); err != nil {
-		return nil, err
+	files := map[string]bool{}
+	for _, e := range ents {
+		files[e.Name()] = true
 	}
-	var info PinInfo
-	if err := json.Unmarshal(bytes.TrimRight(data, "\x00"), &info); err != nil {
-		return nil, err
+	info, err := readMeta(filepath.Join(dir, metaPin))
+	switch {
+	case files[pendingPin]:
+		if info == nil {
+			info, _ = readMeta(filepath.Join(dir, pendingPin))
+		}
+		if info == nil {
+			info = &PinInfo{}
+		}
+		info.Incomplete = "a pin was interrupted"
+	case err != nil && files[metaPin]:
+		info = &PinInfo{Incomplete: fmt.Sprintf("unreadable description: %v", err)}
+	case err != nil:
+		info = &PinInfo{Incomplete: "no description: a pin was interrupted"}
+	default:
+		info.Incomplete = checkLinks(dir, info, files)
 	}
-	return &info, nil
+	info.Name = name
+	return info, nil
+}
+
+// checkLinks compares the links a description lists with the files there.
+func checkLinks(dir string, info *PinInfo, files map[string]bool) string {
+	for _, f := range info.Links {
+		if !files[f] {
+			return "link " + f + " is missing"
+		}
+		if err := checkTrusted(filepath.Join(dir, f), false); err != nil {
+			return err.Error()
+		}
+		delete(files, f)
+	}
+	delete(files, metaPin)
+	if len(files) > 0 {
+		stray := slices.Sorted(func(yield func(string) bool) {
+			for f := range files {
+				yield(f)
+			}
+		})
+		return "links not in the description: " + strings.Join(stray, ", ") + " (a replacement was interrupted)"
+	}
+	return ""
 }
 
 // Pins lists pinned policies by name.
 func Pins() ([]*PinInfo, error) {
-	ents, err := os.ReadDir(PinRoot)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+	exists, err := trustedRoot(false)
+	if err != nil || !exists {
+		return nil, err
 	}
+	unlock, err := lockPins(unix.LOCK_SH, io.Discard)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	ents, err := os.ReadDir(PinRoot)
 	if err != nil {
 		return nil, err
 	}
 	var out []*PinInfo
 	for _, e := range ents {
-		if !e.IsDir() {
-			continue
-		}
 		info, err := ReadPin(e.Name())
 		if err != nil {
-			info = &PinInfo{Name: e.Name(), Source: fmt.Sprintf("(unreadable description: %v)", err)}
+			info = &PinInfo{Name: e.Name(), Incomplete: err.Error()}
 		}
 		out = append(out, info)
 	}
@@ -251,8 +251,14 @@ func PrintPins(w io.Writer) error {
 			fmt.Fprint(w, "\t(output dropped)")
 		}
 		fmt.Fprintln(w)
+		if p.Incomplete != "" {
+			fmt.Fprintf(w, "    INCOMPLETE: %s; bpfsh unpin %s removes it\n", p.Incomplete, p.Name)
+		}
 		if p.File != "" && p.File != "stdin" {
 			fmt.Fprintf(w, "    # %s\n", p.File)
+		}
+		if p.Source == "" {
+			continue
 		}
 		for _, line := range strings.Split(strings.TrimRight(p.Source, "\n"), "\n") {
 			fmt.Fprintf(w, "    %s\n", line)
@@ -261,27 +267,83 @@ func PrintPins(w io.Writer) error {
 	return nil
 }
 
-// Unpin removes a pinned policy: its links are unpinned (detaching the
-// programs) and its directory removed.
+// Unpin removes a pinned policy, complete or not: its links are unpinned
+// (detaching the programs) and its directory removed.
 func Unpin(name string) error {
-	if !pinName().MatchString(name) || name == "." || name == ".." {
-		return fmt.Errorf("invalid pin name %q", name)
+	if err := CheckPinName(name); err != nil {
+		return err
 	}
-	dir := filepath.Join(PinRoot, name)
-	ents, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("no pinned policy named %q (see: bpfsh pins)", name)
-	}
+	exists, err := trustedRoot(false)
 	if err != nil {
 		return err
 	}
+	noSuch := fmt.Errorf("no pinned policy named %q (see: bpfsh pins)", name)
+	if !exists {
+		return noSuch
+	}
+	unlock, err := lockPins(unix.LOCK_EX, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	dir := filepath.Join(PinRoot, name)
+	if err := checkTrusted(dir, true); errors.Is(err, os.ErrNotExist) {
+		return noSuch
+	} else if err != nil {
+		return err
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var links []string
 	for _, e := range ents {
 		p := filepath.Join(dir, e.Name())
-		if e.Name() == metaPin {
-			os.Remove(p)
-			continue
+		if err := checkTrusted(p, false); err != nil {
+			return err
 		}
-		unpinLink(p)
+		if e.Name() != metaPin && e.Name() != pendingPin {
+			links = append(links, p)
+		}
 	}
+	// The description goes last: a failure here leaves the policy described.
+	if err := unpinLinks(links); err != nil {
+		return err
+	}
+	os.Remove(filepath.Join(dir, pendingPin))
+	os.Remove(filepath.Join(dir, metaPin))
 	return os.Remove(dir)
+}
+
+// unpinLinks unpins links side by side: the last reference to a
+// tracepoint's link waits for an RCU grace period as it goes, so one at a
+// time a 360-link policy took most of a minute on a busy machine.
+func unpinLinks(paths []string) error {
+	errs := make([]error, len(paths))
+	sem := make(chan struct{}, 64)
+	var wg sync.WaitGroup
+	for i, p := range paths {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			errs[i] = unpinLink(p)
+			<-sem
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func unpinLink(path string) error {
+	l, err := link.LoadPinnedLink(path, nil)
+	if err != nil {
+		// Not a link (a stray map): removing the file is all there is.
+		return os.Remove(path)
+	}
+	defer l.Close()
+	if err := l.Unpin(); err != nil {
+		return fmt.Errorf("unpin %s: %w", path, err)
+	}
+	return nil
 }

@@ -40,6 +40,7 @@ type config struct {
 	quiet   bool
 	pin     string
 	metrics string // --metrics ADDR
+	pinning bool   // --pin given, even with an empty name (refused)
 	unsafe  bool
 	noWarn  bool
 	format  string
@@ -210,11 +211,15 @@ func runScript(cfg *config, s *script, stdout, stderr io.Writer) int {
 		}
 		w.Flush()
 		return 0
-	case cfg.pin != "":
-		if err := mountBPFFS(cfg.quiet, stderr); err != nil {
-			return fail(stderr, err)
+	case cfg.pinning:
+		// A dry run mounts nothing: it leaves the machine as it was.
+		if !cfg.dryRun {
+			if err := mountBPFFS(cfg.quiet, stderr); err != nil {
+				return fail(stderr, err)
+			}
 		}
-		if err := bpfrt.Pin(s.env, s.obj, cfg.pin, s.name, string(s.src), stdout); err != nil {
+		if err := bpfrt.Pin(s.obj, bpfrt.PinOptions{Env: s.env, Name: cfg.pin, File: s.name, Source: string(s.src),
+			DryRun: cfg.dryRun, Out: stdout, Err: stderr}); err != nil {
 			return fail(stderr, explain(err))
 		}
 		return 0
@@ -372,6 +377,7 @@ func parseArgs(args []string) (*config, error) {
 			}
 		case "--pin":
 			cfg.pin, err = val()
+			cfg.pinning = true
 		case "--metrics":
 			cfg.metrics, err = val()
 		case "-h", "--help":
@@ -386,6 +392,9 @@ func parseArgs(args []string) (*config, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if err := checkPinFlags(cfg); err != nil {
+		return nil, fatalArgError{err}
 	}
 	if err := cfg.operands(args[i:], dashdash); err != nil {
 		return nil, err
@@ -431,6 +440,17 @@ func (cfg *config) operands(rest []string, dashdash bool) error {
 		}
 	}
 	return nil
+}
+
+// checkPinFlags refuses --pin with what a pinned policy cannot honour.
+func checkPinFlags(cfg *config) error {
+	if !cfg.pinning {
+		return nil
+	}
+	if cfg.command != "" {
+		return fmt.Errorf("--pin cannot be used with -c: a pinned policy outlives bpfsh, and -c traces one command while it runs")
+	}
+	return bpfrt.CheckPinName(cfg.pin)
 }
 
 // fatalArgError is a command-line error reported without the usage text.

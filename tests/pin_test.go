@@ -1,0 +1,290 @@
+package tests
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf/link"
+
+	"github.com/bpfsh/bpfsh/internal/privtest"
+)
+
+// freshBPFFS runs script with sh in a private mount namespace on a bpffs of
+// its own (B is the bpfsh binary, NOBODY runs a command as uid 65534), so a
+// test can plant directories in /sys/fs/bpf/bpfsh without touching the
+// machine's pins; the namespace's pins go with it.
+func freshBPFFS(t *testing.T, script string) (string, error) {
+	t.Helper()
+	bin, _ := binaries(t)
+	script = strings.NewReplacer("B ", bin+" ", "NOBODY ", "setpriv --reuid=65534 --regid=65534 --clear-groups ").Replace(script)
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c",
+		"mount -t bpf bpf /sys/fs/bpf || exit 9\n"+script)
+	cmd.Dir = t.TempDir() // for the files a script writes
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 9 {
+		t.Fatalf("cannot mount a private bpffs:\n%s", out)
+	}
+	return string(out), err
+}
+
+const pinProbe = `t:syscalls:sys_enter_getppid { @ = count(); }`
+
+// TestPinUntrustedDirectory: bpffs is 1777, so another user can make
+// /sys/fs/bpf/bpfsh (or a policy's directory) before root pins; bpfsh
+// refuses to pin, list or unpin through a directory root does not own
+// alone, and makes its own 0700.
+func TestPinUntrustedDirectory(t *testing.T) {
+	privtest.Require(t)
+	for _, c := range []struct {
+		name, script string
+		want         []string
+	}{
+		{"planted by nobody", `NOBODY mkdir -m777 /sys/fs/bpf/bpfsh /sys/fs/bpf/bpfsh/p
+			! B --pin p -e '` + pinProbe + `' && ! B pins && ! B unpin p && ! [ -e /sys/fs/bpf/bpfsh/p/link0 ]`,
+			[]string{"refusing to use /sys/fs/bpf/bpfsh: it is owned by uid 65534, not root"}},
+		{"group-writable root", `mkdir -m775 /sys/fs/bpf/bpfsh; chmod 775 /sys/fs/bpf/bpfsh; ! B --pin p -e '` + pinProbe + `'`,
+			[]string{"refusing to use /sys/fs/bpf/bpfsh: it is writable by group or others (mode 0775)"}},
+		{"symlink", `mkdir /sys/fs/bpf/elsewhere; ln -s elsewhere /sys/fs/bpf/bpfsh; ! B --pin p -e '` + pinProbe + `'`,
+			[]string{"refusing to use /sys/fs/bpf/bpfsh: it is not a directory"}},
+		{"policy directory", `mkdir -m700 /sys/fs/bpf/bpfsh; mkdir -m777 /sys/fs/bpf/bpfsh/p; chmod 777 /sys/fs/bpf/bpfsh/p
+			! B --pin p -e '` + pinProbe + `' && ! B unpin p && B pins`,
+			[]string{"refusing to use /sys/fs/bpf/bpfsh/p: it is writable by group or others (mode 0777)",
+				"INCOMPLETE: refusing to use /sys/fs/bpf/bpfsh/p"}},
+		{"made 0700", `B --pin p -e '` + pinProbe + `' && stat -c '%a %u %n' /sys/fs/bpf/bpfsh /sys/fs/bpf/bpfsh/p
+			NOBODY ls /sys/fs/bpf/bpfsh || echo nobody cannot list`,
+			[]string{"700 0 /sys/fs/bpf/bpfsh\n", "700 0 /sys/fs/bpf/bpfsh/p\n", "nobody cannot list"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := freshBPFFS(t, "set -e\n"+c.script)
+			if err != nil {
+				t.Fatalf("%v:\n%s", err, out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+// TestPinAllOrNothing: a --pin whose later probe fails to attach leaves no
+// policy behind (new) or the old one exactly as it was (replacement).
+func TestPinAllOrNothing(t *testing.T) {
+	privtest.Require(t)
+	out, err := freshBPFFS(t, `set -e
+		! B --pin half -e 't:syscalls:sys_enter_openat { @ = count(); } xdp:nonexist0 { pass; }'
+		echo rc=$?; [ ! -e /sys/fs/bpf/bpfsh/half ] && echo no half
+		B --pin keep -e '`+pinProbe+`'
+		ls /sys/fs/bpf/bpfsh/keep > before
+		! B --pin keep -e 't:syscalls:sys_enter_getppid { @ = sum(2); } t:syscalls:sys_enter_getpid { } xdp:nonexist0 { pass; }'
+		ls /sys/fs/bpf/bpfsh/keep | diff before - && echo same files
+		B pins`)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	for _, w := range []string{"attach xdp:nonexist0", "no half", "same files", "keep\ttracepoint:syscalls:sys_enter_getppid\t", pinProbe} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	for _, bad := range []string{"INCOMPLETE", "half\t", "getpid"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("output has %q:\n%s", bad, out)
+		}
+	}
+}
+
+// TestPinFlags: --dry-run --pin checks without pinning or mounting; --pin
+// refuses what it cannot do, saying why.
+func TestPinFlags(t *testing.T) {
+	privtest.Require(t)
+	out, err := freshBPFFS(t, `
+		B --dry-run --pin dry -e '`+pinProbe+`'; echo rc=$?
+		[ ! -e /sys/fs/bpf/bpfsh ] && echo nothing made
+		while mountpoint -q /sys/fs/bpf; do umount -l /sys/fs/bpf; done
+		B --dry-run --pin dry -e '`+pinProbe+`' >/dev/null; echo rc=$?
+		mountpoint -q /sys/fs/bpf || echo nothing mounted`)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	for _, w := range []string{"dry run: dry would be pinned: tracepoint:syscalls:sys_enter_getppid\nrc=0\n", "nothing made", "rc=0\nnothing mounted"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("dry run: output lacks %q:\n%s", w, out)
+		}
+	}
+	bin, _ := binaries(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--pin", ""}, "--pin needs a policy name"},
+		{[]string{"--pin", ".hidden"}, "bpffs reserves names with a '.'"},
+		{[]string{"--pin", "a/b"}, `invalid pin name "a/b"`},
+		{[]string{"--pin", "x", "-c", "true"}, "--pin cannot be used with -c"},
+		{[]string{"-c", "true", "--pin", "x"}, "--pin cannot be used with -c"},
+	} {
+		out, err := exec.Command(bin, append(c.args, "-e", pinProbe)...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), c.want) || strings.Contains(string(out), "Attached") {
+			t.Errorf("bpfsh %q: %v\n%s\nwant an error saying %q", c.args, err, out, c.want)
+		}
+	}
+}
+
+// TestPinConcurrent: pins of one name at once wait for each other; every
+// one succeeds and the result is one complete policy.
+func TestPinConcurrent(t *testing.T) {
+	privtest.Require(t)
+	out, err := freshBPFFS(t, `
+		for i in 1 2 3 4 5 6; do (B --pin same -e 't:syscalls:sys_enter_getppid { @ = count(); } t:syscalls:sys_enter_getpid { }' > out$i 2>&1 || echo FAILED) & done
+		wait; cat out*
+		B pins; ls /sys/fs/bpf/bpfsh/same`)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if strings.Contains(out, "FAILED") || strings.Count(out, "same: tracepoint:syscalls") != 6 || strings.Contains(out, "INCOMPLETE") ||
+		!regexp.MustCompile(`\nlink\d+\nlink\d+\nmeta\n$`).MatchString(out) {
+		t.Errorf("6 concurrent pins of one name:\n%s", out)
+	}
+}
+
+// TestPinKilled: a --pin killed at any moment leaves either nothing, the
+// complete policy, or one that bpfsh pins calls incomplete; unpin removes
+// it whatever state it is in, links included.
+func TestPinKilled(t *testing.T) {
+	privtest.Require(t)
+	bin, _ := binaries(t)
+	name := fmt.Sprintf("bpfsh-killed-%d", os.Getpid())
+	dir := filepath.Join("/sys/fs/bpf/bpfsh", name)
+	t.Cleanup(func() { exec.Command(bin, "unpin", name).Run() })
+	seen := map[string]int{}
+	for round := 0; round < 8; round++ {
+		cmd := exec.Command(bin, "--pin", name, "-e", `t:syscalls:sys_enter_get* { }`)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Kill as soon as the policy's directory appears (mid-switch),
+		// or after a delay that lands while links are being attached.
+		var once sync.Once
+		kill := func() { once.Do(func() { cmd.Process.Signal(syscall.SIGKILL) }) }
+		time.AfterFunc(time.Duration(round%4)*20*time.Millisecond+5*time.Millisecond, func() {
+			if round%2 == 1 {
+				kill()
+			}
+		})
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+			if _, err := os.Stat(dir); err == nil {
+				if ents, _ := os.ReadDir(dir); len(ents) > 1+round%3 {
+					kill()
+					break
+				}
+			}
+			if cmd.ProcessState != nil {
+				break
+			}
+		}
+		kill()
+		cmd.Wait()
+		pins := run(t, bin, "pins")
+		_, err := os.Stat(dir)
+		_, pending := os.Stat(filepath.Join(dir, "pending"))
+		switch {
+		case err != nil:
+			seen["nothing"]++
+			if strings.Contains(pins, name) {
+				t.Errorf("round %d: no directory, yet pins lists %s:\n%s", round, name, pins)
+			}
+			continue
+		case strings.Contains(pins, "INCOMPLETE: ") && strings.Contains(pins, "unpin "+name):
+			seen["incomplete"]++
+		case pending == nil:
+			t.Errorf("round %d: a pending description, yet pins does not call %s incomplete:\n%s", round, name, pins)
+		default:
+			seen["complete"]++
+		}
+		run(t, bin, "unpin", name)
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("round %d: unpin left %s", round, dir)
+		}
+	}
+	t.Logf("states after SIGKILL: %v", seen)
+	if seen["incomplete"] == 0 {
+		t.Logf("no kill landed mid-switch this time")
+	}
+}
+
+// pinnedProgID is the program behind a pinned policy's link.
+func pinnedProgID(t *testing.T, name, file string) uint32 {
+	t.Helper()
+	l, err := link.LoadPinnedLink(filepath.Join("/sys/fs/bpf/bpfsh", name, file), nil)
+	if err != nil {
+		t.Fatalf("load pinned link: %v", err)
+	}
+	defer l.Close()
+	info, err := l.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uint32(info.Program)
+}
+
+// TestSockopsRepinFailureKeepsPolicy: re-pinning a sockops policy with a
+// script that fails leaves the old program behind the same link, whether
+// the failure comes before the switch (a probe that cannot attach) or in
+// it (the sockops link already updated, then the XDP link's interface is
+// gone): the update is reverted.
+func TestSockopsRepinFailureKeepsPolicy(t *testing.T) {
+	privtest.Require(t)
+	bin, _ := binaries(t)
+	name := fmt.Sprintf("bpfsh-repin-%d", os.Getpid())
+	t.Cleanup(func() { exec.Command(bin, "unpin", name).Run() })
+	ns := netns(t, 12346)
+	p := newVethPair(t)
+	pin := func(script string) (string, error) {
+		out, err := exec.Command("nsenter", "--net=/run/netns/"+p.b, bin, "--unsafe", "--pin", name, "-e", script).CombinedOutput()
+		return string(out), err
+	}
+	const rto3 = `sockops /op == TIMEOUT_INIT && rport == 12346/ { reply = 3s; } xdp:pb { pass; }`
+	if out, err := pin(rto3); err != nil {
+		t.Fatalf("--pin: %v\n%s", err, out)
+	}
+	sockopsProg, xdpProg := pinnedProgID(t, name, "link0"), pinnedProgID(t, name, "link1")
+	check := func(when string) {
+		t.Helper()
+		if got := pinnedProgID(t, name, "link0"); got != sockopsProg {
+			t.Errorf("%s: the sockops link runs program %d, want the old %d", when, got, sockopsProg)
+		}
+		if rto := firstRTO(t, ns, 12346); rto != 3000000 {
+			t.Errorf("%s: tcpi_rto = %d µs, want the old policy's 3000000", when, rto)
+		}
+		pins := run(t, bin, "pins")
+		if !strings.Contains(pins, "reply = 3s") || strings.Contains(pins, "INCOMPLETE") {
+			t.Errorf("%s: bpfsh pins does not show the old policy, complete:\n%s", when, pins)
+		}
+	}
+	const rto2 = `sockops /op == TIMEOUT_INIT && rport == 12346/ { reply = 2s; } xdp:pb { pass; }`
+	out, err := pin(rto2 + ` xdp:nonexist0 { pass; }`)
+	if err == nil || !strings.Contains(out, "attach xdp:nonexist0") {
+		t.Errorf("re-pin with a probe that cannot attach: %v\n%s", err, out)
+	}
+	check("after a failed attach")
+	if got := pinnedProgID(t, name, "link1"); got != xdpProg {
+		t.Errorf("the XDP link runs program %d, want the old %d", got, xdpProg)
+	}
+	// With pb gone the XDP link is severed: updating it fails after the
+	// sockops link has been updated.
+	run(t, "ip", "-n", p.b, "link", "del", "pb")
+	out, err = pin(rto2)
+	if err == nil || !strings.Contains(out, "replace the program of xdp:pb") {
+		t.Errorf("re-pin with a severed XDP link: %v\n%s", err, out)
+	}
+	check("after a failed update")
+}
