@@ -8,7 +8,7 @@ import (
 
 // Actions on the machine: signal(). The others have a file each:
 // override.go, writeuser.go, percpu.go (percpu_kaddr()), sockops.go
-// (setsockopt()).
+// (setsockopt(), reply), packet.go (drop). Each asks needUnsafeAt.
 
 var signals = map[string]int64{
 	"SIGHUP": 1, "SIGINT": 2, "SIGQUIT": 3, "SIGILL": 4, "SIGTRAP": 5, "SIGABRT": 6, "SIGBUS": 7, "SIGFPE": 8,
@@ -17,8 +17,16 @@ var signals = map[string]int64{
 }
 
 func (k *checker) needUnsafe(e *lang.Call) {
+	k.needUnsafeAt(e.Span, e.Name+"()", "is a destructive action")
+}
+
+// needUnsafeAt refuses, without --unsafe, a statement that changes what the
+// kernel does rather than watching it (signal, override, a packet verdict
+// other than pass, a sock_ops write): a mistyped one, pinned, can cut a
+// host off until reboot, so the operator says so explicitly.
+func (k *checker) needUnsafeAt(sp lang.Span, what, why string) {
 	if !k.c.opts.Unsafe {
-		k.errorf(e.Span, "%s() is a destructive action: run bpfsh with --unsafe to allow it", e.Name)
+		k.errorf(sp, "%s %s: run bpfsh with --unsafe to allow it", what, why)
 	}
 }
 

@@ -24,7 +24,9 @@ func compile(t testing.TB, src string, params ...string) (*Object, *lang.Diags) 
 	if diags.HasErrors() {
 		t.Fatalf("parse %q:\n%s", src, diags.Format())
 	}
-	return Compile(prog, Options{Env: testEnv, Params: params})
+	// Unsafe: the tests compile what the --unsafe gate refuses (drop,
+	// reply, setsockopt); TestUnsafeGate tests the gate.
+	return Compile(prog, Options{Env: testEnv, Params: params, Unsafe: true})
 }
 
 // validPrograms compile without errors; the privileged test also loads each

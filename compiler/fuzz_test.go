@@ -27,7 +27,7 @@ func FuzzCompile(f *testing.F) {
 		if diags.HasErrors() {
 			return
 		}
-		_, cd := Compile(prog, Options{Env: env, Params: []string{"1", "two"}, NamedArgs: []string{"a=5", "c"}})
+		_, cd := Compile(prog, Options{Env: env, Params: []string{"1", "two"}, NamedArgs: []string{"a=5", "c"}, Unsafe: true})
 		if cd.HasErrors() {
 			for _, d := range cd.List {
 				if d.Severity == lang.Error && d.Span.Start.Line == 0 {

@@ -153,6 +153,8 @@ func (k *checker) packetStmt(s *lang.ExprStmt) bool {
 	}
 	if !k.packetProbe() {
 		k.errorf(id.Span, "%s is a packet verdict: only xdp and tc probes have one", id.Name)
+	} else if id.Name == "drop" {
+		k.needUnsafeAt(id.Span, "drop", "discards packets")
 	}
 	return true
 }

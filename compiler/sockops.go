@@ -139,6 +139,7 @@ func mentions(p *lang.Probe, names map[string]int64) int64 {
 
 func (k *checker) checkReply(s *lang.Assign) {
 	k.needCtx(s.Span, "reply")
+	k.needUnsafeAt(s.Span, "reply", "changes the kernel's TCP behaviour")
 	if s.Op != "=" {
 		k.errorf(s.Span, "reply can only be assigned with =")
 	}
@@ -228,6 +229,7 @@ func checkSetsockopt(k *checker, e *lang.Call) *Type {
 		return tInt64
 	}
 	k.needCtx(e.Span, "setsockopt()")
+	k.needUnsafeAt(e.Span, "setsockopt()", "changes the socket's options")
 	if _, ok := k.constEval(e.Args[0]); !ok {
 		k.errorf(e.Args[0].Sp(), "setsockopt()'s level must be a constant (SOL_SOCKET, SOL_TCP, SOL_IP, SOL_IPV6)")
 	}

@@ -247,7 +247,7 @@ func checkDropCounts(t *testing.T, out string, tcp, udp int) {
 func TestPacketXDPSamePortDrop(t *testing.T) {
 	privtest.Require(t)
 	p := newVethPair(t)
-	stop := startBpfshIn(t, p.b, 1, filepath.Join(repoRoot(), "examples", "same-port-drop.bt"), "pb")
+	stop := startBpfshIn(t, p.b, 1, "--unsafe", filepath.Join(repoRoot(), "examples", "same-port-drop.bt"), "pb")
 	tcp, udp := samePortTraffic(t, p)
 	checkDropCounts(t, stop(), tcp, udp)
 }
@@ -256,7 +256,7 @@ func TestPacketXDPSamePortDrop(t *testing.T) {
 func TestPacketXDPGenericMode(t *testing.T) {
 	privtest.Require(t)
 	p := newVethPair(t)
-	stop := startBpfshIn(t, p.b, 1, "-e", `xdp:pb:generic /sport == dport/ { @dropped[ip.proto] = count(); drop; }`)
+	stop := startBpfshIn(t, p.b, 1, "--unsafe", "-e", `xdp:pb:generic /sport == dport/ { @dropped[ip.proto] = count(); drop; }`)
 	tcp, udp := samePortTraffic(t, p)
 	checkDropCounts(t, stop(), tcp, udp)
 }
@@ -265,7 +265,7 @@ func TestPacketXDPGenericMode(t *testing.T) {
 func TestPacketTCEgressSamePortDrop(t *testing.T) {
 	privtest.Require(t)
 	p := newVethPair(t)
-	stop := startBpfshIn(t, p.a, 1, "-e", `tc:$1:egress /sport == dport/ { @dropped[ip.proto] = count(); drop; }`, "pa")
+	stop := startBpfshIn(t, p.a, 1, "--unsafe", "-e", `tc:$1:egress /sport == dport/ { @dropped[ip.proto] = count(); drop; }`, "pa")
 	tcp, udp := samePortTraffic(t, p)
 	checkDropCounts(t, stop(), tcp, udp)
 }
@@ -275,7 +275,7 @@ func TestPacketTCEgressSamePortDrop(t *testing.T) {
 func TestPacketTCIngressSamePortDrop(t *testing.T) {
 	privtest.Require(t)
 	p := newVethPair(t)
-	stop := startBpfshIn(t, p.b, 2, "-e", `
+	stop := startBpfshIn(t, p.b, 2, "--unsafe", "-e", `
 tc:pb:ingress /sport == dport/ { @dropped[ip.proto] = count(); drop; }
 tc:pb:ingress /sport == 7000 || dport == 7000/ { @passed[sport == dport] = count(); }`)
 	tcp, udp := samePortTraffic(t, p)
@@ -311,14 +311,14 @@ func TestPacketMalformedPass(t *testing.T) {
 			tool := pkttool(t)
 			var stop, stopCap func() string
 			if c.name == "tc-ingress" {
-				stop = startBpfshIn(t, p.b, 2, "-e", c.spec+rule+" "+c.spec+" { @len[pkt.len] = count(); }")
+				stop = startBpfshIn(t, p.b, 2, "--unsafe", "-e", c.spec+rule+" "+c.spec+" { @len[pkt.len] = count(); }")
 			} else {
 				stopCap = startIn(t, p.b, "ready", tool, "capture", "pb")
 				ns := p.b
 				if c.ns == "a" {
 					ns = p.a
 				}
-				stop = startBpfshIn(t, ns, 1, "-e", c.spec+rule)
+				stop = startBpfshIn(t, ns, 1, "--unsafe", "-e", c.spec+rule)
 			}
 			sent := run(t, "ip", "netns", "exec", p.a, tool, "raw", "pa", p.macB)
 			time.Sleep(300 * time.Millisecond)
@@ -363,7 +363,7 @@ func TestPacketXDPPin(t *testing.T) {
 	name := fmt.Sprintf("bpfsh-pkt-test-%d", os.Getpid())
 	t.Cleanup(func() { exec.Command(bin, "unpin", name).Run() })
 	startIn(t, p.b, "ready", tool, "serve", "7000")
-	out := run(t, "nsenter", "--net=/run/netns/"+p.b, bin, "--pin", name, "-e", `xdp:pb /sport == dport/ { drop; }`)
+	out := run(t, "nsenter", "--net=/run/netns/"+p.b, bin, "--unsafe", "--pin", name, "-e", `xdp:pb /sport == dport/ { drop; }`)
 	if !strings.Contains(out, "pinned "+name+": xdp:pb") {
 		t.Errorf("--pin said %q", out)
 	}

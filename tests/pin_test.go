@@ -246,13 +246,13 @@ func TestSockopsRepinFailureKeepsPolicy(t *testing.T) {
 	bin, _ := binaries(t)
 	name := fmt.Sprintf("bpfsh-repin-%d", os.Getpid())
 	t.Cleanup(func() { exec.Command(bin, "unpin", name).Run() })
-	ns := netns(t, 12346)
+	ns := netns(t, 12371)
 	p := newVethPair(t)
 	pin := func(script string) (string, error) {
 		out, err := exec.Command("nsenter", "--net=/run/netns/"+p.b, bin, "--unsafe", "--pin", name, "-e", script).CombinedOutput()
 		return string(out), err
 	}
-	const rto3 = `sockops /op == TIMEOUT_INIT && rport == 12346/ { reply = 3s; } xdp:pb { pass; }`
+	const rto3 = `sockops /op == TIMEOUT_INIT && rport == 12371/ { reply = 3s; } xdp:pb { pass; }`
 	if out, err := pin(rto3); err != nil {
 		t.Fatalf("--pin: %v\n%s", err, out)
 	}
@@ -262,7 +262,7 @@ func TestSockopsRepinFailureKeepsPolicy(t *testing.T) {
 		if got := pinnedProgID(t, name, "link0"); got != sockopsProg {
 			t.Errorf("%s: the sockops link runs program %d, want the old %d", when, got, sockopsProg)
 		}
-		if rto := firstRTO(t, ns, 12346); rto != 3000000 {
+		if rto := firstRTO(t, ns, 12371); rto != 3000000 {
 			t.Errorf("%s: tcpi_rto = %d µs, want the old policy's 3000000", when, rto)
 		}
 		pins := run(t, bin, "pins")
@@ -270,7 +270,7 @@ func TestSockopsRepinFailureKeepsPolicy(t *testing.T) {
 			t.Errorf("%s: bpfsh pins does not show the old policy, complete:\n%s", when, pins)
 		}
 	}
-	const rto2 = `sockops /op == TIMEOUT_INIT && rport == 12346/ { reply = 2s; } xdp:pb { pass; }`
+	const rto2 = `sockops /op == TIMEOUT_INIT && rport == 12371/ { reply = 2s; } xdp:pb { pass; }`
 	out, err := pin(rto2 + ` xdp:nonexist0 { pass; }`)
 	if err == nil || !strings.Contains(out, "attach xdp:nonexist0") {
 		t.Errorf("re-pin with a probe that cannot attach: %v\n%s", err, out)
@@ -287,4 +287,30 @@ func TestSockopsRepinFailureKeepsPolicy(t *testing.T) {
 		t.Errorf("re-pin with a severed XDP link: %v\n%s", err, out)
 	}
 	check("after a failed update")
+}
+
+// TestUnsafeGatesPolicies: without --unsafe a script that drops packets or
+// writes sock_ops fields is refused before anything is loaded, pinned or
+// not, with the statement's position.
+func TestUnsafeGatesPolicies(t *testing.T) {
+	privtest.Require(t)
+	out, err := freshBPFFS(t, `
+		B --pin cut -e 'xdp:lo { drop; }'; echo rc=$?
+		[ ! -e /sys/fs/bpf/bpfsh/cut ] && echo nothing pinned
+		B `+filepath.Join(repoRoot(), "examples", "syn-rto.bt")+`; echo rc=$?`)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	for _, w := range []string{
+		"stdin:1:10: error: drop discards packets: run bpfsh with --unsafe to allow it\nxdp:lo { drop; }\n         ^~~~\nrc=1\nnothing pinned",
+		"syn-rto.bt:3:50: error: reply changes the kernel's TCP behaviour: run bpfsh with --unsafe to allow it",
+		"rc=1\n",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "Attached") {
+		t.Errorf("a refused script was attached:\n%s", out)
+	}
 }

@@ -68,7 +68,13 @@ func run(t *testing.T, name string, args ...string) string {
 func startBpfsh(t *testing.T, args ...string) (stop func() string) {
 	t.Helper()
 	bin, _ := binaries(t)
-	cmd := exec.Command(bin, args...)
+	return startAttached(t, exec.Command(bin, args...))
+}
+
+// startAttached starts cmd (a bpfsh) and waits for its attach line.
+func startAttached(t *testing.T, cmd *exec.Cmd) (stop func() string) {
+	t.Helper()
+	args := cmd.Args
 	var out bytes.Buffer
 	pr, pw, _ := os.Pipe()
 	cmd.Stdout = pw
@@ -192,7 +198,11 @@ func firstRTO(t *testing.T, ns string, port int) int {
 func TestSockopsSynRTO(t *testing.T) {
 	privtest.Require(t)
 	ns := netns(t, 12345, 12346)
-	stop := startBpfsh(t, filepath.Join(repoRoot(), "examples", "syn-rto.bt"))
+	// Run through its shebang line, which carries --unsafe for reply.
+	bin, _ := binaries(t)
+	cmd := exec.Command(filepath.Join(repoRoot(), "examples", "syn-rto.bt"))
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
+	stop := startAttached(t, cmd)
 	times := synTimes(t, ns, 7*time.Second, 12345, 12346)
 	// 12345: SYNs at 0, 3 and 6 s; 12346 keeps the kernel's 1 s.
 	checkIntervals(t, 12345, times[12345], 3.0, 3)
@@ -212,7 +222,7 @@ func TestSockopsSynRTO(t *testing.T) {
 func TestSockopsInitialCwnd(t *testing.T) {
 	privtest.Require(t)
 	ns := netns(t)
-	startBpfsh(t, filepath.Join(repoRoot(), "examples", "cwnd-by-port.bt"))
+	startBpfsh(t, "--unsafe", filepath.Join(repoRoot(), "examples", "cwnd-by-port.bt"))
 	cwnd := func(port int) string {
 		return strings.TrimSpace(run(t, "ip", "netns", "exec", ns, tcpprobe(t), "cwnd", fmt.Sprintf("127.0.0.1:%d", port)))
 	}
@@ -230,7 +240,7 @@ func TestSockopsInitialCwnd(t *testing.T) {
 func TestSockopsCallbacksAndCongestion(t *testing.T) {
 	privtest.Require(t)
 	ns := netns(t)
-	stop := startBpfsh(t, "-e", `
+	stop := startBpfsh(t, "--unsafe", "-e", `
 sockops /op == ACTIVE_ESTABLISHED_CB && rport == 12349/ { setsockopt(SOL_TCP, TCP_CONGESTION, "reno"); }
 sockops /op == STATE_CB && rport == 12349/ { printf("state %s:%d -> %s:%d new=%d\n", ntop(laddr), lport, ntop(raddr), rport, args.arg1); }`)
 	out := run(t, "ip", "netns", "exec", ns, tcpprobe(t), "cwnd", "127.0.0.1:12349")
@@ -259,11 +269,11 @@ sockops /op == STATE_CB && rport == 12349/ { printf("state %s:%d -> %s:%d new=%d
 func TestSockopsBareIntegerWarns(t *testing.T) {
 	privtest.Require(t)
 	bin, _ := binaries(t)
-	out, _ := exec.Command(bin, "-d", "asm", "-e", "sockops /op == TIMEOUT_INIT/ { reply = 750; }").CombinedOutput()
+	out, _ := exec.Command(bin, "--unsafe", "-d", "asm", "-e", "sockops /op == TIMEOUT_INIT/ { reply = 750; }").CombinedOutput()
 	if !strings.Contains(string(out), "warning: 750 is taken as jiffies") || !strings.Contains(string(out), "hint: write a duration") {
 		t.Errorf("no jiffies warning:\n%s", out)
 	}
-	out, _ = exec.Command(bin, "-d", "asm", "-e", "sockops /op == TIMEOUT_INIT/ { reply = 250ms; }").CombinedOutput()
+	out, _ = exec.Command(bin, "--unsafe", "-d", "asm", "-e", "sockops /op == TIMEOUT_INIT/ { reply = 250ms; }").CombinedOutput()
 	if !regexp.MustCompile(`250ms = \d+ jiffies \(HZ=\d+ from `).Match(out) {
 		t.Errorf("-d asm does not show the jiffies conversion:\n%s", out)
 	}
@@ -290,7 +300,7 @@ func TestSockopsPin(t *testing.T) {
 	t.Cleanup(func() { exec.Command(bin, "unpin", name).Run() })
 	ns := netns(t, 12345)
 
-	out := run(t, bin, "--pin", name, filepath.Join(repoRoot(), "examples", "syn-rto.bt"))
+	out := run(t, bin, "--unsafe", "--pin", name, filepath.Join(repoRoot(), "examples", "syn-rto.bt"))
 	if !strings.Contains(out, "pinned "+name+": sockops:") {
 		t.Errorf("--pin said %q", out)
 	}
@@ -312,7 +322,7 @@ func TestSockopsPin(t *testing.T) {
 	before := pinnedLinkID(t, name)
 	script := filepath.Join(t.TempDir(), "syn2.bt")
 	os.WriteFile(script, []byte("sockops /op == TIMEOUT_INIT && rport == 12345/ { reply = 2s; }\n"), 0o644)
-	out = run(t, bin, "--pin", name, script)
+	out = run(t, bin, "--unsafe", "--pin", name, script)
 	if !strings.Contains(out, "replaced "+name) {
 		t.Errorf("re-pin said %q", out)
 	}
