@@ -519,3 +519,35 @@ func TestStdinScript(t *testing.T) {
 		t.Errorf("bpfsh < script printed\n%s\nwant hi", out)
 	}
 }
+
+// TestREPLHistoryFile: the history is created 0600 and never written
+// through a symlink planted in HOME (root's lines would land in a file of
+// the planter's choosing); the REPL says why it keeps no history.
+func TestREPLHistoryFile(t *testing.T) {
+	privtest.Require(t)
+	bin, _ := binaries(t)
+	home := t.TempDir()
+	tm := startTerm(t, bin, []string{"HOME=" + home})
+	tm.expect(prompt)
+	tm.line("1 + 1")
+	tm.send("\x04")
+	tm.exited("Ctrl-D")
+	fi, err := os.Stat(filepath.Join(home, ".bpfsh_history"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("history file: %v, mode %v; want 0600", err, fi)
+	}
+
+	home = t.TempDir()
+	target := filepath.Join(t.TempDir(), "planted")
+	os.WriteFile(target, nil, 0o666)
+	os.Symlink(target, filepath.Join(home, ".bpfsh_history"))
+	tm = startTerm(t, bin, []string{"HOME=" + home})
+	tm.expect(`is a symbolic link: history not kept`)
+	tm.expect(prompt)
+	tm.line("2 + 2")
+	tm.send("\x04")
+	tm.exited("Ctrl-D")
+	if b, _ := os.ReadFile(target); len(b) != 0 {
+		t.Errorf("the REPL wrote through a planted symlink: %q", b)
+	}
+}

@@ -86,6 +86,7 @@ type repl struct {
 	out  io.Writer // probe output and printed maps
 	msg  io.Writer // the shell's own messages and errors
 	comp *completer
+	hist *history // nil when there is no history file
 
 	pending strings.Builder // lines of an unfinished input
 
@@ -127,8 +128,12 @@ func runREPL(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		Stdout:            stdout,
 		Stderr:            stderr,
 	}
+	var histLines []string
 	if home, err := os.UserHomeDir(); err == nil {
-		rcfg.HistoryFile = filepath.Join(home, historyFile)
+		if r.hist, histLines, err = openHistory(filepath.Join(home, historyFile), historyLimit); err != nil {
+			fmt.Fprintf(stderr, "WARNING: %v\n", err)
+		}
+		defer r.hist.close()
 	}
 	if f, ok := stdin.(*os.File); ok && f != os.Stdin {
 		rcfg.Stdin = f
@@ -138,6 +143,9 @@ func runREPL(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	r.rl = rl
+	for _, l := range histLines {
+		rl.SaveHistory(l) // in memory only: readline has no history file
+	}
 	// Through readline while it runs, so output lands above the line being
 	// edited; straight to the terminal once it has closed.
 	out, msg := &switchWriter{w: rl.Stdout()}, &switchWriter{w: rl.Stderr()}
@@ -244,6 +252,9 @@ func (r *repl) loop() {
 		}
 		if err != nil { // io.EOF: Ctrl-D
 			return
+		}
+		if err := r.hist.add(line); err != nil {
+			fmt.Fprintf(r.msg, "WARNING: %v\n", err)
 		}
 		r.intrOn.Store(false)
 		select {
