@@ -55,7 +55,8 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if opts.Err == nil {
 		opts.Err = os.Stderr
 	}
-	out := bufio.NewWriterSize(opts.Out, 64<<10)
+	guard := newOutputGuard(opts.Out)
+	out := bufio.NewWriterSize(guard, 64<<10)
 	defer out.Flush()
 	syms.env = opts.Env
 
@@ -76,7 +77,7 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	default:
 	}
 
-	r := &run{obj: obj, opts: opts, out: out}
+	r := &run{obj: obj, opts: opts, out: out, guard: guard}
 	defer r.close()
 	if err := r.listenMetrics(); err != nil {
 		return 1, err
@@ -145,6 +146,9 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if err := r.finish(g.end); err != nil {
 		return 1, err
 	}
+	if err := guard.lost(); err != nil {
+		return 1, err
+	}
 	return r.exitCode, nil
 }
 
@@ -195,6 +199,7 @@ func (r *run) waitEnd(g programGroups, sigs, usr1 chan os.Signal, childDone, pid
 	for {
 		select {
 		case <-r.exited:
+		case <-r.guard.done():
 		case <-sigs:
 		case <-childDone:
 			selfProbes(usr1, g.self, r.opts.Err, false) // a signal the child sent before it ended
@@ -215,6 +220,7 @@ func (r *run) finish(end []*ebpf.Program) error {
 	r.drain()
 	r.mu.Lock()
 	r.inEnd = true
+	r.out = r.guard.fallback(r.out, r.opts.Err)
 	r.mu.Unlock()
 	if !r.stopped() {
 		for _, p := range end {
@@ -268,6 +274,7 @@ type run struct {
 	obj     *compiler.Object
 	opts    Options
 	out     *bufio.Writer
+	guard   *outputGuard // what out writes through (nil in the REPL's runs)
 	coll    *ebpf.Collection
 	progs   map[*compiler.Program]*ebpf.Program
 	links   []io.Closer
