@@ -314,3 +314,59 @@ func TestUnsafeGatesPolicies(t *testing.T) {
 		t.Errorf("a refused script was attached:\n%s", out)
 	}
 }
+
+// TestScriptTrust: run as root, a script someone else could have changed
+// (its owner, group or world write on it or on a directory above it without
+// the sticky bit) gets a warning naming who; --pin refuses it unless
+// --trust-script; a root-owned script in sticky /tmp gets no warning.
+func TestScriptTrust(t *testing.T) {
+	privtest.Require(t)
+	bin, _ := binaries(t)
+	base := t.TempDir() // under sticky /tmp, root's, 0700
+	os.Chmod(base, 0o755)
+	script := func(dir string, mode os.FileMode, uid, gid int) string {
+		os.MkdirAll(dir, 0o755)
+		p := filepath.Join(dir, "policy.bt")
+		os.WriteFile(p, []byte(pinProbe+"\n"), 0o644)
+		os.Chmod(p, mode)
+		os.Chown(p, uid, gid)
+		return p
+	}
+	for _, c := range []struct {
+		name, file, want string
+	}{
+		{"owner", script(filepath.Join(base, "a"), 0o644, 65534, 0), "file " + base + "/a/policy.bt is owned by nobody (uid 65534)"},
+		{"group", script(filepath.Join(base, "b"), 0o664, 0, 65534), "file " + base + "/b/policy.bt is writable by group nogroup"},
+		{"directory", script(filepath.Join(base, "c", "d"), 0o644, 0, 0), "directory " + base + "/c is writable by everyone"},
+		{"sticky", script(filepath.Join(base, "e"), 0o644, 0, 0), ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.name == "directory" {
+				os.Chmod(filepath.Join(base, "c"), 0o777)
+			}
+			if c.name == "sticky" {
+				os.Chmod(filepath.Join(base, "e"), os.ModeSticky|0o777)
+			}
+			out, err := exec.Command(bin, "-d", "none", c.file).CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v:\n%s", err, out)
+			}
+			if c.want == "" && len(out) != 0 || !strings.Contains(string(out), c.want) {
+				t.Errorf("output %q, want a warning with %q", out, c.want)
+			}
+			if c.want == "" {
+				return
+			}
+			pinOut, err := freshBPFFS(t, "B --pin p "+c.file+"; echo rc=$?; [ ! -e /sys/fs/bpf/bpfsh/p ] && echo nothing pinned\n"+
+				"B --trust-script --pin p "+c.file)
+			if err != nil {
+				t.Fatalf("%v:\n%s", err, pinOut)
+			}
+			for _, w := range []string{"ERROR: refusing to pin " + c.file, c.want, "--trust-script\nrc=1\nnothing pinned\n", "WARNING: ", "pinned p: "} {
+				if !strings.Contains(pinOut, w) {
+					t.Errorf("--pin: output lacks %q:\n%s", w, pinOut)
+				}
+			}
+		})
+	}
+}

@@ -41,14 +41,16 @@ type config struct {
 	pin     string
 	metrics string // --metrics ADDR
 	pinning bool   // --pin given, even with an empty name (refused)
-	unsafe  bool
-	noWarn  bool
-	format  string
-	output  string
-	command string
-	pid     int
-	list    bool
-	listV   bool
+	// --trust-script: pin a script others could have changed (trust.go)
+	trustScript bool
+	unsafe      bool
+	noWarn      bool
+	format      string
+	output      string
+	command     string
+	pid         int
+	list        bool
+	listV       bool
 	// probeFilter (--probe-filter RE) keeps the attach points it matches.
 	probeFilter *regexp.Regexp
 }
@@ -378,6 +380,8 @@ func parseArgs(args []string) (*config, error) {
 		case "--pin":
 			cfg.pin, err = val()
 			cfg.pinning = true
+		case "--trust-script":
+			cfg.trustScript = true
 		case "--metrics":
 			cfg.metrics, err = val()
 		case "-h", "--help":
@@ -479,7 +483,9 @@ func readSource(cfg *config, stdin io.Reader) (string, []byte, error) {
 		b, err := io.ReadAll(stdin)
 		return "stdin", b, err
 	}
-	warnWorldWritable(cfg.file)
+	if err := checkScriptTrust(cfg, func(m string) { fmt.Fprintf(os.Stderr, "WARNING: %s\n", m) }); err != nil {
+		return "", nil, err
+	}
 	b, err := os.ReadFile(cfg.file)
 	if err != nil {
 		var pe *os.PathError
@@ -516,21 +522,6 @@ func envInt(names ...string) int {
 		}
 	}
 	return 0
-}
-
-// warnWorldWritable warns when a script, or the directory holding it, can be
-// changed by anyone: bpfsh runs it with root's power over the kernel.
-func warnWorldWritable(file string) {
-	for _, p := range []string{file, filepath.Dir(file)} {
-		st, err := os.Stat(p)
-		if err != nil {
-			continue
-		}
-		if st.Mode().Perm()&0o002 != 0 {
-			fmt.Fprintf(os.Stderr, "warning: %s is world-writable: anyone could change the script bpfsh runs as root\n", p)
-			return
-		}
-	}
 }
 
 // listProbes is -l: the probes matching a pattern (or several, comma
