@@ -51,3 +51,30 @@ func TestOutputErrorsReported(t *testing.T) {
 		}
 	}
 }
+
+// TestOutputSymlinkRefused: -o does not follow a symlink planted in a
+// directory others can write (root would overwrite the planter's choice of
+// file); in a directory only root writes, a symlink is followed as usual.
+func TestOutputSymlinkRefused(t *testing.T) {
+	privtest.Require(t)
+	bin, _ := binaries(t)
+	shared, private := t.TempDir(), t.TempDir()
+	os.Chmod(shared, os.ModeSticky|0o777)
+	victim := filepath.Join(private, "victim")
+	os.WriteFile(victim, []byte("keep\n"), 0o644)
+	os.Symlink(victim, filepath.Join(shared, "out"))
+	out, err := exec.Command(bin, "-o", filepath.Join(shared, "out"), "-e", `BEGIN { printf("x\n"); exit(); }`).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "refusing to follow a symlink in "+shared) {
+		t.Errorf("-o through a planted symlink: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep\n" {
+		t.Errorf("the symlink's target was written: %q", b)
+	}
+	os.Symlink(victim, filepath.Join(private, "out"))
+	if out, err := exec.Command(bin, "-o", filepath.Join(private, "out"), "-e", `BEGIN { printf("x\n"); exit(); }`).CombinedOutput(); err != nil {
+		t.Errorf("-o through root's own symlink: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(victim); !strings.Contains(string(b), "x\n") {
+		t.Errorf("-o through root's own symlink wrote %q", b)
+	}
+}

@@ -228,7 +228,7 @@ func runScript(cfg *config, s *script, stdout, stderr io.Writer) int {
 	}
 	out := stdout
 	if cfg.output != "" {
-		f, err := os.Create(cfg.output)
+		f, err := createOutput(cfg.output)
 		if err != nil {
 			return fail(stderr, err)
 		}

@@ -151,7 +151,7 @@ func runREPL(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	out, msg := &switchWriter{w: rl.Stdout()}, &switchWriter{w: rl.Stderr()}
 	r.out, r.msg = out, msg
 	if cfg.output != "" {
-		f, err := os.Create(cfg.output)
+		f, err := createOutput(cfg.output)
 		if err != nil {
 			rl.Close()
 			return fail(stderr, err)

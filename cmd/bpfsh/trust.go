@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -105,4 +106,20 @@ func checkScriptTrust(cfg *config, warn func(string)) error {
 	}
 	warn(msg)
 	return nil
+}
+
+// createOutput creates -o's file. In a directory others can write (/tmp),
+// a symlink there may have been planted to make root overwrite a file of
+// the planter's choosing, so it is refused rather than followed.
+func createOutput(path string) (*os.File, error) {
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Dir(path), &st); err == nil && st.Mode&0o022 != 0 {
+		flags |= syscall.O_NOFOLLOW
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("-o %s: refusing to follow a symlink in %s, a directory others can write", path, filepath.Dir(path))
+	}
+	return f, err
 }
