@@ -10,6 +10,8 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
 
 	"github.com/bpfsh/bpfsh/compiler"
 	"github.com/bpfsh/bpfsh/probes"
@@ -50,6 +52,12 @@ func (pv patchValues) apply(obj *compiler.Object, p *compiler.Program) *ebpf.Pro
 	return ps
 }
 
+// raiseMemlock lifts RLIMIT_MEMLOCK, which kernels before 5.11 charge BPF
+// maps and programs to (later ones charge the memory cgroup and leave it
+// alone), once, when a map is refused: nothing is asked of the kernel on
+// the kernels that do not need it. It reports whether it lifted it.
+var raiseMemlock = sync.OnceValue(func() bool { return rlimit.RemoveMemlock() == nil })
+
 // createMaps creates the maps of specs, several at a time (a per-CPU
 // map's allocation takes a tenth of a millisecond or more), keyed by
 // their object names. On an error whatever was created is closed again.
@@ -59,6 +67,9 @@ func createMaps(specs map[string]*ebpf.MapSpec) (map[string]*ebpf.Map, error) {
 	names := slices.Sorted(maps.Keys(specs))
 	err := parallel(len(names), func(i int) error {
 		m, err := ebpf.NewMap(specs[names[i]])
+		if errors.Is(err, unix.EPERM) && raiseMemlock() {
+			m, err = ebpf.NewMap(specs[names[i]])
+		}
 		if err != nil {
 			return fmt.Errorf("create map %s: %w", names[i], err)
 		}
