@@ -15,7 +15,12 @@
 #   make vmtest     kprobes, fentry/fexit and USB on Debian's stock 6.12 kernel in a
 #                   QEMU VM (tests/vm/run.sh; root; about 2 minutes, more on the first
 #                   run, which fetches ~110 MB into /var/cache/bpfsh-vm);
-#                   VMTESTFLAGS=11 runs one case, VMTESTFLAGS=--shell gives a shell
+#                   VMTESTFLAGS=11 runs one case, VMTESTFLAGS=--shell gives a shell;
+#                   KERNEL=5.10|6.1|6.12 (or a package name) picks the kernel,
+#                   VMTEST_SCRIPTS=DIR checks every *.bt below DIR with --dry-run,
+#                   VMTEST_CORPUS=1 also runs tests/runtime/*.test in the guest
+#   make vmtest-matrix  the VM cases and the runtime corpus on Debian's newest 5.10,
+#                   6.1 and 6.12 kernels, two VMs at a time; one summary line each
 #   make bench      bpfsh vs bpftrace side by side (root, about 5 minutes);
 #                   writes bench/RESULTS.md (BENCHFLAGS=-quick: 3 runs each)
 #   make clean
@@ -29,7 +34,7 @@ TESTFLAGS   ?=
 FUZZTIME    ?= 30s
 
 .DEFAULT_GOAL := build
-.PHONY: build test lint fmt fuzz bench vmtest clean install uninstall image
+.PHONY: build test lint fmt fuzz bench vmtest vmtest-matrix clean install uninstall image
 
 # Installation paths. The unit reads policies from $(SYSCONFDIR)/bpfsh and
 # runs $(BINDIR)/bpfsh: both are written into it at install time.
@@ -89,8 +94,16 @@ bench:
 	$(GO) run ./bench $(BENCHFLAGS)
 
 VMTESTFLAGS ?=
-vmtest: build
-	./tests/vm/run.sh $(VMTESTFLAGS)
+KERNEL      ?=
+VMTEST_SCRIPTS ?=
+VMTEST_CORPUS  ?=
+vmtest: $(if $(VMTEST_NOBUILD),,build)
+	$(if $(KERNEL),BPFSH_VM_KERNEL='$(KERNEL)') $(if $(VMTEST_SCRIPTS),BPFSH_VM_SCRIPTS='$(VMTEST_SCRIPTS)') \
+		$(if $(VMTEST_CORPUS),BPFSH_VM_CORPUS='$(VMTEST_CORPUS)') ./tests/vm/run.sh $(VMTESTFLAGS)
+
+MATRIX_KERNELS ?= 5.10 6.1 6.12
+vmtest-matrix: build
+	KERNELS='$(MATRIX_KERNELS)' ./tests/vm/matrix.sh
 
 clean:
 	rm -f bpfsh bpfsh.1 tests/trig/trig

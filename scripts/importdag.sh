@@ -12,6 +12,7 @@
 #   cmd/bpfsh   → stdlib, anything in the module, github.com/chzyer/readline
 #   internal/*  → stdlib, golang.org/x/sys (privtest makes one bpf(2) call)
 #   tests       → stdlib, internal/*;  tests/* (helper programs) → stdlib, golang.org/x/sys, internal/*
+#   tests/vmcorpus → also tests (it runs the corpus with the tests package's Runner in the VM)
 #   bench, examples → anything
 #
 # A package may always import its own subpackages. Any other package of the
@@ -53,6 +54,8 @@ allowed() { # $rel (package, relative to module) imports $imp
 		under golang.org/x/sys ;;
 	tests)
 		under "$mod/internal" ;;
+	tests/vmcorpus)
+		[[ $imp == "$mod/tests" ]] || under golang.org/x/sys || under "$mod/internal" ;;
 	tests/*)
 		under golang.org/x/sys || under "$mod/internal" ;;
 	bench | bench/* | examples | examples/*)

@@ -18,6 +18,7 @@
 #                    @@RESULT PASS|FAIL|SKIP <name> <secs> [reason]
 #                    @@HOTPLUG <HMP command>    e.g. "device_add usb-storage,bus=xhci.0,drive=stick,id=s1"
 #                    @@LOG <text>               printed by the host
+#                    @@SCRIPT PASS <path> | @@SCRIPT FAIL <path>: <first error line>  (BPFSH_VM_SCRIPTS)
 #                    @@DONE                     all cases ran; the guest powers off
 #     host -> guest  @@ACK ok [output] | @@ACK err <message>   (answer to each @@HOTPLUG)
 #   A device_del is answered only after QEMU reports DEVICE_DELETED for it.
@@ -25,9 +26,21 @@
 # Environment:
 #   BPFSH_VM_CACHE    downloads and extracted packages (default /var/cache/bpfsh-vm, else
 #                     ~/.cache/bpfsh-vm); reused between runs; run artefacts in $BPFSH_VM_CACHE/out
-#   BPFSH_VM_KERNEL   exact kernel package (default: newest cached linux-image-6.12.*+deb12-amd64,
-#                     else what linux-image-6.12-amd64 depends on)
-#   BPFSH_VM_TIMEOUT  bound on the whole VM run in seconds (default 480)
+#   BPFSH_VM_KERNEL   exact kernel package, or a series: 6.12 (the default: newest cached
+#                     linux-image-6.12.*+deb12-amd64, else what linux-image-6.12-amd64 depends
+#                     on), 6.1 (bookworm's linux-image-6.1.0-N-amd64) or 5.10 (bullseye's
+#                     linux-image-5.10.0-N-amd64, fetched through a private apt state in the
+#                     cache: the machine's sources are not touched)
+#   BPFSH_VM_CORPUS=1 also run the runtime corpus (tests/runtime/*.test) in the guest with the
+#                     tests package's Runner (tests/vmcorpus), one result per corpus case
+#   BPFSH_VM_SCRIPTS=DIR  check every *.bt below DIR with `bpfsh --unsafe --dry-run` in the guest
+#                     (USB stack loaded, no arguments); prints "PASS rel/path.bt" or "FAIL
+#                     rel/path.bt: first error line" for each, and also into $OUT/scripts.txt;
+#                     these do not change the exit status (a report on the scripts, not a test)
+#   BPFSH_VM_MEMLOCK  the guest's RLIMIT_MEMLOCK in KiB or "unlimited" (default: the kernel's
+#                     own, which is what bpfsh meets on a 5.10 machine)
+#   BPFSH_VM_OUT      run artefacts (default $BPFSH_VM_CACHE/out); give each concurrent run its own
+#   BPFSH_VM_TIMEOUT  bound on the whole VM run in seconds (default 480, 2400 with the corpus)
 #   BPFSH_VM_CASE_TIMEOUT  default per-case bound inside the guest (default 60; a case may say
 #                     "# vmtest-timeout: N" in its first lines)
 #   BPFSH_VM_STRICT=1 a skipped case counts as a failure
@@ -41,7 +54,9 @@ HERE=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 CASEDIR=$HERE/cases
 
-TIMEOUT=${BPFSH_VM_TIMEOUT:-480}
+CORPUS=${BPFSH_VM_CORPUS:-0}
+SCRIPTS=${BPFSH_VM_SCRIPTS:-}
+if [[ $CORPUS == 1 ]]; then TIMEOUT=${BPFSH_VM_TIMEOUT:-2400}; else TIMEOUT=${BPFSH_VM_TIMEOUT:-480}; fi
 CASE_TIMEOUT=${BPFSH_VM_CASE_TIMEOUT:-60}
 STRICT=${BPFSH_VM_STRICT:-0}
 VERBOSE=${BPFSH_VM_VERBOSE:-0}
@@ -95,8 +110,15 @@ else
 	CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/bpfsh-vm
 fi
 mkdir -p "$CACHE/debs"
+# The cache lock covers downloads and unpacking only; each run's artefacts have their own lock, so
+# that runs with different BPFSH_VM_OUT (the kernel matrix) share the cache and boot in parallel.
 exec 9>"$CACHE/lock"
 flock -w 600 9 || die "another vmtest holds $CACHE/lock"
+OUT=${BPFSH_VM_OUT:-$CACHE/out}
+if [[ -n $SCRIPTS ]]; then
+	[[ -d $SCRIPTS ]] || die "BPFSH_VM_SCRIPTS=$SCRIPTS is not a directory"
+	SCRIPTS=$(cd "$SCRIPTS" && pwd)
+fi
 
 [[ -x $BPFSH_BIN ]] || die "$BPFSH_BIN is missing: run 'make build' first (or make vmtest)"
 if grep -q 'ld-linux' <(head -c 8192 "$BPFSH_BIN" | tr -c '[:print:]' '\n'); then
@@ -123,40 +145,76 @@ if ((${#need[@]})); then
 		install --no-install-recommends "${need[@]}" >/dev/null || die "apt-get install ${need[*]} failed"
 fi
 
-# apt-get download into the cache ("unsandboxed" warnings are noise when root owns the cache)
-download() { (cd "$CACHE/debs" && apt-get -q download "$@" 2>&1 | grep -v -e 'unsandboxed' -e '^Get:' -e '^Fetched' || true); }
+# apt-get download into the cache ("unsandboxed" warnings are noise when root owns the cache).
+# APT_OPTS points apt at another suite's private state (bullseye for 5.10); empty: the machine's.
+APT_OPTS=()
+download() { (cd "$CACHE/debs" && apt-get -q "${APT_OPTS[@]}" download "$@" 2>&1 | grep -v -e 'unsandboxed' -e '^Get:' -e '^Fetched' || true); }
+
+# Bullseye (Debian 11) is the suite with 5.10 kernels. apt sees it only through these options:
+# its own sources list, no sources.list.d, and lists and caches inside $CACHE, so the machine's
+# sources, lists and package cache stay as they are.
+BULLSEYE_UPDATED=
+use_bullseye() {
+	local a=$CACHE/apt-bullseye
+	mkdir -p "$a/lists/partial" "$a/cache/archives/partial"
+	cat >"$a/sources.list" <<-EOF
+		deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bullseye main
+		deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bullseye-security main
+	EOF
+	APT_OPTS=(-o "Dir::Etc::sourcelist=$a/sources.list" -o Dir::Etc::sourceparts=- -o "Dir::State::Lists=$a/lists"
+		-o "Dir::Cache=$a/cache" -o Acquire::Languages=none)
+}
+bullseye_update() {
+	[[ -n $BULLSEYE_UPDATED ]] && return
+	say "apt-get update (bullseye, private lists in $CACHE/apt-bullseye)"
+	apt-get -q "${APT_OPTS[@]}" update >/dev/null || say "apt-get update (bullseye) failed (continuing)"
+	BULLSEYE_UPDATED=1
+}
+update() { if ((${#APT_OPTS[@]})); then bullseye_update; else apt_update; fi; }
 
 # ------------------------------------------------------------------ kernel package
-KPKG=${BPFSH_VM_KERNEL:-}
-if [[ -z $KPKG ]]; then
-	cached=$(ls "$CACHE"/debs/linux-image-6.12.*+deb12-amd64_*.deb 2>/dev/null | sort -V | tail -1 || true)
+# A series (6.12, 6.1, 5.10) names the newest kernel of that series Debian has: the newest cached
+# one, else the one the series' meta package depends on, else the newest apt knows.
+KPKG=${BPFSH_VM_KERNEL:-6.12}
+case $KPKG in
+6.12) META=linux-image-6.12-amd64 RE='linux-image-6\.12\.[0-9]+\+deb12-amd64' GLOB='linux-image-6.12.*+deb12-amd64' ;;
+6.1) META=linux-image-amd64 RE='linux-image-6\.1\.0-[0-9]+-amd64' GLOB='linux-image-6.1.0-*-amd64' ;;
+5.10) META=linux-image-amd64 RE='linux-image-5\.10\.0-[0-9]+-amd64' GLOB='linux-image-5.10.0-*-amd64'; use_bullseye ;;
+linux-image-5.10.*) META= ; use_bullseye ;;
+*) META= ;;
+esac
+if [[ -n $META ]]; then
+	cached=$(ls "$CACHE"/debs/${GLOB}_*.deb 2>/dev/null | sort -V | tail -1 || true)
 	if [[ -n $cached ]]; then
 		KPKG=$(basename "$cached"); KPKG=${KPKG%%_*}
 	else
-		pick() {
-			apt-cache depends linux-image-6.12-amd64 2>/dev/null | awk '/Depends: linux-image-6\.12\.[0-9]+\+deb12-amd64$/ {print $2; exit}'
-		}
+		pick() { apt-cache "${APT_OPTS[@]}" depends "$META" 2>/dev/null | awk -v re="^$RE\$" '$1 == "Depends:" && $2 ~ re {print $2; exit}'; }
+		if ((${#APT_OPTS[@]})) && ! compgen -G "$CACHE/apt-bullseye/lists/*_Packages*" >/dev/null; then bullseye_update; fi
+		series=$KPKG
 		KPKG=$(pick)
-		[[ -n $KPKG ]] || { apt_update; KPKG=$(pick); }
+		[[ -n $KPKG ]] || { update; KPKG=$(pick); }
 		if [[ -z $KPKG ]]; then
-			KPKG=$(apt-cache search --names-only '^linux-image-6\.12\.[0-9]+\+deb12-amd64$' | awk '{print $1}' | sort -V | tail -1)
+			KPKG=$(apt-cache "${APT_OPTS[@]}" search --names-only "^$RE\$" | awk '{print $1}' | sort -V | tail -1)
 		fi
-		[[ -n $KPKG ]] || die "no linux-image-6.12.*+deb12-amd64 package known to apt (set BPFSH_VM_KERNEL)"
+		[[ -n $KPKG ]] || die "no $series kernel package ($RE) known to apt (set BPFSH_VM_KERNEL to a package)"
 	fi
 fi
 if ! ls "$CACHE/debs/${KPKG}_"*.deb >/dev/null 2>&1; then
 	say "apt-get download $KPKG"
 	download "$KPKG"
-	if ! ls "$CACHE/debs/${KPKG}_"*.deb >/dev/null 2>&1; then apt_update; download "$KPKG"; fi
+	if ! ls "$CACHE/debs/${KPKG}_"*.deb >/dev/null 2>&1; then update; download "$KPKG"; fi
 	ls "$CACHE/debs/${KPKG}_"*.deb >/dev/null 2>&1 || die "could not download $KPKG"
 fi
 if ! ls "$CACHE"/debs/busybox-static_*.deb >/dev/null 2>&1; then
 	say "apt-get download busybox-static"
+	APT_OPTS=()
 	download busybox-static
 	if ! ls "$CACHE"/debs/busybox-static_*.deb >/dev/null 2>&1; then apt_update; download busybox-static; fi
 	ls "$CACHE"/debs/busybox-static_*.deb >/dev/null 2>&1 || die "could not download busybox-static"
 fi
 KDEB=$(ls "$CACHE/debs/${KPKG}_"*.deb | sort -V | tail -1)
+# The upstream release the package carries: linux-image-6.1.0-57-amd64_6.1.192-3_amd64.deb -> 6.1.192
+KUPSTREAM=$(basename "$KDEB"); KUPSTREAM=${KUPSTREAM#*_}; KUPSTREAM=${KUPSTREAM%%_*}; KUPSTREAM=${KUPSTREAM%%-*}
 BBDEB=$(ls "$CACHE"/debs/busybox-static_*.deb | sort -V | tail -1)
 
 extract() { # deb dir: unpack once, atomically
@@ -215,12 +273,54 @@ resolve() { # depth first, dependencies before the module
 declare -A MODPARAM=([usb_storage]="delay_use=0")
 
 # ------------------------------------------------------------------ initramfs
-OUT=$CACHE/out
+mkdir -p "$(dirname "$OUT")"
+exec 8>"$OUT.lock"
+flock -w 600 8 || die "another vmtest holds $OUT.lock (set BPFSH_VM_OUT)"
 rm -rf "$OUT" && mkdir -p "$OUT"
 ROOT=$OUT/initramfs
 mkdir -p "$ROOT"/{bin,modules,cases,examples,etc/vmtest,proc,sys,dev,tmp,run,mnt,root}
 cp "$BB" "$ROOT/bin/busybox"
 cp "$BPFSH_BIN" "$ROOT/bin/bpfsh"
+
+# Host programs at their host paths, with the shared libraries they load: scripts name uprobes on
+# /bin/bash and libc by path, and the corpus's uprobe target is a dynamic C program. The guest
+# gets the host's merged-/usr layout (/lib -> usr/lib) so that both spellings of a path work.
+for d in sbin lib lib32 lib64 libx32; do
+	[[ -L /$d && ! -e $ROOT/$d ]] || continue
+	mkdir -p "$ROOT/$(readlink "/$d")"
+	ln -s "$(readlink "/$d")" "$ROOT/$d"
+done
+host_copy() { # PATH: the file at the same path in the guest (symbolic links kept as links)
+	local p=$1 t
+	[[ -e $ROOT$p || -L $ROOT$p ]] && return 0
+	mkdir -p "$ROOT$(dirname "$p")"
+	if [[ -L $p ]]; then
+		t=$(readlink "$p")
+		ln -s "$t" "$ROOT$p"
+		[[ $t == /* ]] || t=$(dirname "$p")/$t
+		host_copy "$t"
+	else
+		cp "$p" "$ROOT$p"
+	fi
+}
+host_prog() { # PATH: the program and every library ldd lists for it
+	local p=$1 lib
+	[[ -e $p ]] || return 0
+	host_copy "$p"
+	for lib in $(ldd "$p" 2>/dev/null | grep -o '/[^ ]*'); do host_copy "$lib"; done
+}
+# /bin is busybox's directory in the guest (the host's is a link to usr/bin): bash goes into it
+# as a file, and at its /usr/bin path too.
+if [[ -x /bin/bash ]]; then
+	cp "$(readlink -f /bin/bash)" "$ROOT/bin/bash"
+	host_prog "$(readlink -f /bin/bash)"
+fi
+# What the corpus's shell lines call that busybox lacks or does differently (setpriv --reuid,
+# env at /usr/bin/env for #! lines); the guest's PATH puts these /usr ones first.
+for p in /usr/bin/env /usr/bin/ldd /usr/bin/getconf /usr/bin/setpriv /usr/bin/nm; do host_prog "$p"; done
+# Users for username/uid lookups (bpfsh's username builtin reads /etc/passwd).
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$ROOT/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$ROOT/etc/group"
 modlist() { # list-file module...
 	local list=$1 f b k
 	shift
@@ -246,9 +346,38 @@ cat >"$ROOT/etc/vmtest/env" <<EOF
 VMTEST_KERNEL_PKG=$KPKG
 VMTEST_CASE_TIMEOUT=$CASE_TIMEOUT
 VMTEST_STICK_BYTES=$((STICK_MB << 20))
+VMTEST_MEMLOCK=${BPFSH_VM_MEMLOCK:-}
 EOF
+
+gobuild() { # PKG OUT: a static build (no Go program in the guest may need a libc)
+	(cd "$REPO" && CGO_ENABLED=0 go build -trimpath -o "$2" "$1") || die "go build $1 failed"
+}
+# The runtime corpus: tests/runtime (with outputs), scripts and testprogs at /tests (the Runner's
+# directory, as tests/ is TestRuntime's), vmcorpus and trig in /bin, and the C test programs built
+# here (the guest has no compiler) for testprogs/build.sh to find in /tmp.
+if [[ $CORPUS == 1 ]]; then
+	say "building vmcorpus, trig and the test programs"
+	gobuild ./tests/vmcorpus "$ROOT/bin/vmcorpus"
+	gobuild ./tests/trig "$ROOT/bin/trig"
+	mkdir -p "$ROOT/tests" "$ROOT/opt/testprogs"
+	cp -r "$REPO/tests/runtime" "$REPO/tests/scripts" "$REPO/tests/testprogs" "$ROOT/tests/"
+	command -v cc >/dev/null || die "BPFSH_VM_CORPUS=1 needs a C compiler (cc) for tests/testprogs"
+	BPFSH_TESTPROGS_OUT=$ROOT/opt/testprogs sh "$REPO/tests/testprogs/build.sh" || die "tests/testprogs/build.sh failed"
+	touch "$ROOT/etc/vmtest/corpus"
+fi
+# Scripts to check with --dry-run, under /scripts with their paths relative to SCRIPTS.
+if [[ -n $SCRIPTS ]]; then
+	mkdir -p "$ROOT/scripts"
+	(cd "$SCRIPTS" && find . -name '*.bt' \( -type f -o -type l \) | LC_ALL=C sort | sed 's#^\./##') >"$ROOT/etc/vmtest/scripts"
+	while IFS= read -r f; do
+		mkdir -p "$ROOT/scripts/$(dirname "$f")"
+		cp -L "$SCRIPTS/$f" "$ROOT/scripts/$f"
+	done <"$ROOT/etc/vmtest/scripts"
+	say "scripts: $(wc -l <"$ROOT/etc/vmtest/scripts") *.bt below $SCRIPTS"
+fi
 INITRD=$OUT/initramfs.cpio
 (cd "$ROOT" && find . | LC_ALL=C sort | "$BB" cpio -o -H newc 2>/dev/null) >"$INITRD"
+flock -u 9 # the cache is not touched from here on
 
 # The stick: STICK_MB MiB, a header in sector 0, a marker at 1 MiB, zeros elsewhere. stick2 (for
 # usb-uas, other USB ids) is the same size with its own header.
@@ -388,6 +517,7 @@ hotplug() { # HMP command -> reply line for the guest
 
 # ------------------------------------------------------------------ the run
 declare -A RESULT=() REASON=()
+SCRIPT_LINES=()
 INIT_AT='' DONE='' CUR=''
 PASSED=0 FAILED=0 SKIPPED=0
 say "qemu started (pid $QPID; console $OUT/console.log)"
@@ -425,8 +555,16 @@ while :; do
 		read -r _ verdict name secs reason <<<"$line"
 		RESULT[$name]=$verdict REASON[$name]=${reason:-}
 		case $verdict in PASS) PASSED=$((PASSED + 1)) ;; SKIP) SKIPPED=$((SKIPPED + 1)) ;; *) FAILED=$((FAILED + 1)) ;; esac
-		printf '[vmtest +%ss] %s %-34s %6ss %s\n' "$(since "$T_START")" "$verdict" "$name" "$secs" "${reason:-}"
+		# Corpus cases ("FILE.test:LINE") are many: their passes are counted, not shown.
+		if [[ $name != *.test:* || $verdict != PASS || $VERBOSE == 1 ]]; then
+			printf '[vmtest +%ss] %s %-34s %6ss %s\n' "$(since "$T_START")" "$verdict" "$name" "$secs" "${reason:-}"
+		fi
 		CUR=
+		;;
+	"@@SCRIPT "*)
+		# The line the user asked for, exactly: "PASS rel/path.bt" or "FAIL rel/path.bt: error".
+		SCRIPT_LINES+=("${line#@@SCRIPT }")
+		echo "${line#@@SCRIPT }"
 		;;
 	"@@DONE"*) DONE=$(rel) ;;
 	esac
@@ -464,6 +602,11 @@ fi
 	echo "qemu_exit_s=$QEND"
 	echo "total_s=$(since "$T_START")"
 } >"$OUT/timing.txt"
+if [[ -n $SCRIPTS ]]; then
+	printf '%s\n' "${SCRIPT_LINES[@]}" >"$OUT/scripts.txt"
+	want=$(wc -l <"$ROOT/etc/vmtest/scripts")
+	((${#SCRIPT_LINES[@]} == want)) || say "scripts: only ${#SCRIPT_LINES[@]} of $want checked (guest stopped or timed out)"
+fi
 con() { sed 's/\r$//' "$OUT/console.log" 2>/dev/null; }
 if ((FAILED > 0)); then
 	whole=
@@ -478,8 +621,15 @@ if ((FAILED > 0)); then
 		echo "----- guest console for $n -----"
 		con | awk -v c="===== CASE $n =====" 'index($0, c) { on = 1 } on && /^===== (CASE|END) / && !index($0, c) { exit } on' | tail -n 150
 	done
+	# A failed corpus case's report (command, output), as vmcorpus printed it.
+	[[ -n $whole ]] || for n in "${!RESULT[@]}"; do
+		[[ $n == *.test:* && ${RESULT[$n]} == FAIL ]] || continue
+		con | awk -v c="===== CORPUS FAIL $n " 'index($0, c) == 1 { on = 1 } on && /^=====/ && index($0, c) != 1 || on > 40 { exit } on { on++; print }'
+	done
 	echo "-----"
 fi
 say "boot to guest init ${INIT_AT:-?}s, all cases done ${DONE:-?}s after qemu start; artefacts in $OUT"
 echo "vmtest: $PASSED passed, $FAILED failed, $SKIPPED skipped"
+# The kernel matrix (make vmtest-matrix) collects this line from each kernel's run.
+echo "kernel $KUPSTREAM: $PASSED passed, $FAILED failed, $SKIPPED skipped" | tee "$OUT/summary.txt"
 ((FAILED == 0))
