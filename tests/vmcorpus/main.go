@@ -27,21 +27,29 @@ import (
 )
 
 func main() {
-	bin := flag.String("bin", "/bin/bpfsh", "the bpfsh under test ({{BPFTRACE}})")
-	trig := flag.String("trig", "/bin/trig", "the trigger program ({{TRIG}}); must be named trig")
-	dir := flag.String("dir", "", "working directory of every command (the copy of tests/)")
-	proto := flag.String("proto", "", "file to write @@CASE/@@RESULT lines to (default: none)")
-	flag.Parse()
-	if flag.NArg() == 0 {
+	os.Exit(run(os.Args[1:], os.Stdout))
+}
+
+// run is main with its arguments and console: it returns the exit status.
+func run(args []string, stdout io.Writer) int {
+	fs := flag.NewFlagSet("vmcorpus", flag.ContinueOnError)
+	bin := fs.String("bin", "/bin/bpfsh", "the bpfsh under test ({{BPFTRACE}})")
+	trig := fs.String("trig", "/bin/trig", "the trigger program ({{TRIG}}); must be named trig")
+	dir := fs.String("dir", "", "working directory of every command (the copy of tests/)")
+	proto := fs.String("proto", "", "file to write @@CASE/@@RESULT lines to (default: none)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: vmcorpus [flags] FILE.test...")
-		os.Exit(2)
+		return 2
 	}
 	var pw io.Writer = io.Discard
 	if *proto != "" {
 		f, err := os.OpenFile(*proto, os.O_WRONLY|os.O_APPEND, 0)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "vmcorpus:", err)
-			os.Exit(2)
+			return 2
 		}
 		defer f.Close()
 		pw = f
@@ -52,12 +60,12 @@ func main() {
 		Vars:   map[string]string{"TRIG": *trig},
 	}
 	var pass, fail, skip int
-	for _, file := range flag.Args() {
+	for _, file := range fs.Args() {
 		cases, err := tests.ParseFile(file)
 		if err != nil {
 			// A malformed file is a failure of the run, not of a kernel:
 			// say so and go on with the cases that parsed.
-			fmt.Printf("vmcorpus: %v\n", err)
+			fmt.Fprintf(stdout, "vmcorpus: %v\n", err)
 			fail++
 		}
 		base := filepath.Base(file)
@@ -75,15 +83,16 @@ func main() {
 			default:
 				fail++
 				verdict, reason = "FAIL", c.Name+": "+firstLine(res.Reason)
-				fmt.Printf("===== CORPUS FAIL %s %s\n%s", name, c.Name, res.Report(c))
+				fmt.Fprintf(stdout, "===== CORPUS FAIL %s %s\n%s", name, c.Name, res.Report(c))
 			}
 			fmt.Fprintf(pw, "@@RESULT %s %s %.1f %s\n", verdict, name, res.Elapsed.Seconds(), oneLine(reason))
 		}
 	}
-	fmt.Printf("===== corpus: %d passed, %d failed, %d skipped (%s)\n", pass, fail, skip, time.Now().Format(time.TimeOnly))
+	fmt.Fprintf(stdout, "===== corpus: %d passed, %d failed, %d skipped (%s)\n", pass, fail, skip, time.Now().Format(time.TimeOnly))
 	if fail > 0 {
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func firstLine(s string) string {

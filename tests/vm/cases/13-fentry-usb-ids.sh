@@ -1,5 +1,6 @@
 # vmtest: fentry/fexit on usb_new_device read BTF-typed fields: QEMU's vendor:product ids and product string
 . /cases/lib.sh
+need_module_btf
 
 usb_up
 bpfsh_start -e '

@@ -2,6 +2,7 @@
 # vmtest-timeout: 150
 . /cases/lib.sh
 need_file /examples/usb-firewall.bt
+need_module_btf
 
 usb_up
 bpfsh_start --unsafe /examples/usb-firewall.bt 0x46f4 0x0001

@@ -306,6 +306,18 @@ expect_map() {
 # need_file PATH: skip the case when PATH (an example someone is still writing) is missing.
 need_file() { [ -e "$1" ] || skip "$1 is missing (not written yet)"; }
 
+# kernel_at_least X.Y: the running kernel's release is X.Y or later.
+kernel_at_least() {
+	_kr=$(uname -r)
+	_kmaj=${_kr%%.*} _kmin=${_kr#*.}; _kmin=${_kmin%%[!0-9]*}
+	[ "$_kmaj" -gt "${1%%.*}" ] || { [ "$_kmaj" -eq "${1%%.*}" ] && [ "$_kmin" -ge "${1#*.}" ]; }
+}
+# need_module_btf: skip the case where modules have no BTF (fentry/fexit and typed args on usbcore
+# functions need /sys/kernel/btf/usbcore: CONFIG_DEBUG_INFO_BTF_MODULES, Linux 5.11).
+need_module_btf() {
+	kernel_has btf:usbcore || skip "no module BTF (/sys/kernel/btf/usbcore: CONFIG_DEBUG_INFO_BTF_MODULES, Linux 5.11)"
+}
+
 # kernel_has WHAT: a capability of the running kernel ("kprobes", "fentry", "btf:MODULE", "tp:CAT:NAME").
 kernel_has() {
 	case $1 in
