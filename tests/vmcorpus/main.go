@@ -58,6 +58,10 @@ func run(args []string, stdout io.Writer) int {
 		Binary: *bin,
 		Dir:    *dir,
 		Vars:   map[string]string{"TRIG": *trig},
+		// The guest's own PATH, not the Runner's default (the binary's directory first): bpfsh
+		// is in busybox's /bin, and the host's tools in /usr/bin (setpriv, getconf) must come
+		// before busybox's applets of the same name, as the guest's PATH has them.
+		Env: []string{"PATH=" + os.Getenv("PATH")},
 	}
 	var pass, fail, skip int
 	for _, file := range fs.Args() {
