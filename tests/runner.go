@@ -365,7 +365,8 @@ type Runner struct {
 	Env []string
 	// AttachRE recognises the attach line; nil means DefaultAttachRE.
 	AttachRE *regexp.Regexp
-	// Features known present for REQUIRES_FEATURE; any other is absent.
+	// Features known present (true) or absent (false) for REQUIRES_FEATURE;
+	// one it does not name is decided by FeatureSince, else absent.
 	Features map[string]bool
 	// AttachTimeout bounds the wait for the attach line (bpftrace: 10 s).
 	AttachTimeout time.Duration
@@ -767,12 +768,15 @@ func (r *Runner) skipReason(ctx context.Context, c *Case) string {
 		return "NEW_PIDNS is not supported by this runner"
 	}
 	for _, f := range c.Features {
-		if !r.Features[f] {
+		if ok, since := r.hasFeature(f); !ok {
+			if since != "" {
+				return fmt.Sprintf("missing feature %s (Linux %s; this kernel is %s)", f, since, kernelRelease())
+			}
 			return "missing feature " + f
 		}
 	}
 	for _, f := range c.NoFeatures {
-		if r.Features[f] {
+		if ok, _ := r.hasFeature(f); ok {
 			return "has feature " + f
 		}
 	}

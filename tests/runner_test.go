@@ -278,3 +278,37 @@ func TestRunnerMechanics(t *testing.T) {
 		})
 	}
 }
+
+// TestFeatureSince: a feature the Runner's Features does not name is decided
+// by the release that brought it, and a skip names that release; Features
+// overrides the table.
+func TestFeatureSince(t *testing.T) {
+	FeatureSince["test_future"] = "999.0"
+	FeatureSince["test_past"] = "2.6"
+	defer delete(FeatureSince, "test_future")
+	defer delete(FeatureSince, "test_past")
+	run := func(r *Runner, feature string) Result {
+		cases, err := Parse("features", []byte("NAME f\nRUN echo x\nEXPECT x\nREQUIRES_FEATURE "+feature))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Run(context.Background(), cases[0])
+	}
+	r := &Runner{}
+	if res := run(r, "test_future"); res.Status != Skip || !strings.Contains(res.Reason, "missing feature test_future (Linux 999.0; this kernel is ") {
+		t.Errorf("test_future: %v %q, want a skip naming Linux 999.0", res.Status, res.Reason)
+	}
+	if res := run(r, "test_past"); res.Status != Pass {
+		t.Errorf("test_past: %v %q, want it to run and pass", res.Status, res.Reason)
+	}
+	if res := run(r, "!test_past"); res.Status != Skip || res.Reason != "has feature test_past" {
+		t.Errorf("!test_past: %v %q, want a skip", res.Status, res.Reason)
+	}
+	r.Features = map[string]bool{"test_future": true, "test_past": false}
+	if res := run(r, "test_future"); res.Status != Pass {
+		t.Errorf("test_future with Features: %v %q, want it to run", res.Status, res.Reason)
+	}
+	if res := run(r, "test_past"); res.Status != Skip || res.Reason != "missing feature test_past" {
+		t.Errorf("test_past with Features false: %v %q", res.Status, res.Reason)
+	}
+}

@@ -619,7 +619,8 @@ if ((FAILED > 0)); then
 	[[ -n $whole ]] || for n in "${CASES[@]}"; do
 		[[ ${RESULT[$n]} == FAIL && ${REASON[$n]} != "no result"* ]] || continue
 		echo "----- guest console for $n -----"
-		con | awk -v c="===== CASE $n =====" 'index($0, c) { on = 1 } on && /^===== (CASE|END) / && !index($0, c) { exit } on' | tail -n 150
+		# awk reads to the end (no early exit): sed must not die of SIGPIPE under pipefail.
+		con | awk -v c="===== CASE $n =====" '!done && index($0, c) { on = 1 } on && /^===== (CASE|END) / && !index($0, c) { on = 0; done = 1 } on' | tail -n 150
 	done
 	# Failed corpus cases' reports (command, output) as vmcorpus printed them: 40 lines of each of
 	# the first 30 (the whole console is in $OUT). awk reads to the end: no SIGPIPE under pipefail.

@@ -1,0 +1,26 @@
+package tests
+
+// FeatureSince maps REQUIRES_FEATURE names that depend only on the kernel's
+// version to the Linux release that brought them. Stock (Debian) kernels
+// don't backport BPF features, so on them the release answers; a Runner whose
+// Features does not name such a feature decides it from the running kernel's
+// release, and the skip reason names the feature and the release.
+var FeatureSince = map[string]string{
+	"for_each_map_elem":  "5.13", // bpf_for_each_map_elem: for ($kv : @m), len(@m)
+	"iter_task_vma":      "5.12", // the task_vma BPF iterator
+	"kfree_skb_reason":   "5.17", // skb:kfree_skb's reason field
+	"lookup_percpu_elem": "5.19", // bpf_map_lookup_percpu_elem: a per-CPU aggregation read in the program
+	"get_tai_ns":         "6.1",  // bpf_ktime_get_tai_ns: nsecs(tai)
+}
+
+// hasFeature says whether feature f is present, and, when it is absent
+// because of the kernel's release, which release brought it.
+func (r *Runner) hasFeature(f string) (ok bool, since string) {
+	if v, known := r.Features[f]; known {
+		return v, ""
+	}
+	if s, ok := FeatureSince[f]; ok {
+		return compareVersions(kernelRelease(), s) >= 0, s
+	}
+	return false, ""
+}
