@@ -315,9 +315,13 @@ if [[ -x /bin/bash ]]; then
 	cp "$(readlink -f /bin/bash)" "$ROOT/bin/bash"
 	host_prog "$(readlink -f /bin/bash)"
 fi
-# What the corpus's shell lines call that busybox lacks or does differently (setpriv --reuid,
-# env at /usr/bin/env for #! lines); the guest's PATH puts these /usr ones first.
-for p in /usr/bin/env /usr/bin/ldd /usr/bin/getconf /usr/bin/setpriv /usr/bin/nm; do host_prog "$p"; done
+# env at /usr/bin/env for scripts' #! lines; with the corpus, what its shell lines call that
+# busybox lacks (the guest's PATH puts /usr/bin first; busybox sh still runs its own applets,
+# such as setpriv, before any program on PATH).
+host_prog /usr/bin/env
+if [[ $CORPUS == 1 ]]; then
+	for p in /usr/bin/ldd /usr/bin/getconf /usr/bin/nm; do host_prog "$p"; done
+fi
 # Users for username/uid lookups (bpfsh's username builtin reads /etc/passwd).
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$ROOT/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$ROOT/etc/group"

@@ -62,6 +62,9 @@ func run(args []string, stdout io.Writer) int {
 		// is in busybox's /bin, and the host's tools in /usr/bin (setpriv, getconf) must come
 		// before busybox's applets of the same name, as the guest's PATH has them.
 		Env: []string{"PATH=" + os.Getenv("PATH")},
+		// Under TCG bpfsh reaches its attach line several times slower than on hardware
+		// (BTF parsing, verification): a compile error must not be taken for a hang.
+		AttachTimeout: 30 * time.Second,
 	}
 	var pass, fail, skip int
 	for _, file := range fs.Args() {
