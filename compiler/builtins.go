@@ -104,7 +104,7 @@ func builtinRows() []builtin {
 		{name: "rand", form: formValue, typ: tUint64, value: helperValue(asm.FnGetPrandomU32)},
 
 		// the probe and its context
-		{name: "probe", form: formValue, typ: strType(64), value: func(g *gen) *val { return g.strLit(g.sc.point.String(), 64) }},
+		{name: "probe", form: formValue, typ: strType(64), value: (*gen).probeName},
 		{name: "probetype", form: formValue, typ: strType(16), value: func(g *gen) *val { return g.strLit(probeType(g.sc.prov), 16) }},
 		{name: "ctx", form: formValue, typ: tCtx, value: emitCtx},
 		{name: "args", form: formValue, ctx: true, todo: true},

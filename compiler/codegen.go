@@ -327,6 +327,7 @@ func (g *gen) program(p *lang.Probe) {
 	if returnsVar {
 		g.exit = g.label()
 	}
+	g.syscallPrologue(g.exit)
 	if g.c.useExit && !g.sc.prov.Runs.Once() && !g.seqFile() {
 		// After exit(), no probe runs again, however long detaching takes.
 		g.exitFlag()
@@ -1295,6 +1296,10 @@ func (g *gen) field(e *lang.Field) *val {
 		return buf
 	}
 	dst := g.newTemp(t)
+	if f.Regs {
+		g.regsField(f, dst, t.Kind == KInt && t.Signed)
+		return dst
+	}
 	size := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[f.Size]
 	g.emit(asm.LoadMem(dst.reg, ctxReg, int16(f.Offset), size))
 	if t.Kind == KInt && t.Signed {

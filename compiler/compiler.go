@@ -8,6 +8,7 @@ package compiler
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -91,6 +92,8 @@ type compiler struct {
 	getopts     map[string]*getoptInfo
 	getoptOrder []string
 	getoptCalls map[*lang.Call]*getoptInfo
+	// tables: the syscall dispatch tables, by map name (syscalls.go)
+	tables map[string]*ebpf.MapSpec
 }
 
 // config applies `config = { key = value; ... }` over the options.
@@ -248,7 +251,7 @@ func newCompiler(prog *lang.Program, opts Options) *compiler {
 		panic("compiler.Compile: Options.Env is nil (pass probes.SystemEnv())")
 	}
 	return &compiler{prog: prog, opts: opts, strlen: opts.StrLen, maps: map[string]*Map{}, patches: map[string]PatchKind{},
-		getopts: map[string]*getoptInfo{}, getoptCalls: map[*lang.Call]*getoptInfo{}}
+		getopts: map[string]*getoptInfo{}, getoptCalls: map[*lang.Call]*getoptInfo{}, tables: map[string]*ebpf.MapSpec{}}
 }
 
 // check is the first stage: the preamble, config and macros, then the
@@ -294,14 +297,15 @@ func (c *compiler) instances(diags *lang.Diags) []instance {
 	var insts []instance
 	// What the kernel lacks is said once, however many probes need it.
 	lacks := &kernelLacks{at: map[string]int{}, more: map[int]int{}}
+	npoints := 0
 	for i, p := range c.prog.Probes {
 		overrides := callsOverride(p)
 		for _, spec := range p.Specs {
 			prov, points := c.expandSpec(spec, overrides, lacks, diags)
-			for _, pt := range points {
-				if !c.keepPoint(prov, pt) {
-					continue
-				}
+			points = slices.DeleteFunc(points, func(pt probes.Point) bool { return !c.keepPoint(prov, pt) })
+			npoints += len(points)
+			for _, ap := range c.dispatchSyscalls(p, prov, points) {
+				pt, prov := ap.pt, ap.prov
 				sc := &scope{point: pt, prov: prov}
 				if prov.Context != nil {
 					ctx, err := prov.Context(c.opts.Env, pt)
@@ -317,9 +321,9 @@ func (c *compiler) instances(diags *lang.Diags) []instance {
 	}
 	lacks.hint(diags)
 	c.checkFiltered(diags)
-	if len(insts) > c.maxProbes {
-		diags.Errorf(c.prog.Probes[0].Span, "this script would attach %d probes; the limit is %d", len(insts), c.maxProbes).
-			Hint("narrow the wildcards, or raise the limit: config = { max_probes = %d }", len(insts))
+	if npoints > c.maxProbes {
+		diags.Errorf(c.prog.Probes[0].Span, "this script would attach %d probes; the limit is %d", npoints, c.maxProbes).
+			Hint("narrow the wildcards, or raise the limit: config = { max_probes = %d }", npoints)
 	}
 	return insts
 }
@@ -464,6 +468,9 @@ func (c *compiler) program(in instance, n int, g *gen) *Program {
 // shared maps are those some instruction refers to.
 func (c *compiler) object(progs []*Program, scratchSize int) *Object {
 	obj := &Object{Programs: progs, Printfs: c.printfs, Patches: c.patches, NoPrintMaps: c.noPrintMaps}
+	for _, name := range sortedKeys(c.tables) {
+		obj.Tables = append(obj.Tables, c.tables[name])
+	}
 	for _, name := range sortedKeys(c.maps) {
 		obj.Maps = append(obj.Maps, c.maps[name])
 	}

@@ -35,6 +35,8 @@ var validPrograms = []string{
 	`BEGIN { printf("hi %d\n", 42); exit(); }`,
 	`BEGIN { printf("%s %d %u %x %c %-5d|%05d %lu %%\n", "str", -1, 7, 255, 65, 3, 42, 9); }`,
 	`t:syscalls:sys_enter_openat /comm == "trig"/ { @[str(args.filename)] = count(); }`,
+	`t:syscalls:sys_enter_* /comm == "trig"/ { @[probe, args.__syscall_nr] = count(); }`,
+	`t:syscalls:sys_enter_openat* { printf("%s %s %d\n", probe, str(args.filename), args.dfd); }`,
 	`t:raw_syscalls:sys_enter { @c[tid] = count(); @s = sum(1); @m = max(args.id); } i:ms:200 { exit(); }`,
 	`t:raw_syscalls:sys_enter { @mi = min(args.id); @a = avg(args.id); @x[pid, comm] = count(); }`,
 	`tracepoint:sched:sched_process_exec { printf("%s %d\n", str(args.filename), args.pid); }`,

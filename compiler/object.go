@@ -32,6 +32,20 @@ type Program struct {
 	Probe    int // index of the probe in the source
 }
 
+// AttachPoints is how many attach points the programs stand for: a
+// dispatching program serves several syscalls' tracepoints.
+func (o *Object) AttachPoints() int {
+	n := 0
+	for _, p := range o.Programs {
+		if p.Provider == probes.SyscallDispatcher {
+			n += len(p.Point.Multi)
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
 // Map is one @map.
 type Map struct {
 	Name   string // "@x", "@" for the anonymous map
@@ -59,6 +73,9 @@ type Object struct {
 	Control *ebpf.MapSpec
 	// Scratch holds the large values of probes that do not fit the stack.
 	Scratch *ebpf.MapSpec
+	// Tables are maps the programs only read, filled at creation: a
+	// syscall dispatch's probe names by syscall number.
+	Tables []*ebpf.MapSpec
 	// Patches lists instructions (by symbol) whose constants the runtime sets.
 	Patches  map[string]PatchKind
 	Warnings string
@@ -90,6 +107,9 @@ func (o *Object) MapSpecs() map[string]*ebpf.MapSpec {
 	}
 	if o.Scratch != nil {
 		out[scratchMap] = o.Scratch
+	}
+	for _, t := range o.Tables {
+		out[t.Name] = t
 	}
 	return out
 }

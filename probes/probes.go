@@ -55,6 +55,9 @@ type Field struct {
 	BTF     btf.Type // the field's type when known from BTF (raw tracepoints, kprobes)
 	Offset6 int      // ConvInetAddr: offset of the IPv6 form
 	USDT    *USDTArg // ConvUSDT: where the argument lives
+	// Regs: the value is at Offset in the struct pt_regs the context's
+	// first word points to (a syscall's arguments, syscalls.go).
+	Regs bool
 }
 
 // Context is what a program sees at a point.
@@ -62,6 +65,9 @@ type Context struct {
 	Args []Field
 	// UserPtrs says pointers in Args point into user memory (syscall arguments).
 	UserPtrs bool
+	// Syscalls is set when one program serves several syscalls'
+	// tracepoints (syscalls.go).
+	Syscalls *SyscallDispatch
 	// Builtins are context values a script names directly (sockops: op, lport, ...).
 	Builtins []Field
 	// Strings are names that stand for constant strings (func).

@@ -226,7 +226,8 @@ func (b *Batch) bindMaps(first int) (scratch *ebpf.Map, err error) {
 		b.newMaps[m.Name] = &liveMap{m: m, bm: bm}
 		b.byName[m.Spec.Name] = bm
 	}
-	for _, spec := range []*ebpf.MapSpec{obj.Stats, obj.Stacks, obj.Control} {
+	// A syscall dispatch table is named by its contents: shared alike.
+	for _, spec := range append([]*ebpf.MapSpec{obj.Stats, obj.Stacks, obj.Control}, obj.Tables...) {
 		if spec == nil {
 			continue
 		}

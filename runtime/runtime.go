@@ -179,7 +179,7 @@ func groupPrograms(obj *compiler.Object, progs map[*compiler.Program]*ebpf.Progr
 
 // announce says that every probe is attached, so whoever waits for it can act.
 func (r *run) announce() {
-	n := len(r.obj.Programs)
+	n := r.obj.AttachPoints()
 	if r.opts.JSON {
 		jsonCountLine(r.out, "attached_probes", "probes", uint64(n))
 	} else if !r.opts.Quiet {

@@ -92,6 +92,8 @@ func TestTeardown(t *testing.T) {
 		// The interval attaches, then the uprobe fails (no such process).
 		{name: "attach fails halfway", args: []string{"-p", "999999999", "-e", `i:ms:10 { @x = count(); } u:libc:getpid { @y = count(); }`}, fail: true},
 		{name: "BEGIN only", args: []string{"-e", `BEGIN { @a[1] = 1; printf("hi\n"); }`}},
+		// One program on raw_syscalls with its table of syscalls.
+		{name: "syscall wildcard", args: []string{"-e", `t:syscalls:sys_enter_* { @[probe] = count(); } i:ms:10 { exit(); }`}},
 		{name: "panic in the runtime", args: []string{"-e", prog}, env: "BPFSH_INJECT_PANIC=attached", fail: true},
 	}
 	for i := 0; i < 100; i++ {
