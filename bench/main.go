@@ -86,7 +86,7 @@ func main() {
 		calls       = flag.Int("calls", 2000000, "getppid calls per overhead run")
 		printfCalls = flag.Int("printf-calls", 500000, "getppid calls in the unpaced printf step")
 		nice        = flag.Int("nice", -20, "run in a new session with this autogroup and nice value (0: leave scheduling alone)")
-		only        = flag.String("only", "", "comma-separated workloads to run (1-7; 4 comes with 3 and 5); default all")
+		only        = flag.String("only", "", "comma-separated workloads to run (1-8; 4 comes with 3 and 5); default all")
 		ctimeout    = flag.Duration("compile-timeout", 120*time.Second, "kill a compile run after this long")
 		cruns       = flag.Int("bpftrace-compile-runs", 0, "runs of bpftrace on the 1,000- and 5,000-line scripts (0: as many as -runs)")
 	)
@@ -165,6 +165,7 @@ func main() {
 		{"3", "per-event overhead (+ instruction counts)", b.overhead},
 		{"5", "printf rate (+ instruction counts)", b.printfRate},
 		{"6", "compile time", b.compileTime},
+		{"8", "many tracepoints", b.scale},
 	}
 	for _, st := range steps {
 		if !do(st.n) && !(st.n == "3" && want["4"]) {

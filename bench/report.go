@@ -60,6 +60,22 @@ func (b *bench) medianRow(num, what, id string, maxRatio float64, goal string) r
 	return r
 }
 
+// dispatchRow compares bpfsh's dispatching program on raw_syscalls with
+// its own program on the one tracepoint (count's body both), per event of
+// the same syscall: issue 18 wants it within 10%.
+func (b *bench) dispatchRow() row {
+	r := row{num: "3", what: "overhead/event: dispatch on raw_syscalls ÷ one tracepoint (bpfsh, `@ = count()`)",
+		goal: "≤ 1.10", bpfsh: "—", bpftrace: "—", ratio: "—", met: noData}
+	d, ok1 := b.s.med("3.dispatch.cpu", "bpfsh")
+	c, ok2 := b.s.med("3.count.cpu", "bpfsh")
+	if ok1 && ok2 && c > 0 {
+		r.bpfsh = withUnit(d, "ns/event") + " vs " + withUnit(c, "ns/event")
+		r.ratio = ratioText(d / c)
+		r.met = verdict(d <= c*1.10)
+	}
+	return r
+}
+
 // sameCode reports whether both tools loaded the same programs for a
 // workload: the same types and the same translated instructions.
 func (b *bench) sameCode(label string) bool {
@@ -110,6 +126,7 @@ func (b *bench) rows() []row {
 		}
 		rows = append(rows, r)
 	}
+	rows = append(rows, b.dispatchRow())
 	for _, label := range b.insnOrder {
 		r := row{num: "4", what: "BPF instructions (xlated) `" + label + "`", goal: "≤ bpftrace", ratio: "—", met: noData, bpfsh: "—", bpftrace: "—"}
 		a, ok1 := b.insns[label]["bpfsh"]
@@ -126,6 +143,14 @@ func (b *bench) rows() []row {
 		}
 		rows = append(rows, r)
 	}
+	rows = append(rows,
+		b.medianRow("8", "`t:syscalls:sys_enter_*` one-liner total wall (≥ 500 ms by design)", "8.sys.wall", 1.0/20, "≤ 1/20"),
+		b.medianRow("8", "`t:syscalls:sys_enter_*` time to the attach line", "8.sys.attach", 0, "(info)"),
+		b.medianRow("8", "`t:syscalls:sys_enter_*` from exit() to the end", "8.sys.exit", 0, "(info)"),
+		b.medianRow("8", "`t:sched:*` one-liner total wall (≥ 500 ms by design)", "8.sched.wall", 1.0/4, "≤ 1/4"),
+		b.medianRow("8", "`t:sched:*` time to the attach line", "8.sched.attach", 0, "(info)"),
+		b.medianRow("8", "`t:sched:*` from exit() to the end", "8.sched.exit", 0, "(info)"),
+	)
 	for _, x := range []struct{ id, what string }{
 		{"5.maxrate", "printf: highest paced rate with no loss"},
 		{"5.delivered", "printf: lines/s delivered, unpaced"},
