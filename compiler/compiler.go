@@ -304,7 +304,7 @@ func (c *compiler) instances(diags *lang.Diags) []instance {
 			prov, points := c.expandSpec(spec, overrides, lacks, diags)
 			points = slices.DeleteFunc(points, func(pt probes.Point) bool { return !c.keepPoint(prov, pt) })
 			npoints += len(points)
-			for _, ap := range c.dispatchSyscalls(p, prov, points) {
+			for _, ap := range c.attachPoints(p, prov, points) {
 				pt, prov := ap.pt, ap.prov
 				sc := &scope{point: pt, prov: prov}
 				if prov.Context != nil {

@@ -25,24 +25,34 @@ type attachPoint struct {
 	pt   probes.Point
 }
 
-// dispatchSyscalls lets one program serve a probe's syscall tracepoints
-// when its body reads nothing that differs from one syscall to another
-// but `probe` and the arguments they have alike.
-func (c *compiler) dispatchSyscalls(p *lang.Probe, prov *probes.Provider, points []probes.Point) []attachPoint {
+// attachPoints decides how a probe's tracepoints attach: several syscalls
+// through one dispatching program, when its body reads nothing that
+// differs between them but `probe` and the arguments they have alike;
+// the others as raw tracepoints when the body reads no args (whose
+// detach does not wait); else each through its perf event.
+func (c *compiler) attachPoints(p *lang.Probe, prov *probes.Provider, points []probes.Point) []attachPoint {
 	var out []attachPoint
 	used, ok := argsUsed(p)
-	if len(points) < 2 || prov.Name != "tracepoint" || !ok {
+	if prov == nil || prov.Name != "tracepoint" || !ok {
 		for _, pt := range points {
 			out = append(out, attachPoint{prov, pt})
 		}
 		return out
 	}
-	merged, rest := probes.DispatchSyscalls(c.opts.Env, points, used)
-	for _, pt := range merged {
-		out = append(out, attachPoint{probes.SyscallDispatcher, pt})
+	rest := points
+	if len(points) > 1 {
+		var merged []probes.Point
+		merged, rest = probes.DispatchSyscalls(c.opts.Env, points, used)
+		for _, pt := range merged {
+			out = append(out, attachPoint{probes.SyscallDispatcher, pt})
+		}
 	}
 	for _, pt := range rest {
-		out = append(out, attachPoint{prov, pt})
+		if len(used) == 0 && c.opts.Env.HasRawTracepoint(pt) {
+			out = append(out, attachPoint{probes.TracepointAsRaw, pt})
+		} else {
+			out = append(out, attachPoint{prov, pt})
+		}
 	}
 	return out
 }

@@ -69,3 +69,30 @@ func TestSyscallDispatch(t *testing.T) {
 		}
 	}
 }
+
+// A tracepoint whose record the probe does not read attaches as a raw
+// tracepoint; one that reads args keeps its perf event.
+func TestTracepointAsRaw(t *testing.T) {
+	tests := []struct {
+		src  string
+		want *probes.Provider
+	}{
+		{`t:sched:sched_switch { @[probe] = count(); }`, probes.TracepointAsRaw},
+		{`t:sched:sched_switch { @[args.prev_comm] = count(); }`, nil},
+		{`t:sched:sched_switch { @[kstack] = count(); }`, nil},
+		{`t:syscalls:sys_enter_getppid { @ = count(); }`, nil}, // not a kernel tracepoint
+	}
+	for _, tt := range tests {
+		obj, diags := compile(t, tt.src)
+		if diags.HasErrors() {
+			t.Fatalf("%s:\n%s", tt.src, diags.Format())
+		}
+		want := tt.want
+		if want == nil {
+			want, _ = probes.Lookup("tracepoint")
+		}
+		if p := obj.Programs[0]; p.Provider != want || p.Spec.Type != want.ProgType {
+			t.Errorf("%s: %s program, want %s", tt.src, p.Spec.Type, want.ProgType)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 )
 
@@ -219,4 +220,38 @@ func parseFieldDecl(decl string, f *Field) error {
 		f.Signed = false
 	}
 	return nil
+}
+
+// TracepointAsRaw attaches a tracepoint's program as a BPF raw tracepoint
+// (BPF_RAW_TRACEPOINT_OPEN) rather than through a perf event, for
+// probes that do not read the event's record: a raw tracepoint's program
+// gets the tracepoint's own arguments (TP_PROTO), not the record its
+// TP_fast_assign code fills (sched_switch's prev_state is computed there),
+// so args cannot be had this way in general. What it gains: detaching a
+// perf-event tracepoint waits for an RCU grace period, one tracepoint
+// after another (the kernel serializes them, about 95 ms each here),
+// while a raw tracepoint's link goes at once.
+var TracepointAsRaw = &Provider{
+	Name:     "tracepoint",
+	ProgType: ebpf.RawTracepoint,
+	Context:  func(*Env, Point) (*Context, error) { return &Context{}, nil },
+	Attach: func(_ *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
+		return link.AttachRawTracepoint(link.RawTracepointOptions{Name: p.Target[1], Program: prog})
+	},
+}
+
+// notTracepoints are tracefs event categories whose events are not
+// kernel tracepoints of the same name: syscalls hang off raw_syscalls,
+// the others are made at run time or by ftrace itself.
+var notTracepoints = map[string]bool{"syscalls": true, "kprobes": true, "uprobes": true, "synthetic": true, "ftrace": true}
+
+// HasRawTracepoint reports whether a tracepoint point is a kernel
+// tracepoint a BPF raw tracepoint can attach to (vmlinux BTF has its
+// btf_trace_ prototype).
+func (e *Env) HasRawTracepoint(p Point) bool {
+	if p.Provider != "tracepoint" || len(p.Target) != 2 || notTracepoints[p.Target[0]] {
+		return false
+	}
+	_, err := e.TracepointProto(p.Target[1])
+	return err == nil
 }
