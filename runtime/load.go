@@ -95,9 +95,10 @@ func createMaps(specs map[string]*ebpf.MapSpec) (map[string]*ebpf.Map, error) {
 func loadPrograms(obj *compiler.Object, progs []*compiler.Program, byName map[string]*ebpf.Map, pv patchValues, opts Options) (map[*compiler.Program]*ebpf.Program, error) {
 	loaded := make([]*ebpf.Program, len(progs))
 	err := parallel(len(progs), func(i int) error {
-		p, err := loadProgram(pv.apply(obj, progs[i]), byName, opts.Verbose)
+		spec := pv.apply(obj, progs[i])
+		p, err := loadProgram(spec, byName, opts.Verbose)
 		if err != nil {
-			return fmt.Errorf("load %s: %w", progs[i].Point, err)
+			return loadError(fmt.Errorf("load %s: %w", progs[i].Point, err), spec, opts.Env)
 		}
 		loaded[i] = p
 		return nil
@@ -108,7 +109,7 @@ func loadPrograms(obj *compiler.Object, progs []*compiler.Program, byName map[st
 				p.Close()
 			}
 		}
-		return nil, loadError(err, opts.Env)
+		return nil, err
 	}
 	out := make(map[*compiler.Program]*ebpf.Program, len(progs))
 	for i, p := range progs {
@@ -171,7 +172,7 @@ func withoutLineInfo(ps *ebpf.ProgramSpec) *ebpf.ProgramSpec {
 
 // loadError explains a verifier refusal: what the kernel lacks, or else a
 // bpfsh bug with the verifier's log. Other errors pass unchanged.
-func loadError(err error, env *probes.Env) error {
+func loadError(err error, spec *ebpf.ProgramSpec, env *probes.Env) error {
 	var ve *ebpf.VerifierError
 	if !errors.As(err, &ve) {
 		return err
@@ -183,6 +184,11 @@ func loadError(err error, env *probes.Env) error {
 		return errors.New(why)
 	}
 	if why := missingHelper(ve, env); why != "" {
+		return errors.New(why)
+	}
+	if why := lackingHelper(spec, env); why != "" {
+		// An older kernel may reject a program for what a helper brings
+		// (a callback subprogram) before it looks at the call.
 		return errors.New(why)
 	}
 	return fmt.Errorf("the kernel's verifier rejected the program (a bpfsh bug; please report it):\n%+v", ve)

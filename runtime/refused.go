@@ -1,12 +1,14 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/features"
 
 	"github.com/bpfsh/bpfsh/probes"
 )
@@ -36,26 +38,49 @@ func refusedHelper(ve *ebpf.VerifierError) string {
 // log is about something else.
 func missingHelper(ve *ebpf.VerifierError, env *probes.Env) string {
 	for _, line := range ve.Log {
-		fn, ok := unknownFunc(line)
-		if !ok {
-			continue
+		if fn, ok := unknownFunc(line); ok {
+			return helperMessage(fn, env)
 		}
-		name := "bpf_" + probes.HelperName(fn)
-		if strings.HasPrefix(fn.String(), "BuiltinFunc(") {
-			name = "helper #" + strconv.Itoa(int(fn))
-		}
-		kernel := "this kernel"
-		if env != nil {
-			kernel += " (" + env.KernelRelease() + ")"
-		}
-		for _, h := range probes.Helpers {
-			if h.Fn == fn {
-				return fmt.Sprintf("%s needs %s, Linux %s or later; %s does not have it", h.Needed, name, h.Since, kernel)
-			}
-		}
-		return fmt.Sprintf("the program calls %s, which %s does not have", name, kernel)
 	}
 	return ""
+}
+
+// lackingHelper asks the kernel about each helper of probes.Helpers that the
+// program calls, and explains the first it lacks ("" when it has them all).
+func lackingHelper(spec *ebpf.ProgramSpec, env *probes.Env) string {
+	if spec == nil {
+		return ""
+	}
+	for _, ins := range spec.Instructions {
+		if !ins.IsBuiltinCall() {
+			continue
+		}
+		fn := asm.BuiltinFunc(ins.Constant)
+		for _, h := range probes.Helpers {
+			if h.Fn == fn && errors.Is(features.HaveProgramHelper(spec.Type, fn), ebpf.ErrNotSupported) {
+				return helperMessage(fn, env)
+			}
+		}
+	}
+	return ""
+}
+
+// helperMessage says which construct needs fn and since when.
+func helperMessage(fn asm.BuiltinFunc, env *probes.Env) string {
+	name := "bpf_" + probes.HelperName(fn)
+	if strings.HasPrefix(fn.String(), "BuiltinFunc(") {
+		name = "helper #" + strconv.Itoa(int(fn))
+	}
+	kernel := "this kernel"
+	if env != nil {
+		kernel += " (" + env.KernelRelease() + ")"
+	}
+	for _, h := range probes.Helpers {
+		if h.Fn == fn {
+			return fmt.Sprintf("%s needs %s, Linux %s or later; %s does not have it", h.Needed, name, h.Since, kernel)
+		}
+	}
+	return fmt.Sprintf("the program calls %s, which %s does not have", name, kernel)
 }
 
 // unknownFunc reads the helper of a verifier line about a call the kernel
