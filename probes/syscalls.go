@@ -182,6 +182,11 @@ func (e *Env) syscallDispatch() (SyscallDispatch, []int, error) {
 	if _, err := e.TracepointProto("sys_enter"); err != nil {
 		return d, nil, err
 	}
+	// The compat check reads the task through bpf_get_current_task_btf:
+	// without it (before Linux 5.11) each syscall keeps its tracepoint.
+	if !e.kernelEnumHas("bpf_func_id", "BPF_FUNC_get_current_task_btf") {
+		return d, nil, errorf("no bpf_get_current_task_btf (Linux 5.11)")
+	}
 	var offs []int
 	for _, name := range append([]string{"orig_ax"}, syscallArgRegs...) {
 		off, err := e.memberOffset("pt_regs", name)
