@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/cilium/ebpf/btf"
 
@@ -694,46 +693,26 @@ func (c *compiler) kernelType(name string) (btf.Type, bool) {
 func enumType(e *btf.Enum) *Type { return &Type{Kind: KInt, Size: 8, Enum: e} }
 
 // enumerator resolves an identifier naming an enum value: the script's
-// enums first, then the kernel's.
+// enums first, then the kernel's, each looked up once (Env.Enumerator
+// finds one name without indexing all of the kernel's types).
 func (c *compiler) enumerator(name string) (enumValue, bool) {
 	if v, ok := c.cdefs.values[name]; ok {
 		return v, true
 	}
 	if c.kernelEnums == nil {
-		c.kernelEnums = map[string]enumValue{}
-		if spec, err := c.opts.Env.KernelBTF(); err == nil {
-			c.kernelEnums = kernelEnumIndex(spec)
-		}
+		c.kernelEnums = map[string]*enumValue{}
 	}
-	v, ok := c.kernelEnums[name]
-	return v, ok
-}
-
-// kernelEnumCache holds each BTF spec's enumerators by name: indexing
-// vmlinux's takes a few hundred milliseconds, once per process.
-var kernelEnumCache sync.Map // *btf.Spec → map[string]enumValue
-
-func kernelEnumIndex(spec *btf.Spec) map[string]enumValue {
-	if m, ok := kernelEnumCache.Load(spec); ok {
-		return m.(map[string]enumValue)
+	v, seen := c.kernelEnums[name]
+	if !seen {
+		if en, val, ok := c.opts.Env.Enumerator(name); ok {
+			v = &enumValue{val: val, enum: en}
+		}
+		c.kernelEnums[name] = v
 	}
-	m := map[string]enumValue{}
-	for t, err := range spec.All() {
-		if err != nil {
-			break
-		}
-		e, ok := t.(*btf.Enum)
-		if !ok {
-			continue
-		}
-		for _, v := range e.Values {
-			if _, dup := m[v.Name]; !dup {
-				m[v.Name] = enumValue{val: v.Value, enum: e}
-			}
-		}
+	if v == nil {
+		return enumValue{}, false
 	}
-	kernelEnumCache.Store(spec, m)
-	return m
+	return *v, true
 }
 
 // namedEnum finds enum NAME for a cast.

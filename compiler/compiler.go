@@ -78,13 +78,13 @@ type compiler struct {
 	// stackLimit is on_stack_limit: buffers larger than this go to
 	// scratch memory (-1: only when a probe does not fit the stack).
 	stackLimit int
-	// C definitions in the script, and the kernel's enumerators (by
-	// name, indexed when a script first names an unknown identifier).
+	// C definitions in the script, and the kernel's enumerators the
+	// script named (each looked up when first named).
 	cdefs       *cdefs
-	kernelEnums map[string]enumValue
-	decls       map[string]*mapDecl // let @m = kind(n); by map name
-	defs        defines             // #define constants (defines.go)
-	filter      probeFilter         // --probe-filter's effect (probefilter.go)
+	kernelEnums map[string]*enumValue // nil: not in the kernel's BTF
+	decls       map[string]*mapDecl   // let @m = kind(n); by map name
+	defs        defines               // #define constants (defines.go)
+	filter      probeFilter           // --probe-filter's effect (probefilter.go)
 	// config = { license = "..."; print_maps_on_exit = 0 }
 	license     string
 	noPrintMaps bool

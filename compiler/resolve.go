@@ -75,11 +75,14 @@ func (k *checker) ident(e *lang.Ident) *Type {
 	if v, ok := errnos[e.Name]; ok {
 		return k.refer(e, ref{kind: refConst, val: v}, tInt64)
 	}
-	if t, ok := k.misplacedIdent(e); ok {
-		return t
-	}
+	// The kernel's enumerators come before the names misplaced here:
+	// TCP_CLOSE is a sockops constant and, as a kernel enumerator, a
+	// constant in every probe.
 	if v, ok := k.c.enumerator(e.Name); ok {
 		return k.refer(e, ref{kind: refConst, val: int64(v.val)}, enumType(v.enum))
+	}
+	if t, ok := k.misplacedIdent(e); ok {
+		return t
 	}
 	k.errorf(e.Span, "unknown identifier %q", e.Name)
 	return tInt64

@@ -243,6 +243,8 @@ type Env struct {
 	ovr       bool
 	ksymOnce  sync.Once
 	ksymData  map[string]bool // kallsyms' variables
+	enumMu    sync.Mutex
+	enumRaw   []byte // vmlinux's raw BTF, read by the first Enumerator
 }
 
 // SystemEnv reads the running kernel's files, mounting tracefs when it is
