@@ -24,7 +24,10 @@ type scope struct {
 	point probes.Point
 	prov  *probes.Provider
 	ctx   *probes.Context
-	vars  map[string]*Type // by binding key (see vars.go)
+	// unresolved: the probe's attach points did not resolve (reported);
+	// its body is checked all the same, its context's names unknown.
+	unresolved bool
+	vars       map[string]*Type // by binding key (see vars.go)
 	// final: each variable's type after every assignment in the previous
 	// pass (a string it holds may grow later in the probe): what reading it
 	// yields, and what `let $x;` read before an assignment has.
@@ -380,7 +383,9 @@ func (k *checker) assign(s *lang.Assign) {
 			}
 			return
 		}
-		k.errorf(lhs.Span, "cannot assign to %s here", lhs.Name)
+		if !k.sc.unresolved {
+			k.errorf(lhs.Span, "cannot assign to %s here", lhs.Name)
+		}
 	default:
 		k.errorf(s.LHS.Sp(), "not supported yet: assignment to this expression")
 	}
@@ -742,6 +747,9 @@ func (k *checker) unary(e *lang.Unary) *Type {
 		return tInt64
 	case "*":
 		pt := k.expr(e.X)
+		if pt == tUnknown {
+			return tUnknown
+		}
 		if pt.Kind == KPtr && pt.BTF != nil {
 			if t, ok := btfValueType(pt.BTF, k.c.strlen); ok && (t.Kind == KInt || t.Kind == KPtr || t.Kind == KStruct) {
 				return t
@@ -786,6 +794,9 @@ func (k *checker) field(e *lang.Field) *Type {
 	}
 	if id, ok := e.X.(*lang.Ident); ok && id.Name == "args" {
 		k.needCtx(e.Span, "args")
+		if k.sc.unresolved {
+			return tUnknown
+		}
 		if k.sc.ctx == nil || len(k.sc.ctx.Args) == 0 {
 			k.errorf(id.Span, "args is not available in %s probes", k.sc.prov.Name)
 			return tInt64
@@ -825,6 +836,9 @@ func (k *checker) field(e *lang.Field) *Type {
 		return t
 	}
 	xt := k.expr(e.X)
+	if xt == tUnknown {
+		return tUnknown
+	}
 	if xt.Kind == KTuple && xt.Names != nil {
 		i := xt.ElemIndex(e.Name)
 		if i < 0 {

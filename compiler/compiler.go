@@ -262,13 +262,16 @@ func (c *compiler) check(diags *lang.Diags) ([]instance, map[string]*mapInfo) {
 	if diags.HasErrors() {
 		return nil, nil
 	}
+	// An attach point that does not resolve is reported, and the
+	// script's bodies are checked all the same, its own too: every error
+	// at once.
 	insts := c.instances(diags)
-	if diags.HasErrors() {
-		return nil, nil
-	}
 	k := &checker{c: c, diags: diags, maps: map[string]*mapInfo{}}
 	k.instances(insts)
 	c.checkMapDecls(k.maps, diags)
+	if diags.HasErrors() {
+		return nil, nil
+	}
 	return insts, k.maps
 }
 
@@ -300,6 +303,7 @@ func (c *compiler) instances(diags *lang.Diags) []instance {
 	npoints := 0
 	for i, p := range c.prog.Probes {
 		overrides := callsOverride(p)
+		before, errs := len(insts), errorCount(diags)
 		for _, spec := range p.Specs {
 			prov, points := c.expandSpec(spec, overrides, lacks, diags)
 			points = slices.DeleteFunc(points, func(pt probes.Point) bool { return !c.keepPoint(prov, pt) })
@@ -318,6 +322,9 @@ func (c *compiler) instances(diags *lang.Diags) []instance {
 				insts = append(insts, instance{probe: p, index: i, sc: sc})
 			}
 		}
+		if len(insts) == before && errorCount(diags) > errs {
+			insts = append(insts, unresolvedInstance(p, i))
+		}
 	}
 	lacks.hint(diags)
 	c.checkFiltered(diags)
@@ -326,6 +333,27 @@ func (c *compiler) instances(diags *lang.Diags) []instance {
 			Hint("narrow the wildcards, or raise the limit: config = { max_probes = %d }", npoints)
 	}
 	return insts
+}
+
+// unresolvedInstance stands for a probe none of whose attach points
+// resolved (the reasons are reported): its body is only checked, with a
+// context that knows no names, so that its other errors are reported too.
+func unresolvedInstance(p *lang.Probe, index int) instance {
+	prov, _ := probes.Lookup(p.Specs[0].Provider)
+	if prov == nil {
+		prov = &probes.Provider{Name: p.Specs[0].Provider}
+	}
+	return instance{probe: p, index: index, sc: &scope{prov: prov, unresolved: true}}
+}
+
+func errorCount(diags *lang.Diags) int {
+	n := 0
+	for _, d := range diags.List {
+		if d.Severity == lang.Error {
+			n++
+		}
+	}
+	return n
 }
 
 // kernelLacks gathers the errors of attach points that need what the

@@ -214,3 +214,20 @@ func wantInOrder(t *testing.T, src, got string, want []string) {
 		rest = rest[i+len(w):]
 	}
 }
+
+// TestUnresolvedProbeStillChecked: an attach point that does not resolve
+// is one error; the script's other errors are reported with it, and
+// neither the unresolved probe's context names nor an unknown function's
+// value raise more.
+func TestUnresolvedProbeStillChecked(t *testing.T) {
+	src := "t:syscalls:nosuch { @f[str(args.filename)] = args.prev->pid + arg0; reply = 1; $x = 1 + \"s\"; }\n" +
+		"BEGIN { $t = nosuchfn(1); @m[$t] = $t->f; printf(\"%d\\n\", nosuchfn2()); }\n"
+	_, diags := compile(t, src)
+	want := []string{"test.bt:1:1: error: tracepoint not found: syscalls:nosuch",
+		"test.bt:1:85: error: + cannot be applied", "test.bt:2:14: error: unknown function nosuchfn()",
+		"test.bt:2:58: error: unknown function nosuchfn2()"}
+	if n := errorCount(diags); n != len(want) {
+		t.Fatalf("want %d errors, got %d:\n%s", len(want), n, diags.Format())
+	}
+	wantInOrder(t, src, diags.Format(), want)
+}

@@ -12,6 +12,9 @@ import (
 func (k *checker) index(e *lang.Index) *Type {
 	xt := k.expr(e.X)
 	it := k.expr(e.Index)
+	if xt == tUnknown {
+		return tUnknown
+	}
 	if it.Kind != KInt {
 		k.errorf(e.Index.Sp(), "an index must be an integer, not %s", it)
 		return tInt64

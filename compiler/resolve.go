@@ -84,8 +84,10 @@ func (k *checker) ident(e *lang.Ident) *Type {
 	if t, ok := k.misplacedIdent(e); ok {
 		return t
 	}
-	k.errorf(e.Span, "unknown identifier %q", e.Name)
-	return tInt64
+	if !k.sc.unresolved {
+		k.errorf(e.Span, "unknown identifier %q", e.Name)
+	}
+	return tUnknown
 }
 
 // contextIdent resolves the names the probe's context defines: its fields
@@ -121,6 +123,9 @@ func (k *checker) contextIdent(e *lang.Ident) (*Type, bool) {
 // names outside sockops, args without a field, a USDT argument the probe
 // lacks, bpftrace builtins bpfsh does not support yet.
 func (k *checker) misplacedIdent(e *lang.Ident) (*Type, bool) {
+	if k.sc.unresolved {
+		return nil, false // the context that would define it is unknown
+	}
 	if k.sc.prov.ProgType != ebpf.SockOps {
 		if _, ok := sockopsOnly(e.Name); ok {
 			k.errorf(e.Span, "%s is only available in sockops probes", e.Name)
@@ -185,7 +190,7 @@ func (k *checker) call(e *lang.Call, asStmt bool) *Type {
 		} else {
 			k.errorf(e.Span, "unknown function %s()", e.Name)
 		}
-		return tNone
+		return tUnknown
 	}
 	if f.form&formAgg != 0 {
 		k.errorf(e.Span, "%s() is an aggregation: assign it to a map, like @x = %s(...)", e.Name, e.Name)

@@ -91,13 +91,18 @@ const (
 )
 
 var (
-	tNone   = &Type{Kind: KNone}
-	tInt64  = &Type{Kind: KInt, Size: 8, Signed: true}
-	tUint64 = &Type{Kind: KInt, Size: 8}
-	tUint32 = &Type{Kind: KInt, Size: 4}
-	tDur    = &Type{Kind: KInt, Size: 8, Signed: true, Dur: true}
-	tInet   = &Type{Kind: KInet, Size: 24}
-	tBool   = &Type{Kind: KInt, Size: 1, Bool: true}
+	tNone = &Type{Kind: KNone}
+	// tUnknown is what an expression the checker already reported (an
+	// unknown function or identifier) or could not know (a name of an
+	// unresolved probe's context) has: an integer, so that the expressions
+	// around it report no second error because of it.
+	tUnknown = &Type{Kind: KInt, Size: 8, Signed: true}
+	tInt64   = &Type{Kind: KInt, Size: 8, Signed: true}
+	tUint64  = &Type{Kind: KInt, Size: 8}
+	tUint32  = &Type{Kind: KInt, Size: 4}
+	tDur     = &Type{Kind: KInt, Size: 8, Signed: true, Dur: true}
+	tInet    = &Type{Kind: KInet, Size: 24}
+	tBool    = &Type{Kind: KInt, Size: 1, Bool: true}
 )
 
 func intType(size int, signed bool) *Type { return &Type{Kind: KInt, Size: size, Signed: signed} }

@@ -33,9 +33,6 @@ hint: the '[' at line 2, column 3 is not closed
 		{"$x = nosuch(1)", `stdin:1:6: error: unknown function nosuch()
 $x = nosuch(1)
      ^~~~~~~~~
-stdin:1:6: error: this expression has no value to assign
-$x = nosuch(1)
-     ^~~~~~~~~
 `},
 	}
 	for _, tc := range tests {
