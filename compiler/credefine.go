@@ -1,6 +1,8 @@
 package compiler
 
 import (
+	"strings"
+
 	"github.com/cilium/ebpf/btf"
 )
 
@@ -8,7 +10,10 @@ import (
 // gets no types from the kernel's BTF for its definitions' members held by
 // value: it must define them too, as in bpftrace ("once the user redefines
 // any kernel type, he must provide all necessary definitions"). Pointers
-// to kernel types stay fine.
+// to kernel types stay fine. A script that #includes a header is
+// different: bpftrace gets the types it holds by value from the headers
+// (struct nameidata { struct path path; ... } after #include <linux/fs.h>),
+// and bpfsh, which reads no header, from the kernel's BTF.
 
 // incompleteOK reports whether a member of type t (by value) may be used,
 // reporting the error when not.
@@ -26,11 +31,22 @@ func (p *cparser) incompleteOK(t btf.Type) bool {
 		return true // the script's own
 	}
 	redefined := p.redefinedKernelType()
-	if redefined == "" {
+	if redefined == "" || p.c.includes() {
 		return true
 	}
 	p.errorf(p.toks[p.i-1], "field has incomplete type '%s'", full).
-		Hint("the script redefines %s, a kernel type: it must then define the types its definitions hold by value", redefined)
+		Hint("the script redefines %s, a kernel type: it must then define the types its definitions hold by value, or #include a header that does", redefined)
+	return false
+}
+
+// includes reports whether the script #includes a header.
+func (c *compiler) includes() bool {
+	for _, d := range c.prog.Preamble {
+		if text := strings.TrimSpace(d.Text); strings.HasPrefix(text, "#") &&
+			strings.HasPrefix(strings.TrimSpace(text[1:]), "include") {
+			return true
+		}
+	}
 	return false
 }
 
