@@ -59,6 +59,22 @@ func ParseFormat(f string) ([]Verb, error) {
 	return verbs, nil
 }
 
+// escapeTrailingPercent escapes a % that only blanks follow to the end of
+// the format ("%5s%\n", "100%"): bpftrace prints it as it is, where C
+// would see an incomplete conversion.
+func escapeTrailingPercent(f string) string {
+	body := strings.TrimRight(f, " \t\n")
+	if !strings.HasSuffix(body, "%") {
+		return f
+	}
+	// An even run of %s is escaped already: %% ends "50%%\n".
+	run := len(body) - len(strings.TrimRight(body, "%"))
+	if run%2 == 0 {
+		return f
+	}
+	return body + "%" + f[len(body):]
+}
+
 func checkPrintf(k *checker, e *lang.Call) *Type {
 	if len(e.Args) == 0 {
 		k.errorf(e.Span, "printf() needs a format string")
@@ -69,6 +85,9 @@ func checkPrintf(k *checker, e *lang.Call) *Type {
 		k.errorf(e.Args[0].Sp(), "printf()'s format must be a string literal")
 		return tNone
 	}
+	// Every later reader of the format (records, debugf, iterators) sees
+	// it with its trailing % escaped.
+	lit.Val = escapeTrailingPercent(lit.Val)
 	verbs, err := ParseFormat(lit.Val)
 	if err != nil {
 		k.errorf(lit.Span, "%v", err)
