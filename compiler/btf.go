@@ -228,6 +228,13 @@ func (g *gen) structRead(e *lang.Field) *val {
 }
 
 // deref emits *p for a pointer to an integer or pointer.
+// userAddr reports whether a value of type t addresses user memory: a
+// user pointer, or an integer in a probe whose pointers are the user's
+// (uprobes, syscall tracepoints).
+func (g *gen) userAddr(t *Type) bool {
+	return t.User || (t.Kind == KInt && g.sc.ctx != nil && g.sc.ctx.UserPtrs)
+}
+
 func (g *gen) deref(e *lang.Unary) *val {
 	t := g.sc.types[e]
 	p := g.expr(e.X)
@@ -251,7 +258,7 @@ func (g *gen) deref(e *lang.Unary) *val {
 	slot := &val{kind: vMem, off: g.alloc(8), size: 8}
 	g.emit(storeImm(asm.R10, slot.off, 0, asm.DWord))
 	fn := asm.FnProbeReadKernel
-	if pt := g.sc.types[e.X]; pt.User {
+	if g.userAddr(g.sc.types[e.X]) {
 		fn = asm.FnProbeReadUser
 	}
 	g.helperCall(fn, false, slot, imm(int64(t.Size), tInt64), p)

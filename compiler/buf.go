@@ -86,7 +86,7 @@ func emitBuf(g *gen, e *lang.Call) *val {
 		g.helperCall(asm.FnProbeReadKernel, false, data, n, x)
 	default:
 		fn := asm.FnProbeReadKernel
-		if at.User || (at.Kind == KInt && g.sc.ctx != nil && g.sc.ctx.UserPtrs) {
+		if g.userAddr(at) {
 			fn = asm.FnProbeReadUser
 		}
 		if n.kind == vImm && n.imm == 0 {
@@ -179,7 +179,7 @@ func emitJoin(g *gen, e *lang.Call) *val {
 	rec := g.buffer(pf.Size, nil)
 	g.emit(storeImm(rec.base(), rec.off, id, asm.DWord))
 	readPtr, readStr := asm.FnProbeReadKernel, asm.FnProbeReadKernelStr
-	if at.User || (at.Kind == KInt && g.sc.ctx != nil && g.sc.ctx.UserPtrs) {
+	if g.userAddr(at) {
 		readPtr, readStr = asm.FnProbeReadUser, asm.FnProbeReadUserStr
 	}
 	slot := &val{kind: vMem, off: g.alloc(8), size: 8}

@@ -758,6 +758,10 @@ func (k *checker) unary(e *lang.Unary) *Type {
 		if pt.Kind == KPtr && pt.Elem != nil {
 			return pt.Elem
 		}
+		if pt.Kind == KInt && !pt.Bool {
+			// An integer is an address: bpftrace reads a u64 there.
+			return tUint64
+		}
 		k.errorf(e.Span, "cannot dereference %s", pt)
 		return tInt64
 	case "&":

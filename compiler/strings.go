@@ -164,7 +164,7 @@ func emitStr(g *gen, e *lang.Call) *val {
 	}
 	buf := g.buffer(t.Size, t)
 	fn := asm.FnProbeReadKernelStr
-	if at.User || (at.Kind == KInt && g.sc.ctx != nil && g.sc.ctx.UserPtrs) {
+	if g.userAddr(at) {
 		fn = asm.FnProbeReadUserStr
 	}
 	g.helperCall(fn, false, buf, imm(int64(t.Size), tInt64), x)

@@ -1,0 +1,40 @@
+package compiler
+
+import (
+	"testing"
+
+	"github.com/cilium/ebpf/asm"
+)
+
+// TestDerefInteger: *n on an integer reads a u64 at address n, as
+// bpftrace does, from the memory the probe's pointers address.
+func TestDerefInteger(t *testing.T) {
+	for _, c := range []struct {
+		src  string
+		read asm.BuiltinFunc
+	}{
+		{`BEGIN { $v = *(uint64)curtask; @[sizeof($v)] = *0; }`, asm.FnProbeReadKernel},
+		{`t:syscalls:sys_enter_openat { @ = *(uint64)args.filename; }`, asm.FnProbeReadUser},
+	} {
+		obj, diags := compile(t, c.src)
+		if diags.HasErrors() {
+			t.Errorf("%s:\n%s", c.src, diags.Format())
+			continue
+		}
+		if !callsHelper(obj.Programs[0].Spec.Instructions, c.read) {
+			t.Errorf("%s: no call of %v", c.src, c.read)
+		}
+	}
+	if _, diags := compile(t, `BEGIN { $b = true; @ = *$b; }`); !diags.HasErrors() {
+		t.Errorf("*bool: compiled without errors")
+	}
+}
+
+func callsHelper(insns asm.Instructions, fn asm.BuiltinFunc) bool {
+	for _, ins := range insns {
+		if ins.IsBuiltinCall() && asm.BuiltinFunc(ins.Constant) == fn {
+			return true
+		}
+	}
+	return false
+}
