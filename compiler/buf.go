@@ -65,15 +65,7 @@ func emitBuf(g *gen, e *lang.Call) *val {
 	} else if v, ok := g.constant(e.Args[1]); ok {
 		n = imm(min(v, int64(t.Size)), tInt64)
 	} else {
-		// Clamp a run-time length to [0, size]: the verifier wants the
-		// read's size bounded.
-		n = g.toTemp(g.expr(e.Args[1]))
-		pos, ok := g.label(), g.label()
-		g.emit(asm.JSGE.Imm(n.reg, 0, pos), asm.Mov.Imm(n.reg, 0))
-		g.mark(pos)
-		g.emit(asm.JLE.Imm(n.reg, int32(t.Size), ok), asm.Mov.Imm(n.reg, int32(t.Size)))
-		g.mark(ok)
-		g.emit(asm.Mov.Reg(n.reg, n.reg))
+		n = g.clamped(e.Args[1], t.Size)
 	}
 	buf := g.buffer(t.MemSize(), t)
 	g.store(buf.part(0, 8, nil), n)
@@ -97,6 +89,19 @@ func emitBuf(g *gen, e *lang.Call) *val {
 		g.countReadFault()
 	}
 	return buf
+}
+
+// clamped evaluates a run-time length into a temporary clamped to [0, hi]:
+// the verifier wants a read's size bounded.
+func (g *gen) clamped(x lang.Expr, hi int) *val {
+	n := g.toTemp(g.expr(x))
+	pos, ok := g.label(), g.label()
+	g.emit(asm.JSGE.Imm(n.reg, 0, pos), asm.Mov.Imm(n.reg, 0))
+	g.mark(pos)
+	g.emit(asm.JLE.Imm(n.reg, int32(hi), ok), asm.Mov.Imm(n.reg, int32(hi)))
+	g.mark(ok)
+	g.emit(asm.Mov.Reg(n.reg, n.reg))
+	return n
 }
 
 // copyBytes copies exactly n bytes of src to dst: the bytes after them stay

@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf/asm"
@@ -37,4 +38,24 @@ func callsHelper(insns asm.Instructions, fn asm.BuiltinFunc) bool {
 		}
 	}
 	return false
+}
+
+// TestStrRuntimeLength: str(p, n) takes an n known only at run time, the
+// read clamped to max_strlen (the verifier sees a bounded size).
+func TestStrRuntimeLength(t *testing.T) {
+	obj, diags := compile(t, `t:syscalls:sys_enter_openat { $n = args.flags; @[str(args.filename, $n)] = count(); printf("%s\n", str(args.filename, $n + 1)); }`)
+	if diags.HasErrors() {
+		t.Fatal(diags.Format())
+	}
+	if !callsHelper(obj.Programs[0].Spec.Instructions, asm.FnProbeReadUserStr) {
+		t.Errorf("no bpf_probe_read_user_str")
+	}
+	for src, want := range map[string]string{
+		`BEGIN { @ = str(0, "x"); }`: "str()'s length must be an integer, not string[2]",
+		`BEGIN { @ = str(0, 0); }`:   "str()'s length must be positive",
+	} {
+		if _, diags := compile(t, src); !strings.Contains(diags.Format(), want) {
+			t.Errorf("%s: want %q, got\n%s", src, want, diags.Format())
+		}
+	}
 }

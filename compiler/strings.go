@@ -125,10 +125,13 @@ func checkStr(k *checker, e *lang.Call) *Type {
 	t := k.expr(e.Args[0])
 	size := k.c.strlen
 	if len(e.Args) == 2 {
-		n, ok := k.c.constInt(e.Args[1])
-		if !ok || n < 1 {
-			k.errorf(e.Args[1].Sp(), "str()'s length must be a positive constant")
-		} else if int(n)+1 < size {
+		// A length known only at run time reads at most max_strlen - 1
+		// characters, as bpftrace's.
+		if lt := k.expr(e.Args[1]); lt.Kind != KInt {
+			k.errorf(e.Args[1].Sp(), "str()'s length must be an integer, not %s", lt)
+		} else if n, ok := k.constEval(e.Args[1]); ok && n < 1 {
+			k.errorf(e.Args[1].Sp(), "str()'s length must be positive")
+		} else if ok && int(n)+1 < size {
 			size = int(n) + 1
 		}
 	}
@@ -140,6 +143,12 @@ func checkStr(k *checker, e *lang.Call) *Type {
 	}
 	k.errorf(e.Args[0].Sp(), "str() needs a pointer or an integer address, not %s", t)
 	return strType(size)
+}
+
+// known reports whether the checker folded x to a constant.
+func (g *gen) known(x lang.Expr) bool {
+	_, ok := g.constant(x)
+	return ok
 }
 
 func emitStr(g *gen, e *lang.Call) *val {
@@ -163,11 +172,17 @@ func emitStr(g *gen, e *lang.Call) *val {
 		return buf
 	}
 	buf := g.buffer(t.Size, t)
-	fn := asm.FnProbeReadKernelStr
-	if g.userAddr(at) {
-		fn = asm.FnProbeReadUserStr
+	fn := asm.FnProbeReadUserStr
+	if !g.userAddr(at) {
+		fn = asm.FnProbeReadKernelStr
 	}
-	g.helperCall(fn, false, buf, imm(int64(t.Size), tInt64), x)
+	n := imm(int64(t.Size), tInt64)
+	if len(e.Args) == 2 && !g.known(e.Args[1]) {
+		// n characters and the NUL, n clamped to what the buffer holds.
+		n = g.clamped(e.Args[1], t.Size-1)
+		g.emit(asm.Add.Imm(n.reg, 1))
+	}
+	g.helperCall(fn, false, buf, n, x)
 	g.countReadFault()
 	return buf
 }
