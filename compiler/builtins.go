@@ -182,7 +182,7 @@ func builtinRows() []builtin {
 		{name: "signal", form: formStmt, check: checkSignal, emit: emitSignal},
 		{name: "override", form: formStmt, check: checkOverride, emit: emitOverride},
 		{name: "setsockopt", form: formCall, check: checkSetsockopt, emit: emitSetsockopt},
-		{name: "kaddr", form: formCall, todo: true},
+		{name: "kaddr", form: formCall, check: checkKaddr, emit: emitKaddr},
 		{name: "uaddr", form: formCall, todo: true},
 		{name: "kptr", form: formCall, todo: true},
 		{name: "uptr", form: formCall, todo: true},

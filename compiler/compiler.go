@@ -62,19 +62,21 @@ const RingSize = 1 << 20
 const exitRingSize = 4 << 12
 
 type compiler struct {
-	prog      *lang.Program
-	opts      Options
-	strlen    int
-	maps      map[string]*Map
-	printfs   []*Printf
-	ringData  bool // records other than exit()'s go through the ring buffer
-	ringSet   bool // the ring buffer's size was configured
-	useExit   bool // some probe calls exit(): every probe checks the exit flag first
-	patches   map[string]PatchKind
-	npatch    int
-	maxKeys   int
-	ringSize  int
-	maxProbes int
+	prog     *lang.Program
+	opts     Options
+	strlen   int
+	maps     map[string]*Map
+	printfs  []*Printf
+	ringData bool // records other than exit()'s go through the ring buffer
+	ringSet  bool // the ring buffer's size was configured
+	useExit  bool // some probe calls exit(): every probe checks the exit flag first
+	patches  map[string]PatchKind
+	// kernelAddrs: the kernel symbol of each PatchKernelAddr (kaddr()).
+	kernelAddrs map[string]string
+	npatch      int
+	maxKeys     int
+	ringSize    int
+	maxProbes   int
 	// stackLimit is on_stack_limit: buffers larger than this go to
 	// scratch memory (-1: only when a probe does not fit the stack).
 	stackLimit int
@@ -250,7 +252,7 @@ func newCompiler(prog *lang.Program, opts Options) *compiler {
 	if opts.Env == nil {
 		panic("compiler.Compile: Options.Env is nil (pass probes.SystemEnv())")
 	}
-	return &compiler{prog: prog, opts: opts, strlen: opts.StrLen, maps: map[string]*Map{}, patches: map[string]PatchKind{},
+	return &compiler{prog: prog, opts: opts, strlen: opts.StrLen, maps: map[string]*Map{}, patches: map[string]PatchKind{}, kernelAddrs: map[string]string{},
 		getopts: map[string]*getoptInfo{}, getoptCalls: map[*lang.Call]*getoptInfo{}, tables: map[string]*ebpf.MapSpec{}}
 }
 
@@ -495,7 +497,7 @@ func (c *compiler) program(in instance, n int, g *gen) *Program {
 // object is the last stage: the programs with the maps they use. The
 // shared maps are those some instruction refers to.
 func (c *compiler) object(progs []*Program, scratchSize int) *Object {
-	obj := &Object{Programs: progs, Printfs: c.printfs, Patches: c.patches, NoPrintMaps: c.noPrintMaps}
+	obj := &Object{Programs: progs, Printfs: c.printfs, Patches: c.patches, KernelAddrs: c.kernelAddrs, NoPrintMaps: c.noPrintMaps}
 	for _, name := range sortedKeys(c.tables) {
 		obj.Tables = append(obj.Tables, c.tables[name])
 	}

@@ -102,7 +102,7 @@ func TestCompileErrors(t *testing.T) {
 	}{
 		{`BEGIN { printf("%d\n"); }`, []string{"test.bt:1:9: error: printf: the format has 1 conversion but 0 arguments follow"}},
 		{`BEGIN { $x = 1; $x = "a"; }`, []string{"1:22: error: type mismatch for $x"}},
-		{`BEGIN { kaddr($y); }`, []string{"1:9: error: not supported yet: kaddr()", "1:15: error: undefined variable $y"}},
+		{`BEGIN { uaddr($y); }`, []string{"1:9: error: not supported yet: uaddr()", "1:15: error: undefined variable $y"}},
 		{`BEGIN { @a = count(); @a = 1; }`, []string{"1:23: error: @a holds count, cannot store int64"}},
 		{`t:syscalls:sys_enter_openat { @[args.nosuch] = count(); }`, []string{"1:33: error: tracepoint:syscalls:sys_enter_openat has no argument \"nosuch\"", "hint: available: __syscall_nr, dfd, filename, flags, mode"}},
 		{`t:syscalls:nosuch { }`, []string{"1:1: error: tracepoint not found: syscalls:nosuch"}},

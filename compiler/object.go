@@ -18,10 +18,11 @@ import (
 type PatchKind int
 
 const (
-	PatchStartTime PatchKind = iota // ktime (ns) when the script started, for elapsed
-	PatchNCPUs                      // number of possible CPUs
-	PatchChildPID                   // pid of the -c command
-	PatchTAIOffset                  // CLOCK_TAI minus CLOCK_BOOTTIME (ns), for nsecs(sw_tai) and tseries()
+	PatchStartTime  PatchKind = iota // ktime (ns) when the script started, for elapsed
+	PatchNCPUs                       // number of possible CPUs
+	PatchChildPID                    // pid of the -c command
+	PatchTAIOffset                   // CLOCK_TAI minus CLOCK_BOOTTIME (ns), for nsecs(sw_tai) and tseries()
+	PatchKernelAddr                  // the address of the kernel symbol Object.KernelAddrs names (kaddr())
 )
 
 // Program is one BPF program: one probe body at one attach point.
@@ -77,8 +78,11 @@ type Object struct {
 	// syscall dispatch's probe names by syscall number.
 	Tables []*ebpf.MapSpec
 	// Patches lists instructions (by symbol) whose constants the runtime sets.
-	Patches  map[string]PatchKind
-	Warnings string
+	Patches map[string]PatchKind
+	// KernelAddrs names, for each PatchKernelAddr instruction (by symbol),
+	// the kernel symbol whose address the runtime puts there.
+	KernelAddrs map[string]string
+	Warnings    string
 	// NoPrintMaps: config = { print_maps_on_exit = 0 }; maps are not
 	// printed when the program ends.
 	NoPrintMaps bool

@@ -70,3 +70,21 @@ func (e *Env) HasKernelSymbol(name string) bool {
 	})
 	return e.ksymData == nil || e.ksymData[name]
 }
+
+// KernelSymbolAddrs finds the addresses of the named symbols in kallsyms
+// in one pass (vmlinux's symbol before a module's of the same name); a
+// name kallsyms does not list is missing from the result. An address is 0
+// when kallsyms hides addresses (kptr_restrict).
+func (e *Env) KernelSymbolAddrs(names []string) (map[string]uint64, error) {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	out := map[string]uint64{}
+	err := e.KernelSymbols(func(s KernelSymbol) {
+		if _, seen := out[s.Name]; want[s.Name] && (!seen || s.Module == "") {
+			out[s.Name] = s.Addr
+		}
+	})
+	return out, err
+}

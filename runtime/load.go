@@ -25,8 +25,32 @@ import (
 // patchValues are the run's values for the constants the compiler leaves
 // to the loader (compiler.Patch*).
 type patchValues struct {
-	start    uint64 // CLOCK_MONOTONIC when the run (or session) started
-	childPID int    // -c's process; 0 without one
+	start    uint64            // CLOCK_MONOTONIC when the run (or session) started
+	childPID int               // -c's process; 0 without one
+	ksyms    map[string]uint64 // kernel symbols' addresses (kaddr()), by name
+}
+
+// kernelAddrs reads the addresses of the kernel symbols obj's kaddr()s
+// name from kallsyms, now that the program is loaded on this kernel.
+func kernelAddrs(obj *compiler.Object, env *probes.Env) (map[string]uint64, error) {
+	if len(obj.KernelAddrs) == 0 {
+		return nil, nil
+	}
+	names := slices.Sorted(maps.Values(obj.KernelAddrs))
+	addrs, err := env.KernelSymbolAddrs(names)
+	if err != nil {
+		return nil, fmt.Errorf("kaddr(): cannot read the kernel's symbols: %w", err)
+	}
+	for _, n := range names {
+		a, ok := addrs[n]
+		if !ok {
+			return nil, fmt.Errorf("kaddr(): no kernel symbol %q in /proc/kallsyms", n)
+		}
+		if a == 0 {
+			return nil, fmt.Errorf("kaddr(%q): /proc/kallsyms hides kernel addresses (kernel.kptr_restrict)", n)
+		}
+	}
+	return addrs, nil
 }
 
 // apply returns a copy of p's spec with the object's patches filled in.
@@ -47,6 +71,8 @@ func (pv patchValues) apply(obj *compiler.Object, p *compiler.Program) *ebpf.Pro
 			ps.Instructions[i].Constant = int64(pv.childPID)
 		case compiler.PatchTAIOffset:
 			ps.Instructions[i].Constant = taiOffset()
+		case compiler.PatchKernelAddr:
+			ps.Instructions[i].Constant = int64(pv.ksyms[obj.KernelAddrs[ins.Symbol()]])
 		}
 	}
 	return ps
@@ -93,8 +119,13 @@ func createMaps(specs map[string]*ebpf.MapSpec) (map[string]*ebpf.Map, error) {
 // bound to byName (object name → map). On an error every program it
 // loaded is closed again and the error explains the refusal.
 func loadPrograms(obj *compiler.Object, progs []*compiler.Program, byName map[string]*ebpf.Map, pv patchValues, opts Options) (map[*compiler.Program]*ebpf.Program, error) {
+	ksyms, err := kernelAddrs(obj, opts.Env)
+	if err != nil {
+		return nil, err
+	}
+	pv.ksyms = ksyms
 	loaded := make([]*ebpf.Program, len(progs))
-	err := parallel(len(progs), func(i int) error {
+	err = parallel(len(progs), func(i int) error {
 		spec := pv.apply(obj, progs[i])
 		p, err := loadProgram(spec, byName, opts.Verbose)
 		if err != nil {

@@ -1,0 +1,39 @@
+package compiler
+
+import (
+	"github.com/cilium/ebpf/asm"
+
+	"github.com/bpfsh/bpfsh/lang"
+)
+
+// kaddr("name"): the address of a kernel symbol, as bpftrace's. The name is
+// checked against kallsyms when compiling (a positioned error), and its
+// address is patched into the program when it is loaded (the runtime
+// reads kallsyms then: compiled objects hold no addresses).
+
+func checkKaddr(k *checker, e *lang.Call) *Type {
+	if !k.nargs(e, 1, 1) {
+		return tUint64
+	}
+	lit, ok := e.Args[0].(*lang.StrLit)
+	if !ok {
+		k.expr(e.Args[0])
+		k.errorf(e.Args[0].Sp(), "kaddr() needs the symbol's name as a string literal")
+		return tUint64
+	}
+	addrs, err := k.c.opts.Env.KernelSymbolAddrs([]string{lit.Val})
+	if _, found := addrs[lit.Val]; err == nil && !found {
+		// Unreadable kallsyms is left to the loader, which says why.
+		k.errorf(lit.Span, "kaddr(): no kernel symbol %q in /proc/kallsyms", lit.Val).
+			Hint("a kernel built without CONFIG_KALLSYMS_ALL lists functions only, not variables")
+	}
+	return tUint64
+}
+
+func emitKaddr(g *gen, e *lang.Call) *val {
+	r := g.newTemp(tUint64)
+	sym := g.c.patchSymbol(PatchKernelAddr)
+	g.c.kernelAddrs[sym] = e.Args[0].(*lang.StrLit).Val
+	g.emit(asm.LoadImm(r.reg, 0, asm.DWord).WithSymbol(sym))
+	return r
+}
