@@ -131,6 +131,8 @@ func builtinRows() []builtin {
 			emit: emitPassInt},
 		{name: "signal_name", form: formCall, operand: &operand{[]Kind{KInt}, "takes a signal number"},
 			result: &Type{Kind: KInt, Size: 8, Signed: true, Format: FormatSignal}, emit: emitPassInt},
+		{name: "syscall_name", form: formCall, operand: &operand{[]Kind{KInt}, "takes a system call number"},
+			result: &Type{Kind: KInt, Size: 8, Signed: true, Format: FormatSyscall}, emit: emitPassInt},
 		{name: "bswap", form: formCall, check: checkBswap, emit: emitBswap},
 		{name: "ntop", form: formCall, check: checkNtop, emit: emitNtop},
 		{name: "pton", form: formCall, check: checkPton, emit: emitPton},

@@ -86,6 +86,7 @@ const (
 	FormatStrerror             // an errno, printed as its message
 	FormatTime                 // nanoseconds of CLOCK_MONOTONIC, printed with strftime
 	FormatSignal               // a signal number, printed as its name (signal_name)
+	FormatSyscall              // a system call number, printed as its name (syscall_name)
 	FormatUsername             // a uid, printed as the user's name
 	FormatCgroupPath           // a cgroup id, printed as its paths ("unified:/a/b")
 )

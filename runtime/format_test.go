@@ -59,3 +59,12 @@ func TestFormatJoin(t *testing.T) {
 		t.Errorf("join: %q", got)
 	}
 }
+
+func TestSyscallName(t *testing.T) {
+	if got := syscallName(100000); got != "100000" {
+		t.Errorf("syscallName(100000) = %q, want the number", got)
+	}
+	if len(syscallNames) > 0 && syscallNames[0] != "read" && syscallNames[63] != "read" {
+		t.Errorf("no system call named read at 0 (amd64) or 63 (arm64): %q, %q", syscallNames[0], syscallNames[63])
+	}
+}

@@ -104,6 +104,15 @@ func decode(t *compiler.Type, data []byte) Value {
 	return Str(strconv.FormatUint(binary.LittleEndian.Uint64(data), 10))
 }
 
+// syscallName names system call nr of this architecture; a number it
+// does not know prints as the number.
+func syscallName(nr int64) string {
+	if name, ok := syscallNames[nr]; ok {
+		return name
+	}
+	return strconv.FormatInt(nr, 10)
+}
+
 // decodeInt is an integer's node: a bool, an enumerator, the text of a
 // special format (strerror, strftime, …: text in JSON too), or a number.
 func decodeInt(t *compiler.Type, u uint64) Value {
@@ -128,6 +137,8 @@ func decodeInt(t *compiler.Type, u uint64) Value {
 		return Str(cgroupPath(u, t.TimeFormat))
 	case compiler.FormatSignal:
 		return Str(signalName(int64(u)))
+	case compiler.FormatSyscall:
+		return Str(syscallName(int64(u)))
 	}
 	return num
 }

@@ -1,0 +1,7 @@
+//go:build !amd64 && !arm64
+
+package runtime
+
+// syscallNames has no table for this architecture: syscall_name() prints
+// numbers (scripts/gensyscalls.sh writes the tables).
+var syscallNames = map[int64]string{}
