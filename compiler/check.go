@@ -873,6 +873,10 @@ func fieldType(f probes.Field, ctx *probes.Context, strlen int) (*Type, bool) {
 		if f.Char {
 			return strType(f.Elems), true
 		}
+		// __u8 daddr[4]: an array of integers (ntop() takes one).
+		if w := f.Size / f.Elems; f.Size%f.Elems == 0 && (w == 1 || w == 2 || w == 4 || w == 8) {
+			return &Type{Kind: KArray, Size: f.Size, Elem: intType(w, f.Signed)}, true
+		}
 		return nil, false
 	case f.Ptr:
 		return &Type{Kind: KPtr, Size: 8, User: ctx.UserPtrs, Char: f.Char}, true

@@ -1286,10 +1286,10 @@ func (g *gen) field(e *lang.Field) *val {
 			asm.FnProbeReadKernelStr.Call())
 		g.countReadFault()
 		return buf
-	case t.Kind == KString:
-		// A char array inside the record: copy it out.
+	case t.Kind == KString || t.Kind == KArray:
+		// A char (or integer) array inside the record: copy it out.
 		buf := g.buffer(t.Size, t)
-		for i := 0; i < f.Elems; i++ {
+		for i := 0; i < t.Size; i++ {
 			g.emit(asm.LoadMem(asm.R0, ctxReg, int16(f.Offset+i), asm.Byte),
 				asm.StoreMem(buf.base(), buf.off+int16(i), asm.R0, asm.Byte))
 		}

@@ -294,10 +294,41 @@ func checkNtop(k *checker, e *lang.Call) *Type {
 	addr := k.sc.types[e.Args[len(e.Args)-1]]
 	switch addr.Kind {
 	case KInt, KInet:
+	case KString, KArray:
+		// An address's bytes, in network order (__u8 daddr_v6[16]): their
+		// number says the family, unless one is given.
+		if addr.Size != 4 && addr.Size != 16 {
+			k.errorf(e.Args[len(e.Args)-1].Sp(), "ntop() takes 4 bytes (IPv4) or 16 (IPv6), not %s", addr)
+		}
 	default:
 		k.errorf(e.Args[len(e.Args)-1].Sp(), "not supported yet: ntop() of %s", addr)
 	}
 	return tInet
+}
+
+// ntopBytes makes an address of n bytes (4 or 16) of the buffer x, of
+// family af or, without one, the family n says.
+func (g *gen) ntopBytes(af, x *val, n int) *val {
+	buf := g.buffer(24, tInet)
+	if af != nil {
+		g.emit(asm.StoreMem(buf.base(), buf.off, af.reg, asm.DWord))
+		g.release(af)
+	} else {
+		family := int64(2) // AF_INET
+		if n == 16 {
+			family = 10 // AF_INET6
+		}
+		g.emit(storeImm(buf.base(), buf.off, family, asm.DWord))
+	}
+	if x.kind == vMem {
+		g.copyBytes(buf.part(8, 16, nil), x, min(n, 16))
+	} else {
+		// A short array is loaded in a register, its bytes in memory order.
+		r, _, _ := g.operandReg(x, asm.R0)
+		g.emit(asm.StoreMem(buf.base(), buf.off+8, r, memSize(n)))
+	}
+	g.release(x)
+	return buf
 }
 
 func emitNtop(g *gen, e *lang.Call) *val {
@@ -305,7 +336,11 @@ func emitNtop(g *gen, e *lang.Call) *val {
 	if len(e.Args) == 2 {
 		af = g.toTemp(g.expr(e.Args[0]))
 	}
+	at := g.sc.types[e.Args[len(e.Args)-1]]
 	x := g.expr(e.Args[len(e.Args)-1])
+	if at.Kind == KString || at.Kind == KArray {
+		return g.ntopBytes(af, x, at.Size)
+	}
 	if x.kind == vMem {
 		g.release(af)
 		return x

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -220,7 +221,9 @@ func formatInet(data []byte) string {
 	case 2:
 		return net.IP(data[8:12]).String()
 	case 10:
-		return net.IP(data[8:24]).String()
+		// netip, as inet_ntop, keeps a v4-mapped address IPv6:
+		// ::ffff:127.0.0.1, where net.IP prints 127.0.0.1.
+		return netip.AddrFrom16([16]byte(data[8:24])).String()
 	}
 	return ""
 }

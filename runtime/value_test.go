@@ -62,6 +62,7 @@ func TestDecode(t *testing.T) {
 		{"buf", &compiler.Type{Kind: compiler.KBuf, Size: 4}, cat(words(3), []byte{'h', 0, 0xff, 'x', 0, 0, 0, 0}), `h\x00\xff`, `"h\\x00\\xff"`},
 		{"ipv4", &compiler.Type{Kind: compiler.KInet, Size: 24}, cat(words(2), []byte{127, 0, 0, 1}, make([]byte, 12)), "127.0.0.1", `"127.0.0.1"`},
 		{"ipv6", &compiler.Type{Kind: compiler.KInet, Size: 24}, cat(words(10), make([]byte, 15), []byte{1}), "::1", `"::1"`},
+		{"ipv4-mapped ipv6", &compiler.Type{Kind: compiler.KInet, Size: 24}, cat(words(10), make([]byte, 10), []byte{255, 255, 127, 0, 0, 1}), "::ffff:127.0.0.1", `"::ffff:127.0.0.1"`},
 		{"tuple", tTuple, cat(words(uint64(1<<64-1)), cstr("x", 8)), "(-1, x)", `[-1,"x"]`},
 		{"record", tRecord, cat(words(5), cstr("y", 8)), "{ .a = 5, .b = y }", `{"a": 5, "b": "y"}`},
 		{"nested", &compiler.Type{Kind: compiler.KTuple, Elems: []*compiler.Type{tTuple, tRecord, tBool}},
