@@ -71,6 +71,10 @@ type compiler struct {
 	ringSet  bool // the ring buffer's size was configured
 	useExit  bool // some probe calls exit(): every probe checks the exit flag first
 	patches  map[string]PatchKind
+	// missingProbes: what an attach point that does not exist here is,
+	// as bpftrace's config: "error" (by default), "warn" or "ignore".
+	missingProbes string
+	missing       int // attach points skipped as missing
 	// kernelAddrs: the kernel symbol of each PatchKernelAddr (kaddr()).
 	kernelAddrs map[string]string
 	npatch      int
@@ -101,6 +105,7 @@ type compiler struct {
 // config applies `config = { key = value; ... }` over the options.
 func (c *compiler) config(prog *lang.Program, diags *lang.Diags) {
 	c.maxKeys, c.ringSize, c.maxProbes, c.stackLimit, c.license = DefaultMaxKeys, RingSize, DefaultMaxProbes, -1, "GPL"
+	c.missingProbes = "error"
 	if c.opts.MaxProbes > 0 {
 		c.maxProbes = c.opts.MaxProbes
 	}
@@ -324,12 +329,19 @@ func (c *compiler) instances(diags *lang.Diags) []instance {
 				insts = append(insts, instance{probe: p, index: i, sc: sc})
 			}
 		}
-		if len(insts) == before && errorCount(diags) > errs {
+		switch {
+		case len(insts) > before:
+		case errorCount(diags) > errs:
 			insts = append(insts, unresolvedInstance(p, i))
+		case c.missingProbes == "warn":
+			diags.Warnf(p.Specs[0].Span, "this probe has no attach point here: it is left out")
 		}
 	}
 	lacks.hint(diags)
 	c.checkFiltered(diags)
+	if len(insts) == 0 && c.missing > 0 && !diags.HasErrors() {
+		diags.Errorf(c.prog.Probes[0].Specs[0].Span, "none of the script's attach points exists here")
+	}
 	if npoints > c.maxProbes {
 		diags.Errorf(c.prog.Probes[0].Span, "this script would attach %d probes; the limit is %d", npoints, c.maxProbes).
 			Hint("narrow the wildcards, or raise the limit: config = { max_probes = %d }", npoints)
@@ -412,6 +424,15 @@ func (c *compiler) expandSpec(spec *lang.ProbeSpec, overrides bool, lacks *kerne
 		points, err = prov.Expand(c.opts.Env, parts)
 	}
 	if err != nil {
+		if probes.Missing(err) && c.missingProbes != "error" {
+			// config = { missing_probes = warn|ignore }: scripts list
+			// alternatives (uprobe:libpthread:f, uprobe:libc:f).
+			if c.missingProbes == "warn" {
+				diags.Warnf(spec.Span, "%v: skipping this attach point", err)
+			}
+			c.missing++
+			return nil, nil
+		}
 		if probes.KernelLacks(err) {
 			lacks.report(err, spec.Span, diags)
 		} else {

@@ -62,6 +62,13 @@ func (c *compiler) configString(name string, id *lang.Ident, rhs lang.Expr, diag
 			msg += l
 		}
 		diags.Errorf(rhs.Sp(), "%s", msg).Hint("read more about BPF programs and licensing: https://docs.kernel.org/bpf/bpf_licensing.html#using-bpf-programs-in-the-linux-kernel")
+	case "missing_probes":
+		switch val {
+		case "error", "warn", "ignore":
+			c.missingProbes = val
+		default:
+			diags.Errorf(rhs.Sp(), "%s: invalid value %s: valid values are error, warn and ignore", id.Name, val)
+		}
 	case "print_maps_on_exit":
 		b, err := parseBoolParam(val)
 		if err != nil || val == "" {

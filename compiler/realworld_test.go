@@ -3,6 +3,8 @@ package compiler
 import (
 	"strings"
 	"testing"
+
+	"github.com/bpfsh/bpfsh/lang"
 )
 
 // TestRealWorldBuiltins: the builtins bpftrace's tools use that bpfsh
@@ -35,5 +37,34 @@ func TestNtopBytes(t *testing.T) {
 	_, diags := compile(t, `BEGIN { @ = ntop("abcde"); }`)
 	if want := "ntop() takes 4 bytes (IPv4) or 16 (IPv6), not string[6]"; !strings.Contains(diags.Format(), want) {
 		t.Errorf("want %q, got\n%s", want, diags.Format())
+	}
+}
+
+// TestMissingProbes: config = { missing_probes = ... } decides what an
+// attach point that does not exist here is: an error, a warning, nothing.
+func TestMissingProbes(t *testing.T) {
+	const probes = ` t:syscalls:sys_enter_openat, t:nonsense:nonsense { @ = count(); } t:syscalls:nonsense { exit(); }`
+	for _, c := range []struct {
+		config        string
+		errors, warns int
+		programs      int
+	}{
+		{``, 2, 0, 0},
+		{`config = { missing_probes = error }`, 2, 0, 0},
+		{`config = { missing_probes = warn }`, 0, 3, 1},
+		{`config = { missing_probes = "ignore" }`, 0, 0, 1},
+	} {
+		obj, diags := compile(t, c.config+probes)
+		var errs, warns int
+		for _, d := range diags.List {
+			if d.Severity == lang.Error {
+				errs++
+			} else {
+				warns++
+			}
+		}
+		if errs != c.errors || warns != c.warns || (obj != nil) != (c.programs > 0) || obj != nil && len(obj.Programs) != c.programs {
+			t.Errorf("%s: %d errors and %d warnings, want %d and %d:\n%s", c.config, errs, warns, c.errors, c.warns, diags.Format())
+		}
 	}
 }

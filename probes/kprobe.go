@@ -118,7 +118,7 @@ func expandKprobe(env *Env, provider string, parts []string) ([]Point, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, errorf("no kernel function matches %q", fn)
+		return nil, missingf("no kernel function matches %q", fn)
 	}
 	if len(out) > 1 && features.HaveBPFLinkKprobeMulti() == nil {
 		// One program and one link for every match (kprobe_multi).
@@ -248,7 +248,7 @@ func (e *Env) FuncProto(module, name string) (*btf.FuncProto, error) {
 	var fn *btf.Func
 	if err := spec.TypeByName(name, &fn); err != nil {
 		if module != "" || e.FindType(name, &fn) != nil {
-			return nil, errorf("function %s not found in kernel or module BTF", name)
+			return nil, missingf("function %s not found in kernel or module BTF", name)
 		}
 	}
 	proto, ok := fn.Type.(*btf.FuncProto)

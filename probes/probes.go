@@ -284,6 +284,24 @@ func (e *NotSupportedError) Error() string { return e.What }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
+// MissingError says an attach point names nothing that exists here (no
+// such tracepoint, function or symbol): what bpftrace's missing_probes
+// setting may turn into a warning or ignore.
+type MissingError struct{ msg string }
+
+func (e *MissingError) Error() string { return e.msg }
+
+func missingf(format string, args ...any) error {
+	return &MissingError{msg: fmt.Sprintf(format, args...)}
+}
+
+// Missing reports whether err says an attach point does not exist here,
+// or needs what the kernel lacks.
+func Missing(err error) bool {
+	var m *MissingError
+	return errors.As(err, &m) || KernelLacks(err)
+}
+
 // KernelLacks reports whether err says the running kernel lacks a feature
 // (rather than that a script named something wrong).
 func KernelLacks(err error) bool {

@@ -48,7 +48,7 @@ func expandRawTracepoint(env *Env, parts []string) ([]Point, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, errorf("no raw tracepoint matches %q", name)
+		return nil, missingf("no raw tracepoint matches %q", name)
 	}
 	return out, nil
 }
@@ -74,9 +74,9 @@ func (e *Env) TracepointProto(name string) ([]btf.FuncParam, error) {
 	var td *btf.Typedef
 	if err := spec.TypeByName(btfTracePrefix+name, &td); err != nil {
 		if _, serr := os.Stat(e.sysPath("kernel", "tracing", "events")); serr == nil {
-			return nil, errorf("raw tracepoint %q not found in kernel BTF", name)
+			return nil, missingf("raw tracepoint %q not found in kernel BTF", name)
 		}
-		return nil, errorf("raw tracepoint %q not found", name)
+		return nil, missingf("raw tracepoint %q not found", name)
 	}
 	ptr, ok := btf.UnderlyingType(td.Type).(*btf.Pointer)
 	if !ok {

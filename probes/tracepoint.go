@@ -102,7 +102,7 @@ func expandTracepoint(env *Env, parts []string) ([]Point, error) {
 			if _, err2 := os.Stat(env.eventsDir()); err2 != nil {
 				return nil, errorf("tracefs is not mounted at %s: mount -t tracefs nodev /sys/kernel/tracing", env.tracefs())
 			}
-			return nil, errorf("tracepoint not found: %s:%s", parts[0], parts[1])
+			return nil, missingf("tracepoint not found: %s:%s", parts[0], parts[1])
 		}
 		return []Point{{Provider: "tracepoint", Target: []string{parts[0], parts[1]}}}, nil
 	}
@@ -111,7 +111,7 @@ func expandTracepoint(env *Env, parts []string) ([]Point, error) {
 		return nil, err
 	}
 	if len(pts) == 0 {
-		return nil, errorf("no tracepoint matches %s:%s", parts[0], parts[1])
+		return nil, missingf("no tracepoint matches %s:%s", parts[0], parts[1])
 	}
 	return pts, nil
 }

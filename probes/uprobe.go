@@ -89,9 +89,9 @@ func expandUprobe(provider string, parts []string) ([]Point, error) {
 	}
 	if len(out) == 0 {
 		if HasWildcard(parts[1]) {
-			return nil, errorf("no function in %s matches %q", bin, parts[1])
+			return nil, missingf("no function in %s matches %q", bin, parts[1])
 		}
-		return nil, errorf("function %q not found in %s", parts[1], bin)
+		return nil, missingf("function %q not found in %s", parts[1], bin)
 	}
 	return out, nil
 }

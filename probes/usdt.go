@@ -118,9 +118,9 @@ func expandUSDT(env *Env, parts []string) ([]Point, error) {
 			}
 		}
 		if total == 0 {
-			return nil, errorf("no usdt probes in %s", where)
+			return nil, missingf("no usdt probes in %s", where)
 		}
-		return nil, errorf("usdt probe %q not found in %s", spec, where)
+		return nil, missingf("usdt probe %q not found in %s", spec, where)
 	}
 	return out, nil
 }
@@ -216,7 +216,7 @@ func usdtLocations(p Point) ([]USDTNote, error) {
 		}
 	}
 	if len(out) == 0 || p.Loc > len(out) {
-		return nil, errorf("usdt probe %s:%s not found in %s", p.Target[1], p.Target[2], p.Target[0])
+		return nil, missingf("usdt probe %s:%s not found in %s", p.Target[1], p.Target[2], p.Target[0])
 	}
 	if p.Loc > 0 {
 		out = out[p.Loc-1 : p.Loc]
