@@ -188,7 +188,7 @@ func builtinRows() []builtin {
 		{name: "uaddr", form: formCall, todo: true},
 		{name: "kptr", form: formCall, todo: true},
 		{name: "uptr", form: formCall, todo: true},
-		{name: "reg", form: formCall, todo: true},
+		{name: "reg", form: formCall, check: checkReg, emit: emitReg},
 		{name: "unwatch", form: formCall, todo: true},
 	}
 }

@@ -4,7 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cilium/ebpf/asm"
+
 	"github.com/bpfsh/bpfsh/lang"
+	"github.com/bpfsh/bpfsh/probes"
 )
 
 // TestRealWorldBuiltins: the builtins bpftrace's tools use that bpfsh
@@ -67,4 +70,44 @@ func TestMissingProbes(t *testing.T) {
 			t.Errorf("%s: %d errors and %d warnings, want %d and %d:\n%s", c.config, errs, warns, c.errors, c.warns, diags.Format())
 		}
 	}
+}
+
+// TestReg: reg("name") loads the register from the probe's pt_regs, in
+// the probes whose context is one.
+func TestReg(t *testing.T) {
+	src := `uprobe:libc:getppid { @ = reg("ip"); }`
+	obj, diags := compile(t, src)
+	if diags.HasErrors() {
+		t.Fatalf("%s:\n%s", src, diags.Format())
+	}
+	if !loadsCtx(obj.Programs[0].Spec.Instructions, 128) {
+		t.Errorf("%s: no load of pt_regs->ip (ctx+128)", src)
+	}
+	for src, want := range map[string]string{
+		`BEGIN { @ = reg("ip"); }`:                       "reg() reads the registers of kprobe, uprobe and usdt probes, not of BEGIN probes",
+		`i:s:1 { @ = reg(1); }`:                          "reg() needs the register's name as a string literal",
+		`t:syscalls:sys_enter_openat { @ = reg("ip"); }`: "not of tracepoint probes",
+	} {
+		if _, diags := compile(t, src); !strings.Contains(diags.Format(), want) {
+			t.Errorf("%s: want %q, got\n%s", src, want, diags.Format())
+		}
+	}
+	for name, off := range map[string]int{"ip": 128, "sp": 152, "di": 112, "r15": 0, "orig_ax": 120} {
+		if got, ok := probes.RegOffset(name); !ok || got != off {
+			t.Errorf("RegOffset(%s) = %d, %v; want %d", name, got, ok, off)
+		}
+	}
+	if _, ok := probes.RegOffset("eip"); ok {
+		t.Errorf("RegOffset(eip): a register bpftrace's reg() does not take")
+	}
+}
+
+// loadsCtx reports whether insns load a u64 at ctx+off (ctx kept in R9).
+func loadsCtx(insns asm.Instructions, off int16) bool {
+	for _, ins := range insns {
+		if ins.OpCode.Class().IsLoad() && ins.Src == ctxReg && ins.Offset == off && ins.OpCode.Size() == asm.DWord {
+			return true
+		}
+	}
+	return false
 }

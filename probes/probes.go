@@ -68,6 +68,9 @@ type Context struct {
 	// Syscalls is set when one program serves several syscalls'
 	// tracepoints (syscalls.go).
 	Syscalls *SyscallDispatch
+	// PtRegs says ctx is the probed task's struct pt_regs (kprobes,
+	// uprobes, usdt): reg() reads it.
+	PtRegs bool
 	// Builtins are context values a script names directly (sockops: op, lport, ...).
 	Builtins []Field
 	// Strings are names that stand for constant strings (func).

@@ -55,7 +55,7 @@ var ptRegsArgs = []int{112, 104, 96, 88, 72, 64} // di, si, dx, cx, r8, r9
 const ptRegsAX = 80
 
 func uprobeContext(p Point, ret bool) *Context {
-	c := &Context{UserPtrs: true, Strings: map[string]string{"func": uprobeFunc(p)}}
+	c := &Context{UserPtrs: true, PtRegs: true, Strings: map[string]string{"func": uprobeFunc(p)}}
 	if ret {
 		c.Builtins = append(c.Builtins, Field{Name: "retval", Offset: ptRegsAX, Size: 8})
 		return c

@@ -233,7 +233,7 @@ func usdtContext(p Point) (*Context, error) {
 	if err != nil {
 		return nil, errorf("usdt probe %s:%s in %s: %v", p.Target[1], p.Target[2], p.Target[0], err)
 	}
-	c := &Context{UserPtrs: true}
+	c := &Context{UserPtrs: true, PtRegs: true}
 	for i, a := range args {
 		c.Builtins = append(c.Builtins, Field{Name: "arg" + strconv.Itoa(i), Size: a.Size, Signed: a.Signed, Conv: ConvUSDT, USDT: &a})
 	}

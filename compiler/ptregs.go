@@ -1,0 +1,43 @@
+package compiler
+
+import (
+	"strings"
+
+	"github.com/cilium/ebpf/asm"
+
+	"github.com/bpfsh/bpfsh/lang"
+	"github.com/bpfsh/bpfsh/probes"
+)
+
+// reg("ip"): a register of the probed task, as bpftrace's, read from the
+// struct pt_regs the probe's context is (kprobes, uprobes, usdt).
+
+func checkReg(k *checker, e *lang.Call) *Type {
+	if !k.nargs(e, 1, 1) {
+		return tUint64
+	}
+	lit, ok := e.Args[0].(*lang.StrLit)
+	if !ok {
+		k.expr(e.Args[0])
+		k.errorf(e.Args[0].Sp(), "reg() needs the register's name as a string literal")
+		return tUint64
+	}
+	k.needCtx(e.Span, "reg()")
+	if k.sc.ctx == nil || !k.sc.ctx.PtRegs {
+		if !k.sc.unresolved {
+			k.errorf(e.Span, "reg() reads the registers of kprobe, uprobe and usdt probes, not of %s probes", k.sc.prov.Name)
+		}
+		return tUint64
+	}
+	if _, ok := probes.RegOffset(lit.Val); !ok {
+		k.errorf(lit.Span, "reg(): no register %q", lit.Val).Hint("registers: %s", strings.Join(probes.RegNames(), ", "))
+	}
+	return tUint64
+}
+
+func emitReg(g *gen, e *lang.Call) *val {
+	off, _ := probes.RegOffset(e.Args[0].(*lang.StrLit).Val)
+	r := g.newTemp(tUint64)
+	g.emit(asm.LoadMem(r.reg, ctxReg, int16(off), asm.DWord))
+	return r
+}
