@@ -6,6 +6,7 @@
 package compiler
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -433,9 +434,13 @@ func (c *compiler) expandSpec(spec *lang.ProbeSpec, overrides bool, lacks *kerne
 			c.missing++
 			return nil, nil
 		}
-		if probes.KernelLacks(err) {
+		var missing *probes.MissingError
+		switch {
+		case probes.KernelLacks(err):
 			lacks.report(err, spec.Span, diags)
-		} else {
+		case errors.As(err, &missing) && missing.Hint != "":
+			diags.Errorf(spec.Span, "%v", err).Hint("%s", missing.Hint)
+		default:
 			diags.Errorf(spec.Span, "%v", err)
 		}
 		return nil, nil

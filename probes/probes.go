@@ -290,7 +290,10 @@ func errorf(format string, args ...any) error { return fmt.Errorf(format, args..
 // MissingError says an attach point names nothing that exists here (no
 // such tracepoint, function or symbol): what bpftrace's missing_probes
 // setting may turn into a warning or ignore.
-type MissingError struct{ msg string }
+type MissingError struct {
+	msg  string
+	Hint string // where the thing is instead, when known
+}
 
 func (e *MissingError) Error() string { return e.msg }
 

@@ -2,11 +2,13 @@ package probes
 
 import (
 	"debug/elf"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -91,7 +93,7 @@ func expandUprobe(provider string, parts []string) ([]Point, error) {
 		if HasWildcard(parts[1]) {
 			return nil, missingf("no function in %s matches %q", bin, parts[1])
 		}
-		return nil, missingf("function %q not found in %s", parts[1], bin)
+		return nil, notInBinary(parts[1], bin)
 	}
 	return out, nil
 }
@@ -157,4 +159,30 @@ func isELF(file string) bool {
 	magic := make([]byte, 4)
 	_, err = io.ReadFull(f, magic)
 	return err == nil && string(magic) == elf.ELFMAG
+}
+
+// notInBinary says fn is not in bin and, when a library bin loads defines
+// it, names that one: glibc 2.34 moved pthread_create and the rest of
+// libpthread into libc, leaving libpthread.so.0 a stub that loads libc.
+func notInBinary(fn, bin string) error {
+	err := &MissingError{msg: fmt.Sprintf("function %q not found in %s", fn, bin)}
+	f, ferr := elf.Open(bin)
+	if ferr != nil {
+		return err
+	}
+	needed, _ := f.ImportedLibraries()
+	f.Close()
+	for _, lib := range needed {
+		p := filepath.Join(filepath.Dir(bin), lib)
+		if _, serr := os.Stat(p); serr != nil {
+			if p, serr = ResolveBinary(lib); serr != nil {
+				continue
+			}
+		}
+		if syms, serr := FuncSymbols(p); serr == nil && slices.Contains(syms, fn) {
+			err.Hint = fmt.Sprintf("%s, which %s loads, defines it: uprobe:%s:%s", p, filepath.Base(bin), p, fn)
+			break
+		}
+	}
+	return err
 }

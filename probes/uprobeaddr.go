@@ -24,7 +24,7 @@ func uprobeAt(provider, bin, spec string) (pts []Point, ok bool, err error) {
 			return nil, true, errorf("%s: %v", bin, err)
 		}
 		if !found {
-			return nil, true, missingf("function %q not found in %s", fn, bin)
+			return nil, true, notInBinary(fn, bin)
 		}
 		if off >= sym.Size {
 			return nil, true, errorf("Offset outside the function bounds ('%s' size is %d)", fn, sym.Size)
