@@ -12,13 +12,8 @@ import (
 // reads kallsyms then: compiled objects hold no addresses).
 
 func checkKaddr(k *checker, e *lang.Call) *Type {
-	if !k.nargs(e, 1, 1) {
-		return tUint64
-	}
-	lit, ok := e.Args[0].(*lang.StrLit)
+	lit, ok := k.nameArg(e, 1, 1, "the symbol's name")
 	if !ok {
-		k.expr(e.Args[0])
-		k.errorf(e.Args[0].Sp(), "kaddr() needs the symbol's name as a string literal")
 		return tUint64
 	}
 	addrs, err := k.c.opts.Env.KernelSymbolAddrs([]string{lit.Val})

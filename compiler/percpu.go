@@ -38,13 +38,8 @@ func (c *compiler) percpuVar(name string) (*btf.Var, btf.TypeID, bool) {
 func checkPercpuKaddr(k *checker, e *lang.Call) *Type {
 	// After an error, a pointer to an integer: no second error where it is read.
 	bad := &Type{Kind: KPtr, Size: 8, Elem: tUint64}
-	if !k.nargs(e, 1, 2) {
-		return bad
-	}
-	lit, ok := e.Args[0].(*lang.StrLit)
+	lit, ok := k.nameArg(e, 1, 2, "the variable's name")
 	if !ok {
-		k.expr(e.Args[0])
-		k.errorf(e.Args[0].Sp(), "percpu_kaddr() needs the variable's name as a string literal")
 		return bad
 	}
 	if len(e.Args) == 2 {

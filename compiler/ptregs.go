@@ -13,13 +13,8 @@ import (
 // struct pt_regs the probe's context is (kprobes, uprobes, usdt).
 
 func checkReg(k *checker, e *lang.Call) *Type {
-	if !k.nargs(e, 1, 1) {
-		return tUint64
-	}
-	lit, ok := e.Args[0].(*lang.StrLit)
+	lit, ok := k.nameArg(e, 1, 1, "the register's name")
 	if !ok {
-		k.expr(e.Args[0])
-		k.errorf(e.Args[0].Sp(), "reg() needs the register's name as a string literal")
 		return tUint64
 	}
 	k.needCtx(e.Span, "reg()")

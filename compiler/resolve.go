@@ -246,6 +246,21 @@ func (k *checker) nargs(e *lang.Call, lo, hi int) bool {
 	return true
 }
 
+// nameArg checks a call whose first argument must be a string literal
+// (kaddr("sym"), reg("ip"), pton("::1")) and lo to hi arguments; what says
+// what the literal holds, for the error.
+func (k *checker) nameArg(e *lang.Call, lo, hi int, what string) (*lang.StrLit, bool) {
+	if !k.nargs(e, lo, hi) {
+		return nil, false
+	}
+	lit, ok := e.Args[0].(*lang.StrLit)
+	if !ok {
+		k.expr(e.Args[0])
+		k.errorf(e.Args[0].Sp(), "%s() needs %s as a string literal", e.Name, what)
+	}
+	return lit, ok
+}
+
 func plural(n int) string {
 	if n == 1 {
 		return ""

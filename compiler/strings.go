@@ -262,13 +262,8 @@ func emitStrncmp(g *gen, e *lang.Call) *val {
 // pton("1.2.3.4") is an address known when compiling: an inet value (the
 // family, then the address bytes), which ntop() prints.
 func checkPton(k *checker, e *lang.Call) *Type {
-	if !k.nargs(e, 1, 1) {
-		return tInet
-	}
-	lit, ok := e.Args[0].(*lang.StrLit)
+	lit, ok := k.nameArg(e, 1, 1, "the address")
 	if !ok {
-		k.expr(e.Args[0])
-		k.errorf(e.Args[0].Sp(), "pton() needs a string literal")
 		return tInet
 	}
 	if _, err := netip.ParseAddr(lit.Val); err != nil {
