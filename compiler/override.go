@@ -56,6 +56,9 @@ func checkOverride(k *checker, e *lang.Call) *Type {
 		k.errorf(arg.Sp(), "override() takes the value to return (an integer or an errno name like EPERM), not %s", t)
 		return tNone
 	}
+	if k.sc.unresolved {
+		return tNone // the attach points' error says it all; what override() would do is unknown
+	}
 	kind := probes.OverrideNone
 	if k.sc.ctx != nil {
 		kind = k.sc.ctx.Override

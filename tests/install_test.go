@@ -97,7 +97,7 @@ func TestInstall(t *testing.T) {
 	}
 	for _, line := range []string{
 		"Type=oneshot", "RemainAfterExit=yes",
-		"ExecStart=/usr/local/bin/bpfsh -q --pin %i /etc/bpfsh/%i.bt",
+		"ExecStart=/usr/local/bin/bpfsh -q --unsafe --pin %i /etc/bpfsh/%i.bt",
 		"ExecStop=/usr/local/bin/bpfsh unpin %i",
 		"Wants=network-pre.target", "Before=network-pre.target shutdown.target",
 		"DefaultDependencies=no", "WantedBy=multi-user.target",
