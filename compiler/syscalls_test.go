@@ -7,6 +7,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/bpfsh/bpfsh/internal/privtest"
 	"github.com/bpfsh/bpfsh/probes"
 )
 
@@ -15,7 +16,7 @@ import (
 // differs between them keeps one program per tracepoint.
 func TestSyscallDispatch(t *testing.T) {
 	if goruntime.GOARCH != "amd64" {
-		t.Skip("bpfsh knows syscall numbers on amd64 only")
+		privtest.Inapplicable(t, "bpfsh knows syscall numbers on amd64 only")
 	}
 	tests := []struct {
 		src      string

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bpfsh/bpfsh/internal/privtest"
 )
 
 // TestNotInBinary: a function a library does not define, but a library it
@@ -13,10 +15,10 @@ import (
 func TestNotInBinary(t *testing.T) {
 	bin, err := ResolveBinary("libpthread.so.0")
 	if err != nil {
-		t.Skip("no libpthread.so.0 here")
+		privtest.Inapplicable(t, "no libpthread.so.0 here")
 	}
 	if syms, err := FuncSymbols(bin); err != nil || slices.Contains(syms, "pthread_create") {
-		t.Skip("libpthread.so.0 defines pthread_create here (glibc before 2.34)")
+		privtest.Inapplicable(t, "libpthread.so.0 defines pthread_create here (glibc before 2.34)")
 	}
 	var m *MissingError
 	if err := notInBinary("pthread_create", bin); !errors.As(err, &m) || !strings.Contains(m.Hint, "libc.so.6, which libpthread.so.0 loads, defines it") {
