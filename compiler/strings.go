@@ -62,12 +62,7 @@ func emitStrcontains(g *gen, e *lang.Call) *val {
 		g.emit(asm.Ja.Label(found))
 		g.mark(next)
 	}
-	g.emit(asm.Ja.Label(done))
-	g.mark(found)
-	g.emit(asm.Mov.Imm(r.reg, 1))
-	g.mark(done)
-	g.emit(asm.Mov.Reg(r.reg, r.reg))
-	return r
+	return g.oneIfJumped(r, found, done)
 }
 
 // strcontainsBuf searches hay for a needle held in a buffer: for each
@@ -94,8 +89,15 @@ func (g *gen) strcontainsBuf(hay, needle *val) *val {
 		g.emit(asm.Ja.Label(found))
 		g.mark(next)
 	}
+	return g.oneIfJumped(r, found, done)
+}
+
+// oneIfJumped ends a comparison whose result r holds its fall-through value:
+// falling through keeps it, a jump to hit sets r to 1, and both meet at
+// done (the final move gives done an instruction to label).
+func (g *gen) oneIfJumped(r *val, hit, done string) *val {
 	g.emit(asm.Ja.Label(done))
-	g.mark(found)
+	g.mark(hit)
 	g.emit(asm.Mov.Imm(r.reg, 1))
 	g.mark(done)
 	g.emit(asm.Mov.Reg(r.reg, r.reg))
@@ -251,12 +253,7 @@ func emitStrncmp(g *gen, e *lang.Call) *val {
 			asm.JNE.Reg(asm.R0, asm.R1, differ),
 			asm.JEq.Imm(asm.R0, 0, done))
 	}
-	g.emit(asm.Ja.Label(done))
-	g.mark(differ)
-	g.emit(asm.Mov.Imm(r.reg, 1))
-	g.mark(done)
-	g.emit(asm.Mov.Reg(r.reg, r.reg))
-	return r
+	return g.oneIfJumped(r, differ, done)
 }
 
 // pton("1.2.3.4") is an address known when compiling: an inet value (the
