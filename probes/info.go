@@ -128,15 +128,15 @@ func (e *Env) probeMissing(p *Provider) string {
 	switch p.Name {
 	case "kprobe", "kretprobe":
 		if !e.HaveKprobes() {
-			return "this kernel was built without CONFIG_KPROBES"
+			return whyNoKprobes
 		}
 	case "fentry", "fexit", "fmod_ret":
 		if !e.HaveTrampolines() {
-			return "this kernel cannot attach BPF trampolines (ftrace is unavailable)"
+			return whyNoTrampolines
 		}
 	case "lsm":
 		if !e.HaveTrampolines() {
-			return "this kernel cannot attach BPF trampolines (ftrace is unavailable)"
+			return whyNoTrampolines
 		}
 		if active, ok := activeLSMs(e); ok && !hasLSM(active, "bpf") {
 			return "the BPF LSM is not active (add bpf to the lsm= boot parameter)"

@@ -72,7 +72,13 @@ func init() {
 }
 
 // ErrNoKprobes says the kernel cannot attach kprobes.
-var ErrNoKprobes = errors.New("kprobes are not available: this kernel was built without CONFIG_KPROBES")
+var ErrNoKprobes = errors.New("kprobes are not available: " + whyNoKprobes)
+
+// Why kprobes and trampolines do not work, as the errors and --info say it.
+const (
+	whyNoKprobes     = "this kernel was built without CONFIG_KPROBES"
+	whyNoTrampolines = "this kernel cannot attach BPF trampolines (ftrace is unavailable)"
+)
 
 // HaveKprobes reports whether the kernel has kprobes (tracefs's
 // kprobe_events or the kprobe PMU).
@@ -218,7 +224,7 @@ func init() {
 }
 
 // ErrNoTrampolines says the kernel cannot attach fentry/fexit programs.
-var ErrNoTrampolines = errors.New("fentry/fexit are not available: this kernel cannot attach BPF trampolines (ftrace is unavailable)")
+var ErrNoTrampolines = errors.New("fentry/fexit are not available: " + whyNoTrampolines)
 
 // HaveTrampolines reports whether BPF trampolines can work: they are built
 // on ftrace, whose function list is readable when it is enabled.

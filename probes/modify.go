@@ -99,7 +99,7 @@ func moduleOf(p Point) string {
 
 // noTrampolines says a trampoline-based probe type cannot work here.
 func noTrampolines(provider string) error {
-	return &NotSupportedError{What: provider + " probes are not available: this kernel cannot attach BPF trampolines (ftrace is unavailable)"}
+	return &NotSupportedError{What: provider + " probes are not available: " + whyNoTrampolines}
 }
 
 func expandFmodRet(env *Env, parts []string) ([]Point, error) {
