@@ -67,4 +67,8 @@ func TestSyscallName(t *testing.T) {
 	if len(syscallNames) > 0 && syscallNames[0] != "read" && syscallNames[63] != "read" {
 		t.Errorf("no system call named read at 0 (amd64) or 63 (arm64): %q, %q", syscallNames[0], syscallNames[63])
 	}
+	// Numbered alike on every architecture since Linux 5.1.
+	if len(syscallNames) > 0 && syscallName(435) != "clone3" {
+		t.Errorf("syscallName(435) = %q, want clone3", syscallName(435))
+	}
 }

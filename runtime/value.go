@@ -110,6 +110,9 @@ func syscallName(nr int64) string {
 	if name, ok := syscallNames[nr]; ok {
 		return name
 	}
+	if name, ok := genericSyscallNames[nr]; ok {
+		return name
+	}
 	return strconv.FormatInt(nr, 10)
 }
 
