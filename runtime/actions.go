@@ -48,7 +48,26 @@ func errnoText(err error) string {
 	return err.Error()
 }
 
-// strftime formats t with C strftime conversions (the common ones).
+// strftimeLayouts are the strftime conversions that are Go time layouts.
+var strftimeLayouts = map[byte]string{
+	'y': "06", 'm': "01", 'd': "02", 'e': "_2", 'H': "15", 'I': "03", 'M': "04", 'S': "05",
+	'p': "PM", 'j': "002", 'a': "Mon", 'A': "Monday", 'b': "Jan", 'h': "Jan", 'B': "January",
+	'Z': "MST", 'z': "-0700", 'T': "15:04:05", 'D': "01/02/06", 'F': "2006-01-02", 'R': "15:04",
+	'c': "Mon Jan  2 15:04:05 2006",
+}
+
+// strftimeOthers are the conversions that are not layouts.
+var strftimeOthers = map[byte]func(t time.Time) string{
+	'Y': func(t time.Time) string { return strconv.Itoa(t.Year()) },
+	's': func(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) },
+	'f': func(t time.Time) string { return fmt.Sprintf("%06d", t.Nanosecond()/1000) }, // bpftrace's microseconds
+	'n': func(time.Time) string { return "\n" },
+	't': func(time.Time) string { return "\t" },
+	'%': func(time.Time) string { return "%" },
+}
+
+// strftime formats t with C strftime conversions (the common ones); an
+// unknown one stays as written.
 func strftime(format string, t time.Time) string {
 	var b strings.Builder
 	for i := 0; i < len(format); i++ {
@@ -58,70 +77,11 @@ func strftime(format string, t time.Time) string {
 			continue
 		}
 		i++
-		switch format[i] {
-		case 'Y':
-			b.WriteString(strconv.Itoa(t.Year()))
-		case 'y':
-			fmt.Fprintf(&b, "%02d", t.Year()%100)
-		case 'm':
-			fmt.Fprintf(&b, "%02d", int(t.Month()))
-		case 'd':
-			fmt.Fprintf(&b, "%02d", t.Day())
-		case 'e':
-			fmt.Fprintf(&b, "%2d", t.Day())
-		case 'H':
-			fmt.Fprintf(&b, "%02d", t.Hour())
-		case 'I':
-			h := t.Hour() % 12
-			if h == 0 {
-				h = 12
-			}
-			fmt.Fprintf(&b, "%02d", h)
-		case 'M':
-			fmt.Fprintf(&b, "%02d", t.Minute())
-		case 'S':
-			fmt.Fprintf(&b, "%02d", t.Second())
-		case 'p':
-			if t.Hour() < 12 {
-				b.WriteString("AM")
-			} else {
-				b.WriteString("PM")
-			}
-		case 'j':
-			fmt.Fprintf(&b, "%03d", t.YearDay())
-		case 'a':
-			b.WriteString(t.Format("Mon"))
-		case 'A':
-			b.WriteString(t.Format("Monday"))
-		case 'b', 'h':
-			b.WriteString(t.Format("Jan"))
-		case 'B':
-			b.WriteString(t.Format("January"))
-		case 'Z':
-			b.WriteString(t.Format("MST"))
-		case 'z':
-			b.WriteString(t.Format("-0700"))
-		case 's':
-			b.WriteString(strconv.FormatInt(t.Unix(), 10))
-		case 'T':
-			b.WriteString(t.Format("15:04:05"))
-		case 'D':
-			b.WriteString(t.Format("01/02/06"))
-		case 'F':
-			b.WriteString(t.Format("2006-01-02"))
-		case 'R':
-			b.WriteString(t.Format("15:04"))
-		case 'c':
-			b.WriteString(t.Format("Mon Jan  2 15:04:05 2006"))
-		case 'n':
-			b.WriteByte('\n')
-		case 't':
-			b.WriteByte('\t')
-		case '%':
-			b.WriteByte('%')
-		case 'f': // bpftrace's microseconds extension
-			fmt.Fprintf(&b, "%06d", t.Nanosecond()/1000)
-		default:
+		if layout, ok := strftimeLayouts[format[i]]; ok {
+			b.WriteString(t.Format(layout))
+		} else if f, ok := strftimeOthers[format[i]]; ok {
+			b.WriteString(f(t))
+		} else {
 			b.WriteByte('%')
 			b.WriteByte(format[i])
 		}
