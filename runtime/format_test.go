@@ -78,12 +78,12 @@ func TestStrftime(t *testing.T) {
 	at := time.Date(2026, time.March, 7, 0, 4, 5, 123456789, time.UTC)
 	for format, want := range map[string]string{
 		"%Y-%m-%d %H:%M:%S.%f": "2026-03-07 00:04:05.123456",
-		"%y %e %I%p %j":         "26  7 12AM 066",
-		"%a %A %b %h %B %Z %z":  "Sat Saturday Mar Mar March UTC +0000",
-		"%T|%D|%F|%R":           "00:04:05|03/07/26|2026-03-07|00:04",
-		"%c":                    "Sat Mar  7 00:04:05 2026",
-		"%s%n%t%%":              "1772841845\n\t%",
-		"%Q %":                  "%Q %",
+		"%y %e %I%p %j":        "26  7 12AM 066",
+		"%a %A %b %h %B %Z %z": "Sat Saturday Mar Mar March UTC +0000",
+		"%T|%D|%F|%R":          "00:04:05|03/07/26|2026-03-07|00:04",
+		"%c":                   "Sat Mar  7 00:04:05 2026",
+		"%s%n%t%%":             "1772841845\n\t%",
+		"%Q %":                 "%Q %",
 	} {
 		if got := strftime(format, at); got != want {
 			t.Errorf("strftime(%q) = %q, want %q", format, got, want)
