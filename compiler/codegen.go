@@ -716,29 +716,14 @@ func (g *gen) expr(e lang.Expr) *val {
 	case *lang.Unary:
 		return g.unary(e)
 	case *lang.Ternary:
-		elseL, endL := g.label(), g.label()
 		if t.InMemory() {
 			buf := g.mem(t.MemSize(), t)
-			g.branchFalse(e.Cond, elseL)
-			g.copyValue(buf, g.expr(e.Then), g.sc.types[e.Then])
-			g.emit(asm.Ja.Label(endL))
-			g.mark(elseL)
-			g.copyValue(buf, g.expr(e.Else), g.sc.types[e.Else])
-			g.mark(endL)
+			g.ternary(e, func(x *val, xt *Type) { g.copyValue(buf, x, xt) })
 			g.emit(asm.Mov.Imm(asm.R0, 0))
 			return buf
 		}
 		dst := g.newTemp(t)
-		g.branchFalse(e.Cond, elseL)
-		a := g.expr(e.Then)
-		g.load(dst.reg, a)
-		g.release(a)
-		g.emit(asm.Ja.Label(endL))
-		g.mark(elseL)
-		b := g.expr(e.Else)
-		g.load(dst.reg, b)
-		g.release(b)
-		g.mark(endL)
+		g.ternary(e, func(x *val, _ *Type) { g.load(dst.reg, x); g.release(x) })
 		g.emit(asm.Mov.Reg(dst.reg, dst.reg)) // land the label
 		return dst
 	case *lang.Field:
@@ -858,6 +843,19 @@ func (g *gen) posParam(e *lang.PosParam, t *Type) *val {
 	}
 	n, _ := parseIntParam(v)
 	return imm(n, t)
+}
+
+// ternary evaluates e's condition and hands the value of the branch taken,
+// with its type, to put (the caller's copy into memory or a register); the
+// end label is landed by the caller's next instruction.
+func (g *gen) ternary(e *lang.Ternary, put func(x *val, t *Type)) {
+	elseL, endL := g.label(), g.label()
+	g.branchFalse(e.Cond, elseL)
+	put(g.expr(e.Then), g.sc.types[e.Then])
+	g.emit(asm.Ja.Label(endL))
+	g.mark(elseL)
+	put(g.expr(e.Else), g.sc.types[e.Else])
+	g.mark(endL)
 }
 
 var aluOps = map[string]asm.ALUOp{

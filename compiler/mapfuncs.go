@@ -178,9 +178,15 @@ func emitDelete(g *gen, e *lang.Call) *val {
 	g.load(asm.R2, key)
 	g.emit(asm.FnMapDeleteElem.Call())
 	// bpf_map_delete_elem returns 0 when it deleted something.
-	r := g.newTemp(tInt64)
+	return g.zeroIfR0(tInt64, asm.JNE)
+}
+
+// zeroIfR0 is a new temporary of type t: 0 if R0 compares to 0 by op,
+// else 1.
+func (g *gen) zeroIfR0(t *Type, op asm.JumpOp) *val {
+	r := g.newTemp(t)
 	no := g.label()
-	g.emit(asm.Mov.Imm(r.reg, 0), asm.JNE.Imm(asm.R0, 0, no), asm.Mov.Imm(r.reg, 1))
+	g.emit(asm.Mov.Imm(r.reg, 0), op.Imm(asm.R0, 0, no), asm.Mov.Imm(r.reg, 1))
 	g.mark(no)
 	g.emit(asm.Mov.Reg(r.reg, r.reg))
 	return r
@@ -203,12 +209,7 @@ func emitHasKey(g *gen, e *lang.Call) *val {
 	m := keyRef(e)
 	key := g.mapKey(m)
 	g.lookup(g.c.maps[m.Name].Spec.Name, key)
-	r := g.newTemp(tBool)
-	no := g.label()
-	g.emit(asm.Mov.Imm(r.reg, 0), asm.JEq.Imm(asm.R0, 0, no), asm.Mov.Imm(r.reg, 1))
-	g.mark(no)
-	g.emit(asm.Mov.Reg(r.reg, r.reg))
-	return r
+	return g.zeroIfR0(tBool, asm.JEq)
 }
 
 func checkLen(k *checker, e *lang.Call) *Type {
