@@ -28,7 +28,7 @@ import (
 // buffer, read with that object.
 type Live struct {
 	opts  Options
-	out   *lockedWriter
+	out   *SyncWriter
 	start uint64
 
 	probes []*Probe              // committed, in order
@@ -92,7 +92,7 @@ func NewLive(opts Options) *Live {
 	if opts.Err == nil {
 		opts.Err = os.Stderr
 	}
-	l := &Live{opts: opts, out: &lockedWriter{w: opts.Out}, start: monotonicNS(), exited: make(chan struct{})}
+	l := &Live{opts: opts, out: NewSyncWriter(opts.Out), start: monotonicNS(), exited: make(chan struct{})}
 	syms.env = opts.Env
 	l.reset()
 	return l
@@ -664,16 +664,4 @@ func mapType(m *compiler.Map) string {
 		return m.Value.String()
 	}
 	return fmt.Sprintf("[%s] %s", m.Key, m.Value)
-}
-
-// lockedWriter serializes writes from the Live's readers and its user.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

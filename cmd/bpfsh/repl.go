@@ -148,7 +148,7 @@ func runREPL(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	// Through readline while it runs, so output lands above the line being
 	// edited; straight to the terminal once it has closed.
-	out, msg := &switchWriter{w: rl.Stdout()}, &switchWriter{w: rl.Stderr()}
+	out, msg := bpfrt.NewSyncWriter(rl.Stdout()), bpfrt.NewSyncWriter(rl.Stderr())
 	r.out, r.msg = out, msg
 	if cfg.output != "" {
 		f, err := createOutput(cfg.output)
@@ -199,30 +199,12 @@ func runREPL(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	r.loop()
 	rl.Close()
-	out.set(stdout)
-	msg.set(stderr)
+	out.Set(stdout)
+	msg.Set(stderr)
 	if r.endAtPrompt.Load() {
 		fmt.Fprintln(msg) // leave the prompt's line
 	}
 	return r.sess.Close()
-}
-
-// switchWriter is a writer whose destination can change while others write.
-type switchWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *switchWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-func (s *switchWriter) set(w io.Writer) {
-	s.mu.Lock()
-	s.w = w
-	s.mu.Unlock()
 }
 
 // end leaves the loop from another goroutine: readline returns io.EOF.
