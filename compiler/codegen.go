@@ -484,20 +484,8 @@ type srcLine struct {
 }
 
 func (s *srcLine) String() string {
-	text, _ := lineText(s.src, s.off)
+	text, _ := lang.LineAt(s.src, s.off)
 	return fmt.Sprintf("%s:%d: %s", s.file, s.line, strings.TrimSpace(text))
-}
-
-func lineText(src []byte, off int) (string, int) {
-	start := off
-	for start > 0 && src[start-1] != '\n' {
-		start--
-	}
-	end := off
-	for end < len(src) && src[end] != '\n' {
-		end++
-	}
-	return string(src[start:end]), start
 }
 
 // resetTemps frees statement temporaries: at a statement boundary nothing is live.

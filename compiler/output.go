@@ -125,7 +125,7 @@ func (c *compiler) location(sp lang.Span) string {
 // bpftrace shows the source of a runtime message (a tab counts 4).
 func (c *compiler) context(sp lang.Span) string {
 	_, src := sp.Origin(c.file(), c.prog.Src)
-	line, ls := lineText(src, sp.Start.Offset)
+	line, ls := lang.LineAt(src, sp.Start.Offset)
 	start, end := sp.Start.Offset-ls, len(line)
 	if sp.End.Line == sp.Start.Line {
 		end = min(end, sp.End.Offset-ls)

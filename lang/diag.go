@@ -206,7 +206,7 @@ func (d *Diags) located(b *strings.Builder, sp Span, kind, msg string) {
 		return
 	}
 	fmt.Fprintf(b, "%s:%d:%d: %s: %s\n", file, st.Line, st.Col, kind, msg)
-	if line, start := lineAt(src, st.Offset); line != "" || start >= 0 {
+	if line, start := LineAt(src, st.Offset); line != "" || start >= 0 {
 		exp := expandTabs(line)
 		b.WriteString(exp)
 		b.WriteByte('\n')
@@ -226,8 +226,8 @@ func (d *Diags) located(b *strings.Builder, sp Span, kind, msg string) {
 	}
 }
 
-// lineAt returns the source line containing offset and the offset its line starts at.
-func lineAt(src []byte, off int) (string, int) {
+// LineAt returns the source line containing offset and the offset its line starts at.
+func LineAt(src []byte, off int) (string, int) {
 	if off < 0 || off > len(src) {
 		return "", -1
 	}
