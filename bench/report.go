@@ -101,6 +101,25 @@ func (b *bench) rows() []row {
 		b.medianRow("2", "time to first event (probes live)", "2.first", 0, "(info)"),
 		b.medianRow("2", "one-liner total wall (≥ 100 ms by design)", "2.wall", 0, "(info)"),
 	)
+	rows = append(rows, b.overheadRows()...)
+	rows = append(rows, b.dispatchRow())
+	rows = append(rows, b.insnRows()...)
+	rows = append(rows,
+		b.medianRow("8", "`t:syscalls:sys_enter_*` one-liner total wall (≥ 500 ms by design)", "8.sys.wall", 1.0/20, "≤ 1/20"),
+		b.medianRow("8", "`t:syscalls:sys_enter_*` time to the attach line", "8.sys.attach", 0, "(info)"),
+		b.medianRow("8", "`t:syscalls:sys_enter_*` from exit() to the end", "8.sys.exit", 0, "(info)"),
+		b.medianRow("8", "`t:sched:*` one-liner total wall (≥ 500 ms by design)", "8.sched.wall", 1.0/4, "≤ 1/4"),
+		b.medianRow("8", "`t:sched:*` time to the attach line", "8.sched.attach", 0, "(info)"),
+		b.medianRow("8", "`t:sched:*` from exit() to the end", "8.sched.exit", 0, "(info)"),
+	)
+	rows = append(rows, b.printfRows()...)
+	rows = append(rows, b.compileRows()...)
+	return append(rows, b.binaryRows()...)
+}
+
+// overheadRows are section 3: the cost per event of each program, against bpftrace.
+func (b *bench) overheadRows() []row {
+	var rows []row
 	for _, p := range overheadProgs {
 		r := b.medianRow("3", "overhead/event `"+strings.TrimPrefix(p.src, "t:syscalls:sys_enter_getppid ")+"`", "3."+p.label+".cpu", 0, "≤ bpftrace")
 		if a, ok1 := b.s.med("3."+p.label+".cpu", "bpfsh"); ok1 {
@@ -126,7 +145,12 @@ func (b *bench) rows() []row {
 		}
 		rows = append(rows, r)
 	}
-	rows = append(rows, b.dispatchRow())
+	return rows
+}
+
+// insnRows are section 4: the instructions each tool loads for a workload.
+func (b *bench) insnRows() []row {
+	var rows []row
 	for _, label := range b.insnOrder {
 		r := row{num: "4", what: "BPF instructions (xlated) `" + label + "`", goal: "≤ bpftrace", ratio: "—", met: noData, bpfsh: "—", bpftrace: "—"}
 		a, ok1 := b.insns[label]["bpfsh"]
@@ -143,14 +167,12 @@ func (b *bench) rows() []row {
 		}
 		rows = append(rows, r)
 	}
-	rows = append(rows,
-		b.medianRow("8", "`t:syscalls:sys_enter_*` one-liner total wall (≥ 500 ms by design)", "8.sys.wall", 1.0/20, "≤ 1/20"),
-		b.medianRow("8", "`t:syscalls:sys_enter_*` time to the attach line", "8.sys.attach", 0, "(info)"),
-		b.medianRow("8", "`t:syscalls:sys_enter_*` from exit() to the end", "8.sys.exit", 0, "(info)"),
-		b.medianRow("8", "`t:sched:*` one-liner total wall (≥ 500 ms by design)", "8.sched.wall", 1.0/4, "≤ 1/4"),
-		b.medianRow("8", "`t:sched:*` time to the attach line", "8.sched.attach", 0, "(info)"),
-		b.medianRow("8", "`t:sched:*` from exit() to the end", "8.sched.exit", 0, "(info)"),
-	)
+	return rows
+}
+
+// printfRows are section 5: printf throughput and loss reporting.
+func (b *bench) printfRows() []row {
+	var rows []row
 	for _, x := range []struct{ id, what string }{
 		{"5.maxrate", "printf: highest paced rate with no loss"},
 		{"5.delivered", "printf: lines/s delivered, unpaced"},
@@ -178,6 +200,12 @@ func (b *bench) rows() []row {
 		}
 		rows = append(rows, r)
 	}
+	return rows
+}
+
+// compileRows are section 6: compile time by script size, and its growth.
+func (b *bench) compileRows() []row {
+	var rows []row
 	for _, n := range compileSizes {
 		id := fmt.Sprintf("6.%d.wall", n)
 		goal, max := "(info)", 0.0
@@ -204,6 +232,12 @@ func (b *bench) rows() []row {
 		}
 		rows = append(rows, r)
 	}
+	return rows
+}
+
+// binaryRows are section 7: what is installed.
+func (b *bench) binaryRows() []row {
+	var rows []row
 	if len(b.bins) == 2 {
 		s, t := b.bins[0], b.bins[1]
 		rows = append(rows,
