@@ -48,9 +48,10 @@ func (c *compiler) cdecl(d *lang.CDecl, diags *lang.Diags) {
 		diags.Errorf(d.Span, "not supported yet: this C declaration (only struct, union and enum definitions)")
 		return
 	}
-	p := &cparser{c: c, src: d.Text, base: d.Span.Start.Offset, file: c.prog.Src, diags: diags, whole: d.Span}
-	if d.Span.End.Offset-d.Span.Start.Offset != len(d.Text) || d.Span.End.Offset > len(c.prog.Src) ||
-		string(c.prog.Src[d.Span.Start.Offset:d.Span.End.Offset]) != d.Text {
+	_, src := d.Span.Origin(c.file(), c.prog.Src)
+	p := &cparser{c: c, src: d.Text, base: d.Span.Start.Offset, file: src, diags: diags, whole: d.Span}
+	if d.Span.End.Offset-d.Span.Start.Offset != len(d.Text) || d.Span.End.Offset > len(src) ||
+		string(src[d.Span.Start.Offset:d.Span.End.Offset]) != d.Text {
 		p.file = nil // not verbatim: report at the whole definition
 	}
 	p.lex()
@@ -151,7 +152,7 @@ func (p *cparser) span(t ctok) lang.Span {
 		return p.whole
 	}
 	n := max(len(t.text), 1)
-	return lang.Span{Start: lang.PosAt(p.file, p.base+t.off), End: lang.PosAt(p.file, p.base+min(t.off+n, len(p.src)))}
+	return lang.Span{Start: lang.PosAt(p.file, p.base+t.off), End: lang.PosAt(p.file, p.base+min(t.off+n, len(p.src))), Exp: p.whole.Exp}
 }
 
 func (p *cparser) errorf(t ctok, format string, args ...any) *lang.Diag {

@@ -140,3 +140,53 @@ func (c *cloner) expr(e Expr) Expr {
 	}
 	panic("clone: unexpected expression")
 }
+
+// Copy returns a deep copy of p. With origin set, every span of the copy
+// says it comes from origin's file and text (an Expansion without a
+// macro), so a copy can join another program (Add) and its diagnostics
+// still show its own lines: the REPL compiles each chunk typed so far,
+// parsed once, as one program.
+func (p *Program) Copy(origin *Expansion) *Program {
+	c := &cloner{exp: origin}
+	q := &Program{Span: c.sp(p.Span), File: p.File, Src: p.Src, Shebang: p.Shebang}
+	for _, d := range p.Preamble {
+		q.Preamble = append(q.Preamble, &CDecl{Span: c.sp(d.Span), Text: d.Text})
+	}
+	for _, im := range p.Imports {
+		q.Imports = append(q.Imports, &Import{Span: c.sp(im.Span), Path: im.Path})
+	}
+	for _, a := range p.Config {
+		q.Config = append(q.Config, c.stmt(a).(*Assign))
+	}
+	for _, md := range p.MapDecls {
+		q.MapDecls = append(q.MapDecls, &MapDecl{Span: c.sp(md.Span), Name: md.Name, Kind: md.Kind, Args: c.exprs(md.Args)})
+	}
+	for _, m := range p.Macros {
+		q.Macros = append(q.Macros, &Macro{Span: c.sp(m.Span), Name: m.Name, Params: c.exprs(m.Params),
+			Body: c.block(m.Body), Head: c.sp(m.Head), Lib: m.Lib})
+	}
+	for _, pr := range p.Probes {
+		q.Probes = append(q.Probes, c.probe(pr))
+	}
+	return q
+}
+
+func (c *cloner) probe(p *Probe) *Probe {
+	q := &Probe{Span: c.sp(p.Span), Pred: c.expr(p.Pred), Body: c.block(p.Body)}
+	for _, s := range p.Specs {
+		q.Specs = append(q.Specs, &ProbeSpec{Span: c.sp(s.Span), Raw: s.Raw, Provider: s.Provider,
+			Parts: append([]string(nil), s.Parts...)})
+	}
+	return q
+}
+
+// Add appends the items of q (a Copy made for the purpose) to p's, after
+// p's own: p reads as p's text followed by q's.
+func (p *Program) Add(q *Program) {
+	p.Preamble = append(p.Preamble, q.Preamble...)
+	p.Imports = append(p.Imports, q.Imports...)
+	p.Config = append(p.Config, q.Config...)
+	p.MapDecls = append(p.MapDecls, q.MapDecls...)
+	p.Macros = append(p.Macros, q.Macros...)
+	p.Probes = append(p.Probes, q.Probes...)
+}

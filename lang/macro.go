@@ -543,6 +543,8 @@ func (x *expander) expand(m *Macro, args []Expr, sp Span) Expr {
 	exp := &Expansion{Macro: m.Name, Call: sp}
 	if m.Lib != nil {
 		exp.File, exp.Src = m.Lib.File, m.Lib.Src
+	} else if o := m.Span.Exp; o != nil && o.Macro == "" {
+		exp.File, exp.Src = o.File, o.Src // defined in another part (Program.Copy)
 	}
 	c := &cloner{exp: exp}
 	body := c.block(m.Body)

@@ -74,3 +74,36 @@ func TestWalkNil(t *testing.T) {
 	}
 	Walk(nil, func(Node) bool { t.Error("visited nil"); return true })
 }
+
+// A program's copy with an origin carries it on every node, so it can join
+// another program and still render against its own text.
+func TestCopyOrigin(t *testing.T) {
+	src := `#define N 2
+config = { max_strlen = 64 }
+let @m = hash(N);
+macro twice(x) { x * 2 }
+kprobe:f, t:a:b /pid == 1/ { $x = (uint8)twice(@m[comm, 1].a); if ($x) { print(($x, "s")); } else { $y = $x ? 1 : 2; } }`
+	prog, d := Parse("p.bt", []byte(src))
+	if d.HasErrors() {
+		t.Fatal(d.Format())
+	}
+	origin := &Expansion{File: "p.bt", Src: prog.Src}
+	cp := prog.Copy(origin)
+	n := 0
+	Walk(cp, func(nd Node) bool {
+		if _, ok := nd.(*Program); !ok && nd.Sp().Exp != origin {
+			t.Errorf("%T at %v has no origin", nd, nd.Sp().Start)
+		}
+		n++
+		return true
+	})
+	if n < 30 {
+		t.Errorf("walked %d nodes of the copy, want them all", n)
+	}
+	whole := &Program{}
+	whole.Add(cp)
+	whole.Add(prog.Copy(nil))
+	if len(whole.Probes) != 2 || whole.Probes[1].Specs[0].Sp().Exp != nil {
+		t.Errorf("Add: %d probes; a copy without origin keeps the spans as parsed", len(whole.Probes))
+	}
+}

@@ -32,13 +32,17 @@ type Session struct {
 }
 
 // chunk is one piece of the session's source: what the user typed or
-// loaded, possibly wrapped (an expression becomes BEGIN { print(...); }).
+// loaded, parsed once. A statement typed at the prompt is a BEGIN probe
+// made around the parsed statements (an expression: BEGIN { print(x); }).
 type chunk struct {
-	file  string // name in diagnostics
-	text  string // as compiled
-	show  string // as written; diagnostics point into it
-	shift int    // offset of show within text
-	start int    // offset of text in the accumulated source (set per compilation)
+	prog   *lang.Program   // as parsed: every compilation works on copies
+	origin *lang.Expansion // its file and text, carried by the spans of those copies
+	save   string          // its text in a saved session (:save)
+	run    bool            // made to run once: its block is named after what was typed
+}
+
+func newChunk(prog *lang.Program, save string) *chunk {
+	return &chunk{prog: prog, origin: &lang.Expansion{File: prog.File, Src: prog.Src}, save: save}
 }
 
 // Block is one probe of the session: its source and, embedded, its
@@ -80,7 +84,11 @@ func (s *Session) Exited() <-chan struct{} { return s.live.Exited() }
 // starts its probes: BEGIN blocks run at once, END blocks wait for the end.
 // On any error nothing changes. Warnings about src are returned as text.
 func (s *Session) Add(file, src string) ([]*Block, string, error) {
-	return s.add(&chunk{file: file, text: src, show: src}, true)
+	prog, d := lang.Parse(file, []byte(src))
+	if d.HasErrors() {
+		return nil, "", &Diagnostics{Text: d.Format()}
+	}
+	return s.add(newChunk(prog, src), true)
 }
 
 // Eval runs src once, as BEGIN would: an expression prints its value (a
@@ -97,12 +105,9 @@ func (s *Session) Eval(file, src string) error {
 			if m, ok := es.X.(*lang.MapRef); ok && m.Keys == nil && s.live.HasMap("@"+m.Name) {
 				return s.PrintMap(s.out, "@"+m.Name)
 			}
-			// Up to the end of the expression: a ';' after it would end
-			// print( too early.
-			const pre = "BEGIN { print("
-			x := src[:es.X.Sp().End.Offset]
-			expr := &chunk{file: file, text: pre + x + "\n); }", show: src, shift: len(pre)}
-			_, _, err := s.add(expr, false)
+			print := &lang.Call{Span: es.X.Sp(), Name: "print", Args: []lang.Expr{es.X}}
+			expr := &lang.Block{Span: body.Span, Stmts: []lang.Stmt{&lang.ExprStmt{Span: es.Span, X: print}}}
+			_, _, err := s.add(s.begin(file, src, expr), false)
 			var diags *Diagnostics
 			if _, isCall := es.X.(*lang.Call); !isCall || !errors.As(err, &diags) {
 				return err
@@ -110,10 +115,18 @@ func (s *Session) Eval(file, src string) error {
 			// A call that is not an expression (printf, clear...): a statement.
 		}
 	}
-	const pre = "BEGIN { "
-	stmt := &chunk{file: file, text: pre + src + "\n}", show: src, shift: len(pre)}
-	_, _, err := s.add(stmt, writesMaps(body))
+	_, _, err := s.add(s.begin(file, src, body), writesMaps(body))
 	return err
+}
+
+// begin is a chunk that runs body, typed as src, once as a BEGIN probe.
+func (s *Session) begin(file, src string, body *lang.Block) *chunk {
+	begin := &lang.ProbeSpec{Span: body.Span, Raw: "BEGIN", Provider: "BEGIN"}
+	prog := &lang.Program{Span: body.Span, File: file, Src: []byte(src),
+		Probes: []*lang.Probe{{Span: body.Span, Specs: []*lang.ProbeSpec{begin}, Body: body}}}
+	c := newChunk(prog, "BEGIN { "+src+"\n}")
+	c.run = true
+	return c
 }
 
 // writesMaps reports whether n assigns, increments or deletes map elements.
@@ -144,33 +157,26 @@ func writesMaps(n lang.Node) bool {
 // keep is false the chunk is run (its BEGIN) and forgotten, with whatever
 // it created.
 func (s *Session) add(c *chunk, keep bool) (blocks []*Block, warnings string, err error) {
-	all := append(append([]*chunk(nil), s.chunks...), c)
-	var src strings.Builder
-	for i, ch := range all {
-		if i > 0 {
-			src.WriteByte('\n')
-		}
-		ch.start = src.Len()
-		src.WriteString(ch.text)
+	// One program: copies of the chunks so far, which say where they come
+	// from, then the new chunk's, which is the program's own text.
+	prog := &lang.Program{Span: c.prog.Span, File: c.prog.File, Src: c.prog.Src}
+	for _, ch := range s.chunks {
+		prog.Add(ch.prog.Copy(ch.origin))
 	}
-	full := src.String()
-	prog, pd := lang.Parse("stdin", []byte(full))
-	if pd.HasErrors() {
-		return nil, "", s.diagnostics(pd.List, all)
-	}
+	prog.Add(c.prog.Copy(nil))
 	obj, cd := compiler.Compile(prog, s.copts)
 	if cd.HasErrors() {
-		return nil, "", s.diagnostics(append(pd.List, cd.List...), all)
+		return nil, "", s.diagnostics(cd.List, c)
 	}
 	// Only the new chunk's warnings: the others were shown when they came.
 	var warns []lang.Diag
-	for _, g := range append(pd.List, cd.List...) {
-		if g.Severity == lang.Warning && owner(g, all) == c {
+	for _, g := range cd.List {
+		if g.Severity == lang.Warning && s.owner(g, c) == c {
 			warns = append(warns, g)
 		}
 	}
 	if len(warns) > 0 {
-		warnings = s.diagnostics(warns, all).Text
+		warnings = s.diagnostics(warns, c).Text
 	}
 
 	// The new probes are the last ones; programs name their probe by index.
@@ -179,9 +185,10 @@ func (s *Session) add(c *chunk, keep bool) (blocks []*Block, warnings string, er
 		return nil, warnings, err
 	}
 	for i, p := range prog.Probes[s.nprobes:] {
-		b := &Block{Spec: probeSpec(p), Text: full[p.Span.Start.Offset:p.Span.End.Offset], Probe: batch.Probes[i], chunk: c}
-		if c.shift > 0 {
-			b.Spec = strings.Join(strings.Fields(c.show), " ") // a statement, run as BEGIN
+		b := &Block{Spec: probeSpec(p), Text: string(c.prog.Src[p.Span.Start.Offset:p.Span.End.Offset]), Probe: batch.Probes[i], chunk: c}
+		if c.run {
+			b.Spec = strings.Join(strings.Fields(string(c.prog.Src)), " ") // a statement, run as BEGIN
+			b.Text = c.save
 		}
 		blocks = append(blocks, b)
 	}
@@ -244,28 +251,18 @@ func (s *Session) PrintMap(w io.Writer, name string) error { return s.live.Print
 // ClearMap deletes every element of a map.
 func (s *Session) ClearMap(name string) error { return s.live.ClearMap(name) }
 
-// Source renders the session as a script: every chunk in order, detached
-// probes commented out.
+// Source renders the session as a script: every chunk in order, as typed
+// (macros and config included), detached probes commented out.
 func (s *Session) Source() string {
 	var b strings.Builder
 	for _, c := range s.chunks {
-		var bs []*Block
+		text := c.save
 		for _, bl := range s.blocks {
-			if bl.chunk == c {
-				bs = append(bs, bl)
+			if bl.chunk == c && bl.Detached && bl.Kind != bpfrt.KindBegin {
+				text = strings.Replace(text, bl.Text, "// detached:\n// "+strings.ReplaceAll(bl.Text, "\n", "\n// "), 1)
 			}
 		}
-		if len(bs) == 0 {
-			b.WriteString(strings.TrimRight(c.text, "\n") + "\n")
-			continue
-		}
-		for _, bl := range bs {
-			if bl.Detached && bl.Kind != bpfrt.KindBegin {
-				b.WriteString("// detached:\n// " + strings.ReplaceAll(bl.Text, "\n", "\n// ") + "\n")
-				continue
-			}
-			b.WriteString(bl.Text + "\n")
-		}
+		b.WriteString(strings.TrimRight(text, "\n") + "\n")
 	}
 	return b.String()
 }
