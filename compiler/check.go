@@ -107,6 +107,16 @@ func (k *checker) errorf(sp lang.Span, format string, args ...any) *lang.Diag {
 	return k.diags.Errorf(sp, format, args...)
 }
 
+// contextErrorf reports what the probe's context does not have, unless
+// its attach points did not resolve: then that context is unknown, and
+// their error says it all.
+func (k *checker) contextErrorf(sp lang.Span, format string, args ...any) *lang.Diag {
+	if k.sc.unresolved {
+		return &lang.Diag{}
+	}
+	return k.errorf(sp, format, args...)
+}
+
 func (k *checker) warnf(sp lang.Span, format string, args ...any) *lang.Diag {
 	if k.quiet {
 		return &lang.Diag{}
@@ -383,9 +393,7 @@ func (k *checker) assign(s *lang.Assign) {
 			}
 			return
 		}
-		if !k.sc.unresolved {
-			k.errorf(lhs.Span, "cannot assign to %s here", lhs.Name)
-		}
+		k.contextErrorf(lhs.Span, "cannot assign to %s here", lhs.Name)
 	default:
 		k.errorf(s.LHS.Sp(), "not supported yet: assignment to this expression")
 	}

@@ -19,9 +19,7 @@ func checkReg(k *checker, e *lang.Call) *Type {
 	}
 	k.needCtx(e.Span, "reg()")
 	if k.sc.ctx == nil || !k.sc.ctx.PtRegs {
-		if !k.sc.unresolved {
-			k.errorf(e.Span, "reg() reads the registers of kprobe, uprobe and usdt probes, not of %s probes", k.sc.prov.Name)
-		}
+		k.contextErrorf(e.Span, "reg() reads the registers of kprobe, uprobe and usdt probes, not of %s probes", k.sc.prov.Name)
 		return tUint64
 	}
 	if _, ok := probes.RegOffset(lit.Val); !ok {

@@ -84,9 +84,7 @@ func (k *checker) ident(e *lang.Ident) *Type {
 	if t, ok := k.misplacedIdent(e); ok {
 		return t
 	}
-	if !k.sc.unresolved {
-		k.errorf(e.Span, "unknown identifier %q", e.Name)
-	}
+	k.contextErrorf(e.Span, "unknown identifier %q", e.Name)
 	return tUnknown
 }
 
