@@ -859,12 +859,7 @@ func (g *gen) binary(e *lang.Binary) *val {
 		dst := g.newTemp(t)
 		g.emit(asm.Mov.Imm(dst.reg, 1))
 		g.branchFalse(e, falseL)
-		g.emit(asm.Ja.Label(endL))
-		g.mark(falseL)
-		g.emit(asm.Mov.Imm(dst.reg, 0))
-		g.mark(endL)
-		g.emit(asm.Mov.Reg(dst.reg, dst.reg))
-		return dst
+		return g.setIfJumped(dst, 0, falseL, endL)
 	}
 	if g.isPtrArith(e) {
 		return g.ptrArith(e, t)

@@ -93,12 +93,16 @@ func (g *gen) strcontainsBuf(hay, needle *val) *val {
 }
 
 // oneIfJumped ends a comparison whose result r holds its fall-through value:
-// falling through keeps it, a jump to hit sets r to 1, and both meet at
-// done (the final move gives done an instruction to label).
-func (g *gen) oneIfJumped(r *val, hit, done string) *val {
+// falling through keeps it, a jump to hit sets r to 1.
+func (g *gen) oneIfJumped(r *val, hit, done string) *val { return g.setIfJumped(r, 1, hit, done) }
+
+// setIfJumped ends a branch whose result r holds its fall-through value: a
+// jump to hit sets r to v instead, and both meet at done (the final move
+// gives done an instruction to label).
+func (g *gen) setIfJumped(r *val, v int32, hit, done string) *val {
 	g.emit(asm.Ja.Label(done))
 	g.mark(hit)
-	g.emit(asm.Mov.Imm(r.reg, 1))
+	g.emit(asm.Mov.Imm(r.reg, v))
 	g.mark(done)
 	g.emit(asm.Mov.Reg(r.reg, r.reg))
 	return r
