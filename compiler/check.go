@@ -133,6 +133,7 @@ func (k *checker) probe(p *lang.Probe, sc *scope) {
 	k.callbackAt, k.addrAt = nil, nil
 	k.seq, k.stmtStart = 0, 0
 	k.pushScope()
+	k.usbCheckProbe(p)
 	if sc.ctx != nil && sc.ctx.Reply != nil {
 		sc.timeoutInit = mentions(p, map[string]int64{"TIMEOUT_INIT": 1}) != 0
 	}
@@ -175,7 +176,7 @@ func (k *checker) stmt(s lang.Stmt) {
 	k.stmtStart = k.seq
 	switch s := s.(type) {
 	case *lang.ExprStmt:
-		if k.packetStmt(s) {
+		if k.packetStmt(s) || k.usbStmt(s) {
 			return
 		}
 		switch x := s.X.(type) {

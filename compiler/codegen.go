@@ -514,7 +514,7 @@ func (g *gen) stmt(s lang.Stmt) {
 	}
 	switch s := s.(type) {
 	case *lang.ExprStmt:
-		if g.packetStmt(s) {
+		if g.packetStmt(s) || g.usbStmt(s) {
 			return
 		}
 		switch x := s.X.(type) {

@@ -523,7 +523,8 @@ func (c *compiler) program(in instance, n int, g *gen) *Program {
 // object is the last stage: the programs with the maps they use. The
 // shared maps are those some instruction refers to.
 func (c *compiler) object(progs []*Program, scratchSize int) *Object {
-	obj := &Object{Programs: progs, Printfs: c.printfs, Patches: c.patches, KernelAddrs: c.kernelAddrs, NoPrintMaps: c.noPrintMaps}
+	obj := &Object{Programs: progs, Printfs: c.printfs, Patches: c.patches, KernelAddrs: c.kernelAddrs, NoPrintMaps: c.noPrintMaps,
+		File: c.file()}
 	for _, name := range sortedKeys(c.tables) {
 		obj.Tables = append(obj.Tables, c.tables[name])
 	}

@@ -89,6 +89,9 @@ type Object struct {
 	// NamedParams are the parameters the program reads with getopt(), in
 	// source order.
 	NamedParams []NamedParam
+	// File names the script ("stdin", "-e" or a path), for the rule
+	// lines USB verdicts report.
+	File string
 }
 
 // MapSpecs returns every map spec by name, for loading.

@@ -105,6 +105,8 @@ func (k *checker) contextIdent(e *lang.Ident) (*Type, bool) {
 			t = tKsym
 		case probes.ConvUSDT:
 			t = intType(f.USDT.Size, f.USDT.Signed)
+		case probes.ConvUserStr:
+			t = strType(f.Size)
 		}
 		return k.refer(e, ref{kind: refField, field: f}, t), true
 	}
@@ -129,6 +131,9 @@ func (k *checker) misplacedIdent(e *lang.Ident) (*Type, bool) {
 			k.errorf(e.Span, "%s is only available in sockops probes", e.Name)
 			return tInt64, true
 		}
+	}
+	if t, ok := k.usbIdent(e); ok {
+		return t, true
 	}
 	if e.Name == "args" {
 		k.errorf(e.Span, "args must be followed by a field: args.NAME")

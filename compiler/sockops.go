@@ -30,6 +30,9 @@ func (g *gen) ctxBuiltin(f probes.Field) *val {
 	if f.Conv == probes.ConvUSDT {
 		return g.usdtArg(f)
 	}
+	if f.Conv == probes.ConvUserStr {
+		return g.usbString(f)
+	}
 	if f.Conv == probes.ConvFuncIP {
 		buf := g.buffer(8, tKsym)
 		g.emit(asm.Mov.Reg(asm.R1, ctxReg), asm.FnGetFuncIp.Call(),

@@ -54,6 +54,7 @@ type Field struct {
 	Conv    string   // how to convert the raw value (sockops: ConvBswap32, ...)
 	BTF     btf.Type // the field's type when known from BTF (raw tracepoints, kprobes)
 	Offset6 int      // ConvInetAddr: offset of the IPv6 form
+	StrOff  int      // ConvUserStr: the string's offset in the block
 	USDT    *USDTArg // ConvUSDT: where the argument lives
 	// Regs: the value is at Offset in the struct pt_regs the context's
 	// first word points to (a syscall's arguments, syscalls.go).
@@ -128,6 +129,7 @@ const (
 	AtEnd                     // once, as the script ends (END)
 	OnSignal                  // each time bpfsh receives SIGUSR1 (self)
 	OnWalk                    // once, after BEGIN: the kernel walks its objects (iter)
+	OnDevice                  // once per USB device or interface, to decide on it (usb)
 )
 
 // Once reports whether the programs run exactly once, at the start or end
@@ -139,7 +141,9 @@ func (l Lifecycle) Once() bool { return l == AtBegin || l == AtEnd }
 // BPF_PROG_TEST_RUN) instead of attaching them: bpftrace calls these
 // probes "special", and a pinned policy, which has no bpfsh process, cannot
 // have them.
-func (l Lifecycle) Driven() bool { return l == AtBegin || l == AtEnd || l == OnSignal }
+func (l Lifecycle) Driven() bool {
+	return l == AtBegin || l == AtEnd || l == OnSignal || l == OnDevice
+}
 
 // Provider describes one probe type.
 type Provider struct {

@@ -44,6 +44,8 @@ type Options struct {
 	Env *probes.Env
 	// Metrics (--metrics) serves the maps to Prometheus while the run runs.
 	Metrics *MetricsConfig
+	// USB configures the usb probes' firewall (usb.go).
+	USB USBOptions
 }
 
 // Run executes obj until exit(), a signal, or (for BEGIN/END-only
@@ -113,6 +115,14 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if err := r.attach(g.attachable); err != nil {
 		return 1, err
 	}
+	var usb *usbGuard
+	if g.usb && !opts.DryRun {
+		// Before the attach line: whatever is plugged in after it is judged.
+		if usb, err = r.startUSB(); err != nil {
+			return 1, err
+		}
+		defer usb.close()
+	}
 	if os.Getenv("BPFSH_INJECT_PANIC") == "attached" {
 		// Fault injection for the teardown test: cleanup must survive a panic.
 		panic("injected panic after attaching")
@@ -142,6 +152,9 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if err := r.runIters(g.iters); err != nil {
 		return 1, err
 	}
+	if usb != nil {
+		usb.run(opts.USB.KeepPresent)
+	}
 	r.waitEnd(g, sigs, usr1, childDone, pidDone)
 	if err := r.finish(g.end); err != nil {
 		return 1, err
@@ -156,6 +169,7 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 type programGroups struct {
 	begin, end, self  []*ebpf.Program
 	attachable, iters []*compiler.Program
+	usb               bool // usb probes: usb.go runs them
 }
 
 func groupPrograms(obj *compiler.Object, progs map[*compiler.Program]*ebpf.Program) programGroups {
@@ -170,6 +184,8 @@ func groupPrograms(obj *compiler.Object, progs map[*compiler.Program]*ebpf.Progr
 			g.iters = append(g.iters, p)
 		case probes.OnSignal:
 			g.self = append(g.self, progs[p])
+		case probes.OnDevice:
+			g.usb = true
 		default:
 			g.attachable = append(g.attachable, p)
 		}
@@ -192,7 +208,7 @@ func (r *run) announce() {
 // -c command or of the -p process; or at once when only BEGIN and END run.
 // SIGUSR1 meanwhile runs the self:signal:SIGUSR1 probes.
 func (r *run) waitEnd(g programGroups, sigs, usr1 chan os.Signal, childDone, pidDone <-chan struct{}) {
-	if len(g.attachable) == 0 && len(g.self) == 0 && childDone == nil && pidDone == nil {
+	if len(g.attachable) == 0 && len(g.self) == 0 && !g.usb && childDone == nil && pidDone == nil {
 		r.drain() // nothing more will happen
 		return
 	}

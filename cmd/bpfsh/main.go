@@ -53,6 +53,7 @@ type config struct {
 	listV       bool
 	// probeFilter (--probe-filter RE) keeps the attach points it matches.
 	probeFilter *regexp.Regexp
+	usb         bpfrt.USBOptions // --usb-present, --usb-exit
 }
 
 func main() {
@@ -244,7 +245,7 @@ func runScript(cfg *config, s *script, stdout, stderr io.Writer) int {
 	}
 	rc, err := bpfrt.Run(s.obj, bpfrt.Options{Env: s.env, Out: out, Err: stderr, DryRun: cfg.dryRun, Verbose: cfg.verbose,
 		Quiet: cfg.quiet, JSON: cfg.format == "json", Command: cfg.command, WatchPID: cfg.pid, NoWarnings: cfg.noWarn,
-		Metrics: metrics})
+		Metrics: metrics, USB: cfg.usb})
 	if err != nil {
 		return fail(stderr, explain(err))
 	}
@@ -307,7 +308,14 @@ func parseArgs(args []string) (*config, error) {
 		if a == "-" || !strings.HasPrefix(a, "-") {
 			break
 		}
+		inline, hasInline := "", false
+		if strings.HasPrefix(a, "--usb-") {
+			a, inline, hasInline = strings.Cut(a, "=") // --usb-present=keep
+		}
 		val := func() (string, error) {
+			if hasInline {
+				return inline, nil
+			}
 			if i+1 >= len(args) {
 				return "", fmt.Errorf("option %s needs a value", a)
 			}
@@ -384,6 +392,8 @@ func parseArgs(args []string) (*config, error) {
 			cfg.trustScript = true
 		case "--metrics":
 			cfg.metrics, err = val()
+		case "--usb-present", "--usb-exit":
+			err = cfg.usbOption(a, val)
 		case "-h", "--help":
 			return &config{prog: "help"}, nil
 		case "-V", "--version":
@@ -404,6 +414,24 @@ func parseArgs(args []string) (*config, error) {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// usbOption reads --usb-present judge|keep and --usb-exit restore|keep.
+func (cfg *config) usbOption(opt string, val func() (string, error)) error {
+	v, err := val()
+	if err != nil {
+		return err
+	}
+	keep, other := v == "keep", map[string]string{"--usb-present": "judge", "--usb-exit": "restore"}[opt]
+	if !keep && v != other {
+		return fmt.Errorf("%s takes %s or keep, not %q", opt, other, v)
+	}
+	if opt == "--usb-present" {
+		cfg.usb.KeepPresent = keep
+	} else {
+		cfg.usb.KeepDefaults = keep
+	}
+	return nil
 }
 
 // operands reads what follows the options: with -l the patterns (and -p
