@@ -310,8 +310,8 @@ func (u *usbGuard) device(path string) {
 // authorized first, then drivers probed, as authorization.rst asks (a
 // driver may claim several interfaces).
 func (u *usbGuard) interfaces(dev string) {
-	if !u.ifc || strings.HasPrefix(filepath.Base(dev), "usb") {
-		return
+	if !u.ifc || strings.HasPrefix(filepath.Base(dev), "usb") || sysStr(dev, "authorized") != "1" {
+		return // an unauthorized device's interfaces are on their way out
 	}
 	ifs, _ := filepath.Glob(filepath.Join(dev, filepath.Base(dev)+":*"))
 	var allowed []string

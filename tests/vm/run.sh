@@ -341,6 +341,7 @@ modlist() { # list-file module...
 # class drivers, and the host controller last so that the boot-present keyboard gets bound.
 modlist usbcore.list usbcore
 modlist usb.list hid hid-generic usbhid scsi_mod sd_mod usb-storage uas xhci-hcd xhci-pci
+modlist usbmore.list evdev usbnet cdc_ether snd-usb-audio
 cp "$HERE/init" "$ROOT/init"
 chmod 755 "$ROOT/init"
 cp "$CASEDIR"/*.sh "$ROOT/cases/"

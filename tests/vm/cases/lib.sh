@@ -327,3 +327,54 @@ kernel_has() {
 	*) return 1 ;;
 	esac
 }
+
+# ---------------------------------------------------------------- USB authorization
+
+# usb_defaults: every root hub's "authorized_default interface_authorized_default", one word each.
+usb_defaults() {
+	for h in /sys/bus/usb/devices/usb*; do
+		[ -f "$h/authorized_default" ] && printf '%s=%s/%s ' "${h##*/}" "$(cat "$h/authorized_default")" "$(cat "$h/interface_authorized_default")"
+	done
+	echo
+}
+# usb_auth_reset: authorize every root hub's new devices and interfaces, and every device and
+# interface left unauthorized (after a case).
+usb_auth_reset() {
+	for h in /sys/bus/usb/devices/usb*; do
+		[ -f "$h/authorized_default" ] || continue
+		[ "$(cat "$h/authorized_default")" = 0 ] && echo 1 >"$h/authorized_default"
+		[ "$(cat "$h/interface_authorized_default")" = 0 ] && echo 1 >"$h/interface_authorized_default"
+	done
+	for a in /sys/bus/usb/devices/*/authorized; do
+		[ "$(cat "$a" 2>/dev/null)" = 0 ] || continue
+		echo 1 >"$a"
+		case ${a%/authorized} in *:*) echo "${a%/authorized}" | sed 's#.*/##' >/sys/bus/usb/drivers_probe ;; esac
+	done 2>/dev/null
+	return 0
+}
+# usb_more_drivers: evdev (/dev/input/event*), cdc_ether and snd-usb-audio, for the authorization cases.
+usb_more_drivers() {
+	while read -r ko params; do
+		[ -n "$ko" ] && _usb_insmod "$ko" $params
+	done </modules/usbmore.list
+}
+# usb_plug QEMU-DEVICE,ID...: hot-plug a device that may get no driver; wait until the kernel has
+# it (a device with its ids, VID PID given) and print its sysfs directory in USB_NEW.
+usb_plug() {
+	_up_n=$(usb_count "$2" "$3")
+	hotplug device_add "$1" || fail "device_add $1"
+	wait_until 60 _usb_more "$2" "$3" || fail "$1: not enumerated within 60s: $(usb_list)"
+	USB_NEW=$(_usb_newest "$2" "$3")
+}
+_usb_more() { [ "$(usb_count "$1" "$2")" -gt "$_up_n" ]; }
+_usb_newest() { # the device with these ids the kernel numbered last
+	for d in $(usb_dev "$1" "$2"); do echo "$(cat "$d/devnum") $d"; done | sort -n | tail -1 | cut -d' ' -f2
+}
+# usb_authorized DIR: the device or interface is authorized; usb_has_driver DIR: an interface
+# of the device (or the interface DIR) has a driver.
+usb_authorized() { [ "$(cat "$1/authorized" 2>/dev/null)" = 1 ]; }
+usb_has_driver() {
+	case ${1##*/} in *:*) [ -e "$1/driver" ]; return ;; esac
+	for i in "$1"/*:*; do [ -e "$i/driver" ] && return 0; done
+	return 1
+}
