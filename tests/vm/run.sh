@@ -411,7 +411,7 @@ QEMU=(qemu-system-x86_64 -nodefaults -no-reboot -display none -M pc
 	-kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND"
 	-chardev pipe,id=proto,path="$OUT/proto" -chardev pipe,id=qmp,path="$OUT/qmp"
 	-mon chardev=qmp,mode=control
-	-device qemu-xhci,id=xhci -device usb-kbd,bus=xhci.0,id=kbd0
+	-device qemu-xhci,id=xhci -device usb-kbd,bus=xhci.0,id=kbd0 -audiodev none,id=snd0
 	-blockdev driver=raw,node-name=stick,file.driver=file,file.filename="$STICK"
 	-blockdev driver=raw,node-name=stick2,file.driver=file,file.filename="$STICK2")
 if [[ $MODE == shell ]]; then

@@ -378,3 +378,38 @@ usb_has_driver() {
 	for i in "$1"/*:*; do [ -e "$i/driver" ] && return 0; done
 	return 1
 }
+# key_events KEY: have QEMU type KEY (sendkey: the keyboard plugged last gets it) while every
+# /dev/input/event* node is read; print the nodes that produced input, one per line.
+key_events() {
+	_ke_pids=
+	for n in /dev/input/event*; do
+		[ -e "$n" ] || continue
+		cat "$n" >"$VT/keys.${n##*/}" 2>/dev/null &
+		_ke_pids="$_ke_pids $!"
+	done
+	sleep 0.5
+	hotplug sendkey "$1" >/dev/null || fail "sendkey $1"
+	sleep 2
+	for p in $_ke_pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	for f in "$VT"/keys.event*; do
+		[ -s "$f" ] && echo "${f##*/keys.}"
+		rm -f "$f"
+	done
+	return 0
+}
+# usb_event_node DIR: the evdev node (eventN) of the keyboard at sysfs DIR.
+usb_event_node() {
+	for e in "$1"/*:1.0/*/input/input*/event*; do [ -e "$e" ] && echo "${e##*/}" && return 0; done
+	return 1
+}
+usb_absent_dir() { [ ! -e "$1" ]; }
+_no_stick_disk() { ! usb_disk "$STICK_VID" "$STICK_PID" >/dev/null; }
+_unbound() { [ ! -e "$1/driver" ]; }
+_audio_dev() { AUDIO=$(usb_dev 46f4 0002); [ -n "$AUDIO" ]; }
+_audio_ctl_bound() { # the audio control interface (01/01) of $AUDIO is bound to snd-usb-audio
+	for i in "$AUDIO"/*:*; do
+		[ "$(cat "$i/bInterfaceClass")/$(cat "$i/bInterfaceSubClass")" = 01/01 ] || continue
+		[ "$(basename "$(readlink "$i/driver")" 2>/dev/null)" = snd-usb-audio ] && return 0
+	done
+	return 1
+}
