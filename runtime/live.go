@@ -135,6 +135,11 @@ func (l *Live) Load(obj *compiler.Object, first, end int) (b *Batch, err error) 
 	if err := l.compatible(obj); err != nil {
 		return nil, err
 	}
+	for _, cp := range obj.Programs {
+		if cp.Probe >= first && cp.Probe < end && cp.Provider.Runs == probes.OnDevice {
+			return nil, fmt.Errorf("usb probes run in a script (bpfsh --unsafe FILE), not in the shell")
+		}
+	}
 	b = &Batch{live: l, obj: obj, u: &unit{obj: obj}}
 	defer func() {
 		if err != nil {
