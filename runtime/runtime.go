@@ -156,6 +156,9 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 		usb.run(opts.USB.KeepPresent)
 	}
 	r.waitEnd(g, sigs, usr1, childDone, pidDone)
+	if usb != nil {
+		usb.close() // no decision while END runs and the maps print
+	}
 	if err := r.finish(g.end); err != nil {
 		return 1, err
 	}

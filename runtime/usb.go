@@ -69,6 +69,7 @@ type usbGuard struct {
 	sock   int
 	stop   chan struct{}
 	done   chan struct{}
+	closed sync.Once
 }
 
 type usbDefault struct{ path, value string }
@@ -209,16 +210,18 @@ func (u *usbGuard) run(keepPresent bool) {
 	}()
 }
 
-// close stops judging and restores the defaults.
+// close stops judging and restores the defaults; once.
 func (u *usbGuard) close() {
-	if u.stop != nil {
-		close(u.stop)
-		<-u.done
-	}
-	if u.sock >= 0 {
-		unix.Close(u.sock)
-	}
-	u.restore()
+	u.closed.Do(func() {
+		if u.stop != nil {
+			close(u.stop)
+			<-u.done
+		}
+		if u.sock >= 0 {
+			unix.Close(u.sock)
+		}
+		u.restore()
+	})
 }
 
 // scan judges every device and interface not judged yet; with keep, it
@@ -269,8 +272,14 @@ func (u *usbGuard) uevent(msg []byte) {
 			u.interfaces(filepath.Dir(path))
 		}
 	case "remove":
+		// The device and its interfaces: one plugged in at the same port
+		// later is judged anew.
 		u.mu.Lock()
-		delete(u.judged, path)
+		for p := range u.judged {
+			if p == path || strings.HasPrefix(p, path+"/") {
+				delete(u.judged, p)
+			}
+		}
 		u.mu.Unlock()
 	}
 }

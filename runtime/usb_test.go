@@ -2,12 +2,14 @@ package runtime
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bpfsh/bpfsh/compiler"
 	"github.com/bpfsh/bpfsh/internal/privtest"
@@ -178,5 +180,41 @@ func TestParseUevent(t *testing.T) {
 	ev := parseUevent([]byte("add@/devices/x/1-1\x00ACTION=add\x00DEVPATH=/devices/x/1-1\x00DEVTYPE=usb_device\x00"))
 	if ev["ACTION"] != "add" || ev["DEVPATH"] != "/devices/x/1-1" || ev["DEVTYPE"] != "usb_device" {
 		t.Errorf("parseUevent: %v", ev)
+	}
+}
+
+// -f json: one object per decision, with the attributes as the script names them.
+func TestUSBReportJSON(t *testing.T) {
+	d := &usbDecision{Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Iface: true, Name: "1-2:1.0",
+		Attrs: probes.USBAttrs{Vendor: 0x46f4, Product: 1, IfClass: 8, Serial: `a"b`}, Rule: "x.bt:3"}
+	var b bytes.Buffer
+	usbJSON(&b, d)
+	var rec struct {
+		Type string            `json:"type"`
+		Data map[string]string `json:"data"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &rec); err != nil {
+		t.Fatalf("%v: %s", err, b.String())
+	}
+	want := map[string]string{"decision": "deny", "kind": "interface", "port": "1-2:1.0", "vendor": "46f4",
+		"product": "0001", "ifclass": "08", "serial": `a"b`, "rule": "x.bt:3", "time": "2026-01-02T03:04:05Z"}
+	for k, v := range want {
+		if rec.Data[k] != v {
+			t.Errorf("%s: %q, want %q (%s)", k, rec.Data[k], v, b.String())
+		}
+	}
+	if rec.Type != "usb" || strings.Count(b.String(), "\n") != 1 {
+		t.Errorf("not one usb record: %s", b.String())
+	}
+}
+
+// A device removed and plugged in again at the same port is judged again,
+// with its interfaces.
+func TestUSBRemoveForgets(t *testing.T) {
+	u := &usbGuard{sys: "/s", judged: map[string]bool{"/s/devices/u/1-1": true, "/s/devices/u/1-1/1-1:1.0": true,
+		"/s/devices/u/1-10": true}}
+	u.uevent([]byte("remove@/devices/u/1-1\x00ACTION=remove\x00DEVPATH=/devices/u/1-1\x00SUBSYSTEM=usb\x00DEVTYPE=usb_device\x00"))
+	if len(u.judged) != 1 || !u.judged["/s/devices/u/1-10"] {
+		t.Errorf("after remove: %v", u.judged)
 	}
 }

@@ -29,7 +29,10 @@ stick_add s1
 expect_read "$STICK_DEV" "the stick's disk"
 expect 'allow interface port="[0-9.:-]+" vendor=46f4 product=0001 .*ifclass=08 .*rule=.*ifc.bt:3$'
 
-# usb-audio: control (01/01) and streaming (01/02) interfaces; the streaming one is denied
+# usb-audio: control (01/01) and streaming (01/02) interfaces; the streaming one is denied.
+# (Two root ports free first: QEMU chains a hub of its own onto the last free one, and it stays.)
+stick_del s1
+kbd_del k1
 hotplug device_add "usb-audio,bus=xhci.0,id=a1,audiodev=snd0" || fail "device_add usb-audio"
 wait_until 60 _audio_dev || fail "usb-audio not enumerated: $(usb_list)"
 wait_output 'deny interface port="[0-9.:-]+" vendor=46f4 product=0002 .*ifclass=01 ifsubclass=02 .*rule=.*ifc.bt:2$'
