@@ -13,6 +13,9 @@
 # and "stick2" ("BPFSH-VMTEST-UAS") to plug as the disk of a usb-uas device (uas_add).
 # QEMU's ids: usb-storage 46f4:0001 "QEMU USB HARDDRIVE", usb-uas 46f4:0003, usb-kbd 0627:0001
 # "QEMU USB Keyboard", root hubs 1d6b:0002 / 1d6b:0003.
+# usb_more_drivers loads evdev, cdc_ether and snd-usb-audio (modules/usbmore.list); QEMU has an
+# audio backend "snd0" for a hot-plugged usb-audio (46f4:0002). QEMU chains a usb-hub of its own
+# onto the last free root port when a device is plugged there, and it stays: keep two ports free.
 
 BPFSH=${BPFSH:-/bin/bpfsh}
 VT=/tmp/vmtest
