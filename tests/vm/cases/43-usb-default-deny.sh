@@ -1,4 +1,4 @@
-# vmtest: usb-guard.bt (default deny): the unknown stick (46f4:0001) stays unauthorized with no driver and no disk; the allowed usb-uas disk works; after exit the authorization defaults are as before
+# vmtest: usb-guard.bt (default deny): the unknown stick (46f4:0001) stays unauthorized with no driver and no disk; the allowed usb-uas disk works; after exit (SIGINT, SIGTERM) the authorization defaults are as before; after SIGKILL they stay 0 (fail-closed)
 # vmtest-timeout: 180
 . /cases/lib.sh
 need_file /examples/usb-guard.bt
@@ -30,3 +30,16 @@ expect_rc 0
 after=$(usb_defaults)
 [ "$after" = "$before" ] || fail "defaults after exit: $after, before: $before"
 log "defaults after exit: $after"
+
+# SIGTERM restores them too; SIGKILL leaves them 0: fail-closed, as documented
+bpfsh_start --unsafe --usb-present=keep /examples/usb-guard.bt
+kill -TERM "$BPFSH_PID"
+_bpfsh_reap 30 " of SIGTERM"
+[ "$(usb_defaults)" = "$before" ] || fail "defaults after SIGTERM: $(usb_defaults), before: $before"
+bpfsh_start --unsafe --usb-present=keep /examples/usb-guard.bt
+kill -KILL "$BPFSH_PID"
+wait "$BPFSH_PID" 2>/dev/null
+killed=$(usb_defaults)
+echo "$killed" | grep -Eq '^(usb[0-9]+=0/0 )+$' || fail "defaults after SIGKILL: $killed, want 0/0 on every root hub"
+log "after SIGKILL: $killed (fail-closed)"
+usb_auth_reset
