@@ -37,7 +37,7 @@ func List(env *Env, pattern string, verbose bool, w io.Writer) error {
 func Entries(env *Env, pattern string, verbose bool) ([]Entry, error) {
 	l := newLister(env, pattern, verbose)
 	for _, step := range []func() error{
-		l.tracepoints, l.rawTracepoints, l.perfEvents, l.timers, l.kernelFuncs,
+		l.tracepoints, l.rawTracepoints, l.perfEvents, l.timers, l.usb, l.kernelFuncs,
 		l.lsmHooks, l.overridable, l.targetUSDT, l.usdt, l.uprobes,
 	} {
 		if err := step(); err != nil {

@@ -2,6 +2,7 @@ package probes
 
 import (
 	"encoding/binary"
+	"fmt"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -127,4 +128,26 @@ func USBContext(a *USBAttrs, strs *[4 * USBStrSize]byte) []byte {
 	}
 	binary.NativeEndian.PutUint64(ctx[8*usbStrSlot:], uint64(uintptr(unsafe.Pointer(&strs[0]))))
 	return ctx
+}
+
+// usb lists usb:device and usb:interface, with -lv their attributes.
+func (l *lister) usb() error {
+	for _, kind := range []string{"device", "interface"} {
+		name := "usb:" + kind
+		if !l.wants("usb") || !l.match(name) {
+			continue
+		}
+		var args []string
+		if l.verbose {
+			for _, f := range usbContext(kind == "interface").Builtins {
+				if f.Conv == ConvUserStr {
+					args = append(args, fmt.Sprintf("char[%d] %s", f.Size, f.Name))
+				} else {
+					args = append(args, "u64 "+f.Name)
+				}
+			}
+		}
+		l.add(name, args)
+	}
+	return nil
 }
