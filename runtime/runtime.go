@@ -123,10 +123,7 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 		}
 		defer usb.close()
 	}
-	if os.Getenv("BPFSH_INJECT_PANIC") == "attached" {
-		// Fault injection for the teardown test: cleanup must survive a panic.
-		panic("injected panic after attaching")
-	}
+	injectPanic()
 	r.announce()
 	if opts.DryRun {
 		return 0, nil

@@ -54,7 +54,8 @@ func binaries(t testing.TB) (bpfsh, trig string) {
 			{"./cmd/bpfsh", "bpfsh"},
 			{"./tests/trig", "trig"},
 		} {
-			cmd := exec.Command(goTool(), "build", "-o", filepath.Join(binDir, b.out), b.pkg)
+			// The test hooks (BPFSH_INJECT_PANIC) are in the tests' build only.
+			cmd := exec.Command(goTool(), "build", "-tags", "bpfsh_testhooks", "-o", filepath.Join(binDir, b.out), b.pkg)
 			cmd.Dir = repoRoot()
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if out, err := cmd.CombinedOutput(); err != nil {

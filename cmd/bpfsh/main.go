@@ -78,6 +78,9 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 	if len(args) > 0 && args[0] == "metrics" {
 		return pinnedMetrics(args[1:], stdout, stderr)
 	}
+	if err := checkEnv(); err != nil {
+		return fail(stderr, err)
+	}
 	// No program given: the REPL on a terminal (repl.go), else the script on stdin, as `bpfsh -`.
 	if noProgram(args) {
 		if isTerminal(stdin) {
@@ -508,13 +511,13 @@ func readSource(cfg *config, stdin io.Reader) (string, []byte, error) {
 	case cfg.hasProg:
 		return "stdin", []byte(cfg.prog), nil
 	case cfg.file == "-":
-		b, err := io.ReadAll(stdin)
+		b, err := readScript("stdin", stdin)
 		return "stdin", b, err
 	}
 	if err := checkScriptTrust(cfg, func(m string) { fmt.Fprintf(os.Stderr, "WARNING: %s\n", m) }); err != nil {
 		return "", nil, err
 	}
-	b, err := os.ReadFile(cfg.file)
+	b, err := readScriptFile(cfg.file)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
@@ -539,17 +542,6 @@ func explain(err error) error {
 		return fmt.Errorf("%v (bpfsh needs root, or CAP_BPF and CAP_PERFMON)", err)
 	}
 	return err
-}
-
-// envInt reads the first of the environment variables that is set (bpftrace's names work too).
-func envInt(names ...string) int {
-	for _, n := range names {
-		if v := os.Getenv(n); v != "" {
-			i, _ := strconv.Atoi(v)
-			return i
-		}
-	}
-	return 0
 }
 
 // listProbes is -l: the probes matching a pattern (or several, comma

@@ -476,7 +476,7 @@ func (r *repl) command(line string) (quit bool) {
 			fmt.Fprintln(r.msg, "ERROR: usage: :load FILE")
 			break
 		}
-		b, err := os.ReadFile(expandHome(rest))
+		b, err := readScriptFile(expandHome(rest))
 		if err != nil {
 			r.report(err)
 			break
