@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/bpfsh/bpfsh/lang"
@@ -21,6 +22,12 @@ func FuzzCompile(f *testing.F) {
 	f.Add(`sockops /op == TIMEOUT_INIT/ { reply = 3s; setsockopt(SOL_TCP, TCP_BPF_IW, 10); }`)
 	f.Add(`macro inc($x) { $x += 1; $x } macro get(@m, k) { @m[k] } macro two(x) { x + x } BEGIN { $a = 1; @m[1] = inc($a); print((get(@m, 1), two({ $b = 2; $b }))); }`)
 	f.Add(`BEGIN { let $v; $s = if (pid) { "a" } else { "b" }; _ = { printf("x"); 1 }; @a = { let $t: uint8 = 3; avg($t) }; assert(ppid > 0, strlen($s)); }`)
+	// Deep trees on the left (long chains, under the parser's limit) and
+	// programs full of errors.
+	f.Add("BEGIN { $x = 1" + strings.Repeat(" + 1", 9000) + "; exit(); }")
+	f.Add("BEGIN { @a = 1; $x = @a" + strings.Repeat("[1]", 2000) + "; }")
+	f.Add("BEGIN { $s = curtask" + strings.Repeat("->parent", 2000) + "->pid; }")
+	f.Add("BEGIN { " + strings.Repeat("$x = nosuch + @u; ", 300) + "}")
 	env := &probes.Env{TracefsRoot: testEnv.TracefsRoot, SysfsRoot: testEnv.SysfsRoot, ProcRoot: testEnv.ProcRoot, BTFFile: testEnv.BTFFile, Hz: 250, SkipCgroupCheck: true}
 	f.Fuzz(func(t *testing.T, src string) {
 		prog, diags := lang.Parse("fuzz.bt", []byte(src))

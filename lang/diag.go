@@ -162,10 +162,26 @@ func (d *Diags) Format() string {
 		return list[i].Span.Root().Start.Offset < list[j].Span.Root().Start.Offset
 	})
 	var b strings.Builder
-	for _, g := range list {
+	for i, g := range list {
+		if i == maxShown {
+			fmt.Fprintf(&b, "%s: too many errors: %d more diagnostics not shown\n", d.fileName(), len(list)-maxShown)
+			break
+		}
 		d.formatOne(&b, g)
 	}
 	return b.String()
+}
+
+// maxShown is how many diagnostics Format shows: the first ones, in source
+// order, are the ones to fix first, and a hostile script cannot make
+// bpfsh write gigabytes of them.
+const maxShown = 20
+
+func (d *Diags) fileName() string {
+	if d.File == "" {
+		return "stdin"
+	}
+	return d.File
 }
 
 // Warnings renders only the warnings.
@@ -208,22 +224,51 @@ func (d *Diags) located(b *strings.Builder, sp Span, kind, msg string) {
 	fmt.Fprintf(b, "%s:%d:%d: %s: %s\n", file, st.Line, st.Col, kind, msg)
 	if line, start := LineAt(src, st.Offset); line != "" || start >= 0 {
 		exp := expandTabs(line)
-		b.WriteString(exp)
-		b.WriteByte('\n')
 		// Underline from the start column to the end of the span on this line.
-		endCol := st.Col + 1
+		col, endCol := st.Col, st.Col+1
 		if sp.End.Line == st.Line && sp.End.Col > st.Col {
 			endCol = sp.End.Col
 		} else if sp.End.Line > st.Line {
 			endCol = utf8.RuneCountInString(exp) + 1
 		}
-		b.WriteString(strings.Repeat(" ", st.Col-1))
+		exp, col, endCol = clipLine(exp, col, endCol)
+		b.WriteString(exp)
+		b.WriteByte('\n')
+		b.WriteString(strings.Repeat(" ", col-1))
 		b.WriteByte('^')
-		if n := endCol - st.Col - 1; n > 0 {
+		if n := endCol - col - 1; n > 0 {
 			b.WriteString(strings.Repeat("~", n))
 		}
 		b.WriteByte('\n')
 	}
+}
+
+// maxLineShown is the most of a source line a diagnostic shows: a longer
+// line is cut to a window around the column, marked "..." where cut.
+const maxLineShown = 160
+
+// clipLine cuts line to maxLineShown runes around column col, and moves
+// col and endCol (the underline's end, exclusive) into the cut line.
+func clipLine(line string, col, endCol int) (string, int, int) {
+	n := utf8.RuneCountInString(line)
+	if n <= maxLineShown {
+		return line, col, endCol
+	}
+	r := []rune(line)
+	from := max(0, min(col-1-maxLineShown/3, n-maxLineShown))
+	to := min(n, from+maxLineShown)
+	out := string(r[from:to])
+	shift := from
+	if from > 0 {
+		out = "..." + out
+		shift -= 3
+	}
+	if to < n {
+		out += "..."
+	}
+	col -= shift
+	endCol = min(endCol-shift, to-shift+1)
+	return out, col, max(endCol, col+1)
 }
 
 // LineAt returns the source line containing offset and the offset its line starts at.

@@ -3,6 +3,7 @@ package lang
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -25,6 +26,12 @@ func FuzzParse(f *testing.F) {
 	for _, tt := range errorTests {
 		f.Add(tt.src)
 	}
+	// Long chains (deep trees on the left) and inputs full of errors.
+	for _, src := range longChains(20000) {
+		f.Add(src)
+	}
+	f.Add("BEGIN { $x = @a" + strings.Repeat("[1]", 3000) + "; }")
+	f.Add("BEGIN { " + strings.Repeat("$x = 1 +; ) ", 200) + "}")
 	files, _ := filepath.Glob("testdata/*.bt")
 	for _, file := range files {
 		src, _ := os.ReadFile(file)

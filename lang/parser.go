@@ -48,6 +48,11 @@ func ParseStmts(file string, src []byte) (*Block, *Diags) {
 // maxDepth bounds nesting so hostile input cannot exhaust the stack.
 const maxDepth = 2500
 
+// maxFolds bounds how deep chains (1 + 1 + ..., @a[1][1]..., x.a.b...)
+// make one statement's tree, for the same reason: far beyond what anyone
+// writes, and shallow enough for the compiler's recursive walks.
+const maxFolds = 10000
+
 type parser struct {
 	lx     *lexer
 	tok    token // current token
@@ -64,6 +69,11 @@ type parser struct {
 	noRecordAt int     // offset of a '(' that opens a condition, not a record
 	depth      int
 	tooDeep    bool
+	// folds counts the operators, indexes and fields a statement (or a
+	// probe's predicate) chains in a loop: each makes the tree one level
+	// deeper on the left without recursing here, but whoever walks the
+	// tree recurses, so it is bounded too (maxFolds).
+	folds int
 
 	a arena
 }
@@ -311,6 +321,31 @@ func (p *parser) enter() bool {
 
 func (p *parser) leave() { p.depth-- }
 
+// fold counts one more level of a chain at t; it reports false (once)
+// when the statement is too deep, and skips the rest of the input.
+func (p *parser) fold(t token) bool {
+	p.folds++
+	if p.folds <= maxFolds {
+		return true
+	}
+	if !p.tooDeep {
+		p.errorf(t.sp, "expression nested too deeply: more than %d operators, indexes or fields chained in one statement", maxFolds)
+		p.tooDeep = true
+	}
+	for p.tok.kind != tEOF {
+		p.next()
+	}
+	return false
+}
+
+// freshFolds starts counting a statement's chains (fold); the returned
+// function restores the enclosing count.
+func (p *parser) freshFolds() func() {
+	saved := p.folds
+	p.folds = 0
+	return func() { p.folds = saved }
+}
+
 func span(a, b Pos) Span { return Span{Start: a, End: b} }
 
 // bad is the placeholder for an expression that failed to parse.
@@ -409,6 +444,7 @@ func (p *parser) parseImport() *Import {
 // config = "config" "=" "{" [ confentry { ";" confentry } [ ";" ] ] "}" [ ";" ] .
 // confentry = ident "=" expr .
 func (p *parser) parseConfig() []*Assign {
+	defer p.freshFolds()()
 	p.next() // config
 	p.next() // =
 	lb, ok := p.expect(tLBrace)
@@ -532,6 +568,7 @@ func (p *parser) parseMacro() *Macro {
 // probe = spec { "," spec } [ "," ] [ "/" expr "/" ] block .
 // spec: raw text, see lexer.scanSpec.
 func (p *parser) parseProbe() *Probe {
+	defer p.freshFolds()() // the predicate's chains
 	pr := &Probe{}
 	start := p.tok.sp.Start
 	for {
@@ -760,6 +797,7 @@ func (p *parser) parseStmt() Stmt {
 		return nil
 	}
 	defer p.leave()
+	defer p.freshFolds()()
 	t := p.tok
 	switch t.kind {
 	case tLBrace:
@@ -984,6 +1022,11 @@ func (p *parser) parseTernary(cond Expr) Expr {
 	if p.tok.kind != tQuestion {
 		return cond
 	}
+	// a ? b : c ? d : ... recurses here, not through parseUnary.
+	if !p.enter() {
+		return cond
+	}
+	defer p.leave()
 	p.next()
 	if p.got(tColon) {
 		y := p.parseExpr()
@@ -1015,6 +1058,9 @@ func (p *parser) parseBinaryFrom(x Expr, minPrec int) Expr {
 			}
 		}
 		op := p.tok
+		if !p.fold(op) {
+			return x
+		}
 		p.next()
 		y := p.parseBinary(prec + 1)
 		x = p.a.binary.new(Binary{Span: span(x.Sp().Start, y.Sp().End), Op: op.kind.String(), X: x, Y: y})
@@ -1041,6 +1087,12 @@ func (p *parser) parseUnary() Expr {
 func (p *parser) parsePostfix(x Expr) Expr {
 	for {
 		t := p.tok
+		switch t.kind {
+		case tDot, tArrow, tLBrack, tInc, tDec:
+			if !p.fold(t) {
+				return x
+			}
+		}
 		switch t.kind {
 		case tDot, tArrow:
 			p.next()
