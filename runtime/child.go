@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	goruntime "runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -12,7 +14,11 @@ import (
 
 // childProc is the -c command: started through the shell, which waits on
 // a pipe before exec'ing the command, so its pid (cpid) is known before
-// the probes are loaded and it runs only once they are attached.
+// the probes are loaded and it runs only once they are attached. If bpfsh
+// dies first, the pipe closes without the go-ahead and the shell exits
+// without running the command; and the kernel kills the command when bpfsh
+// dies at any time (PR_SET_PDEATHSIG, see spawn), so it never runs
+// untraced nor outlives bpfsh.
 type childProc struct {
 	cmd   *exec.Cmd
 	gate  *os.File
@@ -33,10 +39,11 @@ func startChild(command string) (*childProc, error) {
 		w.Close()
 		return nil, err
 	}
-	cmd := exec.Command("/bin/sh", "-c", "echo >&4; exec 4>&-; read _ <&3; exec 3<&-; exec "+command)
+	cmd := exec.Command("/bin/sh", "-c", "echo >&4; exec 4>&-; read go <&3 && [ \"$go\" = go ] || exit 125; exec 3<&-; exec "+command)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.ExtraFiles = []*os.File{r, rw}
-	if err := cmd.Start(); err != nil {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := spawn(cmd); err != nil {
 		r.Close()
 		w.Close()
 		rr.Close()
@@ -60,6 +67,36 @@ func startChild(command string) (*childProc, error) {
 }
 
 func (c *childProc) pid() int { return c.cmd.Process.Pid }
+
+// spawn starts cmd from the spawner thread. The parent-death signal is
+// sent when the thread that forked the child exits, not the process: Go
+// ends a thread whose goroutine exits while locked to it, so a child
+// forked from an arbitrary thread could be killed while bpfsh runs on. The
+// spawner goroutine locks its thread and never returns.
+func spawn(cmd *exec.Cmd) error {
+	spawner.once.Do(func() {
+		spawner.reqs = make(chan spawnReq)
+		go func() {
+			goruntime.LockOSThread() // for ever: the thread never exits
+			for r := range spawner.reqs {
+				r.done <- r.cmd.Start()
+			}
+		}()
+	})
+	done := make(chan error)
+	spawner.reqs <- spawnReq{cmd, done}
+	return <-done
+}
+
+type spawnReq struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+var spawner struct {
+	once sync.Once
+	reqs chan spawnReq
+}
 
 // waitReady waits (a little at most) until the shell is at the gate.
 func (c *childProc) waitReady() {

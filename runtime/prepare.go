@@ -38,12 +38,19 @@ var prep struct {
 }
 
 // catchSignals starts catching the signals a run handles: SIGINT, SIGTERM
-// and SIGHUP end it, SIGUSR1 runs self:signal:SIGUSR1 probes.
+// and SIGHUP end it, SIGUSR1 runs self:signal:SIGUSR1 probes, SIGPIPE is
+// an error on the write.
 func catchSignals() (sigs, usr1 chan os.Signal) {
 	sigs = make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	usr1 = make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
+	// A reader that went away (| head -1) must not kill bpfsh with
+	// SIGPIPE, as Go does for a write to stdout by default: the probes
+	// and the -c command would be left behind. Caught, the write fails
+	// with EPIPE and the run ends (outguard.go). (A command started later
+	// gets SIGPIPE's default back: exec resets caught signals.)
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	return sigs, usr1
 }
 
