@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // outputGuard sits between a run's output buffer and its destination, so
@@ -20,6 +22,9 @@ type outputGuard struct {
 	mu     sync.Mutex
 	err    error
 	failed chan struct{} // closed at the first failure
+	// since is when the write under way started (UnixNano), 0 between
+	// writes: a reader that stopped reading blocks one (blocked).
+	since atomic.Int64
 }
 
 func newOutputGuard(w io.Writer) *outputGuard {
@@ -32,7 +37,9 @@ func (g *outputGuard) Write(p []byte) (int, error) {
 	if g.err != nil {
 		return 0, g.err
 	}
+	g.since.Store(time.Now().UnixNano())
 	n, err := g.w.Write(p)
+	g.since.Store(0)
 	if err != nil {
 		g.err = err
 		close(g.failed)
@@ -46,6 +53,15 @@ func (g *outputGuard) done() <-chan struct{} {
 		return nil
 	}
 	return g.failed
+}
+
+// blocked reports whether a write has been waiting for at least d.
+func (g *outputGuard) blocked(d time.Duration) bool {
+	if g == nil {
+		return false
+	}
+	t := g.since.Load()
+	return t != 0 && time.Since(time.Unix(0, t)) >= d
 }
 
 func (g *outputGuard) error() error {

@@ -37,12 +37,12 @@ var prep struct {
 	sigs, usr1 chan os.Signal
 }
 
-// catchSignals starts catching the signals a run handles: SIGINT, SIGTERM
-// and SIGHUP end it, SIGUSR1 runs self:signal:SIGUSR1 probes, SIGPIPE is
+// catchSignals starts catching the signals a run handles: SIGINT, SIGTERM,
+// SIGHUP and SIGQUIT (Ctrl-\\) end it, SIGUSR1 runs self:signal:SIGUSR1 probes, SIGPIPE is
 // an error on the write.
 func catchSignals() (sigs, usr1 chan os.Signal) {
 	sigs = make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	usr1 = make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
 	// A reader that went away (| head -1) must not kill bpfsh with
@@ -85,4 +85,34 @@ func warmUp() {
 	if err == nil {
 		p.Close()
 	}
+}
+
+// QuitQuietly makes SIGQUIT (Ctrl-\\ on a terminal) end bpfsh quietly, with
+// the status of a death by SIGQUIT, instead of with Go's dump of every
+// goroutine, until a run catches it to end cleanly (catchSignals). Nothing
+// is loaded before then; the REPL's runs hold only file descriptors, which
+// exiting releases.
+func QuitQuietly() {
+	quit.ch = make(chan os.Signal, 1)
+	signal.Notify(quit.ch, syscall.SIGQUIT)
+	go func() {
+		if _, ok := <-quit.ch; ok {
+			os.Exit(128 + int(syscall.SIGQUIT))
+		}
+	}()
+}
+
+// stopQuitQuietly hands SIGQUIT over to the run, which catches it already.
+func stopQuitQuietly() {
+	quit.once.Do(func() {
+		if quit.ch != nil {
+			signal.Stop(quit.ch)
+			close(quit.ch)
+		}
+	})
+}
+
+var quit struct {
+	ch   chan os.Signal
+	once sync.Once
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -59,7 +60,12 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	}
 	guard := newOutputGuard(opts.Out)
 	out := bufio.NewWriterSize(guard, 64<<10)
-	defer out.Flush()
+	r := &run{obj: obj, opts: opts, out: out, guard: guard}
+	defer func() {
+		if !r.stuck.Load() {
+			out.Flush()
+		}
+	}()
 	syms.env = opts.Env
 
 	// Signals are caught from the start so that an early Ctrl-C still cleans
@@ -67,19 +73,22 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	// as by bpftrace); one that comes early waits for the probes to be ready.
 	// (Prepare sets the handlers up while the script is compiled.)
 	sigs, usr1 := runSignals()
+	stopQuitQuietly() // the run catches SIGQUIT now
 	defer signal.Stop(sigs)
 	defer signal.Stop(usr1)
 	select {
 	case s := <-sigs:
 		// Sent while the script was compiled, when nothing is loaded:
-		// end as the signal ends a process that does not catch it.
-		signal.Reset(s)
-		syscall.Kill(os.Getpid(), s.(syscall.Signal))
+		// end as the signal ends a process that does not catch it (but
+		// SIGQUIT without Go's goroutine dump).
+		if s != syscall.SIGQUIT {
+			signal.Reset(s)
+			syscall.Kill(os.Getpid(), s.(syscall.Signal))
+		}
 		return 1, fmt.Errorf("interrupted by %v", s)
 	default:
 	}
 
-	r := &run{obj: obj, opts: opts, out: out, guard: guard}
 	defer r.close()
 	if err := r.listenMetrics(); err != nil {
 		return 1, err
@@ -152,11 +161,11 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if usb != nil {
 		usb.run(opts.USB.KeepPresent)
 	}
-	r.waitEnd(g, sigs, usr1, childDone, pidDone)
+	signalled := r.waitEnd(g, sigs, usr1, childDone, pidDone)
 	if usb != nil {
 		usb.close() // no decision while END runs and the maps print
 	}
-	if err := r.finish(g.end); err != nil {
+	if err := r.finishUnblocked(g.end, signalled); err != nil {
 		return 1, err
 	}
 	if err := guard.lost(); err != nil {
@@ -206,17 +215,19 @@ func (r *run) announce() {
 
 // waitEnd returns when the script ends: exit(), a signal, the end of the
 // -c command or of the -p process; or at once when only BEGIN and END run.
-// SIGUSR1 meanwhile runs the self:signal:SIGUSR1 probes.
-func (r *run) waitEnd(g programGroups, sigs, usr1 chan os.Signal, childDone, pidDone <-chan struct{}) {
+// SIGUSR1 meanwhile runs the self:signal:SIGUSR1 probes. It reports
+// whether a signal ended the run.
+func (r *run) waitEnd(g programGroups, sigs, usr1 chan os.Signal, childDone, pidDone <-chan struct{}) bool {
 	if len(g.attachable) == 0 && len(g.self) == 0 && !g.usb && childDone == nil && pidDone == nil {
 		r.drain() // nothing more will happen
-		return
+		return false
 	}
 	for {
 		select {
 		case <-r.exited:
 		case <-r.guard.done():
 		case <-sigs:
+			return true
 		case <-childDone:
 			selfProbes(usr1, g.self, r.opts.Err, false) // a signal the child sent before it ended
 		case <-pidDone:
@@ -224,7 +235,39 @@ func (r *run) waitEnd(g programGroups, sigs, usr1 chan os.Signal, childDone, pid
 			selfProbes(usr1, g.self, r.opts.Err, true)
 			continue
 		}
-		return
+		return false
+	}
+}
+
+// blockedLimit is how long, once a signal has asked bpfsh to end, a write
+// to a reader that does not read may hold up the end.
+const blockedLimit = 500 * time.Millisecond
+
+// finishUnblocked is finish, except that after a signal (signalled) a
+// reader that has stopped reading cannot hold bpfsh up: the probes are
+// detached first, and if a write then waits blockedLimit the rest of the
+// output (END's, the maps, the loss report) is dropped and Run returns an
+// error saying so. A reader that is merely slow, or maps that take long
+// to print, are waited for as ever.
+func (r *run) finishUnblocked(end []*ebpf.Program, signalled bool) error {
+	if !signalled {
+		return r.finish(end)
+	}
+	r.detach()
+	done := make(chan error, 1)
+	go func() { done <- r.finish(end) }()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+			if r.guard.blocked(blockedLimit) {
+				r.stuck.Store(true)
+				return errors.New("output is blocked (its reader does not read): the probes are detached, the rest of the output (END's, the maps, lost events) is dropped")
+			}
+		}
 	}
 }
 
@@ -301,6 +344,10 @@ type run struct {
 	once    sync.Once
 	flushed chan struct{}
 	done    chan struct{}
+
+	// stuck: the output blocked after a signal and Run gave up on it
+	// (finishUnblocked); the reader goroutine may never return.
+	stuck atomic.Bool
 
 	exitCode int
 	exitSeen bool
@@ -613,7 +660,7 @@ func (r *run) close() {
 	r.detach()
 	if r.ring != nil {
 		r.ring.Close()
-		if r.done != nil {
+		if r.done != nil && !r.stuck.Load() {
 			<-r.done
 		}
 	}

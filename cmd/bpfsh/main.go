@@ -57,6 +57,8 @@ type config struct {
 }
 
 func main() {
+	// Ctrl-\ ends bpfsh without Go's goroutine dump (a run ends cleanly).
+	bpfrt.QuitQuietly()
 	// bpfsh is short-lived and allocation-heavy while compiling: trade a
 	// little memory for fewer collections.
 	debug.SetGCPercent(400)
@@ -111,11 +113,6 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 	case cfg.list:
 		return listProbes(cfg, stdout, stderr)
 	}
-	if cfg.dump == "" {
-		// The script is going to be loaded: overlap what does not depend on
-		// it with reading, parsing and compiling it.
-		bpfrt.Prepare()
-	}
 	s, code := compileScript(cfg, stdin, stdout, stderr)
 	if s == nil {
 		return code
@@ -167,6 +164,13 @@ func compileScript(cfg *config, stdin io.Reader, stdout, stderr io.Writer) (*scr
 	name, src, err := readSource(cfg, stdin)
 	if err != nil {
 		return nil, fail(stderr, err)
+	}
+	if cfg.dump == "" {
+		// The script is going to be loaded: overlap what does not depend on
+		// it with parsing and compiling it. Not before it is read: while
+		// bpfsh waits for a script (a FIFO, a slow stdin, a terminal), a
+		// SIGINT, SIGTERM or SIGHUP must end it as they end any process.
+		bpfrt.Prepare()
 	}
 	prog, diags := lang.Parse(name, src)
 	if diags.HasErrors() {
