@@ -483,6 +483,10 @@ type srcLine struct {
 	off, line int
 }
 
+// Place is where the source is: the runtime points a verifier refusal
+// of the instruction at it.
+func (s *srcLine) Place() (file string, src []byte, off int) { return s.file, s.src, s.off }
+
 func (s *srcLine) String() string {
 	text, _ := lang.LineAt(s.src, s.off)
 	return fmt.Sprintf("%s:%d: %s", s.file, s.line, strings.TrimSpace(text))

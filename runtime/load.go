@@ -97,7 +97,7 @@ func createMaps(specs map[string]*ebpf.MapSpec) (map[string]*ebpf.Map, error) {
 			m, err = ebpf.NewMap(specs[names[i]])
 		}
 		if err != nil {
-			return fmt.Errorf("create map %s: %w", names[i], err)
+			return fdExhausted(fmt.Errorf("create map %s: %w", names[i], err))
 		}
 		mu.Lock()
 		out[names[i]] = m
@@ -129,7 +129,7 @@ func loadPrograms(obj *compiler.Object, progs []*compiler.Program, byName map[st
 		spec := pv.apply(obj, progs[i])
 		p, err := loadProgram(spec, byName, opts.Verbose)
 		if err != nil {
-			return loadError(fmt.Errorf("load %s: %w", progs[i].Point, err), spec, opts.Env)
+			return fdExhausted(loadError(fmt.Errorf("load %s: %w", progs[i].Point, err), spec, opts.Env))
 		}
 		loaded[i] = p
 		return nil
@@ -201,8 +201,9 @@ func withoutLineInfo(ps *ebpf.ProgramSpec) *ebpf.ProgramSpec {
 	return &cp
 }
 
-// loadError explains a verifier refusal: what the kernel lacks, or else a
-// bpfsh bug with the verifier's log. Other errors pass unchanged.
+// loadError explains a verifier refusal: what the kernel lacks, what in
+// the script it cannot accept (verifier.go), or else a bpfsh bug with the
+// verifier's log. Other errors pass unchanged.
 func loadError(err error, spec *ebpf.ProgramSpec, env *probes.Env) error {
 	var ve *ebpf.VerifierError
 	if !errors.As(err, &ve) {
@@ -221,6 +222,9 @@ func loadError(err error, spec *ebpf.ProgramSpec, env *probes.Env) error {
 		// An older kernel may reject a program for what a helper brings
 		// (a callback subprogram) before it looks at the call.
 		return errors.New(why)
+	}
+	if err := userRefusal(ve, spec); err != nil {
+		return err
 	}
 	return fmt.Errorf("the kernel's verifier rejected the program (a bpfsh bug; please report it):\n%+v", ve)
 }

@@ -397,7 +397,7 @@ func (r *run) attach(ps []*compiler.Program) error {
 	for _, p := range attachOrder(ps) {
 		l, err := p.Provider.Attach(r.opts.Env, r.progs[p], p.Point)
 		if err != nil {
-			return fmt.Errorf("attach %s: %w", p.Point, err)
+			return fdExhausted(fmt.Errorf("attach %s: %w", p.Point, err))
 		}
 		r.links = append(r.links, l)
 	}

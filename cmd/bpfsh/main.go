@@ -123,6 +123,12 @@ func mainErr(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int
 // fail reports an error the way every command-line failure is reported and
 // returns the exit code.
 func fail(stderr io.Writer, err error) int {
+	var d *lang.Diags
+	if errors.As(err, &d) {
+		// Positioned in the script (a verifier refusal), as compile errors are.
+		fmt.Fprint(stderr, d.Format())
+		return 1
+	}
 	fmt.Fprintf(stderr, "ERROR: %v\n", err)
 	return 1
 }
