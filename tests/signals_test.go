@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"bufio"
 	"errors"
 	"os"
 	"os/exec"
@@ -113,7 +114,12 @@ func TestTermWhileOutputBlocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Close()
-	time.Sleep(time.Second) // 64 KiB of pipe fill in well under a second
+	// Attached (the first line read), then the reader stops: 64 KiB of
+	// pipe fill in well under a second.
+	if line, err := bufio.NewReader(r).ReadString('\n'); err != nil || !strings.HasPrefix(line, "Attached") {
+		t.Fatalf("first line %q, %v; stderr:\n%s", line, err, stderr.String())
+	}
+	time.Sleep(time.Second)
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGTERM)
 	err = waitKill(cmd, 10*time.Second)
@@ -121,6 +127,7 @@ func TestTermWhileOutputBlocked(t *testing.T) {
 	if err == errStillRunning {
 		t.Fatalf("bpfsh still runs 10 s after SIGTERM with its output blocked:\n%s", stderr.String())
 	}
+	t.Logf("ended %v after SIGTERM", took)
 	if took > time.Second {
 		t.Errorf("bpfsh took %v to end after SIGTERM with its output blocked", took)
 	}
