@@ -143,10 +143,18 @@ func (c *compiler) config(prog *lang.Program, diags *lang.Diags) {
 		}
 		switch name {
 		case "max_map_keys", "map_keys_max":
+			if lit.Val > MaxMapKeys {
+				diags.Errorf(lit.Span, "%s must be from 1 to %d", id.Name, uint64(MaxMapKeys))
+				continue
+			}
 			c.maxKeys = int(lit.Val)
 		case "max_probes":
 			c.maxProbes = int(lit.Val)
 		case "perf_rb_pages":
+			if lit.Val > MaxRingPages {
+				diags.Errorf(lit.Span, "%s must be from 1 to %d (a ring buffer of 1 GiB)", id.Name, MaxRingPages)
+				continue
+			}
 			c.ringSize, c.ringSet = ringBytes(int(lit.Val)), true
 		case "max_strlen", "strlen":
 			if lit.Val < 1 || lit.Val > maxStrlen {
@@ -173,6 +181,14 @@ func (c *compiler) config(prog *lang.Program, diags *lang.Diags) {
 		}
 	}
 }
+
+// MaxRingPages and MaxMapKeys bound perf_rb_pages and max_map_keys (in a
+// config block or the environment): a larger ring buffer's size, or map's
+// entries, would not fit the kernel's 32-bit max_entries.
+const (
+	MaxRingPages = 1 << 18
+	MaxMapKeys   = 1<<32 - 1
+)
 
 // ringBytes turns a page count into a valid ring buffer size (a power-of-2
 // number of pages).

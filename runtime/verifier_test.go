@@ -45,6 +45,11 @@ func TestUserRefusal(t *testing.T) {
 	if err := userRefusal(ve, spec); err == nil || !strings.HasPrefix(err.Error(), "t.bt:1:9: ") {
 		t.Errorf("raw insn 2 (after a 64-bit load) is the first statement's: %v", err)
 	}
+	// Too much to follow: placed at the last instruction the log shows.
+	ve.Log = []string{"3: (b7) r2 = 0", "4: (05) goto pc-2", "BPF program is too large. Processed 1000001 insn"}
+	if err := userRefusal(ve, spec); err == nil || !strings.HasPrefix(err.Error(), "t.bt:2:3: error: the program is too complex") {
+		t.Errorf("too large: %v", err)
+	}
 	if err := userRefusal(&ebpf.VerifierError{Log: []string{"R1 invalid mem access 'scalar'"}}, spec); err != nil {
 		t.Errorf("a bad access is not the user's refusal: %v", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"strconv"
+
+	"github.com/bpfsh/bpfsh/compiler"
 )
 
 // maxScript is the largest script bpfsh reads (a file, stdin or :load):
@@ -45,9 +47,9 @@ type envLimit struct {
 // that is not an integer in range, naming the variable, rather than
 // ignoring it or letting it overflow a kernel limit.
 var envLimits = []envLimit{
-	{[]string{"BPFTRACE_MAP_KEYS_MAX", "BPFSH_MAX_MAP_KEYS"}, 1, 1<<32 - 1},
+	{[]string{"BPFTRACE_MAP_KEYS_MAX", "BPFSH_MAX_MAP_KEYS"}, 1, compiler.MaxMapKeys},
 	// Pages of 4 KiB: the ring buffer is at most 1 GiB.
-	{[]string{"BPFTRACE_PERF_RB_PAGES", "BPFSH_PERF_RB_PAGES"}, 1, 1 << 18},
+	{[]string{"BPFTRACE_PERF_RB_PAGES", "BPFSH_PERF_RB_PAGES"}, 1, compiler.MaxRingPages},
 	{[]string{"BPFTRACE_MAX_STRLEN", "BPFSH_MAX_STRLEN"}, 1, 1 << 20},
 	{[]string{"BPFTRACE_MAX_PROBES", "BPFSH_MAX_PROBES"}, 1, 1 << 20},
 	{[]string{"BPFTRACE_MAX_CAT_BYTES", "BPFSH_MAX_CAT_BYTES"}, 0, 1 << 30},
