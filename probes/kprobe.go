@@ -60,7 +60,11 @@ func init() {
 					}
 					return link.KprobeMulti(prog, opts)
 				}
-				sym, off := splitOffset(p.Target[len(p.Target)-1])
+				target := p.Target[len(p.Target)-1]
+				if p.Symbol != "" {
+					target = p.Symbol
+				}
+				sym, off := splitOffset(target)
 				opts := &link.KprobeOptions{Offset: off}
 				if ret {
 					return link.Kretprobe(sym, prog, opts)
@@ -109,7 +113,23 @@ func expandKprobe(env *Env, provider string, parts []string) ([]Point, error) {
 	}
 	fn := parts[len(parts)-1]
 	if !HasWildcard(fn) {
-		return []Point{{Provider: provider, Target: parts}}, nil
+		name, off, _ := strings.Cut(fn, "+")
+		module := ""
+		if len(parts) == 2 {
+			module = parts[0]
+		}
+		sym, err := env.resolveKernelFunction(module, name)
+		if err != nil {
+			return nil, err
+		}
+		p := Point{Provider: provider, Target: parts}
+		if sym != name {
+			p.Symbol = sym
+			if off != "" {
+				p.Symbol += "+" + off
+			}
+		}
+		return []Point{p}, nil
 	}
 	funcs, err := env.KernelFunctions()
 	if err != nil {

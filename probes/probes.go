@@ -29,6 +29,10 @@ type Point struct {
 	// probe's notes): each location gets its own program, as their
 	// arguments may live in different places.
 	Loc int
+	// Symbol is the kernel symbol a kprobe attaches to when it is not the
+	// function the script names: its compiler-suffixed variant
+	// (finish_task_switch.isra.0). The probe keeps the script's name.
+	Symbol string
 }
 
 // String renders the point the way bpftrace names probes ("tracepoint:syscalls:sys_enter_openat").
@@ -250,6 +254,9 @@ type Env struct {
 	ovr       bool
 	ksymOnce  sync.Once
 	ksymData  map[string]bool // kallsyms' variables
+	textOnce  sync.Once
+	text      []KernelFunction // kallsyms' functions by name (kfuncs.go)
+	textRead  bool
 	enumMu    sync.Mutex
 	enumRaw   []byte // vmlinux's raw BTF, read by the first Enumerator
 }

@@ -1,0 +1,61 @@
+package compiler
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/bpfsh/bpfsh/lang"
+	"github.com/bpfsh/bpfsh/probes"
+)
+
+// TestKprobeFunctions: a kprobe's function is resolved against kallsyms
+// when compiling (testdata/kprobes: a kernel with kprobes whose kallsyms
+// has GCC's clones): a suffixed variant is attached under its symbol with
+// the probe named as written; an absent one is a positioned error with
+// the nearest names.
+func TestKprobeFunctions(t *testing.T) {
+	env := probes.Env{TracefsRoot: "testdata/kprobes/tracing", SysfsRoot: testEnv.SysfsRoot, ProcRoot: "testdata/kprobes/proc",
+		BTFFile: testEnv.BTFFile, Hz: testEnv.Hz, SkipCgroupCheck: true}
+	compileIn := func(src string) (*Object, *lang.Diags) {
+		prog, diags := lang.Parse("test.bt", []byte(src))
+		if diags.HasErrors() {
+			t.Fatalf("parse %q:\n%s", src, diags.Format())
+		}
+		return Compile(prog, Options{Env: &env})
+	}
+	for _, tc := range []struct{ spec, symbol string }{
+		{"kprobe:blk_account_io_start", ""},
+		{"kprobe:finish_task_switch", "finish_task_switch.isra.0"},
+		{"kretprobe:finish_task_switch", "finish_task_switch.isra.0"},
+		{"kprobe:do_sys_openat2", "do_sys_openat2.constprop.0.isra.0"},
+		{"kprobe:finish_task_switch+4", "finish_task_switch.isra.0+4"},
+		{"kprobe:only_cold", "only_cold.cold"},
+		{"kprobe:xfs:xfs_file_read_iter", ""},
+	} {
+		obj, diags := compileIn(tc.spec + ` { printf("%s\n", probe); }`)
+		if diags.HasErrors() {
+			t.Errorf("%s:\n%s", tc.spec, diags.Format())
+			continue
+		}
+		p := obj.Programs[0].Point
+		if p.Symbol != tc.symbol || p.String() != tc.spec {
+			t.Errorf("%s: point %s attached at %q, want %s at %q", tc.spec, p, p.Symbol, tc.spec, tc.symbol)
+		}
+	}
+	for _, tc := range []struct{ src, want string }{
+		{"kprobe:blk_account_io_startx { }", `test.bt:1:1: error: no function blk_account_io_startx in the kernel (kallsyms)
+kprobe:blk_account_io_startx { }
+^~~~~~~~~~~~~~~~~~~~~~~~~~~~
+hint: did you mean blk_account_io_start?`},
+		{"BEGIN { }\nkprobe:tcp_v5_connect { }", "test.bt:2:1: error: no function tcp_v5_connect in the kernel (kallsyms)\n" +
+			"kprobe:tcp_v5_connect { }\n^~~~~~~~~~~~~~~~~~~~~\nhint: did you mean tcp_v4_connect, tcp_v6_connect?"},
+		{"kprobe:xfs:vfs_read { }", "error: no function vfs_read in module xfs (kallsyms)"},
+		{"kprobe:completely_unrelated_name { }", "error: no function completely_unrelated_name in the kernel (kallsyms)\n" +
+			"kprobe:completely_unrelated_name { }\n^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n"},
+	} {
+		_, diags := compileIn(tc.src)
+		if got := diags.Format(); !strings.Contains(got, tc.want) || strings.Count(got, "error:") != 1 {
+			t.Errorf("%q: want one error\n%s\ngot\n%s", tc.src, tc.want, got)
+		}
+	}
+}
