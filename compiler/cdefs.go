@@ -333,6 +333,9 @@ func (p *cparser) cunary() (int64, bool) {
 	if v, ok := p.c.cdefs.values[t.text]; ok {
 		return int64(v.val), true
 	}
+	if v, ok := p.c.macroInt(t.text); ok {
+		return v, true
+	}
 	p.errorf(t, "C definition: expected a constant, found %q", t.text)
 	return 0, false
 }

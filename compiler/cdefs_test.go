@@ -99,7 +99,10 @@ func TestCDefErrors(t *testing.T) {
 		{`struct s { nosuch_t x; } BEGIN { }`, "test.bt:1:12: error: C definition: unknown type \"nosuch_t\""},
 		{`struct s { short char x; } BEGIN { }`, "test.bt:1:12: error: C definition: unknown type \"short char\""},
 		{"#define F(x) x\nBEGIN { }", "test.bt:1:1: error: not supported yet: #define with parameters"},
-		{"#if X\n#error no\nBEGIN { }", "test.bt:2:1: error: not supported yet: the preprocessor directive #error"},
+		{"#ifndef BPFTRACE_HAVE_BTF\n#error no\n#endif\n#error yes // why\nBEGIN { }", "test.bt:4:1: error: #error yes\n"},
+		{"#if 1\n#line 3\n#endif\nBEGIN { }", "test.bt:2:1: error: not supported yet: the preprocessor directive #line"},
+		{"#if X\nBEGIN { }", "test.bt:1:1: error: unterminated #if: the preamble ends before its #endif"},
+		{"#endif\nBEGIN { }", "test.bt:1:1: error: #endif without #if"},
 		{`BEGIN { print((enum nosuch)1); }`, "test.bt:1:16: error: unknown type enum nosuch"},
 	}
 	for _, tt := range tests {

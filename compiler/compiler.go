@@ -18,6 +18,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 
 	"github.com/bpfsh/bpfsh/lang"
+	"github.com/bpfsh/bpfsh/lang/cpp"
 	"github.com/bpfsh/bpfsh/probes"
 )
 
@@ -45,6 +46,10 @@ type Options struct {
 	// BPFTRACE_DUMMY_TS_MAP test hook, which makes time series
 	// deterministic.
 	DummyTSMap string
+	// IncludeDirs (-I DIR) are searched for #include's headers before
+	// the system's; Includes (--include FILE) are read before the script.
+	IncludeDirs []string
+	Includes    []string
 }
 
 // DefaultMaxProbes is the default limit on attach points, as bpftrace's.
@@ -78,10 +83,14 @@ type compiler struct {
 	missing       int // attach points skipped as missing
 	// kernelAddrs: the kernel symbol of each PatchKernelAddr (kaddr()).
 	kernelAddrs map[string]string
-	npatch      int
-	maxKeys     int
-	ringSize    int
-	maxProbes   int
+	// pp preprocesses the preamble and reads its headers (headers.go);
+	// included says a header was read.
+	pp        *cpp.Preprocessor
+	included  bool
+	npatch    int
+	maxKeys   int
+	ringSize  int
+	maxProbes int
 	// stackLimit is on_stack_limit: buffers larger than this go to
 	// scratch memory (-1: only when a probe does not fit the stack).
 	stackLimit int
@@ -304,9 +313,7 @@ func (c *compiler) check(diags *lang.Diags) ([]instance, map[string]*mapInfo) {
 func (c *compiler) front(diags *lang.Diags) {
 	prog := c.prog
 	c.cdefs = newCdefs()
-	for _, d := range prog.Preamble {
-		c.cdecl(d, diags)
-	}
+	c.preamble(diags) // headers.go
 	c.config(prog, diags)
 	if len(prog.Probes) == 0 && !diags.HasErrors() {
 		diags.Errorf(lang.Span{Start: lang.PosAt(prog.Src, 0), End: lang.PosAt(prog.Src, len(prog.Src))},
@@ -329,7 +336,7 @@ func (c *compiler) instances(diags *lang.Diags) []instance {
 		overrides := callsOverride(p)
 		before, errs := len(insts), errorCount(diags)
 		for _, spec := range p.Specs {
-			prov, points := c.expandSpec(spec, overrides, lacks, diags)
+			prov, points := c.expandSpec(spec, overrides, len(p.Specs) > 1, lacks, diags)
 			points = slices.DeleteFunc(points, func(pt probes.Point) bool { return !c.keepPoint(prov, pt) })
 			npoints += len(points)
 			for _, ap := range c.attachPoints(p, prov, points) {
@@ -417,8 +424,10 @@ func (l *kernelLacks) hint(diags *lang.Diags) {
 }
 
 // expandSpec finds the provider of one attach spec and the points it
-// names (none, after reporting why).
-func (c *compiler) expandSpec(spec *lang.ProbeSpec, overrides bool, lacks *kernelLacks, diags *lang.Diags) (*probes.Provider, []probes.Point) {
+// names (none, after reporting why). A wildcard that matches nothing
+// among a probe's alternatives (kprobe:lookup_fast,
+// kprobe:lookup_fast.constprop.*) is a warning: it names no point here.
+func (c *compiler) expandSpec(spec *lang.ProbeSpec, overrides, alternatives bool, lacks *kernelLacks, diags *lang.Diags) (*probes.Provider, []probes.Point) {
 	provName, parts := spec.Provider, c.specParts(spec.Parts)
 	if strings.Contains(provName, "$") {
 		// BEG$1, or $1 alone: the parameter may hold ':'s.
@@ -447,6 +456,11 @@ func (c *compiler) expandSpec(spec *lang.ProbeSpec, overrides bool, lacks *kerne
 			if c.missingProbes == "warn" {
 				diags.Warnf(spec.Span, "%v: skipping this attach point", err)
 			}
+			c.missing++
+			return nil, nil
+		}
+		if alternatives && probes.Missing(err) && !probes.KernelLacks(err) && probes.HasWildcard(spec.Raw) {
+			diags.Warnf(spec.Span, "%v: skipping this attach point", err)
 			c.missing++
 			return nil, nil
 		}

@@ -31,7 +31,11 @@ func (c *compiler) directive(d *lang.CDecl, diags *lang.Diags) {
 	}
 	rest = strings.TrimSpace(stripCComment(rest))
 	switch word {
-	case "include", "pragma", "ifndef", "ifdef", "endif", "undef", "if", "else", "elif":
+	case "include", "pragma", "ifndef", "ifdef", "endif", "if", "else", "elif":
+		return
+	case "undef":
+		delete(c.defs.ints, strings.TrimSpace(rest))
+		delete(c.defs.strings, strings.TrimSpace(rest))
 		return
 	case "define":
 	default:

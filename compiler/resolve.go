@@ -72,6 +72,9 @@ func (k *checker) ident(e *lang.Ident) *Type {
 	if s, ok := k.c.defs.strings[e.Name]; ok {
 		return k.refer(e, ref{kind: refString, str: s}, strType(len(s)+1))
 	}
+	if v, ok := k.c.headerInt(e.Name); ok {
+		return k.refer(e, ref{kind: refConst, val: v}, tInt64)
+	}
 	if v, ok := errnos[e.Name]; ok {
 		return k.refer(e, ref{kind: refConst, val: v}, tInt64)
 	}

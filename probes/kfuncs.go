@@ -1,29 +1,25 @@
 package probes
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
 
-// A kprobe's function is looked up in kallsyms' text symbols when the
-// script is compiled: a name the kernel lacks is an error then, with the
+// A kprobe's function is looked up in the kernel's traceable functions
+// (available_filter_functions, as bpftrace; kallsyms' code symbols when
+// tracefs cannot be read) when the script is compiled: a name the kernel lacks is an error then, with the
 // nearest names, rather than at attach time; a function the compiler
 // renamed (finish_task_switch.isra.0: GCC's interprocedural clones and
 // split parts) is attached under its symbol while the probe keeps the name
 // the script gave it.
 
-// textSymbols are kallsyms' code symbols sorted by name, read once.
+// textSymbols are KernelFunctions (sorted by name), read once.
 func (e *Env) textSymbols() []KernelFunction {
 	e.textOnce.Do(func() {
-		var out []KernelFunction
-		err := e.KernelSymbols(func(s KernelSymbol) {
-			if s.IsText() && !strings.HasPrefix(s.Name, "__pfx_") {
-				out = append(out, KernelFunction{Name: s.Name, Module: s.Module})
-			}
-		})
+		funcs, err := e.KernelFunctions()
 		if err == nil {
-			sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-			e.text = out
+			e.text = slices.DeleteFunc(funcs, func(f KernelFunction) bool { return strings.HasPrefix(f.Name, "__pfx_") })
 			e.textRead = true
 		}
 	})
@@ -69,8 +65,10 @@ func (e *Env) resolveKernelFunction(module, fn string) (string, error) {
 	if module != "" && module != "*" {
 		where = "module " + module
 	}
-	err := &MissingError{msg: "no function " + fn + " in " + where + " (kallsyms)"}
-	if near := nearestNames(fn, syms, in, 3); len(near) > 0 {
+	err := &MissingError{msg: "no function " + fn + " in " + where + "'s traceable functions"}
+	if addrs, _ := e.KernelSymbolAddrs([]string{fn}); len(addrs) > 0 {
+		err.Hint = "kallsyms has " + fn + ", but it cannot be traced (inlined where it is called, or notrace)"
+	} else if near := nearestNames(fn, syms, in, 3); len(near) > 0 {
 		err.Hint = "did you mean " + strings.Join(near, ", ") + "?"
 	}
 	return "", err

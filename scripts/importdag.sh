@@ -2,7 +2,7 @@
 # importdag.sh checks that package imports follow the layering of
 # ../shared/DESIGN.md (non-test imports only):
 #
-#   lang        → stdlib
+#   lang        → stdlib (lang/cpp, the preprocessor of #include, too: compiler uses it)
 #   probes      → stdlib, golang.org/x/sys, github.com/cilium/ebpf
 #   compiler    → stdlib, lang, probes, github.com/cilium/ebpf
 #   runtime     → stdlib, compiler, probes, lang, github.com/cilium/ebpf, golang.org/x/sys,

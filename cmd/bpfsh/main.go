@@ -34,13 +34,16 @@ type config struct {
 	hasProg bool
 	params  []string
 	named   []string // named parameters after --, without the "--" (getopt)
-	dump    string
-	dryRun  bool
-	verbose bool
-	quiet   bool
-	pin     string
-	metrics string // --metrics ADDR
-	pinning bool   // --pin given, even with an empty name (refused)
+	// includes (--include FILE) and includeDirs (-I DIR): the headers
+	// read before the script, and where #include looks first.
+	includes, includeDirs []string
+	dump                  string
+	dryRun                bool
+	verbose               bool
+	quiet                 bool
+	pin                   string
+	metrics               string // --metrics ADDR
+	pinning               bool   // --pin given, even with an empty name (refused)
 	// --trust-script: pin a script others could have changed (trust.go)
 	trustScript bool
 	unsafe      bool
@@ -285,7 +288,7 @@ func (cfg *config) compileOptions(env *probes.Env) compiler.Options {
 	return compiler.Options{Env: env, Params: cfg.params, NamedArgs: cfg.named, Unsafe: cfg.unsafe,
 		MaxMapKeys: envInt("BPFTRACE_MAP_KEYS_MAX", "BPFSH_MAX_MAP_KEYS"), RingPages: envInt("BPFTRACE_PERF_RB_PAGES", "BPFSH_PERF_RB_PAGES"),
 		StrLen: envInt("BPFTRACE_MAX_STRLEN", "BPFSH_MAX_STRLEN"), ProbeFilter: cfg.probeFilter, MaxProbes: envInt("BPFTRACE_MAX_PROBES", "BPFSH_MAX_PROBES"),
-		DummyTSMap: os.Getenv("BPFTRACE_DUMMY_TS_MAP")}
+		DummyTSMap: os.Getenv("BPFTRACE_DUMMY_TS_MAP"), Includes: cfg.includes, IncludeDirs: cfg.includeDirs}
 }
 
 // metricsConfig is --metrics' server (nil without it), with the labels
@@ -366,10 +369,14 @@ func parseArgs(args []string) (*config, error) {
 					err = fmt.Errorf("Invalid --probe-filter regex %q: %v", re, err)
 				}
 			}
-		case "--include", "-I":
-			// C headers: kernel types come from BTF and errno names are
-			// built in, so there is nothing to read.
-			_, err = val()
+		case "--include":
+			var f string
+			f, err = val()
+			cfg.includes = append(cfg.includes, f)
+		case "-I":
+			var d string
+			d, err = val()
+			cfg.includeDirs = append(cfg.includeDirs, d)
 		case "-B":
 			// Output is written per batch of events and flushed at once:
 			// line and full buffering are the same here.

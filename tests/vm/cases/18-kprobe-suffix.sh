@@ -1,15 +1,16 @@
 # vmtest: kprobe:F attaches to F's compiler clone (finish_task_switch.isra.0) and fires, named as written; an absent F is a positioned error with the nearest names
 . /cases/lib.sh
 
-# A function kallsyms has only under a GCC suffix (finish_task_switch.isra.0 on 6.12).
+# A function the kernel can trace only under a GCC suffix (finish_task_switch.isra.0 on 6.12).
+aff=/sys/kernel/tracing/available_filter_functions
 fn=finish_task_switch
-if grep -q " [tT] $fn\$" /proc/kallsyms || ! grep -q " [tT] $fn\.[a-z]" /proc/kallsyms; then
-	fn=$(sed -n 's/^[0-9a-f]* [tT] \([a-z_0-9]*\)\.isra\.0$/\1/p' /proc/kallsyms | while read -r f; do
-		grep -q " [tT] $f\$" /proc/kallsyms || { echo "$f"; break; }
+if grep -q "^$fn\$" $aff || ! grep -q "^$fn\.[a-z]" $aff; then
+	fn=$(sed -n 's/^\([a-z_0-9]*\)\.isra\.0$/\1/p' $aff | while read -r f; do
+		grep -q "^$f\$" $aff || { echo "$f"; break; }
 	done)
-	[ -n "$fn" ] || skip "kallsyms has no function that exists only as NAME.isra.0"
+	[ -n "$fn" ] || skip "no traceable function exists only as NAME.isra.0"
 fi
-log "function only suffixed: $fn ($(grep -m1 " [tT] $fn\." /proc/kallsyms))"
+log "function only suffixed: $fn ($(grep -m1 "^$fn\." $aff))"
 bpfsh_start -e "kprobe:$fn { @[probe] = count(); } kretprobe:$fn { @r = count(); }"
 sleep 1
 bpfsh_stop
@@ -21,6 +22,6 @@ n=$(map_value "" "kprobe:$fn")
 bpfsh_run --dry-run -e 'BEGIN { }
 kprobe:vfs_reed { }'
 expect_rc 1
-expect '^stdin:2:1: error: no function vfs_reed in the kernel \(kallsyms\)$'
+expect "^stdin:2:1: error: no function vfs_reed in the kernel's traceable functions\$"
 expect '^\^~~~~~~~~~~~~~~$'
 expect '^hint: did you mean vfs_read'

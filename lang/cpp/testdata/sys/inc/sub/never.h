@@ -1,0 +1,1 @@
+#define NEVER_READ 1

@@ -1,0 +1,2 @@
+#define QUOTED_LOCAL 11
+#include "sibling.h"
