@@ -103,7 +103,7 @@ func expandUprobe(provider string, parts []string) ([]Point, error) {
 func ResolveBinary(name string) (string, error) {
 	if strings.Contains(name, "/") {
 		if _, err := os.Stat(name); err != nil {
-			return "", errorf("binary %s: %v", name, err)
+			return "", missingf("binary %s: %v", name, err)
 		}
 		return filepath.Abs(name)
 	}
@@ -122,7 +122,7 @@ func ResolveBinary(name string) (string, error) {
 			}
 		}
 	}
-	return "", errorf("cannot find binary or library %q (give a path)", name)
+	return "", missingf("cannot find binary or library %q (give a path)", name)
 }
 
 // FuncSymbols lists the defined function symbols of an ELF file, sorted.
