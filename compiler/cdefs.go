@@ -18,7 +18,7 @@ import (
 // They become BTF types (btf.Enum, btf.Struct, btf.Union) that the rest of
 // the compiler uses like the kernel's: casts, ->, sizeof, and enum values
 // printed by name. Types a definition names but does not define come from
-// kernel BTF. There is no preprocessor: #include and #define are reported.
+// kernel BTF. Preprocessor lines go through headers.go and defines.go.
 
 // cdefs holds the script's definitions.
 type cdefs struct {

@@ -13,7 +13,8 @@ import (
 // to kernel types stay fine. A script that #includes a header is
 // different: bpftrace gets the types it holds by value from the headers
 // (struct nameidata { struct path path; ... } after #include <linux/fs.h>),
-// and bpfsh, which reads no header, from the kernel's BTF.
+// and bpfsh, which reads headers only for their constants, from the
+// kernel's BTF.
 
 // incompleteOK reports whether a member of type t (by value) may be used,
 // reporting the error when not.

@@ -9,10 +9,10 @@ import (
 	"github.com/bpfsh/bpfsh/lang"
 )
 
-// Preprocessor lines before the probes. #include needs no header: kernel
-// types come from BTF and errno and signal names are built in. #define
-// NAME VALUE defines an integer or string constant; macros with
-// parameters are bpfsh macros' job. Guards and pragmas are accepted.
+// Preprocessor lines before the probes: #include and conditionals are
+// headers.go's (lang/cpp); kernel types come from BTF and errno and signal
+// names are built in. #define NAME VALUE defines an integer or string
+// constant; macros with parameters are bpfsh macros' job.
 
 // defines are the #define'd constants.
 type defines struct {

@@ -21,6 +21,11 @@ declare -A provides=(
 	[podman]=podman [runc]=runc [kubernetes-client]=kubectl
 	[prometheus]=promtool
 )
+# package → a file it provides: the system headers the #include cases of
+# the runtime corpus read (tests/runtime/includes.test).
+declare -A files=(
+	[linux-libc-dev]=/usr/include/linux/icmp.h [libc6-dev]=/usr/include/dirent.h
+)
 export PATH=$PATH:/usr/sbin:/sbin
 
 root=false
@@ -29,6 +34,9 @@ root=false
 missing=()
 for p in "${!provides[@]}"; do
 	command -v "${provides[$p]}" >/dev/null 2>&1 || missing+=("$p")
+done
+for p in "${!files[@]}"; do
+	[[ -e ${files[$p]} ]] || missing+=("$p")
 done
 if ((${#missing[@]})); then
 	if $root && command -v apt-get >/dev/null 2>&1; then
