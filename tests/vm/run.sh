@@ -389,15 +389,15 @@ if [[ -n $SCRIPTS ]]; then
 		return 0
 	}
 	modlist scripts.list md-mod
-	# The system headers scripts #include (<sys/socket.h>, <linux/*.h>: libc6-dev and
-	# linux-libc-dev), as on a machine that has them: the C library's and the kernel's
-	# UAPI, not the rest of /usr/include (13 of 130 MiB).
-	if [[ -d /usr/include/linux ]]; then
-		mkdir -p "$ROOT/usr/include"
-		(cd /usr/include && find . -maxdepth 1 -type f; printf "%s\n" linux asm-generic netinet net arpa "$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)") |
-			while read -r h; do [[ -e /usr/include/$h ]] && echo "$h"; done |
-			(cd /usr/include && xargs cp -a --parents -t "$ROOT/usr/include" 2>/dev/null || true)
-	fi
+fi
+# The system headers that scripts and the corpus (includes.test) #include (<sys/socket.h>,
+# <linux/*.h>: libc6-dev and linux-libc-dev), as on a machine that has them: the C library's
+# and the kernel's UAPI, not the rest of /usr/include (13 of 130 MiB).
+if [[ (-n $SCRIPTS || $CORPUS == 1) && -d /usr/include/linux ]]; then
+	mkdir -p "$ROOT/usr/include"
+	(cd /usr/include && find . -maxdepth 1 -type f; printf "%s\n" linux asm-generic netinet net arpa "$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)") |
+		while read -r h; do [[ -e /usr/include/$h ]] && echo "$h"; done |
+		(cd /usr/include && xargs cp -a --parents -t "$ROOT/usr/include" 2>/dev/null || true)
 fi
 INITRD=$OUT/initramfs.cpio
 (cd "$ROOT" && find . | LC_ALL=C sort | "$BB" cpio -o -H newc 2>/dev/null) >"$INITRD"
