@@ -38,6 +38,7 @@ func testKprobeFunctions(t *testing.T, tracing string) {
 		{"kprobe:finish_task_switch+4", "finish_task_switch.isra.0+4"},
 		{"kprobe:only_cold", "only_cold.cold"},
 		{"kprobe:xfs:xfs_file_read_iter", ""},
+		{"kprobe:vmlinux:tcp_v4_connect", ""},
 		{"kprobe:untraceable_fn", ""}, // without available_filter_functions
 	} {
 		if tc.spec == "kprobe:untraceable_fn" && strings.HasSuffix(tracing, "/tracing") {
@@ -61,6 +62,7 @@ hint: did you mean blk_account_io_start?`},
 		{"BEGIN { }\nkprobe:tcp_v5_connect { }", "test.bt:2:1: error: no function tcp_v5_connect in the kernel's traceable functions\n" +
 			"kprobe:tcp_v5_connect { }\n^~~~~~~~~~~~~~~~~~~~~\nhint: did you mean tcp_v4_connect, tcp_v6_connect?"},
 		{"kprobe:xfs:vfs_read { }", "error: no function vfs_read in module xfs's traceable functions"},
+		{"kprobe:vmlinux:xfs_file_read_iter { }", "error: no function xfs_file_read_iter in the kernel's traceable functions"},
 		{"kprobe:untraceable_fn { }", "hint: kallsyms has untraceable_fn, but it cannot be traced (inlined where it is called, or notrace)"},
 		{"kprobe:completely_unrelated_name { }", "error: no function completely_unrelated_name in the kernel's traceable functions\n" +
 			"kprobe:completely_unrelated_name { }\n^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n"},

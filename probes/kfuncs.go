@@ -36,7 +36,9 @@ func (e *Env) resolveKernelFunction(module, fn string) (string, error) {
 	if !e.textRead {
 		return fn, nil
 	}
-	in := func(kf KernelFunction) bool { return module == "" || module == "*" || kf.Module == module }
+	in := func(kf KernelFunction) bool {
+		return module == "" || module == "*" || kf.Module == module || module == "vmlinux" && kf.Module == ""
+	}
 	i := sort.Search(len(syms), func(i int) bool { return syms[i].Name >= fn })
 	var variant, cold string
 	for ; i < len(syms) && strings.HasPrefix(syms[i].Name, fn); i++ {
@@ -62,7 +64,7 @@ func (e *Env) resolveKernelFunction(module, fn string) (string, error) {
 		return variant, nil
 	}
 	where := "the kernel"
-	if module != "" && module != "*" {
+	if module != "" && module != "*" && module != "vmlinux" {
 		where = "module " + module
 	}
 	err := &MissingError{msg: "no function " + fn + " in " + where + "'s traceable functions"}

@@ -138,7 +138,7 @@ func expandKprobe(env *Env, provider string, parts []string) ([]Point, error) {
 	var out []Point
 	var names []string
 	for _, f := range funcs {
-		if ok, _ := path.Match(fn, f.Name); ok && (len(parts) == 1 || parts[0] == "*" || parts[0] == f.Module) {
+		if ok, _ := path.Match(fn, f.Name); ok && (len(parts) == 1 || parts[0] == "*" || parts[0] == f.Module || parts[0] == "vmlinux" && f.Module == "") {
 			out = append(out, Point{Provider: provider, Target: []string{f.Name}})
 			names = append(names, f.Name)
 		}
