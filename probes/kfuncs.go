@@ -123,13 +123,22 @@ func nearestNames(name string, syms []KernelFunction, in func(KernelFunction) bo
 	var cands []cand
 	seen := map[string]bool{}
 	for _, s := range syms {
-		if !in(s) || seen[s.Name] || max(len(s.Name)-len(name), len(name)-len(s.Name)) > limit {
+		if !in(s) || seen[s.Name] {
 			continue
 		}
-		if d := editDistance(name, s.Name, limit); d <= limit {
-			seen[s.Name] = true
-			cands = append(cands, cand{s.Name, d, commonPrefix(name, s.Name)})
+		diff := max(len(s.Name)-len(name), len(name)-len(s.Name))
+		prefix, short := commonPrefix(name, s.Name), min(len(name), len(s.Name))
+		d := limit + 1
+		if diff <= limit {
+			d = editDistance(name, s.Name, limit)
 		}
+		if d > limit && prefix == short && short >= 6 && diff <= short/2 {
+			d = diff // one is the other and more (do_sys_open, do_sys_openat2)
+		} else if d > limit {
+			continue
+		}
+		seen[s.Name] = true
+		cands = append(cands, cand{s.Name, d, prefix})
 	}
 	sort.Slice(cands, func(i, j int) bool {
 		a, b := cands[i], cands[j]
