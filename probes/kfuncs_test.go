@@ -24,7 +24,7 @@ func TestNearestNames(t *testing.T) {
 	}
 	all := func(KernelFunction) bool { return true }
 	for _, tc := range []struct{ name, want string }{
-		{"vfs_reed", "vfs_read vfs_readv"},  // distance 1 then 2, each once
+		{"vfs_reed", "vfs_read vfs_readv"}, // distance 1 then 2, each once
 		{"tcp_v5_connect", "tcp_v4_connect tcp_v6_connect"},
 		{"vfs_rite", "vfs_write"},
 		{"completely_unrelated", ""},
