@@ -140,6 +140,17 @@ func (c *compiler) headerInt(name string) (int64, bool) {
 	return c.pp.Int(name)
 }
 
+// headersLack says why an identifier may be missing from the headers the
+// script includes ("" when it includes none, or the kernel's headers are
+// on the path).
+func (c *compiler) headersLack() string {
+	if !c.included || c.pp.Defined("__KERNEL__") {
+		return ""
+	}
+	return "the kernel's own headers (/lib/modules/$(uname -r)/build) are not installed: " +
+		"the system's UAPI headers lack what only they define (TASK_RUNNING)"
+}
+
 // macroInt is name's value as a #define of the script or an integer
 // constant of its headers (for constant expressions in C definitions).
 func (c *compiler) macroInt(name string) (int64, bool) {

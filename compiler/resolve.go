@@ -87,7 +87,10 @@ func (k *checker) ident(e *lang.Ident) *Type {
 	if t, ok := k.misplacedIdent(e); ok {
 		return t
 	}
-	k.contextErrorf(e.Span, "unknown identifier %q", e.Name)
+	d := k.contextErrorf(e.Span, "unknown identifier %q", e.Name)
+	if why := k.c.headersLack(); why != "" {
+		d.Hint("%s", why)
+	}
 	return tUnknown
 }
 
