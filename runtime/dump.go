@@ -80,6 +80,7 @@ func readDump(m *compiler.Map, bm *ebpf.Map, top int, div int64, zero bool) (*ma
 		if top > 0 && top < len(es) {
 			es = es[len(es)-top:]
 		}
+		d.entries = make([]mapEntry, 0, len(es))
 		for _, e := range es {
 			divide(m.Value, &e, div)
 			d.add(m, e.key, mapValue(m.Value, e))

@@ -40,23 +40,21 @@ func readHist(bm *ebpf.Map) ([]*histogram, error) {
 		return []*histogram{h}, nil
 	}
 	byKey := map[string]*histogram{}
-	key := make([]byte, bm.KeySize())
-	var vals []uint64
-	it := bm.Iterate()
-	for it.Next(&key, &vals) {
+	err := eachElem(bm, func(key, val []byte) {
 		k := string(key[:len(key)-8])
 		b := int(binary.LittleEndian.Uint64(key[len(key)-8:]))
 		h := byKey[k]
 		if h == nil {
-			h = &histogram{key: []byte(k), buckets: map[int]uint64{}}
+			h = &histogram{key: key[:len(key)-8], buckets: map[int]uint64{}}
 			byKey[k] = h
 		}
-		for _, v := range vals {
+		for i := 0; i+8 <= len(val); i += 8 {
+			v := binary.LittleEndian.Uint64(val[i:])
 			h.buckets[b] += v
 			h.total += v
 		}
-	}
-	if err := it.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	out := make([]*histogram, 0, len(byKey))

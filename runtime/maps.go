@@ -23,59 +23,24 @@ type entry struct {
 	count, total int64
 }
 
-type pair struct{ A, B uint64 }
-
 // readMap reads and merges every element of a map.
 func readMap(m *compiler.Map, bm *ebpf.Map) ([]entry, error) {
 	var out []entry
-	key := make([]byte, bm.KeySize())
-	it := bm.Iterate()
-	switch m.Value.Kind {
-	case compiler.KCount, compiler.KSum:
-		var vals []uint64
-		for it.Next(&key, &vals) {
+	err := eachElem(bm, func(key, val []byte) {
+		switch m.Value.Kind {
+		case compiler.KCount, compiler.KSum:
 			var s uint64
-			for _, v := range vals {
-				s += v
+			for i := 0; i+8 <= len(val); i += 8 {
+				s += binary.LittleEndian.Uint64(val[i:])
 			}
 			if s == 0 && bm.Type() == ebpf.PerCPUArray && !zeroed.has(m) {
-				continue // a keyless count that never counted: nothing to print
+				return // a keyless count that never counted: nothing to print
 			}
 			out = append(out, numEntry(key, int64(s)))
-		}
-	case compiler.KMin, compiler.KMax, compiler.KAvg, compiler.KStats:
-		var vals []pair
-		for it.Next(&key, &vals) {
-			var res int64
-			set := false
-			var sum, cnt int64
-			for _, v := range vals {
-				switch m.Value.Kind {
-				case compiler.KAvg, compiler.KStats:
-					sum += int64(v.A)
-					cnt += int64(v.B)
-				default:
-					if v.B == 0 {
-						continue
-					}
-					x := int64(v.A)
-					if !set || (m.Value.Kind == compiler.KMin && x < res) || (m.Value.Kind == compiler.KMax && x > res) {
-						res = x
-					}
-					set = true
-				}
-			}
-			if (m.Value.Kind == compiler.KAvg || m.Value.Kind == compiler.KStats) && cnt > 0 {
-				res = sum / cnt
-			}
-			e := numEntry(key, res)
-			e.count, e.total = cnt, sum
-			out = append(out, e)
-		}
-	default:
-		val := make([]byte, bm.ValueSize())
-		for it.Next(&key, &val) {
-			e := entry{key: append([]byte(nil), key...), value: append([]byte(nil), val...)}
+		case compiler.KMin, compiler.KMax, compiler.KAvg, compiler.KStats:
+			out = append(out, pairEntry(m, key, val))
+		default:
+			e := entry{key: key, value: val}
 			if m.Value.Kind == compiler.KInt {
 				e.num, e.isNum = int64(binary.LittleEndian.Uint64(val)), true
 				if !m.Value.Signed && e.num < 0 {
@@ -84,17 +49,48 @@ func readMap(m *compiler.Map, bm *ebpf.Map) ([]entry, error) {
 			}
 			out = append(out, e)
 		}
-	}
-	if err := it.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, fmt.Errorf("read map %s: %w", m.Name, err)
 	}
 	return out, nil
 }
 
+// pairEntry merges the per-CPU (value, count) pairs of a min, max, avg or
+// stats.
+func pairEntry(m *compiler.Map, key, val []byte) entry {
+	var res int64
+	set := false
+	var sum, cnt int64
+	for i := 0; i+16 <= len(val); i += 16 {
+		a, b := binary.LittleEndian.Uint64(val[i:]), binary.LittleEndian.Uint64(val[i+8:])
+		switch m.Value.Kind {
+		case compiler.KAvg, compiler.KStats:
+			sum += int64(a)
+			cnt += int64(b)
+		default:
+			if b == 0 {
+				continue
+			}
+			x := int64(a)
+			if !set || (m.Value.Kind == compiler.KMin && x < res) || (m.Value.Kind == compiler.KMax && x > res) {
+				res = x
+			}
+			set = true
+		}
+	}
+	if (m.Value.Kind == compiler.KAvg || m.Value.Kind == compiler.KStats) && cnt > 0 {
+		res = sum / cnt
+	}
+	e := numEntry(key, res)
+	e.count, e.total = cnt, sum
+	return e
+}
+
 func numEntry(key []byte, v int64) entry {
 	val := make([]byte, 8)
 	binary.LittleEndian.PutUint64(val, uint64(v))
-	return entry{key: append([]byte(nil), key...), value: val, num: v, isNum: true}
+	return entry{key: key, value: val, num: v, isNum: true}
 }
 
 // sortEntries orders entries as bpftrace prints them: by value ascending,

@@ -3,6 +3,8 @@ package runtime
 import (
 	"fmt"
 	"io"
+	"maps"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"syscall"
@@ -104,22 +106,21 @@ func TestParseMetricsLabels(t *testing.T) {
 	}
 }
 
-// BenchmarkMetricsScrape100k scrapes a map of 100,000 keys (@calls[pid] =
-// count(), per-CPU) through the HTTP handler, as Prometheus would. The
-// issue's bound: a scrape in under a second.
-func BenchmarkMetricsScrape100k(b *testing.B) {
-	privtest.Require(b)
+// countMap100k is a map of 100,000 keys (@calls[pid] = count(), per-CPU):
+// key i counted i%1000 times, on the first CPU.
+func countMap100k(tb testing.TB) (*compiler.Map, *ebpf.Map) {
+	privtest.Require(tb)
 	const keys = 100_000
 	m := &compiler.Map{Name: "@calls", Key: tInt, KeyNames: []string{"pid"}, Value: &compiler.Type{Kind: compiler.KCount, Size: 8},
 		PerCPU: true, Spec: &ebpf.MapSpec{Name: "calls", Type: ebpf.PerCPUHash, KeySize: 8, ValueSize: 8, MaxEntries: keys}}
 	bm, err := ebpf.NewMap(m.Spec)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer bm.Close()
+	tb.Cleanup(func() { bm.Close() })
 	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	ks := make([]uint64, keys)
 	vs := make([]uint64, keys*ncpu)
@@ -128,28 +129,85 @@ func BenchmarkMetricsScrape100k(b *testing.B) {
 		vs[i*ncpu] = uint64(i % 1000)
 	}
 	if _, err := bm.BatchUpdate(ks, vs, nil); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
+	return m, bm
+}
+
+// scrape answers one GET /metrics from a collector over maps.
+func scrape(tb testing.TB, h http.Handler) string {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 {
+		tb.Fatalf("scrape: %d, %.300s", rec.Code, rec.Body.String())
+	}
+	return rec.Body.String()
+}
+
+func collectorOf(m *compiler.Map, bm *ebpf.Map) *mapCollector {
 	coll := &mapCollector{version: "test"}
 	coll.view.Store(&metricsView{maps: []*compiler.Map{m}, bms: []*ebpf.Map{bm}})
-	h := metricsHandler(coll, io.Discard)
+	return coll
+}
+
+// A scrape of 100,000 keys serves every key once, with its count.
+func TestMetricsScrape100k(t *testing.T) {
+	m, bm := countMap100k(t)
+	body := scrape(t, metricsHandler(collectorOf(m, bm), io.Discard))
+	seen := map[int]bool{}
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, "bpfsh_calls_total{") {
+			continue
+		}
+		var pid, n int
+		if _, err := fmt.Sscanf(line, `bpfsh_calls_total{pid="%d"} %d`, &pid, &n); err != nil || n != pid%1000 || seen[pid] {
+			t.Fatalf("%q: pid %d, count %d (want %d), seen before: %v, %v", line, pid, n, pid%1000, seen[pid], err)
+		}
+		seen[pid] = true
+	}
+	if len(seen) != int(bm.MaxEntries()) {
+		t.Errorf("%d series, want %d", len(seen), bm.MaxEntries())
+	}
+}
+
+// Where batch lookups are missing, an iterator reads the same elements.
+func TestEachElemIter(t *testing.T) {
+	_, bm := countMap100k(t)
+	read := func(each func(*ebpf.Map, func(k, v []byte)) error) map[string]string {
+		out := map[string]string{}
+		if err := each(bm, func(k, v []byte) { out[string(k)] = string(v) }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	batch, iter := read(eachElemBatch), read(eachElemIter)
+	if len(batch) != int(bm.MaxEntries()) || !maps.Equal(batch, iter) {
+		t.Errorf("batch read %d elements, iterator %d, equal: %v", len(batch), len(iter), maps.Equal(batch, iter))
+	}
+}
+
+// BenchmarkMetricsScrape100k scrapes countMap100k through the HTTP
+// handler, as Prometheus would. The issue's bound: a scrape in under a
+// second.
+func BenchmarkMetricsScrape100k(b *testing.B) {
+	m, bm := countMap100k(b)
+	h := metricsHandler(collectorOf(m, bm), io.Discard)
 	b.ResetTimer()
 	// CPU time, the process's, is what a scrape costs; on a machine that
 	// other work shares, the wall time also counts the waits for a CPU.
 	var slowest, slowestCPU time.Duration
 	for i := 0; i < b.N; i++ {
 		start, startCPU := time.Now(), cpuTime()
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		body := scrape(b, h)
 		slowest, slowestCPU = max(slowest, time.Since(start)), max(slowestCPU, cpuTime()-startCPU)
-		if rec.Code != 200 || !strings.Contains(rec.Body.String(), fmt.Sprintf(`bpfsh_calls_total{pid="%d"} %d`, keys-1, (keys-1)%1000)) {
-			b.Fatalf("scrape: %d, %.300s", rec.Code, rec.Body.String())
+		if want := fmt.Sprintf(`bpfsh_calls_total{pid="%d"} %d`, bm.MaxEntries()-1, (bm.MaxEntries()-1)%1000); !strings.Contains(body, want) {
+			b.Fatalf("scrape: no %s in %.300s", want, body)
 		}
 	}
 	b.ReportMetric(slowest.Seconds(), "slowest-s/scrape")
 	b.ReportMetric(slowestCPU.Seconds(), "slowest-cpu-s/scrape")
 	if slowestCPU > time.Second {
-		b.Errorf("a scrape of %d keys took %v of CPU (%v in all), over a second", keys, slowestCPU, slowest)
+		b.Errorf("a scrape of %d keys took %v of CPU (%v in all), over a second", bm.MaxEntries(), slowestCPU, slowest)
 	}
 }
 
