@@ -38,9 +38,50 @@ type PinInfo struct {
 	Source        string    `json:"source"`
 	OutputDropped bool      `json:"output_dropped"`
 	Created       time.Time `json:"created"`
+	// Compile is what compiled the source besides the source itself:
+	// bpfsh metrics NAME compiles it again, the same way, to know its maps.
+	Compile PinCompile `json:"compile"`
 	// Incomplete says why the policy is not wholly the one described
 	// (a pin cut short, a file missing or untrusted); "" when it is.
 	Incomplete string `json:"-"`
+}
+
+// PinCompile is the compiler.Options of a pinned policy that can be
+// written down: its parameters, and the limits that size its maps.
+type PinCompile struct {
+	Params      []string `json:"params,omitempty"`     // $1...
+	NamedArgs   []string `json:"named_args,omitempty"` // after --
+	Unsafe      bool     `json:"unsafe,omitempty"`
+	ProbeFilter string   `json:"probe_filter,omitempty"`
+	StrLen      int      `json:"str_len,omitempty"`
+	MaxMapKeys  int      `json:"max_map_keys,omitempty"`
+	RingPages   int      `json:"ring_pages,omitempty"`
+	MaxProbes   int      `json:"max_probes,omitempty"`
+	DummyTSMap  string   `json:"dummy_ts_map,omitempty"`
+}
+
+// PinCompileOf is what o says of a policy to pin.
+func PinCompileOf(o compiler.Options) PinCompile {
+	c := PinCompile{Params: o.Params, NamedArgs: o.NamedArgs, Unsafe: o.Unsafe, StrLen: o.StrLen,
+		MaxMapKeys: o.MaxMapKeys, RingPages: o.RingPages, MaxProbes: o.MaxProbes, DummyTSMap: o.DummyTSMap}
+	if o.ProbeFilter != nil {
+		c.ProbeFilter = o.ProbeFilter.String()
+	}
+	return c
+}
+
+// Options are the options that compiled the policy, for env.
+func (c PinCompile) Options(env *probes.Env) (compiler.Options, error) {
+	o := compiler.Options{Env: env, Params: c.Params, NamedArgs: c.NamedArgs, Unsafe: c.Unsafe, StrLen: c.StrLen,
+		MaxMapKeys: c.MaxMapKeys, RingPages: c.RingPages, MaxProbes: c.MaxProbes, DummyTSMap: c.DummyTSMap}
+	if c.ProbeFilter != "" {
+		re, err := regexp.Compile(c.ProbeFilter)
+		if err != nil {
+			return o, fmt.Errorf("pinned --probe-filter %q: %w", c.ProbeFilter, err)
+		}
+		o.ProbeFilter = re
+	}
+	return o, nil
 }
 
 // Compiled on first use: nothing at start-up.
@@ -75,10 +116,11 @@ func checkBPFFS() error {
 type PinOptions struct {
 	Env          *probes.Env
 	Name         string
-	File, Source string    // the script, kept in the description
-	DryRun       bool      // load and attach, check the pin directory, change nothing
-	Out          io.Writer // the one-line report
-	Err          io.Writer // notices (waiting for another bpfsh)
+	File, Source string     // the script, kept in the description
+	Compile      PinCompile // and what else compiled it (PinCompileOf)
+	DryRun       bool       // load and attach, check the pin directory, change nothing
+	Out          io.Writer  // the one-line report
+	Err          io.Writer  // notices (waiting for another bpfsh)
 }
 
 // Pin loads obj, attaches it and pins it as opts.Name, all or nothing: every
@@ -125,7 +167,7 @@ func Pin(obj *compiler.Object, opts PinOptions) error {
 	sw := &pinSwitch{dir: filepath.Join(PinRoot, opts.Name), old: old}
 	defer sw.close()
 	info := &PinInfo{Name: opts.Name, File: opts.File, Source: opts.Source, Created: time.Now().UTC(),
-		OutputDropped: obj.Ring != nil || len(obj.Maps) > 0}
+		OutputDropped: obj.Ring != nil || len(obj.Maps) > 0, Compile: opts.Compile}
 	if err := sw.prepare(r, info); err != nil {
 		return err
 	}

@@ -245,15 +245,21 @@ func TestMetricsREPL(t *testing.T) {
 }
 
 // TestMetricsPinned: bpfsh metrics NAME serves what a pinned policy has
-// counted since it was pinned.
+// counted since it was pinned. The policy takes a positional parameter in
+// its attach point and in a key, a named one, and a string size from the
+// environment (that of @files' keys): bpfsh metrics compiles it again with what it was pinned
+// with, not with its own arguments or environment.
 func TestMetricsPinned(t *testing.T) {
 	privtest.Require(t)
 	bpfsh, trig := binaries(t)
 	ptrig := filepath.Join(t.TempDir(), "mptrig")
 	copyFile(t, trig, ptrig, 0o755)
 	name := fmt.Sprintf("metrics-test-%d", os.Getpid())
-	script := `t:syscalls:sys_enter_getppid /comm == "mptrig"/ { @calls[comm] = count(); }`
-	if out, err := exec.Command(bpfsh, "-q", "--pin", name, "-e", script).CombinedOutput(); err != nil {
+	script := `t:syscalls:sys_enter_$1 /comm == "mptrig"/ { @calls[comm, str($2)] = count(); @tags[getopt("tag", "none")] = count(); }
+t:syscalls:sys_enter_openat /comm == "mptrig"/ { @files[str(args.filename)] = count(); }`
+	pin := exec.Command(bpfsh, "-q", "--pin", name, "-e", script, "getppid", "red", "--", "--tag=blue")
+	pin.Env = append(os.Environ(), "BPFSH_MAX_STRLEN=40")
+	if out, err := pin.CombinedOutput(); err != nil {
 		t.Fatalf("--pin: %v\n%s", err, out)
 	}
 	t.Cleanup(func() { exec.Command(bpfsh, "unpin", name).Run() })
@@ -281,7 +287,8 @@ func TestMetricsPinned(t *testing.T) {
 		t.Fatalf("bpfsh metrics: %q, stderr %s", sc.Text(), stderr.String())
 	}
 	body := httpGet(t, "http://"+m[1]+"/metrics", "")
-	for _, want := range []string{"\nbpfsh_calls_total{comm=\"mptrig\"} 5\n", "\nbpfsh_probes_attached 1\n"} {
+	for _, want := range []string{"\nbpfsh_calls_total{comm=\"mptrig\",key1=\"red\"} 5\n", "\nbpfsh_tags_total{key0=\"blue\"} 5\n",
+		"\nbpfsh_files_total{key0=", "\nbpfsh_probes_attached 2\n"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("scrape has no %q:\n%s", want, body)
 		}

@@ -163,6 +163,7 @@ type script struct {
 	name string
 	src  []byte
 	env  *probes.Env
+	opts compiler.Options // what compiled obj, besides src
 	obj  *compiler.Object
 }
 
@@ -191,7 +192,8 @@ func compileScript(cfg *config, stdin io.Reader, stdout, stderr io.Writer) (*scr
 		return nil, 0
 	}
 	env := systemEnv(cfg, stderr)
-	obj, cdiags := compiler.Compile(prog, cfg.compileOptions(env))
+	opts := cfg.compileOptions(env)
+	obj, cdiags := compiler.Compile(prog, opts)
 	if cdiags.HasErrors() {
 		// Parse warnings and compile diagnostics together, in source order.
 		cdiags.List = append(diags.List, cdiags.List...)
@@ -213,7 +215,7 @@ func compileScript(cfg *config, stdin io.Reader, stdout, stderr io.Writer) (*scr
 		}
 		return nil, 1
 	}
-	return &script{name: name, src: src, env: env, obj: obj}, 0
+	return &script{name: name, src: src, env: env, opts: opts, obj: obj}, 0
 }
 
 // runScript does what the options ask of a compiled script: stop there
@@ -238,7 +240,7 @@ func runScript(cfg *config, s *script, stdout, stderr io.Writer) int {
 			}
 		}
 		if err := bpfrt.Pin(s.obj, bpfrt.PinOptions{Env: s.env, Name: cfg.pin, File: s.name, Source: string(s.src),
-			DryRun: cfg.dryRun, Out: stdout, Err: stderr}); err != nil {
+			Compile: bpfrt.PinCompileOf(s.opts), DryRun: cfg.dryRun, Out: stdout, Err: stderr}); err != nil {
 			return fail(stderr, explain(err))
 		}
 		return 0

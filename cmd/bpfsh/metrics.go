@@ -14,7 +14,8 @@ import (
 
 // pinnedMetrics is `bpfsh metrics NAME --listen ADDR`: it serves the maps
 // of a pinned policy until SIGINT or SIGTERM. The policy's source, kept
-// with the pin, is compiled again to know its maps.
+// with the pin, is compiled again to know its maps, with the parameters and
+// limits it was pinned with (not this process's environment).
 func pinnedMetrics(args []string, stdout, stderr io.Writer) int {
 	if len(args) != 3 || args[1] != "--listen" {
 		fmt.Fprintf(stderr, "ERROR: usage: bpfsh metrics NAME --listen ADDR\n")
@@ -37,8 +38,11 @@ func pinnedMetrics(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, diags.Format())
 		return 1
 	}
-	cfg := &config{}
-	obj, cdiags := compiler.Compile(prog, cfg.compileOptions(systemEnv(cfg, stderr)))
+	opts, err := info.Compile.Options(systemEnv(&config{}, stderr))
+	if err != nil {
+		return fail(err)
+	}
+	obj, cdiags := compiler.Compile(prog, opts)
 	if cdiags.HasErrors() {
 		fmt.Fprint(stderr, cdiags.Format())
 		return 1
