@@ -10,7 +10,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfsh/bpfsh/compiler"
@@ -82,7 +81,12 @@ func (pv patchValues) apply(obj *compiler.Object, p *compiler.Program) *ebpf.Pro
 // maps and programs to (later ones charge the memory cgroup and leave it
 // alone), once, when a map is refused: nothing is asked of the kernel on
 // the kernels that do not need it. It reports whether it lifted it.
-var raiseMemlock = sync.OnceValue(func() bool { return rlimit.RemoveMemlock() == nil })
+// (Not cilium/ebpf/rlimit: its init creates a map to probe the kernel, a
+// quarter of a millisecond of every start-up.)
+var raiseMemlock = sync.OnceValue(func() bool {
+	inf := &unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY}
+	return unix.Setrlimit(unix.RLIMIT_MEMLOCK, inf) == nil
+})
 
 // createMaps creates the maps of specs, several at a time (a per-CPU
 // map's allocation takes a tenth of a millisecond or more), keyed by
