@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
@@ -20,7 +21,7 @@ import (
 
 // refusal is one kind of refusal the verifier's log shows.
 type refusal struct {
-	re *regexp.Regexp
+	re string // a regexp, compiled only when a program is refused (not at every start)
 	// at picks the refused instruction (a raw offset) from the log's
 	// match and the program; -1 for none.
 	at   func(m []string, ve *ebpf.VerifierError, spec *ebpf.ProgramSpec) int
@@ -30,7 +31,7 @@ type refusal struct {
 
 var refusals = []refusal{
 	{
-		re: regexp.MustCompile(`infinite loop detected at insn (\d+)`),
+		re: `infinite loop detected at insn (\d+)`,
 		at: func(m []string, _ *ebpf.VerifierError, _ *ebpf.ProgramSpec) int { return atoi(m[1]) },
 		msg: func([]string) string {
 			return "this loop never ends: the kernel's verifier found it back at its start with nothing changed"
@@ -38,7 +39,7 @@ var refusals = []refusal{
 		hint: "change what the loop's condition tests in its body ($i++), or leave it with break",
 	},
 	{
-		re: regexp.MustCompile(`back-edge from insn (\d+) to`),
+		re: `back-edge from insn (\d+) to`,
 		at: func(m []string, _ *ebpf.VerifierError, _ *ebpf.ProgramSpec) int { return atoi(m[1]) },
 		msg: func([]string) string {
 			return "this kernel's verifier refuses loops (Linux 5.3 and later accept bounded ones)"
@@ -46,7 +47,7 @@ var refusals = []refusal{
 		hint: "repeat the body a fixed number of times with unroll (N) { ... }",
 	},
 	{
-		re: regexp.MustCompile(`BPF program is too large\. Processed (\d+) insn`),
+		re: `BPF program is too large\. Processed (\d+) insn`,
 		at: lastInsn,
 		msg: func(m []string) string {
 			return "the program is too complex for the kernel's verifier: it gave up after following " + m[1] + " instructions"
@@ -55,7 +56,7 @@ var refusals = []refusal{
 			"bound loops to fewer iterations, or split the work across probes",
 	},
 	{
-		re: regexp.MustCompile(`The sequence of (\d+) jumps is too complex`),
+		re: `The sequence of (\d+) jumps is too complex`,
 		at: lastInsn,
 		msg: func([]string) string {
 			return "the program is too complex for the kernel's verifier: too many branches to follow"
@@ -63,7 +64,7 @@ var refusals = []refusal{
 		hint: "use fewer nested conditions or loop iterations in this probe",
 	},
 	{
-		re: regexp.MustCompile(`total number of maps per program has reached the limit of (\d+)`),
+		re: `total number of maps per program has reached the limit of (\d+)`,
 		at: func(m []string, _ *ebpf.VerifierError, spec *ebpf.ProgramSpec) int { return nthMap(spec, atoi(m[1])+1) },
 		msg: func(m []string) string {
 			return "this probe uses more than " + m[1] + " maps, the most the kernel allows one program"
@@ -81,13 +82,13 @@ func atoi(s string) int {
 }
 
 // insnLine is an instruction of the verifier's log: "12: (bf) r1 = r6".
-var insnLine = regexp.MustCompile(`^(\d+): \(`)
+var insnLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\d+): \(`) })
 
 // lastInsn is the last instruction the verifier's log shows: where it was
 // when it gave up.
 func lastInsn(_ []string, ve *ebpf.VerifierError, _ *ebpf.ProgramSpec) int {
 	for i := len(ve.Log) - 1; i >= 0; i-- {
-		if m := insnLine.FindStringSubmatch(ve.Log[i]); m != nil {
+		if m := insnLine().FindStringSubmatch(ve.Log[i]); m != nil {
 			return atoi(m[1])
 		}
 	}
@@ -145,8 +146,9 @@ func sourceAt(spec *ebpf.ProgramSpec, off int) placed {
 // script's statement when the program has sources; nil otherwise.
 func userRefusal(ve *ebpf.VerifierError, spec *ebpf.ProgramSpec) error {
 	for _, r := range refusals {
+		re := regexp.MustCompile(r.re)
 		for _, line := range ve.Log {
-			m := r.re.FindStringSubmatch(line)
+			m := re.FindStringSubmatch(line)
 			if m == nil {
 				continue
 			}
