@@ -27,6 +27,8 @@ type scope struct {
 	// unresolved: the probe's attach points did not resolve (reported);
 	// its body is checked all the same, its context's names unknown.
 	unresolved bool
+	// plainLoops: the kernel has no bpf_loop, so ranges are plain loops.
+	plainLoops bool
 	vars       map[string]*Type // by binding key (see vars.go)
 	// final: each variable's type after every assignment in the previous
 	// pass (a string it holds may grow later in the probe): what reading it
@@ -285,8 +287,16 @@ func (k *checker) rangeInline(s *lang.For) bool {
 	return k.sc.rangeInline(s)
 }
 
-// rangeInline answers from the bounds the checker folded.
+// rangeInline answers from the bounds the checker folded. Without
+// bpf_loop (before Linux 5.17) every range is a plain loop, bounded by
+// the verifier, which walks it (loops use what the kernel offers).
 func (sc *scope) rangeInline(s *lang.For) bool {
+	return sc.plainLoops || sc.rangeShort(s)
+}
+
+// rangeShort reports whether a range's bounds are constants at most
+// maxInlineRange apart.
+func (sc *scope) rangeShort(s *lang.For) bool {
 	lo, loConst := sc.consts[s.Lo]
 	hi, hiConst := sc.consts[s.Hi]
 	return loConst && hiConst && hi-lo <= maxInlineRange

@@ -53,6 +53,9 @@ type gen struct {
 	// A loop callback's frame and its probe's overflow the stack together.
 	loopOver int
 	loopSpan lang.Span
+	// plainRanges: a range bpf_loop would run is a plain loop (the
+	// kernel has no bpf_loop), which the verifier may find too long.
+	plainRanges bool
 }
 
 func newGen(c *compiler, sc *scope, prefix string) *gen {
@@ -597,6 +600,8 @@ func (g *gen) forRange(s *lang.For) {
 		g.forRangeLoop(s)
 		return
 	}
+	// Without bpf_loop, a long range is the verifier's to walk.
+	g.plainRanges = g.plainRanges || !g.sc.rangeShort(s)
 	home := g.vars[g.sc.varKey(s.Var)]
 	hi := g.expr(s.Hi)
 	if hi.kind != vImm {

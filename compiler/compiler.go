@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
 
 	"github.com/bpfsh/bpfsh/lang"
@@ -332,6 +333,7 @@ func (c *compiler) instances(diags *lang.Diags) []instance {
 	// What the kernel lacks is said once, however many probes need it.
 	lacks := &kernelLacks{at: map[string]int{}, more: map[int]int{}}
 	npoints := 0
+	plainLoops := !c.opts.Env.KernelHasHelper(asm.FnLoop)
 	for i, p := range c.prog.Probes {
 		overrides := callsOverride(p)
 		before, errs := len(insts), errorCount(diags)
@@ -341,7 +343,7 @@ func (c *compiler) instances(diags *lang.Diags) []instance {
 			npoints += len(points)
 			for _, ap := range c.attachPoints(p, prov, points) {
 				pt, prov := ap.pt, ap.prov
-				sc := &scope{point: pt, prov: prov}
+				sc := &scope{point: pt, prov: prov, plainLoops: plainLoops}
 				if prov.Context != nil {
 					ctx, err := prov.Context(c.opts.Env, pt)
 					if err != nil {
@@ -547,7 +549,7 @@ func (c *compiler) program(in instance, n int, g *gen) *Program {
 			spec.AttachType = at
 		}
 	}
-	return &Program{Point: pt, Provider: prov, Spec: spec, Probe: in.index}
+	return &Program{Point: pt, Provider: prov, Spec: spec, Probe: in.index, PlainRanges: g.plainRanges}
 }
 
 // object is the last stage: the programs with the maps they use. The
@@ -561,6 +563,7 @@ func (c *compiler) object(progs []*Program, scratchSize int) *Object {
 	for _, name := range sortedKeys(c.maps) {
 		obj.Maps = append(obj.Maps, c.maps[name])
 	}
+	c.preallocForPerfEvents(obj)
 	used := referenced(progs)
 	if used[ringMap] {
 		size := c.ringSize
@@ -588,6 +591,29 @@ func (c *compiler) object(progs []*Program, scratchSize int) *Object {
 		obj.NamedParams = append(obj.NamedParams, c.getopts[name].param)
 	}
 	return obj
+}
+
+// preallocForPerfEvents preallocates the hash maps that perf-event
+// programs (profile, interval, software, hardware) use on kernels before
+// 6.1, whose verifier refuses them others ("perf_event programs can only
+// use preallocated hash map"): there an NMI may interrupt the allocator.
+// 6.1 brought BPF's own allocator (struct bpf_mem_alloc) and dropped that.
+func (c *compiler) preallocForPerfEvents(obj *Object) {
+	var perf []*Program
+	for _, p := range obj.Programs {
+		if p.Spec.Type == ebpf.PerfEvent {
+			perf = append(perf, p)
+		}
+	}
+	if len(perf) == 0 || c.opts.Env.HasKernelStruct("bpf_mem_alloc") {
+		return
+	}
+	used := referenced(perf)
+	for _, m := range obj.Maps {
+		if used[m.Spec.Name] && (m.Spec.Type == ebpf.Hash || m.Spec.Type == ebpf.PerCPUHash || m.Spec.Type == ebpf.LRUHash || m.Spec.Type == ebpf.LRUCPUHash) {
+			m.Spec.Flags &^= noPrealloc
+		}
+	}
 }
 
 // referenced is the set of maps the programs' instructions refer to.

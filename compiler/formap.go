@@ -145,6 +145,7 @@ func (g *gen) addCallback(child *gen, name string, sp lang.Span, fn *btf.Func) {
 		g.loopOver, g.loopSpan = child.maxSp+g.maxSp, sp
 	}
 	g.overErr = g.overErr || child.overErr
+	g.plainRanges = g.plainRanges || child.plainRanges
 	g.wantScratch = g.wantScratch || child.wantScratch
 	g.tooBig = g.tooBig || child.tooBig
 	g.scrMax = max(g.scrMax, child.scrMax)

@@ -31,6 +31,9 @@ type Program struct {
 	Provider *probes.Provider
 	Spec     *ebpf.ProgramSpec
 	Probe    int // index of the probe in the source
+	// PlainRanges: a range loop is a plain loop because the kernel has
+	// no bpf_loop; a verifier that finds it too long is explained so.
+	PlainRanges bool
 }
 
 // AttachPoints is how many attach points the programs stand for: a

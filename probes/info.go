@@ -238,6 +238,25 @@ func (e *Env) attachInfo() InfoSection {
 	}}
 }
 
+// KernelHasHelper reports whether the kernel knows helper fn, from its
+// BTF's enum bpf_func_id (what compiling may consult: no program is
+// loaded). Without that enum it answers true: the load says otherwise.
+func (e *Env) KernelHasHelper(fn asm.BuiltinFunc) bool {
+	var en *btf.Enum
+	if e.FindType("bpf_func_id", &en) != nil {
+		return true
+	}
+	return e.kernelEnumHas("bpf_func_id", "BPF_FUNC_"+HelperName(fn))
+}
+
+// HasKernelStruct reports whether the kernel's BTF has a struct of that
+// name, which tells the kernel's features apart without loading anything
+// (false without BTF).
+func (e *Env) HasKernelStruct(name string) bool {
+	var t *btf.Struct
+	return e.FindType(name, &t) == nil
+}
+
 // kernelEnumHas reports whether the kernel's BTF has the enum with that
 // value: which bpf() commands, attach and link types the kernel knows.
 func (e *Env) kernelEnumHas(enum, value string) bool {

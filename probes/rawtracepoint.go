@@ -87,11 +87,16 @@ func (e *Env) TracepointProto(name string) ([]btf.FuncParam, error) {
 		return nil, errorf("unexpected BTF for %s", td.Name)
 	}
 	// The typedef's prototype has no parameter names; the tracepoint's
-	// __bpf_trace_ function, when it shares the name, has them.
-	var fn *btf.Func
-	if err := spec.TypeByName("__bpf_trace_"+name, &fn); err == nil {
-		if fp, ok := fn.Type.(*btf.FuncProto); ok && len(fp.Params) == len(proto.Params) {
-			proto = fp
+	// __bpf_trace_ function, when it shares the name, has them, or else
+	// (kernels whose BTF leaves that notrace function out, as 5.10's)
+	// its __traceiter_ function (Linux 5.10).
+	for _, prefix := range []string{"__bpf_trace_", "__traceiter_"} {
+		var fn *btf.Func
+		if err := spec.TypeByName(prefix+name, &fn); err == nil {
+			if fp, ok := fn.Type.(*btf.FuncProto); ok && len(fp.Params) == len(proto.Params) {
+				proto = fp
+				break
+			}
 		}
 	}
 	params := append([]btf.FuncParam(nil), proto.Params[1:]...)

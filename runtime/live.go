@@ -135,11 +135,20 @@ func (l *Live) Load(obj *compiler.Object, first, end int) (b *Batch, err error) 
 	if err := l.compatible(obj); err != nil {
 		return nil, err
 	}
+	var progs []*compiler.Program
 	for _, cp := range obj.Programs {
-		if cp.Probe >= first && cp.Probe < end && cp.Provider.Runs == probes.OnDevice {
+		if cp.Probe < first || cp.Probe >= end {
+			continue
+		}
+		if cp.Provider.Runs == probes.OnDevice {
 			return nil, fmt.Errorf("usb probes run in a script (bpfsh --unsafe FILE), not in the shell")
 		}
+		progs = append(progs, cp)
 	}
+	if err := checkHelpers(progs, l.opts.Env); err != nil {
+		return nil, err
+	}
+	memlockFirst(l.opts.Env)
 	b = &Batch{live: l, obj: obj, u: &unit{obj: obj}}
 	defer func() {
 		if err != nil {
@@ -149,12 +158,6 @@ func (l *Live) Load(obj *compiler.Object, first, end int) (b *Batch, err error) 
 	scratch, err := b.bindMaps(first)
 	if err != nil {
 		return nil, err
-	}
-	var progs []*compiler.Program
-	for _, cp := range obj.Programs {
-		if cp.Probe >= first && cp.Probe < end {
-			progs = append(progs, cp)
-		}
 	}
 	loaded, err := loadPrograms(obj, progs, b.byName, patchValues{start: l.start}, l.opts)
 	if scratch != nil {

@@ -79,7 +79,7 @@ func (pv patchValues) apply(obj *compiler.Object, p *compiler.Program) *ebpf.Pro
 
 // raiseMemlock lifts RLIMIT_MEMLOCK, which kernels before 5.11 charge BPF
 // maps and programs to (later ones charge the memory cgroup and leave it
-// alone), once, when a map is refused: nothing is asked of the kernel on
+// alone), once, when a map or program is refused: nothing is asked of the kernel on
 // the kernels that do not need it. It reports whether it lifted it.
 // (Not cilium/ebpf/rlimit: its init creates a map to probe the kernel, a
 // quarter of a millisecond of every start-up.)
@@ -87,6 +87,16 @@ var raiseMemlock = sync.OnceValue(func() bool {
 	inf := &unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY}
 	return unix.Setrlimit(unix.RLIMIT_MEMLOCK, inf) == nil
 })
+
+// memlockFirst lifts RLIMIT_MEMLOCK before anything is loaded on the
+// kernels that charge it (their BTF has struct bpf_map_memory, gone in
+// 5.11): there cilium/ebpf's own probes (BPF_PROG_RUN's, for BEGIN) are
+// charged too, and a small default limit refuses them half-way.
+func memlockFirst(env *probes.Env) {
+	if env != nil && env.HasKernelStruct("bpf_map_memory") {
+		raiseMemlock()
+	}
+}
 
 // createMaps creates the maps of specs, several at a time (a per-CPU
 // map's allocation takes a tenth of a millisecond or more), keyed by
@@ -132,8 +142,12 @@ func loadPrograms(obj *compiler.Object, progs []*compiler.Program, byName map[st
 	err = parallel(len(progs), func(i int) error {
 		spec := pv.apply(obj, progs[i])
 		p, err := loadProgram(spec, byName, opts.Verbose)
+		if errors.Is(err, unix.EPERM) && raiseMemlock() {
+			// Kernels before 5.11 charge programs to RLIMIT_MEMLOCK too.
+			p, err = loadProgram(spec, byName, opts.Verbose)
+		}
 		if err != nil {
-			return fdExhausted(loadError(fmt.Errorf("load %s: %w", progs[i].Point, err), spec, opts.Env))
+			return fdExhausted(loadError(fmt.Errorf("load %s: %w", progs[i].Point, err), spec, progs[i].PlainRanges, opts.Env))
 		}
 		loaded[i] = p
 		return nil
@@ -208,10 +222,13 @@ func withoutLineInfo(ps *ebpf.ProgramSpec) *ebpf.ProgramSpec {
 // loadError explains a verifier refusal: what the kernel lacks, what in
 // the script it cannot accept (verifier.go), or else a bpfsh bug with the
 // verifier's log. Other errors pass unchanged.
-func loadError(err error, spec *ebpf.ProgramSpec, env *probes.Env) error {
+func loadError(err error, spec *ebpf.ProgramSpec, plainRanges bool, env *probes.Env) error {
 	var ve *ebpf.VerifierError
 	if !errors.As(err, &ve) {
 		return err
+	}
+	if plainRanges && tooLong(ve) {
+		return errors.New(helperMessage(asm.FnLoop, env, "for ($i : a..b) with more iterations than the verifier can walk"))
 	}
 	if sym, ok := missingKsym(ve); ok {
 		return fmt.Errorf("the kernel cannot find the address of %s: it is not in /proc/kallsyms (kernels built without CONFIG_KALLSYMS_ALL list no variables)", sym)

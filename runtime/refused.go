@@ -10,6 +10,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/features"
 
+	"github.com/bpfsh/bpfsh/compiler"
 	"github.com/bpfsh/bpfsh/probes"
 )
 
@@ -39,7 +40,7 @@ func refusedHelper(ve *ebpf.VerifierError) string {
 func missingHelper(ve *ebpf.VerifierError, env *probes.Env) string {
 	for _, line := range ve.Log {
 		if fn, ok := unknownFunc(line); ok {
-			return helperMessage(fn, env)
+			return helperMessage(fn, env, "")
 		}
 	}
 	return ""
@@ -58,29 +59,62 @@ func lackingHelper(spec *ebpf.ProgramSpec, env *probes.Env) string {
 		fn := asm.BuiltinFunc(ins.Constant)
 		for _, h := range probes.Helpers {
 			if h.Fn == fn && errors.Is(features.HaveProgramHelper(spec.Type, fn), ebpf.ErrNotSupported) {
-				return helperMessage(fn, env)
+				return helperMessage(fn, env, "")
 			}
 		}
 	}
 	return ""
 }
 
-// helperMessage says which construct needs fn and since when.
-func helperMessage(fn asm.BuiltinFunc, env *probes.Env) string {
+// checkHelpers fails, before anything is created in the kernel, when a
+// program calls a helper of probes.Helpers that this kernel lacks for
+// its type: one line naming the construct, the helper and the first
+// Linux version that has it, instead of a load that fails half-way.
+func checkHelpers(progs []*compiler.Program, env *probes.Env) error {
+	for _, p := range progs {
+		if why := lackingHelper(p.Spec, env); why != "" {
+			return fmt.Errorf("%s: %s", p.Point, why)
+		}
+	}
+	return nil
+}
+
+// helperMessage says which construct needs fn and since when: "for
+// ($kv : @map) needs bpf_for_each_map_elem, Linux 5.13; this kernel is
+// 5.10.0-46-amd64". construct, when not "", names the construct instead
+// of probes.Helpers.
+func helperMessage(fn asm.BuiltinFunc, env *probes.Env, construct string) string {
 	name := "bpf_" + probes.HelperName(fn)
 	if strings.HasPrefix(fn.String(), "BuiltinFunc(") {
 		name = "helper #" + strconv.Itoa(int(fn))
 	}
-	kernel := "this kernel"
+	kernel := "this kernel does not have it"
 	if env != nil {
-		kernel += " (" + env.KernelRelease() + ")"
+		kernel = "this kernel is " + env.KernelRelease()
 	}
 	for _, h := range probes.Helpers {
 		if h.Fn == fn {
-			return fmt.Sprintf("%s needs %s, Linux %s or later; %s does not have it", h.Needed, name, h.Since, kernel)
+			needed := h.Needed
+			if construct != "" {
+				needed = construct
+			}
+			return fmt.Sprintf("%s needs %s, Linux %s; %s", needed, name, h.Since, kernel)
 		}
 	}
-	return fmt.Sprintf("the program calls %s, which %s does not have", name, kernel)
+	return fmt.Sprintf("the program calls %s, which this kernel does not have", name)
+}
+
+// tooLong reports whether the verifier gave up walking the program (a
+// loop it walks once per iteration) rather than finding it wrong.
+func tooLong(ve *ebpf.VerifierError) bool {
+	for _, line := range ve.Log {
+		for _, s := range []string{"BPF program is too large", "infinite loop detected", "is too complex", "back-edge from insn"} {
+			if strings.Contains(line, s) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // unknownFunc reads the helper of a verifier line about a call the kernel

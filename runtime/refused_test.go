@@ -10,8 +10,8 @@ import (
 // construct, the helper and the first Linux that has it.
 func TestMissingHelper(t *testing.T) {
 	for _, tt := range []struct{ log, want string }{
-		{"invalid func unknown#164", "for ($kv : @map) needs bpf_for_each_map_elem, Linux 5.13 or later; this kernel does not have it"},
-		{"unknown func bpf_loop#181", "for ($i : a..b) with bounds known at run time needs bpf_loop, Linux 5.17 or later; this kernel does not have it"},
+		{"invalid func unknown#164", "for ($kv : @map) needs bpf_for_each_map_elem, Linux 5.13; this kernel does not have it"},
+		{"unknown func bpf_loop#181", "for ($i : a..b) with bounds known at run time needs bpf_loop, Linux 5.17; this kernel does not have it"},
 		{"invalid func unknown#9999", "the program calls helper #9999, which this kernel does not have"},
 		{"R1 invalid mem access 'scalar'", ""},
 	} {

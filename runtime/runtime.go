@@ -357,6 +357,10 @@ type run struct {
 
 // load creates the object's maps and loads its programs.
 func (r *run) load() error {
+	if err := checkHelpers(r.obj.Programs, r.opts.Env); err != nil {
+		return err
+	}
+	memlockFirst(r.opts.Env)
 	byName, err := createMaps(r.obj.MapSpecs())
 	if err != nil {
 		return fmt.Errorf("load: %w", err)

@@ -16,6 +16,7 @@
 //	write FILE N    write N 4 KiB blocks to FILE with O_DIRECT from a thread named "trigw"
 //	                (one block I/O each; FILE is written and synced first, removed after)
 //	spin MS         keep one CPU busy for MS milliseconds
+//	connect ADDR    open a TCP connection to ADDR (host:port), at most a second, refused or not
 //
 // Steps run in order; e.g. `trig sleep 100 open /etc/hostname 3`.
 package main
@@ -23,6 +24,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -121,6 +123,12 @@ func main() {
 			need(args, 2)
 			end := time.Now().Add(time.Duration(count(args[1])) * time.Millisecond)
 			for time.Now().Before(end) {
+			}
+			args = args[2:]
+		case "connect":
+			need(args, 2)
+			if c, err := net.DialTimeout("tcp", args[1], time.Second); err == nil {
+				c.Close()
 			}
 			args = args[2:]
 		default:
