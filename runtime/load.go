@@ -111,7 +111,7 @@ func createMaps(specs map[string]*ebpf.MapSpec) (map[string]*ebpf.Map, error) {
 			m, err = ebpf.NewMap(specs[names[i]])
 		}
 		if err != nil {
-			return fdExhausted(fmt.Errorf("create map %s: %w", names[i], err))
+			return fdExhausted(mapError(names[i], specs[names[i]], err))
 		}
 		mu.Lock()
 		out[names[i]] = m
@@ -125,6 +125,19 @@ func createMaps(specs map[string]*ebpf.MapSpec) (map[string]*ebpf.Map, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// maxOldKey is the largest hash map key older kernels take (MAX_BPF_STACK,
+// as their programs built keys on the stack: 5.10 does, 6.1 takes more).
+const maxOldKey = 512
+
+// mapError explains a map the kernel would not create.
+func mapError(name string, spec *ebpf.MapSpec, err error) error {
+	hash := spec.Type == ebpf.Hash || spec.Type == ebpf.PerCPUHash || spec.Type == ebpf.LRUHash || spec.Type == ebpf.LRUCPUHash
+	if errors.Is(err, unix.E2BIG) && hash && spec.KeySize > maxOldKey {
+		return fmt.Errorf("create map %s: its keys are %d bytes, and this kernel's hash maps take keys of at most %d bytes (a string in a key takes max_strlen bytes: lower max_strlen)", name, spec.KeySize, maxOldKey)
+	}
+	return fmt.Errorf("create map %s: %w", name, err)
 }
 
 // loadPrograms loads progs of obj, several at a time (verification and JIT

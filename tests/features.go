@@ -1,5 +1,12 @@
 package tests
 
+import (
+	"errors"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+)
+
 // FeatureSince maps REQUIRES_FEATURE names that depend only on the kernel's
 // version to the Linux release that brought them. Stock (Debian) kernels
 // don't backport BPF features, so on them the release answers; a Runner whose
@@ -13,11 +20,28 @@ var FeatureSince = map[string]string{
 	"get_tai_ns":         "6.1",  // bpf_ktime_get_tai_ns: nsecs(tai)
 }
 
+// featureProbes decide the REQUIRES_FEATURE names that no release pins
+// down, by asking the running kernel.
+var featureProbes = map[string]func() bool{
+	// Hash maps with keys over 512 bytes (MAX_BPF_STACK): a string key of
+	// max_strlen 1024. 5.10 refuses them, 6.1 takes them.
+	"big_map_keys": func() bool {
+		m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Hash, KeySize: 1024, ValueSize: 8, MaxEntries: 1, Flags: 1})
+		if err == nil {
+			m.Close()
+		}
+		return !errors.Is(err, unix.E2BIG)
+	},
+}
+
 // hasFeature says whether feature f is present, and, when it is absent
 // because of the kernel's release, which release brought it.
 func (r *Runner) hasFeature(f string) (ok bool, since string) {
 	if v, known := r.Features[f]; known {
 		return v, ""
+	}
+	if probe, ok := featureProbes[f]; ok {
+		return probe(), ""
 	}
 	if s, ok := FeatureSince[f]; ok {
 		return compareVersions(kernelRelease(), s) >= 0, s
