@@ -163,10 +163,6 @@ func (e *Env) probeMissing(p *Provider) string {
 			return "this kernel has no BPF iterators (Linux 5.8)"
 		}
 		return ""
-	case "tc":
-		if !e.kernelEnumHas("bpf_attach_type", "BPF_TCX_INGRESS") {
-			return "tc probes need tcx links (Linux 6.6)"
-		}
 	}
 	if p.ProgType == ebpf.UnspecifiedProgram {
 		return ""
@@ -231,10 +227,10 @@ func (e *Env) attachInfo() InfoSection {
 		return InfoItem{Name: name, Detail: no}
 	}
 	return InfoSection{Title: "Attach modes", Items: []InfoItem{
-		item("xdp link", "bpf_link_type", "BPF_LINK_TYPE_XDP", "XDP programs attach as links", "needs Linux 5.9"),
-		item("tcx", "bpf_attach_type", "BPF_TCX_INGRESS", "tc programs attach as tcx links", "needs Linux 6.6"),
-		item("cgroup link", "bpf_link_type", "BPF_LINK_TYPE_CGROUP", "sockops programs attach as links", "needs Linux 5.7"),
-		item("kprobe_multi", "bpf_attach_type", "BPF_TRACE_KPROBE_MULTI", "kprobe wildcards attach as one link", "needs kprobes and Linux 5.18"),
+		item("xdp link", "bpf_link_type", "BPF_LINK_TYPE_XDP", "XDP programs attach as links", "needs Linux 5.9 (xdp probes need it)"),
+		item("tcx", "bpf_attach_type", "BPF_TCX_INGRESS", "tc programs attach as tcx links", "needs Linux 6.6 (tc programs attach as clsact filters)"),
+		item("cgroup link", "bpf_link_type", "BPF_LINK_TYPE_CGROUP", "sockops programs attach as links", "needs Linux 5.7 (sockops programs attach with BPF_PROG_ATTACH)"),
+		item("kprobe_multi", "bpf_attach_type", "BPF_TRACE_KPROBE_MULTI", "kprobe wildcards attach as one link", "needs kprobes and Linux 5.18 (wildcards attach one kprobe per function)"),
 	}}
 }
 

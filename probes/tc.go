@@ -3,6 +3,7 @@ package probes
 import (
 	"errors"
 	"io"
+	"os"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -10,7 +11,7 @@ import (
 
 // tc runs a program on every packet an interface receives (ingress) or
 // sends (egress), at the traffic-control hook, through a tcx link (Linux
-// 6.6+). Several programs can share an interface and direction: each runs
+// 6.6+; before, a bpf filter of a clsact qdisc: tcclsact.go). Several programs can share an interface and direction: each runs
 // in turn, and one that ends without a verdict lets the next decide
 // (TCX_NEXT); drop and pass are final.
 //
@@ -52,9 +53,12 @@ func attachTC(_ *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := link.AttachTCX(link.TCXOptions{Interface: ifc.Index, Program: prog, Attach: tcDirs[p.Target[1]]})
-	if errors.Is(err, ebpf.ErrNotSupported) {
-		return nil, &NotSupportedError{What: "tc probes need tcx links (Linux 6.6 or later); bpfsh does not attach through clsact filters yet"}
+	if os.Getenv(tcClsactEnv) == "" {
+		l, err := link.AttachTCX(link.TCXOptions{Interface: ifc.Index, Program: prog, Attach: tcDirs[p.Target[1]]})
+		if !errors.Is(err, ebpf.ErrNotSupported) {
+			return l, err
+		}
 	}
-	return l, err
+	// Before Linux 6.6: a filter of the interface's clsact qdisc.
+	return attachClsact(prog, ifc.Index, p.Target[1] == "ingress")
 }

@@ -275,9 +275,40 @@ func TestPacketTCEgressSamePortDrop(t *testing.T) {
 func TestPacketTCIngressSamePortDrop(t *testing.T) {
 	privtest.Require(t)
 	p := newVethPair(t)
-	stop := startBpfshIn(t, p.b, 2, "--unsafe", "-e", `
+	stop := startBpfshIn(t, p.b, 2, "--unsafe", "-e", tcIngressProbes)
+	checkTCIngress(t, p, stop)
+}
+
+// TestPacketTCClsactIngressSamePortDrop: the same probes as filters of a
+// clsact qdisc, as kernels before tcx links (6.6) attach them (forced here
+// by BPFSH_TC_CLSACT): the first drops, the next filter counts what it let
+// through, and when bpfsh exits its filters and the qdisc it made are gone.
+func TestPacketTCClsactIngressSamePortDrop(t *testing.T) {
+	privtest.Require(t)
+	tc := privtest.Tool(t, "tc", "iproute2")
+	t.Setenv("BPFSH_TC_CLSACT", "1")
+	p := newVethPair(t)
+	bin, _ := binaries(t)
+	stop := startIn(t, p.b, "Attached ", bin, "--unsafe", "-e", tcIngressProbes)
+	filters := run(t, "ip", "netns", "exec", p.b, tc, "filter", "show", "dev", "pb", "ingress")
+	if n := strings.Count(filters, "direct-action"); n != 2 {
+		t.Errorf("%d direct-action filters on pb's ingress, want 2:\n%s", n, filters)
+	}
+	checkTCIngress(t, p, stop)
+	if qd := run(t, "ip", "netns", "exec", p.b, tc, "qdisc", "show", "dev", "pb"); strings.Contains(qd, "clsact") {
+		t.Errorf("the clsact qdisc outlived bpfsh:\n%s", qd)
+	}
+}
+
+// tcIngressProbes drop same-port packets on pb's ingress, and count in a
+// second probe on the same hook what the first let through.
+const tcIngressProbes = `
 tc:pb:ingress /sport == dport/ { @dropped[ip.proto] = count(); drop; }
-tc:pb:ingress /sport == 7000 || dport == 7000/ { @passed[sport == dport] = count(); }`)
+tc:pb:ingress /sport == 7000 || dport == 7000/ { @passed[sport == dport] = count(); }`
+
+// checkTCIngress sends the traffic and checks what tcIngressProbes saw.
+func checkTCIngress(t *testing.T, p *vethPair, stop func() string) {
+	t.Helper()
 	tcp, udp := samePortTraffic(t, p)
 	out := stop()
 	checkDropCounts(t, out, tcp, udp)
