@@ -253,6 +253,7 @@ func (k *checker) stmt(s lang.Stmt) {
 			cb = 1
 			k.callbackAt = &s.Span
 		}
+		k.plainRangeLimit(s)
 		k.inLoop++
 		k.inCallback += cb
 		k.block(s.Body)
@@ -285,6 +286,24 @@ func (k *checker) rangeInline(s *lang.For) bool {
 	k.constEval(s.Lo)
 	k.constEval(s.Hi)
 	return k.sc.rangeInline(s)
+}
+
+// maxPlainRange is the longest constant range run as a plain loop on a
+// kernel without bpf_loop: the verifier walks every iteration, and its
+// time grows faster than the iterations (over half a minute for 10000
+// under emulation); longer ones are an error before anything is loaded.
+const maxPlainRange = 8192
+
+// plainRangeLimit reports a constant range too long for a plain loop on
+// a kernel without bpf_loop.
+func (k *checker) plainRangeLimit(s *lang.For) {
+	lo, loConst := k.sc.consts[s.Lo]
+	hi, hiConst := k.sc.consts[s.Hi]
+	if !k.sc.plainLoops || !loConst || !hiConst || hi-lo <= maxPlainRange {
+		return
+	}
+	k.errorf(s.Span, "a range of %d iterations needs bpf_loop, Linux 5.17; this kernel is %s", hi-lo, k.c.opts.Env.KernelRelease()).
+		Hint("without bpf_loop a range is a loop the verifier walks, of at most %d iterations", maxPlainRange)
 }
 
 // rangeInline answers from the bounds the checker folded. Without

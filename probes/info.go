@@ -60,6 +60,8 @@ var Helpers = []Helper{
 	{asm.FnSendSignal, ebpf.TracePoint, "signal()", "5.3"},
 	{asm.FnForEachMapElem, ebpf.TracePoint, "for ($kv : @map)", "5.13"},
 	{asm.FnLoop, ebpf.TracePoint, "for ($i : a..b) with bounds known at run time", "5.17"},
+	{asm.FnMapLookupPercpuElem, ebpf.TracePoint, "reading a per-CPU aggregation (count(), sum() ...) in a probe", "5.19"},
+	{asm.FnKtimeGetTaiNs, ebpf.TracePoint, "nsecs(tai)", "6.1"},
 	{asm.FnJiffies64, ebpf.TracePoint, "jiffies", "5.5"},
 	{asm.FnThisCpuPtr, ebpf.TracePoint, "percpu_kaddr()", "5.10"},
 	{asm.FnGetFuncIp, ebpf.Kprobe, "func in kprobes", "5.15"},

@@ -18,6 +18,7 @@ var FeatureSince = map[string]string{
 	"kfree_skb_reason":   "5.17", // skb:kfree_skb's reason field
 	"lookup_percpu_elem": "5.19", // bpf_map_lookup_percpu_elem: a per-CPU aggregation read in the program
 	"get_tai_ns":         "6.1",  // bpf_ktime_get_tai_ns: nsecs(tai)
+	"loop":               "5.17", // bpf_loop: ranges longer than a verifier-walked loop
 }
 
 // featureProbes decide the REQUIRES_FEATURE names that no release pins
