@@ -294,16 +294,27 @@ func (k *checker) rangeInline(s *lang.For) bool {
 // under emulation); longer ones are an error before anything is loaded.
 const maxPlainRange = 8192
 
-// plainRangeLimit reports a constant range too long for a plain loop on
-// a kernel without bpf_loop.
+// maxRunTimePlain bounds a range whose bounds are known only at run time
+// on a kernel without bpf_loop: the verifier walks that many rounds.
+const maxRunTimePlain = 1024
+
+// plainRangeLimit reports, on a kernel without bpf_loop, a constant range
+// too long for a plain loop, and warns that a range with run-time bounds
+// runs at most maxRunTimePlain rounds.
 func (k *checker) plainRangeLimit(s *lang.For) {
-	lo, loConst := k.sc.consts[s.Lo]
-	hi, hiConst := k.sc.consts[s.Hi]
-	if !k.sc.plainLoops || !loConst || !hiConst || hi-lo <= maxPlainRange {
+	if !k.sc.plainLoops {
 		return
 	}
-	k.errorf(s.Span, "a range of %d iterations needs bpf_loop, Linux 5.17; this kernel is %s", hi-lo, k.c.opts.Env.KernelRelease()).
-		Hint("without bpf_loop a range is a loop the verifier walks, of at most %d iterations", maxPlainRange)
+	lo, loConst := k.sc.consts[s.Lo]
+	hi, hiConst := k.sc.consts[s.Hi]
+	kernel := k.c.opts.Env.KernelRelease()
+	switch {
+	case !loConst || !hiConst:
+		k.warnf(s.Span, "this range runs at most %d iterations: longer ones need bpf_loop, Linux 5.17; this kernel is %s", maxRunTimePlain, kernel)
+	case hi-lo > maxPlainRange:
+		k.errorf(s.Span, "a range of %d iterations needs bpf_loop, Linux 5.17; this kernel is %s", hi-lo, kernel).
+			Hint("without bpf_loop a range is a loop the verifier walks, of at most %d iterations", maxPlainRange)
+	}
 }
 
 // rangeInline answers from the bounds the checker folded. Without

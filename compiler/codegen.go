@@ -617,7 +617,19 @@ func (g *gen) forRange(s *lang.For) {
 	g.emit(asm.StoreMem(asm.R10, home.off, r, asm.DWord))
 	g.release(lo)
 	top, next, end := g.label(), g.label(), g.label()
+	// Without bpf_loop, a run-time bound is one the verifier cannot see:
+	// a counter it can see ends the loop after maxRunTimePlain rounds.
+	var count *val
+	_, loConst := g.sc.consts[s.Lo]
+	if g.sc.plainLoops && (hi.kind != vImm || !loConst) {
+		count = &val{kind: vSlot, off: g.alloc(8), t: tInt64}
+		g.emit(storeImm(asm.R10, count.off, 0, asm.DWord))
+	}
 	g.mark(top)
+	if count != nil {
+		g.emit(asm.LoadMem(asm.R1, asm.R10, count.off, asm.DWord), asm.JGE.Imm(asm.R1, maxRunTimePlain, end),
+			asm.Add.Imm(asm.R1, 1), asm.StoreMem(asm.R10, count.off, asm.R1, asm.DWord))
+	}
 	g.emit(asm.LoadMem(asm.R1, asm.R10, home.off, asm.DWord))
 	if hi.kind == vImm {
 		g.emit(asm.JSGE.Imm(asm.R1, int32(hi.imm), end))

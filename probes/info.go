@@ -240,6 +240,9 @@ func (e *Env) attachInfo() InfoSection {
 // BTF's enum bpf_func_id (what compiling may consult: no program is
 // loaded). Without that enum it answers true: the load says otherwise.
 func (e *Env) KernelHasHelper(fn asm.BuiltinFunc) bool {
+	if fn == asm.FnLoop && e.WithoutLoop {
+		return false
+	}
 	var en *btf.Enum
 	if e.FindType("bpf_func_id", &en) != nil {
 		return true

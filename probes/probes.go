@@ -237,6 +237,10 @@ type Env struct {
 	// OverrideHelper says whether kprobes may call bpf_override_return;
 	// nil means ask the kernel.
 	OverrideHelper *bool
+	// WithoutLoop compiles as for a kernel without bpf_loop (before 5.17):
+	// ranges as verifier-bounded loops. SystemEnv sets it from
+	// BPFSH_WITHOUT_LOOP=1, so that tests prove that fallback on any kernel.
+	WithoutLoop bool
 	// PidNS is the pid namespace bpfsh runs in when it is not the initial
 	// one: pid and tid are counted there, as bpftrace's (nil: initial).
 	PidNS *PidNS
@@ -264,7 +268,7 @@ type Env struct {
 // SystemEnv reads the running kernel's files, mounting tracefs when it is
 // needed and missing (as root).
 func SystemEnv() *Env {
-	e := &Env{AutoMount: true}
+	e := &Env{AutoMount: true, WithoutLoop: os.Getenv("BPFSH_WITHOUT_LOOP") == "1"}
 	e.TracefsRoot, e.PidNS = e.findTracefs(), e.currentPidNS()
 	return e
 }
