@@ -1,4 +1,5 @@
 # vmtest: bpfsh --info says which kernel probe types work, and each one it lists attaches exactly when it says so
+# vmtest-timeout: 180
 . /cases/lib.sh
 
 bpfsh --info >"$VT/info" 2>&1 || fail "bpfsh --info: $(cat "$VT/info")"
