@@ -3,6 +3,7 @@ package compiler
 import (
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/bpfsh/bpfsh/lang"
 	"github.com/bpfsh/bpfsh/probes"
@@ -27,8 +28,9 @@ type scope struct {
 	// unresolved: the probe's attach points did not resolve (reported);
 	// its body is checked all the same, its context's names unknown.
 	unresolved bool
-	// plainLoops: the kernel has no bpf_loop, so ranges are plain loops.
-	plainLoops bool
+	// plainLoops: the kernel has no bpf_loop, so ranges are plain loops
+	// (asked of the kernel's BTF when a range first needs the answer).
+	plainLoops *lazyFlag
 	vars       map[string]*Type // by binding key (see vars.go)
 	// final: each variable's type after every assignment in the previous
 	// pass (a string it holds may grow later in the probe): what reading it
@@ -302,11 +304,11 @@ const maxRunTimePlain = 1024
 // too long for a plain loop, and warns that a range with run-time bounds
 // runs at most maxRunTimePlain rounds.
 func (k *checker) plainRangeLimit(s *lang.For) {
-	if !k.sc.plainLoops {
-		return
-	}
 	lo, loConst := k.sc.consts[s.Lo]
 	hi, hiConst := k.sc.consts[s.Hi]
+	if k.sc.rangeShort(s) || !k.sc.plainLoops.get() {
+		return
+	}
 	kernel := k.c.opts.Env.KernelRelease()
 	switch {
 	case !loConst || !hiConst:
@@ -321,7 +323,22 @@ func (k *checker) plainRangeLimit(s *lang.For) {
 // bpf_loop (before Linux 5.17) every range is a plain loop, bounded by
 // the verifier, which walks it (loops use what the kernel offers).
 func (sc *scope) rangeInline(s *lang.For) bool {
-	return sc.plainLoops || sc.rangeShort(s)
+	return sc.rangeShort(s) || sc.plainLoops.get()
+}
+
+// lazyFlag is a yes or no computed when first asked (nil: no).
+type lazyFlag struct {
+	once sync.Once
+	f    func() bool
+	v    bool
+}
+
+func (l *lazyFlag) get() bool {
+	if l == nil {
+		return false
+	}
+	l.once.Do(func() { l.v = l.f() })
+	return l.v
 }
 
 // rangeShort reports whether a range's bounds are constants at most

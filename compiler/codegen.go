@@ -621,7 +621,7 @@ func (g *gen) forRange(s *lang.For) {
 	// a counter it can see ends the loop after maxRunTimePlain rounds.
 	var count *val
 	_, loConst := g.sc.consts[s.Lo]
-	if g.sc.plainLoops && (hi.kind != vImm || !loConst) {
+	if (hi.kind != vImm || !loConst) && g.sc.plainLoops.get() {
 		count = &val{kind: vSlot, off: g.alloc(8), t: tInt64}
 		g.emit(storeImm(asm.R10, count.off, 0, asm.DWord))
 	}

@@ -333,7 +333,7 @@ func (c *compiler) instances(diags *lang.Diags) []instance {
 	// What the kernel lacks is said once, however many probes need it.
 	lacks := &kernelLacks{at: map[string]int{}, more: map[int]int{}}
 	npoints := 0
-	plainLoops := !c.opts.Env.KernelHasHelper(asm.FnLoop)
+	plainLoops := &lazyFlag{f: func() bool { return !c.opts.Env.KernelHasHelper(asm.FnLoop) }}
 	for i, p := range c.prog.Probes {
 		overrides := callsOverride(p)
 		before, errs := len(insts), errorCount(diags)
@@ -605,14 +605,19 @@ func (c *compiler) preallocForPerfEvents(obj *Object) {
 			perf = append(perf, p)
 		}
 	}
-	if len(perf) == 0 || c.opts.Env.HasKernelStruct("bpf_mem_alloc") {
+	used := referenced(perf)
+	var dynamic []*ebpf.MapSpec
+	for _, m := range obj.Maps {
+		if used[m.Spec.Name] && m.Spec.Flags&noPrealloc != 0 {
+			dynamic = append(dynamic, m.Spec)
+		}
+	}
+	// Only then read the kernel's BTF (tens of milliseconds).
+	if len(dynamic) == 0 || c.opts.Env.HasKernelStruct("bpf_mem_alloc") {
 		return
 	}
-	used := referenced(perf)
-	for _, m := range obj.Maps {
-		if used[m.Spec.Name] && (m.Spec.Type == ebpf.Hash || m.Spec.Type == ebpf.PerCPUHash || m.Spec.Type == ebpf.LRUHash || m.Spec.Type == ebpf.LRUCPUHash) {
-			m.Spec.Flags &^= noPrealloc
-		}
+	for _, spec := range dynamic {
+		spec.Flags &^= noPrealloc
 	}
 }
 

@@ -243,19 +243,24 @@ func (e *Env) KernelHasHelper(fn asm.BuiltinFunc) bool {
 	if fn == asm.FnLoop && e.WithoutLoop {
 		return false
 	}
+	spec, err := e.KernelBTF()
 	var en *btf.Enum
-	if e.FindType("bpf_func_id", &en) != nil {
+	if err != nil || spec.TypeByName("bpf_func_id", &en) != nil {
 		return true
 	}
 	return e.kernelEnumHas("bpf_func_id", "BPF_FUNC_"+HelperName(fn))
 }
 
-// HasKernelStruct reports whether the kernel's BTF has a struct of that
+// HasKernelStruct reports whether vmlinux's BTF has a struct of that
 // name, which tells the kernel's features apart without loading anything
-// (false without BTF).
+// (false without BTF). Modules' BTF is not read: that costs seconds.
 func (e *Env) HasKernelStruct(name string) bool {
+	spec, err := e.KernelBTF()
+	if err != nil {
+		return false
+	}
 	var t *btf.Struct
-	return e.FindType(name, &t) == nil
+	return spec.TypeByName(name, &t) == nil
 }
 
 // kernelEnumHas reports whether the kernel's BTF has the enum with that

@@ -89,11 +89,16 @@ var raiseMemlock = sync.OnceValue(func() bool {
 })
 
 // memlockFirst lifts RLIMIT_MEMLOCK before anything is loaded on the
-// kernels that charge it (their BTF has struct bpf_map_memory, gone in
-// 5.11): there cilium/ebpf's own probes (BPF_PROG_RUN's, for BEGIN) are
-// charged too, and a small default limit refuses them half-way.
+// kernels that charge it (before 5.11, by their release: reading BTF for
+// it would cost every run tens of milliseconds): there cilium/ebpf's own
+// probes (BPF_PROG_RUN's, for BEGIN) are charged too, and a small default
+// limit refuses them half-way.
 func memlockFirst(env *probes.Env) {
-	if env != nil && env.HasKernelStruct("bpf_map_memory") {
+	var major, minor int
+	if env != nil {
+		fmt.Sscanf(env.KernelRelease(), "%d.%d", &major, &minor)
+	}
+	if major > 0 && (major < 5 || major == 5 && minor < 11) {
 		raiseMemlock()
 	}
 }
