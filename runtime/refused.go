@@ -73,7 +73,7 @@ func lackingHelper(spec *ebpf.ProgramSpec, env *probes.Env) string {
 func checkHelpers(progs []*compiler.Program, env *probes.Env) error {
 	for _, p := range progs {
 		if why := lackingHelper(p.Spec, env); why != "" {
-			return fmt.Errorf("%s: %s", p.Point, why)
+			return errors.New(why)
 		}
 	}
 	return nil
