@@ -85,10 +85,12 @@ func (g *gen) update(name string, key, value *val) {
 
 // insert is update on a path that runs once per new key (an aggregate's
 // first value): it counts a failure without a branch, adding R0's sign bit
-// to the counter.
+// to the counter. The sign bit of the low 32 bits: kernels before 6.x call
+// the map's update function directly, which returns an int (-E2BIG as
+// 0x00000000fffffff9 in R0).
 func (g *gen) insert(name string, key, value *val) {
 	g.callUpdate(name, key, value)
-	g.emit(asm.RSh.Imm(asm.R0, 63),
+	g.emit(asm.RSh.Imm32(asm.R0, 31),
 		asm.LoadMapValue(asm.R1, 0, uint32(8*statMapFull)).WithReference(statsMap),
 		asm.StoreXAdd(asm.R1, asm.R0, asm.DWord),
 		asm.Mov.Imm(asm.R0, 0))
