@@ -70,8 +70,11 @@ func emitGid(g *gen) *val {
 }
 
 func emitComm(g *gen) *val {
-	// bpf_get_current_comm pads with zeros: no need to clear first.
+	// Cleared first: bpf_get_current_comm pads with zeros before 5.x and
+	// after 6.x, but 6.1's copies with strscpy and leaves what follows the
+	// NUL as it was (one map key per stack garbage: @[comm] split).
 	buf := g.mem(16, strType(16))
+	g.zero(buf)
 	g.helperCall(asm.FnGetCurrentComm, false, buf, imm(16, tInt64))
 	return buf
 }
