@@ -151,6 +151,10 @@ func (e *Env) probeMissing(p *Provider) string {
 		if !exists(e.pmuPath("uprobe")) {
 			return "this kernel was built without CONFIG_UPROBE_EVENTS"
 		}
+	case "usb":
+		if hubs, _ := filepath.Glob(e.sysPath("bus/usb/devices/usb*")); len(hubs) == 0 {
+			return "no USB host controller (a kernel without CONFIG_USB, or none present)"
+		}
 	case "hardware":
 		if !exists(e.pmuPath("cpu")) {
 			return "no hardware performance counters (a virtual machine without a PMU)"

@@ -125,6 +125,12 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 		return 1, err
 	}
 	var usb *usbGuard
+	if g.usb && opts.DryRun {
+		// What a run would take over must be there; nothing changes.
+		if _, err := usbHubs(newUSBGuard(r.obj, r.progs, opts.USB).sys); err != nil {
+			return 1, err
+		}
+	}
 	if g.usb && !opts.DryRun {
 		// Before the attach line: whatever is plugged in after it is judged.
 		if usb, err = r.startUSB(); err != nil {

@@ -123,6 +123,16 @@ func (u *usbGuard) decide(a *probes.USBAttrs, iface bool) (allow bool, rule stri
 	return false, "", nil
 }
 
+// usbHubs lists the root hubs whose defaults a guard takes over: none is
+// an error (a kernel without USB, or no host controller).
+func usbHubs(sys string) ([]string, error) {
+	hubs, _ := filepath.Glob(filepath.Join(sys, "bus/usb/devices/usb*"))
+	if len(hubs) == 0 {
+		return nil, fmt.Errorf("usb: no USB host controller in %s/bus/usb/devices", sys)
+	}
+	return hubs, nil
+}
+
 // start takes the defaults over and opens the uevent socket, before
 // anything is judged, so that no device arrives unseen.
 func (u *usbGuard) start() error {
@@ -138,9 +148,9 @@ func (u *usbGuard) start() error {
 		u.sock = -1
 		return fmt.Errorf("usb: uevent socket: %w", err)
 	}
-	hubs, _ := filepath.Glob(filepath.Join(u.sys, "bus/usb/devices/usb*"))
-	if len(hubs) == 0 {
-		return fmt.Errorf("usb: no USB host controller in %s/bus/usb/devices", u.sys)
+	hubs, err := usbHubs(u.sys)
+	if err != nil {
+		return err
 	}
 	for _, h := range hubs {
 		for _, a := range []struct {

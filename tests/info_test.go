@@ -35,6 +35,7 @@ var infoProbes = map[string]string{
 	"sockops":       `sockops { }`,
 	"xdp":           `xdp:lo { pass; }`,
 	"tc":            `tc:lo:ingress { }`,
+	"usb":           `usb:device { allow; }`,
 }
 
 // TestInfoMatchesWhatLoads: for every probe type --info lists, a program of
