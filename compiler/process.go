@@ -70,11 +70,14 @@ func emitGid(g *gen) *val {
 }
 
 func emitComm(g *gen) *val {
-	// Cleared first: bpf_get_current_comm pads with zeros before 5.x and
-	// after 6.x, but 6.1's copies with strscpy and leaves what follows the
-	// NUL as it was (one map key per stack garbage: @[comm] split).
+	// bpf_get_current_comm pads with zeros (strncpy, then strscpy_pad
+	// from Linux 6.4), but in between it copied with strscpy and left what
+	// follows the NUL as it was (6.1: one map key per stack garbage, @[comm]
+	// split): there the buffer is cleared first.
 	buf := g.mem(16, strType(16))
-	g.zero(buf)
+	if g.c.opts.Env != nil && g.c.opts.Env.KernelBefore(6, 4) {
+		g.zero(buf)
+	}
 	g.helperCall(asm.FnGetCurrentComm, false, buf, imm(16, tInt64))
 	return buf
 }

@@ -2,6 +2,7 @@ package probes
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -94,6 +95,16 @@ func (e *Env) KernelRelease() string {
 	var u unix.Utsname
 	unix.Uname(&u)
 	return unix.ByteSliceToString(u.Release[:])
+}
+
+// KernelBefore reports whether the running kernel's release is older than
+// major.minor (false when the release does not parse).
+func (e *Env) KernelBefore(major, minor int) bool {
+	var maj, min int
+	if n, _ := fmt.Sscanf(e.KernelRelease(), "%d.%d", &maj, &min); n != 2 {
+		return false
+	}
+	return maj < major || maj == major && min < minor
 }
 
 func (e *Env) systemInfo() InfoSection {

@@ -94,11 +94,7 @@ var raiseMemlock = sync.OnceValue(func() bool {
 // probes (BPF_PROG_RUN's, for BEGIN) are charged too, and a small default
 // limit refuses them half-way.
 func memlockFirst(env *probes.Env) {
-	var major, minor int
-	if env != nil {
-		fmt.Sscanf(env.KernelRelease(), "%d.%d", &major, &minor)
-	}
-	if major > 0 && (major < 5 || major == 5 && minor < 11) {
+	if env != nil && env.KernelBefore(5, 11) {
 		raiseMemlock()
 	}
 }
