@@ -105,12 +105,7 @@ func TestCDefErrors(t *testing.T) {
 		{"#endif\nBEGIN { }", "test.bt:1:1: error: #endif without #if"},
 		{`BEGIN { print((enum nosuch)1); }`, "test.bt:1:16: error: unknown type enum nosuch"},
 	}
-	for _, tt := range tests {
-		_, diags := compile(t, tt.src)
-		if got := diags.Format(); !strings.Contains(got, tt.want) {
-			t.Errorf("%s:\nwant %q in:\n%s", tt.src, tt.want, got)
-		}
-	}
+	wantErrors(t, tests)
 }
 
 // Programs using bools, enums, C definitions and indexing load into the

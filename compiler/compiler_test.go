@@ -29,6 +29,18 @@ func compile(t testing.TB, src string, params ...string) (*Object, *lang.Diags) 
 	return Compile(prog, Options{Env: testEnv, Params: params, Unsafe: true})
 }
 
+// wantErrors compiles each src, which must fail with want among its
+// diagnostics.
+func wantErrors(t *testing.T, tests []struct{ src, want string }) {
+	t.Helper()
+	for _, tt := range tests {
+		_, diags := compile(t, tt.src)
+		if got := diags.Format(); !diags.HasErrors() || !strings.Contains(got, tt.want) {
+			t.Errorf("%s:\nwant the error %q in:\n%s", tt.src, tt.want, got)
+		}
+	}
+}
+
 // validPrograms compile without errors; the privileged test also loads each
 // into the kernel's verifier.
 var validPrograms = []string{

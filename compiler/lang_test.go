@@ -98,12 +98,7 @@ func TestLangErrors(t *testing.T) {
 		{`BEGIN { unroll(0) { } }`, "error: unroll minimum value is 1"},
 		{`BEGIN { $a = 1; $p = &$a; @m[1] = 1; for ($kv : @m) { } }`, "1:23: error: not supported yet: the address of a variable in a probe with a loop"},
 	}
-	for _, tt := range tests {
-		_, diags := compile(t, tt.src)
-		if got := diags.Format(); !diags.HasErrors() || !strings.Contains(got, tt.want) {
-			t.Errorf("%s:\nwant %q in:\n%s", tt.src, tt.want, got)
-		}
-	}
+	wantErrors(t, tests)
 }
 
 func TestLangWarnings(t *testing.T) {

@@ -66,16 +66,7 @@ func TestPacketErrors(t *testing.T) {
 		{`tc:eth*:ingress { }`, "tc: interface names cannot have wildcards"},
 		{`xdp:lo { @m[1] = 1; for ($kv : @m) { drop; } }`, "1:38: error: not supported yet: drop inside this loop"},
 	}
-	for _, tt := range tests {
-		_, diags := compile(t, tt.src)
-		if !diags.HasErrors() {
-			t.Errorf("%s: compiled without errors", tt.src)
-			continue
-		}
-		if got := diags.Format(); !strings.Contains(got, tt.want) {
-			t.Errorf("%s:\nwant %q in:\n%s", tt.src, tt.want, got)
-		}
-	}
+	wantErrors(t, tests)
 }
 
 // Test frames: 10.213.0.1 → 10.213.0.2, fd00:213::1 → fd00:213::2.

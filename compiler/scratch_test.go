@@ -1,7 +1,6 @@
 package compiler
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -105,12 +104,7 @@ func TestScratchErrors(t *testing.T) {
 			"1:33: error: this probe's values need 65544 bytes of scratch memory, more than the 32768 a per-CPU map value holds"},
 		{`config = { max_strlen = 20000 } BEGIN { }`, "1:25: error: max_strlen must be from 1 to 16384"},
 	}
-	for _, tt := range tests {
-		_, diags := compile(t, tt.src)
-		if got := diags.Format(); !strings.Contains(got, tt.want) {
-			t.Errorf("%s:\nwant %q in:\n%s", tt.src, tt.want, got)
-		}
-	}
+	wantErrors(t, tests)
 }
 
 // TestVerifierAcceptsScratch loads every scratch program into the real verifier.

@@ -1,7 +1,6 @@
 package compiler
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf/asm"
@@ -56,16 +55,7 @@ func TestUSBErrors(t *testing.T) {
 		{`usb { }`, "usb probes are usb:device and usb:interface"},
 		{`usb:device { @m[1] = 1; for ($kv : @m) { allow; } }`, "not supported yet: allow inside this loop"},
 	}
-	for _, tt := range tests {
-		_, diags := compile(t, tt.src)
-		if !diags.HasErrors() {
-			t.Errorf("%s: compiled without errors", tt.src)
-			continue
-		}
-		if got := diags.Format(); !strings.Contains(got, tt.want) {
-			t.Errorf("%s:\nwant %q in:\n%s", tt.src, tt.want, got)
-		}
-	}
+	wantErrors(t, tests)
 }
 
 // usb probes change the machine: --unsafe.
