@@ -1,8 +1,6 @@
 package probes
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/cilium/ebpf/btf"
@@ -11,10 +9,6 @@ import (
 // TestEnumerator finds enumerators in a raw blob whose enums sit among
 // types of every size class, so a wrong step in the scan would miss them.
 func TestEnumerator(t *testing.T) {
-	b, err := btf.NewBuilder(nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	i32 := &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}
 	types := []btf.Type{
 		&btf.Struct{Name: "s", Size: 8, Members: []btf.Member{{Name: "a", Type: i32}, {Name: "b", Type: i32, Offset: 32}}},
@@ -24,20 +18,7 @@ func TestEnumerator(t *testing.T) {
 		&btf.Enum{Name: "big", Size: 8, Values: []btf.EnumValue{{Name: "B_HUGE", Value: 1 << 40}, {Name: "B_TWO", Value: 2}}},
 		&btf.Enum{Size: 4, Values: []btf.EnumValue{{Name: "ANON_SEVEN", Value: 7}}},
 	}
-	for _, typ := range types {
-		if _, err := b.Add(typ); err != nil {
-			t.Fatal(err)
-		}
-	}
-	raw, err := b.Marshal(nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "vmlinux")
-	if err := os.WriteFile(file, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env := &Env{BTFFile: file}
+	env := btfEnv(t, types)
 	for _, c := range []struct {
 		name, enum string
 		value      uint64

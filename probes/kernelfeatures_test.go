@@ -38,12 +38,18 @@ func TestKernelFeaturesFromBTF(t *testing.T) {
 // struct named strct, and returns an Env reading it.
 func kernelBTF(t *testing.T, funcs []string, strct string) *Env {
 	t.Helper()
-	var b btf.Builder
 	en := &btf.Enum{Name: "bpf_func_id", Size: 4}
 	for i, f := range funcs {
 		en.Values = append(en.Values, btf.EnumValue{Name: f, Value: uint64(i)})
 	}
-	for _, typ := range []btf.Type{en, &btf.Struct{Name: strct}} {
+	return btfEnv(t, []btf.Type{en, &btf.Struct{Name: strct}})
+}
+
+// btfEnv writes a BTF blob of types and returns an Env whose kernel BTF it is.
+func btfEnv(t *testing.T, types []btf.Type) *Env {
+	t.Helper()
+	var b btf.Builder
+	for _, typ := range types {
 		if _, err := b.Add(typ); err != nil {
 			t.Fatal(err)
 		}
