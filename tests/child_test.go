@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -113,14 +114,7 @@ func TestChildEndsWithBpfsh(t *testing.T) {
 	bin, _ := binaries(t)
 	prog := `i:ms:10 { printf("tick\n"); }`
 	t.Run("SIGKILL", func(t *testing.T) {
-		cmd := exec.Command(bin, "-c", "sleep 1000", "-e", prog)
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd, stdout := startWithChild(t, bin, prog)
 		bufio.NewReader(stdout).ReadString('\n') // attached
 		kid := waitChild(t, cmd)
 		cmd.Process.Kill()
@@ -131,18 +125,11 @@ func TestChildEndsWithBpfsh(t *testing.T) {
 		}
 	})
 	t.Run("head -1", func(t *testing.T) {
-		cmd := exec.Command(bin, "-c", "sleep 1000", "-e", prog)
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd, stdout := startWithChild(t, bin, prog)
 		line, _ := bufio.NewReader(stdout).ReadString('\n')
 		kid := waitChild(t, cmd)
 		stdout.Close() // head -1 exits
-		err = waitKill(cmd, 10*time.Second)
+		err := waitKill(cmd, 10*time.Second)
 		if err == errStillRunning {
 			t.Fatalf("bpfsh still runs 10 s after its reader went away (read %q)", line)
 		}
@@ -155,4 +142,19 @@ func TestChildEndsWithBpfsh(t *testing.T) {
 			t.Fatalf("the -c command %d is left orphaned after | head -1", kid)
 		}
 	})
+}
+
+// startWithChild starts bpfsh running prog with `-c "sleep 1000"`; its
+// output is read through the pipe returned.
+func startWithChild(t *testing.T, bin, prog string) (*exec.Cmd, io.ReadCloser) {
+	t.Helper()
+	cmd := exec.Command(bin, "-c", "sleep 1000", "-e", prog)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, stdout
 }
