@@ -38,6 +38,14 @@ done
 for p in "${!files[@]}"; do
 	[[ -e ${files[$p]} ]] || missing+=("$p")
 done
+# A kernel header tree (/lib/modules/RELEASE/build, as Debian's
+# linux-headers packages lay it out): lang/cpp's test reads real kernel
+# headers through it (whichever release; the running kernel's rarely has a
+# package on a test machine).
+if command -v dpkg >/dev/null 2>&1 && ! compgen -G '/lib/modules/*/build/include' >/dev/null &&
+	! compgen -G '/lib/modules/*/source/include' >/dev/null; then
+	missing+=("linux-headers-$(dpkg --print-architecture)")
+fi
 if ((${#missing[@]})); then
 	if $root && command -v apt-get >/dev/null 2>&1; then
 		echo "test-setup: installing ${missing[*]}"

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bpfsh/bpfsh/internal/privtest"
 )
 
 // TestHeaders reads testdata's headers (guards, nesting, #if, macros of
@@ -145,4 +147,53 @@ func TestSystem(t *testing.T) {
 	if len(p.Path) != 3 || p.Defined("__KERNEL__") {
 		t.Errorf("without kernel headers: path %v, __KERNEL__ %v", p.Path, p.Defined("__KERNEL__"))
 	}
+}
+
+// TestKernelHeaderTree reads a real kernel header tree, as installed by a
+// distribution's linux-headers package (make test's set-up installs
+// Debian's): the kernel's headers include hundreds of others, with
+// function-like macros, inline functions and asm that the preprocessor
+// must pass over, and define what only they define (TASK_RUNNING).
+func TestKernelHeaderTree(t *testing.T) {
+	release := kernelHeaderRelease()
+	privtest.Need(t, release != "", "no kernel header tree under /lib/modules (package linux-headers-ARCH: make test installs it as root on Debian)")
+	p := System{Release: release}.New()
+	if !p.Defined("__KERNEL__") {
+		t.Fatalf("release %s: the kernel's headers are not on the path %v", release, p.Path)
+	}
+	for _, h := range []string{"<linux/sched.h>", "<linux/fs.h>", "<net/tcp_states.h>", "<linux/socket.h>", "<linux/skbuff.h>"} {
+		if err := p.Include(h, "."); err != nil {
+			t.Errorf("#include %s: %v", h, err)
+		}
+	}
+	// Values that have not changed in years, from kernel-only headers and
+	// from the UAPI headers they include in turn.
+	for name, want := range map[string]int64{
+		"TASK_RUNNING": 0, "TASK_INTERRUPTIBLE": 1, "TASK_UNINTERRUPTIBLE": 2, // linux/sched.h
+		"PF_KTHREAD": 0x00200000, "FMODE_READ": 1, "FMODE_WRITE": 2, // ((__force fmode_t)0x2)
+		"TCP_ESTABLISHED": 1, "AF_INET": 2, "AF_INET6": 10, "SOCK_STREAM": 1,
+		"S_IFREG": 0o100000, "MAX_ERRNO": 4095, "O_RDONLY": 0,
+	} {
+		if got, ok := p.Int(name); !ok || got != want {
+			t.Errorf("%s = %d (%v), want %d", name, got, ok, want)
+		}
+	}
+}
+
+// kernelHeaderRelease is the running kernel's release when its header tree
+// is installed, else any release that has one ("" when none has).
+func kernelHeaderRelease() string {
+	has := func(rel string) bool {
+		return rel != "" && (System{Release: rel}).kernelDirs() != nil
+	}
+	if rel := Release(); has(rel) {
+		return rel
+	}
+	dirs, _ := filepath.Glob("/lib/modules/*")
+	for _, d := range dirs {
+		if rel := filepath.Base(d); has(rel) {
+			return rel
+		}
+	}
+	return ""
 }
