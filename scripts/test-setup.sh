@@ -71,6 +71,11 @@ if [[ -z $(ls -A /sys/kernel/tracing 2>/dev/null) && -z $(ls -A /sys/kernel/debu
 		echo "test-setup: tracefs is not mounted (as root: mount -t tracefs nodev /sys/kernel/tracing)" >&2
 	fi
 fi
+# debugfs: bpftrace's own runtime tests (the opt-in TestBpftraceCompat)
+# read debugf()'s output from /sys/kernel/debug/tracing/trace.
+if ! mounted /sys/kernel/debug && $root; then
+	mount -t debugfs nodev /sys/kernel/debug && echo "test-setup: mounted debugfs at /sys/kernel/debug"
+fi
 if ! mounted /sys/fs/bpf; then
 	if $root; then
 		mkdir -p /sys/fs/bpf
