@@ -340,93 +340,9 @@ func parseArgs(args []string) (*config, error) {
 			i++
 			return args[i], nil
 		}
-		var err error
-		switch a {
-		case "-e":
-			cfg.prog, err = val()
-			cfg.hasProg = true
-		case "-d":
-			cfg.dump, err = val()
-			if err == nil && cfg.dump != "ast" && cfg.dump != "asm" && cfg.dump != "none" {
-				err = fmt.Errorf("-d takes ast, asm or none, not %q", cfg.dump)
-			}
-		case "-l", "--list", "-lv":
-			cfg.list = true
-			cfg.listV = a == "-lv"
-		case "--dry-run":
-			cfg.dryRun = true
-		case "-v":
-			cfg.verbose = true
-		case "-q":
-			cfg.quiet = true
-		case "--unsafe":
-			cfg.unsafe = true
-		case "--no-warnings":
-			cfg.noWarn = true
-		case "--probe-filter":
-			var re string
-			if re, err = val(); err == nil {
-				cfg.probeFilter, err = regexp.Compile(re)
-				if err != nil {
-					err = fmt.Errorf("Invalid --probe-filter regex %q: %v", re, err)
-				}
-			}
-		case "--include":
-			var f string
-			f, err = val()
-			cfg.includes = append(cfg.includes, f)
-		case "-I":
-			var d string
-			d, err = val()
-			cfg.includeDirs = append(cfg.includeDirs, d)
-		case "-B":
-			// Output is written per batch of events and flushed at once:
-			// line and full buffering are the same here.
-			var mode string
-			mode, err = val()
-			if err == nil && mode != "none" && mode != "line" && mode != "full" {
-				err = fmt.Errorf("-B takes none, line or full, not %q", mode)
-			}
-		case "--usdt-file-activation":
-			// usdt semaphores are the kernel's (uprobe ref_ctr_offset): every
-			// process that maps the binary has them counted already.
-		case "-k", "-kk":
-			// Helper failures (failed map updates, lost events) are always reported.
-		case "-f":
-			cfg.format, err = val()
-			if err == nil && cfg.format != "text" && cfg.format != "json" {
-				err = fatalArgError{fmt.Errorf("Invalid output format %q\nValid formats: 'text', 'json'", cfg.format)}
-			}
-		case "-o", "--output":
-			cfg.output, err = val()
-		case "-c":
-			cfg.command, err = val()
-		case "-p":
-			var s string
-			s, err = val()
-			if err == nil {
-				cfg.pid, err = parsePID(s)
-			}
-		case "--pin":
-			cfg.pin, err = val()
-			cfg.pinning = true
-		case "--trust-script":
-			cfg.trustScript = true
-		case "--metrics":
-			cfg.metrics, err = val()
-		case "--usb-present", "--usb-exit":
-			err = cfg.usbOption(a, val)
-		case "-h", "--help":
-			return &config{prog: "help"}, nil
-		case "-V", "--version":
-			return &config{prog: "version"}, nil
-		case "--info":
-			return &config{prog: "info"}, nil
-		default:
-			return nil, fmt.Errorf("unknown option %s", a)
-		}
-		if err != nil {
-			return nil, err
+		only, err := cfg.option(a, val)
+		if only != nil || err != nil {
+			return only, err
 		}
 	}
 	if err := checkPinFlags(cfg); err != nil {
@@ -436,6 +352,97 @@ func parseArgs(args []string) (*config, error) {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// option applies the option a, whose value val reads (from "--opt=value"
+// or the next argument). An option that is the whole run (-h, -V, --info)
+// returns the config for it.
+func (cfg *config) option(a string, val func() (string, error)) (only *config, err error) {
+	switch a {
+	case "-e":
+		cfg.prog, err = val()
+		cfg.hasProg = true
+	case "-d":
+		cfg.dump, err = val()
+		if err == nil && cfg.dump != "ast" && cfg.dump != "asm" && cfg.dump != "none" {
+			err = fmt.Errorf("-d takes ast, asm or none, not %q", cfg.dump)
+		}
+	case "-l", "--list", "-lv":
+		cfg.list = true
+		cfg.listV = a == "-lv"
+	case "--dry-run":
+		cfg.dryRun = true
+	case "-v":
+		cfg.verbose = true
+	case "-q":
+		cfg.quiet = true
+	case "--unsafe":
+		cfg.unsafe = true
+	case "--no-warnings":
+		cfg.noWarn = true
+	case "--probe-filter":
+		var re string
+		if re, err = val(); err == nil {
+			cfg.probeFilter, err = regexp.Compile(re)
+			if err != nil {
+				err = fmt.Errorf("Invalid --probe-filter regex %q: %v", re, err)
+			}
+		}
+	case "--include":
+		var f string
+		f, err = val()
+		cfg.includes = append(cfg.includes, f)
+	case "-I":
+		var d string
+		d, err = val()
+		cfg.includeDirs = append(cfg.includeDirs, d)
+	case "-B":
+		// Output is written per batch of events and flushed at once:
+		// line and full buffering are the same here.
+		var mode string
+		mode, err = val()
+		if err == nil && mode != "none" && mode != "line" && mode != "full" {
+			err = fmt.Errorf("-B takes none, line or full, not %q", mode)
+		}
+	case "--usdt-file-activation":
+		// usdt semaphores are the kernel's (uprobe ref_ctr_offset): every
+		// process that maps the binary has them counted already.
+	case "-k", "-kk":
+		// Helper failures (failed map updates, lost events) are always reported.
+	case "-f":
+		cfg.format, err = val()
+		if err == nil && cfg.format != "text" && cfg.format != "json" {
+			err = fatalArgError{fmt.Errorf("Invalid output format %q\nValid formats: 'text', 'json'", cfg.format)}
+		}
+	case "-o", "--output":
+		cfg.output, err = val()
+	case "-c":
+		cfg.command, err = val()
+	case "-p":
+		var s string
+		s, err = val()
+		if err == nil {
+			cfg.pid, err = parsePID(s)
+		}
+	case "--pin":
+		cfg.pin, err = val()
+		cfg.pinning = true
+	case "--trust-script":
+		cfg.trustScript = true
+	case "--metrics":
+		cfg.metrics, err = val()
+	case "--usb-present", "--usb-exit":
+		err = cfg.usbOption(a, val)
+	case "-h", "--help":
+		return &config{prog: "help"}, nil
+	case "-V", "--version":
+		return &config{prog: "version"}, nil
+	case "--info":
+		return &config{prog: "info"}, nil
+	default:
+		return nil, fmt.Errorf("unknown option %s", a)
+	}
+	return nil, err
 }
 
 // usbOption reads --usb-present judge|keep and --usb-exit restore|keep.
