@@ -28,7 +28,7 @@ func checkKaddr(k *checker, e *lang.Call) *Type {
 func emitKaddr(g *gen, e *lang.Call) *val {
 	r := g.newTemp(tUint64)
 	sym := g.c.patchSymbol(PatchKernelAddr)
-	g.c.kernelAddrs[sym] = e.Args[0].(*lang.StrLit).Val
+	g.c.kernelAddrs[sym] = g.c.constName(e.Args[0])
 	g.emit(asm.LoadImm(r.reg, 0, asm.DWord).WithSymbol(sym))
 	return r
 }

@@ -59,7 +59,7 @@ func checkPercpuKaddr(k *checker, e *lang.Call) *Type {
 }
 
 func emitPercpuKaddr(g *gen, e *lang.Call) *val {
-	_, id, _ := g.c.percpuVar(e.Args[0].(*lang.StrLit).Val)
+	_, id, _ := g.c.percpuVar(g.c.constName(e.Args[0]))
 	var cpu *val
 	if len(e.Args) == 2 {
 		cpu = g.toTemp(g.expr(e.Args[1]))

@@ -29,7 +29,7 @@ func checkReg(k *checker, e *lang.Call) *Type {
 }
 
 func emitReg(g *gen, e *lang.Call) *val {
-	off, _ := probes.RegOffset(e.Args[0].(*lang.StrLit).Val)
+	off, _ := probes.RegOffset(g.c.constName(e.Args[0]))
 	r := g.newTemp(tUint64)
 	g.emit(asm.LoadMem(r.reg, ctxReg, int16(off), asm.DWord))
 	return r

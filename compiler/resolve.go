@@ -255,19 +255,43 @@ func (k *checker) nargs(e *lang.Call, lo, hi int) bool {
 	return true
 }
 
-// nameArg checks a call whose first argument must be a string literal
-// (kaddr("sym"), reg("ip"), pton("::1")) and lo to hi arguments; what says
-// what the literal holds, for the error.
+// nameArg checks a call whose first argument must be a string known when
+// compiling (kaddr("sym"), reg("ip"), pton("::1")): a literal, or a
+// positional parameter given to str() (kaddr(str($1))), as bpftrace's; and
+// lo to hi arguments. what says what the string holds, for the error.
 func (k *checker) nameArg(e *lang.Call, lo, hi int, what string) (*lang.StrLit, bool) {
 	if !k.nargs(e, lo, hi) {
 		return nil, false
 	}
-	lit, ok := e.Args[0].(*lang.StrLit)
+	lit, ok := k.c.constStr(e.Args[0])
 	if !ok {
 		k.expr(e.Args[0])
 		k.errorf(e.Args[0].Sp(), "%s() needs %s as a string literal", e.Name, what)
 	}
 	return lit, ok
+}
+
+// constStr is the string e stands for when compiling: a literal, or
+// str($N) (see params.go), as a literal at e's place.
+func (c *compiler) constStr(e lang.Expr) (*lang.StrLit, bool) {
+	switch e := e.(type) {
+	case *lang.StrLit:
+		return e, true
+	case *lang.Call:
+		if e.Name != "str" || len(e.Args) != 1 {
+			return nil, false
+		}
+		if v, ok := c.strParam(e.Args[0]); ok {
+			return &lang.StrLit{Span: e.Span, Val: v}, true
+		}
+	}
+	return nil, false
+}
+
+// constName is the string of an argument that nameArg accepted.
+func (c *compiler) constName(e lang.Expr) string {
+	lit, _ := c.constStr(e)
+	return lit.Val
 }
 
 func plural(n int) string {

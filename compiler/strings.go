@@ -274,7 +274,7 @@ func checkPton(k *checker, e *lang.Call) *Type {
 }
 
 func emitPton(g *gen, e *lang.Call) *val {
-	addr, _ := netip.ParseAddr(e.Args[0].(*lang.StrLit).Val)
+	addr, _ := netip.ParseAddr(g.c.constName(e.Args[0]))
 	raw := make([]byte, 24)
 	binary.LittleEndian.PutUint64(raw, 10)
 	if addr.Is4() {
