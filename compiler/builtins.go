@@ -269,10 +269,11 @@ func emitCtx(g *gen) *val {
 	return r
 }
 
-// probeType is bpftrace's name for a kind of probe: "special" for those
-// bpfsh runs itself (BEGIN, END, self).
+// probeType is bpftrace's name for a kind of probe: "special" for
+// bpftrace's own (BEGIN, END, self), else the provider's name (usb for
+// usb:device, which bpfsh also runs itself).
 func probeType(prov *probes.Provider) string {
-	if prov.Runs.Driven() {
+	if prov.Runs.Once() || prov.Runs == probes.OnSignal {
 		return "special"
 	}
 	return prov.Name

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/bpfsh/bpfsh/lang"
+	"github.com/bpfsh/bpfsh/probes"
 )
 
 // TestBuiltinNamesMatchLang keeps lang's builtin value names (which the
@@ -83,6 +84,21 @@ func TestCodegenReadsItsOwnScope(t *testing.T) {
 			want = got
 		} else if got != want {
 			t.Errorf("%s: the sockops program changed:\n%s\nwant\n%s", src, got, want)
+		}
+	}
+}
+
+// TestProbeType: probetype is "special" for bpftrace's own probes, else the
+// provider's name, usb's included (bpfsh runs those itself too).
+func TestProbeType(t *testing.T) {
+	for name, want := range map[string]string{"BEGIN": "special", "END": "special", "self": "special",
+		"tracepoint": "tracepoint", "interval": "interval", "usb": "usb", "kprobe": "kprobe"} {
+		prov, ok := probes.Lookup(name)
+		if !ok {
+			t.Fatalf("no provider %s", name)
+		}
+		if got := probeType(prov); got != want {
+			t.Errorf("probetype of %s: %q, want %q", name, got, want)
 		}
 	}
 }
