@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,9 +29,10 @@ import (
 //
 // While the script runs, the root hubs' authorized_default (when the
 // script has usb:device probes) and interface_authorized_default (when it
-// has usb:interface probes) are 0: a new device, or interface, arrives
-// unauthorized, and no driver binds until bpfsh has run the programs and
-// written the verdict to its "authorized". A level the script has no
+// has usb:interface probes) are 0, a host controller's that appears later
+// included: a new device, or interface, arrives unauthorized, and no
+// driver binds until bpfsh has run the programs and written the verdict
+// to its "authorized". A level the script has no
 // probes for is left to the kernel. The previous defaults come back when
 // bpfsh ends (exit(), Ctrl-C, SIGTERM, an error), unless --usb-exit=keep:
 // then they stay 0, fail-closed, as after SIGKILL: every new device stays
@@ -153,17 +155,28 @@ func (u *usbGuard) start() error {
 		return err
 	}
 	for _, h := range hubs {
-		for _, a := range []struct {
-			name string
-			on   bool
-		}{{"authorized_default", u.dev}, {"interface_authorized_default", u.ifc}} {
-			if !a.on {
-				continue
-			}
-			if err := u.takeDefault(filepath.Join(h, a.name)); err != nil {
-				u.restore()
-				return err
-			}
+		if err := u.takeHub(h); err != nil {
+			u.restore()
+			return err
+		}
+	}
+	return nil
+}
+
+// takeHub sets a root hub's defaults to 0 for the levels the script
+// judges: at start, and for a host controller that appears while bpfsh
+// runs (a dock, a hot-plugged card), whose devices are then judged as
+// they arrive like any other.
+func (u *usbGuard) takeHub(hub string) error {
+	for _, a := range []struct {
+		name string
+		on   bool
+	}{{"authorized_default", u.dev}, {"interface_authorized_default", u.ifc}} {
+		if !a.on {
+			continue
+		}
+		if err := u.takeDefault(filepath.Join(hub, a.name)); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -177,7 +190,9 @@ func (u *usbGuard) takeDefault(path string) error {
 	if err := os.WriteFile(path, []byte("0"), 0); err != nil {
 		return fmt.Errorf("usb: %w", err)
 	}
+	u.mu.Lock()
 	u.saved = append(u.saved, usbDefault{path, strings.TrimSpace(string(b))})
+	u.mu.Unlock()
 	return nil
 }
 
@@ -186,6 +201,8 @@ func (u *usbGuard) restore() {
 	if u.keepDefs {
 		return
 	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	for i := len(u.saved) - 1; i >= 0; i-- {
 		d := u.saved[i]
 		if err := os.WriteFile(d.path, []byte(d.value), 0); err != nil && u.errw != nil {
@@ -277,6 +294,12 @@ func (u *usbGuard) uevent(msg []byte) {
 	case "add":
 		switch ev["DEVTYPE"] {
 		case "usb_device":
+			if strings.HasPrefix(filepath.Base(path), "usb") {
+				if err := u.takeHub(path); err != nil && u.errw != nil {
+					fmt.Fprintf(u.errw, "ERROR: new host controller %s: %v\n", filepath.Base(path), err)
+				}
+				break
+			}
 			u.device(path)
 		case "usb_interface":
 			u.interfaces(filepath.Dir(path))
@@ -284,12 +307,14 @@ func (u *usbGuard) uevent(msg []byte) {
 	case "remove":
 		// The device and its interfaces: one plugged in at the same port
 		// later is judged anew.
+		// A root hub that goes takes its defaults along: nothing to restore.
 		u.mu.Lock()
 		for p := range u.judged {
 			if p == path || strings.HasPrefix(p, path+"/") {
 				delete(u.judged, p)
 			}
 		}
+		u.saved = slices.DeleteFunc(u.saved, func(d usbDefault) bool { return filepath.Dir(d.path) == path })
 		u.mu.Unlock()
 	}
 }

@@ -148,9 +148,31 @@ usb:interface /ifclass == 8 && ifsubclass == 6 && ifprotocol == 0x50 && serial =
 	if a := f.read(late + "/1-4:1.0/authorized"); a != "0" {
 		t.Errorf("HID interface: authorized %s", a)
 	}
+	// A host controller that appears while the guard runs is taken over as
+	// those present at start (and given back on close); one that goes is
+	// forgotten (nothing to restore there).
+	for _, hub := range []string{"usb2", "usb3"} {
+		f.write("devices/pci1/"+hub, map[string]string{"authorized_default": "1\n", "interface_authorized_default": "1\n", "authorized": "1\n"})
+		u.uevent([]byte("add@/devices/pci1/" + hub + "\x00ACTION=add\x00DEVPATH=/devices/pci1/" + hub + "\x00SUBSYSTEM=usb\x00DEVTYPE=usb_device\x00"))
+		if a, i := f.read("devices/pci1/"+hub+"/authorized_default"), f.read("devices/pci1/"+hub+"/interface_authorized_default"); a != "0" || i != "0" {
+			t.Errorf("a new host controller's defaults: %s/%s, want 0/0", a, i)
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(f.dir, "devices/pci1/usb3")); err != nil {
+		t.Fatal(err)
+	}
+	u.uevent([]byte("remove@/devices/pci1/usb3\x00ACTION=remove\x00DEVPATH=/devices/pci1/usb3\x00SUBSYSTEM=usb\x00DEVTYPE=usb_device\x00"))
+	var errs bytes.Buffer
+	u.errw = &errs
 	u.close()
 	if a, i := f.read("devices/pci0/usb1/authorized_default"), f.read("devices/pci0/usb1/interface_authorized_default"); a != "-1" || i != "1" {
 		t.Errorf("defaults after close: %s/%s, want -1/1", a, i)
+	}
+	if a, i := f.read("devices/pci1/usb2/authorized_default"), f.read("devices/pci1/usb2/interface_authorized_default"); a != "1" || i != "1" {
+		t.Errorf("the new host controller's defaults after close: %s/%s, want 1/1", a, i)
+	}
+	if errs.Len() > 0 {
+		t.Errorf("errors on close: %s", errs.String())
 	}
 	var lines bytes.Buffer
 	for _, d := range *got {
