@@ -266,12 +266,12 @@ func checkAgg(k *checker, e *lang.Call) *Type {
 	default:
 		k.nargs(e, 1, 1)
 	case "hist":
-		// hist(n, k): k splits each power of 2 into 2^k buckets; only k = 0 yet.
+		// hist(n, k): k splits each power of 2 into 2^k buckets.
 		if k.nargs(e, 1, 2) && len(e.Args) == 2 {
 			if bits, ok := k.constEval(e.Args[1]); !ok || bits < 0 || bits > 5 {
 				k.errorf(e.Args[1].Sp(), "hist()'s second argument must be a constant from 0 to 5")
-			} else if bits > 0 {
-				k.errorf(e.Args[1].Sp(), "not supported yet: hist() with 2^%d buckets per power of 2", bits)
+			} else {
+				t.Bits = int(bits)
 			}
 		}
 	case "lhist":

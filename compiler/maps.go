@@ -319,7 +319,9 @@ func (g *gen) histogram(m *lang.MapRef, call *lang.Call, mi *Map) {
 	x := g.toTemp(g.expr(call.Args[0]))
 	idx := g.newTemp(tInt64)
 	done := g.label()
-	if mi.Value.Kind == KHist {
+	if mi.Value.Kind == KHist && mi.Value.Bits > 0 {
+		g.finerLog2(x, idx, mi.Value.Bits, done)
+	} else if mi.Value.Kind == KHist {
 		// 0: negative, 1: zero, n+2: [2^n, 2^(n+1)).
 		g.emit(asm.Mov.Imm(idx.reg, 0), asm.JSLT.Imm(x.reg, 0, done),
 			asm.Mov.Imm(idx.reg, 1), asm.JEq.Imm(x.reg, 0, done),
@@ -375,6 +377,35 @@ func (g *gen) histogram(m *lang.MapRef, call *lang.Call, mi *Map) {
 	g.update(mi.Spec.Name, key, one)
 	g.mark(end)
 	g.emit(asm.Mov.Imm(asm.R0, 0))
+}
+
+// HistBuckets is how many buckets hist(n, bits) has: see finerLog2 (bits 0:
+// negative, zero, and [2^l, 2^(l+1)) for l up to 63).
+func HistBuckets(bits int) int { return (65-bits)<<bits + 1 }
+
+// finerLog2 sets idx to x's bucket in hist(x, bits), whose 2^bits buckets
+// per power of 2 are as bpftrace's: 0 for a negative x, x+1 below 2^bits
+// (one value each), and for x in [2^l, 2^(l+1)), l >= bits,
+// 1 + (l-bits+1)<<bits + the bits below x's top bit (x >> (l-bits), less
+// the top bit). With bits 0 that is the plain hist()'s l+2.
+func (g *gen) finerLog2(x, idx *val, bits int, done string) {
+	l := g.newTemp(tInt64)
+	g.emit(asm.Mov.Imm(idx.reg, 0), asm.JSLT.Imm(x.reg, 0, done),
+		asm.Mov.Reg(idx.reg, x.reg), asm.Add.Imm(idx.reg, 1), asm.JLT.Imm(x.reg, 1<<bits, done),
+		asm.Mov.Reg(idx.reg, x.reg), asm.Mov.Imm(l.reg, 0))
+	// l = floor(log2 x), halving the width searched (idx: what is left of x).
+	for _, sh := range []int32{32, 16, 8, 4, 2, 1} {
+		skip := g.label()
+		g.emit(asm.Mov.Reg(asm.R0, idx.reg), asm.RSh.Imm(asm.R0, sh), asm.JEq.Imm(asm.R0, 0, skip),
+			asm.Add.Imm(l.reg, sh), asm.Mov.Reg(idx.reg, asm.R0))
+		g.mark(skip)
+	}
+	// idx = 1 + (l-bits+1)<<bits + ((x >> (l-bits)) & (2^bits-1))
+	g.emit(asm.Sub.Imm(l.reg, int32(bits)),
+		asm.Mov.Reg(asm.R0, x.reg), asm.RSh.Reg(asm.R0, l.reg), asm.And.Imm(asm.R0, 1<<bits-1),
+		asm.Add.Imm(l.reg, 1), asm.LSh.Imm(l.reg, int32(bits)),
+		asm.Mov.Reg(idx.reg, asm.R0), asm.Add.Reg(idx.reg, l.reg), asm.Add.Imm(idx.reg, 1))
+	g.release(l)
 }
 
 // sameLayout reports whether a value of type a is laid out in memory exactly

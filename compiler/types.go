@@ -56,7 +56,9 @@ type Type struct {
 	TimeFormat string
 	// KLhist: the range and step of the buckets.
 	Min, Max, Step int64
-	Char           bool // KPtr: points to char (a C string)
+	// KHist: hist(n, Bits) splits each power of 2 into 2^Bits buckets.
+	Bits int
+	Char bool // KPtr: points to char (a C string)
 	// Bool marks a KInt holding 0 or 1 that prints as false or true
 	// (comparisons, !, && and ||, true/false, strcontains, has_key).
 	Bool bool
@@ -232,6 +234,9 @@ func (t *Type) String() string {
 	case KStats:
 		return "stats"
 	case KHist:
+		if t.Bits > 0 {
+			return fmt.Sprintf("hist(%d)", t.Bits)
+		}
 		return "hist"
 	case KLhist:
 		return fmt.Sprintf("lhist(%d, %d, %d)", t.Min, t.Max, t.Step)

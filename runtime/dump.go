@@ -58,7 +58,7 @@ func readDump(m *compiler.Map, bm *ebpf.Map, top int, div int64, zero bool) (*ma
 			hs = hs[len(hs)-top:]
 		}
 		if len(hs) == 0 && m.Key == nil && zeroed.has(m) {
-			d.add(m, nil, Hist{Log2: m.Value.Kind == compiler.KHist})
+			d.add(m, nil, Hist{Log2: m.Value.Kind == compiler.KHist, Bits: m.Value.Bits})
 		}
 		for _, h := range hs {
 			d.add(m, h.key, histValue(m.Value, h.buckets))
@@ -92,7 +92,7 @@ func readDump(m *compiler.Map, bm *ebpf.Map, top int, div int64, zero bool) (*ma
 // histValue lays out a histogram's buckets from the lowest to the highest
 // non-empty one.
 func histValue(t *compiler.Type, buckets map[int]uint64) Hist {
-	h := Hist{Log2: t.Kind == compiler.KHist}
+	h := Hist{Log2: t.Kind == compiler.KHist, Bits: t.Bits}
 	lo, hi := -1, -1
 	for i, c := range buckets {
 		if c == 0 {

@@ -3,7 +3,6 @@ package runtime
 import (
 	"encoding/binary"
 	"sort"
-	"strconv"
 
 	"github.com/cilium/ebpf"
 
@@ -64,16 +63,6 @@ func readHist(bm *ebpf.Map) ([]*histogram, error) {
 	return out, nil
 }
 
-// sizeSuffix renders 2^n with K, M, G, T, P, E suffixes.
-func sizeSuffix(n int) string {
-	suffixes := []string{"", "K", "M", "G", "T", "P", "E"}
-	unit := n / 10
-	if unit >= len(suffixes) {
-		unit = len(suffixes) - 1
-	}
-	return strconv.FormatUint(uint64(1)<<(n-10*unit), 10) + suffixes[unit]
-}
-
 // sortHists orders keyed histograms as bpftrace does: by their total
 // count, ascending, ties by key.
 func sortHists(m *compiler.Map, hs []*histogram) {
@@ -91,15 +80,19 @@ func sortHists(m *compiler.Map, hs []*histogram) {
 // bucketRange gives bucket i's inclusive bounds (open ends have none).
 func bucketRange(t *compiler.Type, i int) (min, max int64, hasMin, hasMax bool) {
 	if t.Kind == compiler.KHist {
-		switch i {
-		case 0:
+		// As the compiler's finerLog2 numbers them: 0 is negative, then
+		// one value each below 2^Bits, then 2^Bits buckets per power of 2.
+		n := 1 << t.Bits
+		switch j := i - 1; {
+		case i == 0:
 			return 0, -1, false, true
-		case 1:
-			return 0, 0, true, true
+		case j < n:
+			return int64(j), int64(j), true, true
+		default:
+			power := j>>t.Bits - 1
+			lo := uint64(n+j&(n-1)) << power
+			return int64(lo), int64(lo + 1<<power - 1), true, true
 		}
-		n := i - 2
-		lo := int64(1) << n
-		return lo, lo*2 - 1, true, true
 	}
 	n := int((t.Max - t.Min) / t.Step)
 	switch {

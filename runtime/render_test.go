@@ -57,6 +57,10 @@ func mapDumps() map[string]*mapDump {
 			{Str("read"), histValue(tLhist, map[int]uint64{0: 2, 3: 5, 11: 1})},
 			{Str("write"), histValue(tLhist, map[int]uint64{5: 100})}}},
 		"hist zeroed": {name: "@h", kind: "hist", entries: []mapEntry{{nil, Hist{Log2: true}}}},
+		// hist(n, 2): singletons below 4, then 4 buckets per power of 2;
+		// bpftrace's labels switch to K only where a bucket is 1K wide.
+		"hist bits": {name: "@b", kind: "hist", entries: []mapEntry{{nil, histValue(&compiler.Type{Kind: compiler.KHist, Bits: 2},
+			map[int]uint64{0: 1, 1: 2, 4: 3, 5: 4, 9: 5, 10: 6, 13: 1, 40: 7, 41: 8, 44: 9})}}},
 		"series": {name: "@ts", kind: "tseries", entries: []mapEntry{{Str("k"), Series{Signed: true, Rows: []tsRow{
 			{start: 1e9, val: uint64(1<<64 - 2), ok: true}, {start: 2e9}, {start: 3e9, val: 4, ok: true}}}}}},
 		"empty": {name: "@none", kind: "map"},
@@ -93,8 +97,8 @@ func TestMapJSON(t *testing.T) {
 		"empty":       ``,
 	}
 	for name, d := range mapDumps() {
-		if name == "hist" {
-			continue // "hist small" has its shape; hist.txt its labels
+		if name == "hist" || name == "hist bits" {
+			continue // "hist small" has their shape; the .txt files their labels
 		}
 		var b strings.Builder
 		writeMapJSON(&b, d)

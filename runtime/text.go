@@ -131,24 +131,41 @@ func writeHist(b *strings.Builder, h Hist) {
 		if most > 0 {
 			bar = int(k.Count * 52 / most)
 		}
-		fmt.Fprintf(b, "%-16s%8d |%s%s|\n", bucketLabel(h.Log2, k), k.Count, strings.Repeat("@", bar), strings.Repeat(" ", 52-bar))
+		fmt.Fprintf(b, "%-16s%8d |%s%s|\n", bucketLabel(h, k), k.Count, strings.Repeat("@", bar), strings.Repeat(" ", 52-bar))
 	}
 }
 
 // bucketLabel names a bucket by its bounds: "(..., 0)", "[4, 8)", "[1K, 2K)",
 // "[100, ...)"; a power-of-2 bucket of one value is "[1]".
-func bucketLabel(log2 bool, k Bucket) string {
+func bucketLabel(h Hist, k Bucket) string {
 	switch {
 	case !k.HasMin:
 		return fmt.Sprintf("(..., %d)", k.Max+1)
 	case !k.HasMax:
 		return fmt.Sprintf("[%d, ...)", k.Min)
-	case !log2:
+	case !h.Log2:
 		return fmt.Sprintf("[%d, %d)", k.Min, k.Max+1)
 	case k.Min == k.Max:
 		return "[" + strconv.FormatInt(k.Min, 10) + "]"
 	}
-	// Min is 2^n (2^63 wraps to a negative int64; its bits still count).
-	n := bits.TrailingZeros64(uint64(k.Min))
-	return "[" + sizeSuffix(n) + ", " + sizeSuffix(n+1) + ")"
+	// The bounds as int64 may wrap (2^63); their bits still count.
+	return "[" + log2Label(uint64(k.Min), h.Bits) + ", " + log2Label(uint64(k.Max)+1, h.Bits) + ")"
+}
+
+// log2Label writes a power-of-2 bucket's bound v (at least 2^bits) as
+// bpftrace does: (2^bits + the sub-bucket) times a power of 2, in the
+// largest unit of 2^10 (K, M, …) that power allows: [1K, 2K) for hist(n),
+// [2048, 2560) and [4K, 5K) for hist(n, 2).
+func log2Label(v uint64, k int) string {
+	power, mult := 64-k, uint64(1)<<k // v == 0: 2^64, past the top bucket
+	if v != 0 {
+		power = 63 - bits.LeadingZeros64(v) - k // the bucket's width is 2^power
+		mult = v >> power                       // 2^k + the sub-bucket
+	}
+	unit := min(power/10, 6)
+	s := strconv.FormatUint(mult<<(power-10*unit), 10)
+	if unit > 0 {
+		s += "KMGTPE"[unit-1 : unit]
+	}
+	return s
 }

@@ -42,6 +42,7 @@ type (
 	// non-empty one (empty ones between included).
 	Hist struct {
 		Log2    bool // hist(): power-of-2 labels; lhist(): linear
+		Bits    int  // hist(n, Bits): 2^Bits buckets per power of 2
 		Buckets []Bucket
 	}
 	// Series is one key's time series (tseries()).
