@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -29,11 +30,17 @@ func init() {
 const btfTracePrefix = "btf_trace_"
 
 func expandRawTracepoint(env *Env, parts []string) ([]Point, error) {
-	// rawtracepoint:NAME, or rawtracepoint:module:NAME (the module is ignored: names are global).
+	// rawtracepoint:NAME, or rawtracepoint:MODULE:NAME (vmlinux or a
+	// module with BTF, as bpftrace's; or, as older scripts write it, the
+	// tracepoint's category). Names are global: the module only has to exist.
 	if len(parts) == 0 || len(parts) > 2 || parts[len(parts)-1] == "" {
 		return nil, errorf("rawtracepoint needs a name: rawtracepoint:NAME")
 	}
 	name := parts[len(parts)-1]
+	if len(parts) == 2 && parts[0] != "" && !HasWildcard(parts[0]) && !env.rawModule(parts[0]) {
+		return nil, missingf("no kernel module %q with raw tracepoints (no BTF at %s, no tracepoint category %s)",
+			parts[0], env.sysPath("kernel", "btf", parts[0]), parts[0])
+	}
 	if !HasWildcard(name) {
 		return []Point{{Provider: "rawtracepoint", Target: []string{name}}}, nil
 	}
@@ -51,6 +58,23 @@ func expandRawTracepoint(env *Env, parts []string) ([]Point, error) {
 		return nil, missingf("no raw tracepoint matches %q", name)
 	}
 	return out, nil
+}
+
+// rawModule reports whether m names where raw tracepoints are: vmlinux, a
+// module with BTF, or a tracepoint category.
+func (e *Env) rawModule(m string) bool {
+	if m == "vmlinux" {
+		return true
+	}
+	if _, err := e.moduleBTF(m); err == nil {
+		return true
+	}
+	if tfs := e.tracefs(); tfs != "" {
+		if st, err := os.Stat(filepath.Join(tfs, "events", m)); err == nil && st.IsDir() {
+			return true
+		}
+	}
+	return false
 }
 
 // RawTracepoints lists raw tracepoint names known to kernel BTF.
