@@ -1,7 +1,10 @@
 package compiler
 
 import (
+	"fmt"
+
 	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
 
 	"github.com/bpfsh/bpfsh/lang"
 )
@@ -61,10 +64,35 @@ func checkPrint(k *checker, e *lang.Call) *Type {
 	t := k.expr(e.Args[0])
 	switch t.Kind {
 	case KInt, KString, KTuple, KInet, KStack, KSym, KBuf, KArray:
+	case KStruct:
+		if _, err := printedStruct(t); err != nil {
+			k.errorf(e.Args[0].Sp(), "print() cannot print %s: %v", t, err)
+		}
 	default:
 		k.errorf(e.Args[0].Sp(), "print() cannot print %s", t)
 	}
 	return tNone
+}
+
+// maxPrintedStruct bounds the struct print() copies into its record.
+const maxPrintedStruct = 4096
+
+// printedStruct is the type of a struct's bytes in print()'s record, which
+// user space lays out by the struct's BTF.
+func printedStruct(t *Type) (*Type, error) {
+	if t.BTF == nil {
+		return nil, fmt.Errorf("its layout is unknown")
+	}
+	size, err := btf.Sizeof(t.BTF)
+	switch {
+	case err != nil:
+		return nil, err
+	case size > maxPrintedStruct:
+		return nil, fmt.Errorf("%d bytes, more than %d", size, maxPrintedStruct)
+	}
+	in := *t
+	in.Inline, in.Size = true, size
+	return &in, nil
 }
 
 func (g *gen) mapIndex(m *lang.MapRef) int { return g.c.maps[m.Name].Order }
@@ -76,6 +104,9 @@ func printRecord(c *compiler, sc *scope, e *lang.Call) *Printf {
 		return nil
 	}
 	t := sc.types[e.Args[0]]
+	if t.Kind == KStruct {
+		t, _ = printedStruct(t)
+	}
 	return &Printf{Value: true, Args: []*Type{t}, Offs: []int{8}, Size: 8 + t.MemSize()}
 }
 
@@ -97,8 +128,17 @@ func emitPrint(g *gen, e *lang.Call) *val {
 	v := g.expr(e.Args[0])
 	rec := g.mem(align8(pf.Size), nil)
 	g.emit(storeImm(rec.base(), rec.off, id, asm.DWord))
-	g.store(rec.part(8, t.MemSize(), t), v)
-	g.release(v)
+	if t.Inline {
+		// The struct's bytes, read from where it is.
+		fn := asm.FnProbeReadKernel
+		if t.User {
+			fn = asm.FnProbeReadUser
+		}
+		g.helperCall(fn, false, rec.part(8, t.Size, nil), imm(int64(t.Size), tInt64), v)
+	} else {
+		g.store(rec.part(8, t.MemSize(), t), v)
+		g.release(v)
+	}
 	g.output(rec)
 	return nil
 }

@@ -58,7 +58,9 @@ type Type struct {
 	Min, Max, Step int64
 	// KHist: hist(n, Bits) splits each power of 2 into 2^Bits buckets.
 	Bits int
-	Char bool // KPtr: points to char (a C string)
+	// Inline: a KStruct's own Size bytes (print()'s record), not its address.
+	Inline bool
+	Char   bool // KPtr: points to char (a C string)
 	// Bool marks a KInt holding 0 or 1 that prints as false or true
 	// (comparisons, !, && and ||, true/false, strcontains, has_key).
 	Bool bool
@@ -131,7 +133,12 @@ func (t *Type) IsHist() bool { return t.Kind == KHist || t.Kind == KLhist }
 // to 8, aggregations hold their per-CPU state.
 func (t *Type) MemSize() int {
 	switch t.Kind {
-	case KInt, KPtr, KCount, KSum, KHist, KLhist, KStruct:
+	case KStruct:
+		if t.Inline {
+			return align8(t.Size)
+		}
+		return 8
+	case KInt, KPtr, KCount, KSum, KHist, KLhist:
 		return 8
 	case KString, KArray:
 		return align8(t.Size)

@@ -101,6 +101,10 @@ func decode(t *compiler.Type, data []byte) Value {
 		return Named{Text: "0x" + strconv.FormatUint(u, 16), Num: Uint(u)}
 	case compiler.KInt:
 		return decodeInt(t, binary.LittleEndian.Uint64(data))
+	case compiler.KStruct:
+		if t.BTF != nil {
+			return decodeBTF(t.BTF, data)
+		}
 	}
 	return Str(strconv.FormatUint(binary.LittleEndian.Uint64(data), 10))
 }

@@ -139,3 +139,38 @@ func TestEncodeJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeStruct: a struct's bytes laid out by its BTF, as print() shows
+// them: an anonymous union's members in place, a signed bitfield, an array
+// of ints, a pointer, a nested struct, a char array as a string.
+func TestDecodeStruct(t *testing.T) {
+	i32 := &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}
+	u16 := &btf.Int{Name: "unsigned short", Size: 2}
+	s16 := &btf.Int{Name: "short", Size: 2, Encoding: btf.Signed}
+	char := &btf.Int{Name: "char", Size: 1, Encoding: btf.Char}
+	inner := &btf.Struct{Name: "in", Size: 4, Members: []btf.Member{{Name: "v", Type: i32}}}
+	u := &btf.Union{Size: 4, Members: []btf.Member{{Name: "a", Type: i32}, {Name: "b", Type: u16}}}
+	st := &btf.Struct{Name: "s", Size: 40, Members: []btf.Member{
+		{Name: "", Type: u, Offset: 0},
+		{Name: "lo", Type: s16, Offset: 32, BitfieldSize: 3},
+		{Name: "hi", Type: u16, Offset: 35, BitfieldSize: 5},
+		{Name: "arr", Type: &btf.Array{Type: i32, Nelems: 2}, Offset: 64},
+		{Name: "p", Type: &btf.Pointer{Target: i32}, Offset: 128},
+		{Name: "in", Type: inner, Offset: 192},
+		{Name: "name", Type: &btf.Array{Type: char, Nelems: 8}, Offset: 224},
+	}}
+	data := make([]byte, 40)
+	binary.LittleEndian.PutUint32(data[0:], 0xfffffffe)    // a = -2, b = 65534
+	binary.LittleEndian.PutUint16(data[4:], 0b10110_101)   // lo = 0b101 = -3, hi = 0b10110 = 22
+	binary.LittleEndian.PutUint32(data[8:], 7)             // arr[0]
+	binary.LittleEndian.PutUint32(data[12:], 0xffffffff)   // arr[1] = -1
+	binary.LittleEndian.PutUint64(data[16:], 0xffff888012) // p
+	binary.LittleEndian.PutUint32(data[24:], 42)           // in.v
+	copy(data[28:], "comm")
+	var b strings.Builder
+	writeText(&b, decode(&compiler.Type{Kind: compiler.KStruct, BTF: st, Inline: true, Size: 40}, data))
+	want := "{ .a = -2, .b = 65534, .lo = -3, .hi = 22, .arr = [7,-1], .p = 0xffff888012, .in = { .v = 42 }, .name = comm }"
+	if b.String() != want {
+		t.Errorf("got  %s\nwant %s", b.String(), want)
+	}
+}
