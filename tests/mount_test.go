@@ -13,11 +13,12 @@ import (
 )
 
 // bareNamespace runs script with sh in a private mount namespace where
-// neither tracefs nor bpffs is mounted (unmounted there, not here), and
+// neither tracefs nor bpffs is mounted (unmounted there, not here; debugfs
+// too, whose tracing directory would mount tracefs again when looked at), and
 // returns its output.
 func bareNamespace(t *testing.T, script string) (string, error) {
 	t.Helper()
-	const unmount = `for d in /sys/kernel/debug/tracing /sys/kernel/tracing /sys/fs/bpf; do
+	const unmount = `for d in /sys/kernel/debug/tracing /sys/kernel/debug /sys/kernel/tracing /sys/fs/bpf; do
 		while mountpoint -q $d; do umount -l $d || exit 9; done
 	done
 	if [ -e /sys/kernel/tracing/events ] || [ -e /sys/kernel/debug/tracing/events ]; then echo "tracefs still there"; exit 9; fi
