@@ -20,10 +20,10 @@ type mapDump struct {
 // mapEntry is one key's value; key is nil in a keyless map.
 type mapEntry struct{ key, val Value }
 
-func (d *mapDump) add(m *compiler.Map, key []byte, val Value) {
+func (d *mapDump) add(dec *decoder, m *compiler.Map, key []byte, val Value) {
 	var k Value
 	if m.Key != nil {
-		k = decode(m.Key, key)
+		k = dec.decode(m.Key, key)
 	}
 	d.entries = append(d.entries, mapEntry{k, val})
 }
@@ -33,7 +33,7 @@ func (d *mapDump) add(m *compiler.Map, key []byte, val Value) {
 // values divided by div (0: as is). With zero set, a keyless map that holds
 // nothing shows its zero value, as print(@m) does in current bpftrace (the
 // maps printed at exit leave empty ones out).
-func readDump(m *compiler.Map, bm *ebpf.Map, top int, div int64, zero bool) (*mapDump, error) {
+func (dec *decoder) readDump(m *compiler.Map, bm *ebpf.Map, top int, div int64, zero bool) (*mapDump, error) {
 	d := &mapDump{name: m.Name, kind: "map"}
 	switch {
 	case m.Value.Kind == compiler.KTseries:
@@ -43,7 +43,7 @@ func readDump(m *compiler.Map, bm *ebpf.Map, top int, div int64, zero bool) (*ma
 			return nil, err
 		}
 		for i, rows := range tseriesRows(m.Value, ss) {
-			d.add(m, ss[i].key, Series{Signed: m.Value.Signed, Rows: rows})
+			d.add(dec, m, ss[i].key, Series{Signed: m.Value.Signed, Rows: rows})
 		}
 	case m.Value.IsHist():
 		d.kind = "hist"
@@ -57,17 +57,17 @@ func readDump(m *compiler.Map, bm *ebpf.Map, top int, div int64, zero bool) (*ma
 		if top > 0 && top < len(hs) {
 			hs = hs[len(hs)-top:]
 		}
-		if len(hs) == 0 && m.Key == nil && zeroed.has(m) {
-			d.add(m, nil, Hist{Log2: m.Value.Kind == compiler.KHist, Bits: m.Value.Bits})
+		if len(hs) == 0 && m.Key == nil && dec.zeroed.has(m) {
+			d.add(dec, m, nil, Hist{Log2: m.Value.Kind == compiler.KHist, Bits: m.Value.Bits})
 		}
 		for _, h := range hs {
-			d.add(m, h.key, histValue(m.Value, h.buckets))
+			d.add(dec, m, h.key, histValue(m.Value, h.buckets))
 		}
 	default:
 		if m.Value.Kind == compiler.KAvg || m.Value.Kind == compiler.KStats {
 			d.kind = "stats"
 		}
-		es, err := readMap(m, bm)
+		es, err := dec.readMap(m, bm)
 		if err != nil {
 			return nil, err
 		}
@@ -83,7 +83,7 @@ func readDump(m *compiler.Map, bm *ebpf.Map, top int, div int64, zero bool) (*ma
 		d.entries = make([]mapEntry, 0, len(es))
 		for _, e := range es {
 			divide(m.Value, &e, div)
-			d.add(m, e.key, mapValue(m.Value, e))
+			d.add(dec, m, e.key, dec.mapValue(m.Value, e))
 		}
 	}
 	return d, nil
@@ -115,7 +115,7 @@ var statsFields = []string{"count", "average", "total"}
 
 // mapValue is an entry's value: aggregations from their merged numbers,
 // other values from their bytes.
-func mapValue(t *compiler.Type, e entry) Value {
+func (dec *decoder) mapValue(t *compiler.Type, e entry) Value {
 	switch t.Kind {
 	case compiler.KStats:
 		return Record{Names: statsFields, Vals: []Value{Int(e.count), Int(e.num), Int(e.total)}}
@@ -124,7 +124,7 @@ func mapValue(t *compiler.Type, e entry) Value {
 	case compiler.KSum, compiler.KMin, compiler.KMax, compiler.KAvg:
 		return Int(e.num)
 	}
-	return decode(t, e.value)
+	return dec.decode(t, e.value)
 }
 
 // divide applies print()'s divisor to a plain number. Like bpftrace it

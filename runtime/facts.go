@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/cilium/ebpf"
 
@@ -16,12 +15,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-var usernames sync.Map // uid → name
-
 // username is the name of user uid (from /etc/passwd), or the number when
 // it has none.
-func username(uid uint64) string {
-	if n, ok := usernames.Load(uid); ok {
+func (d *decoder) username(uid uint64) string {
+	if n, ok := d.usernames.Load(uid); ok {
 		return n.(string)
 	}
 	id := strconv.FormatUint(uid, 10)
@@ -29,7 +26,7 @@ func username(uid uint64) string {
 	if u, err := user.LookupId(id); err == nil {
 		name = u.Username
 	}
-	usernames.Store(uid, name)
+	d.usernames.Store(uid, name)
 	return name
 }
 
@@ -38,15 +35,15 @@ func username(uid uint64) string {
 // number), as "name:/path" joined by ';', where name is "unified" for
 // cgroup2 and the controllers for v1 hierarchies. filter (a glob) keeps
 // the hierarchies whose name matches.
-func cgroupPath(id uint64, filter string) string {
+func (d *decoder) cgroupPath(id uint64, filter string) string {
 	key := fmt.Sprintf("%d/%s", id, filter)
-	if p, ok := cgroupPaths.Load(key); ok {
+	if p, ok := d.cgroupPaths.Load(key); ok {
 		return p.(string)
 	}
 	var parts []string
 	var mounts []probes.CgroupMount
-	if syms.env != nil {
-		mounts, _ = syms.env.CgroupMounts()
+	if d.syms.env != nil {
+		mounts, _ = d.syms.env.CgroupMounts()
 	}
 	for _, m := range mounts {
 		if filter != "" {
@@ -59,11 +56,9 @@ func cgroupPath(id uint64, filter string) string {
 		}
 	}
 	s := strings.Join(parts, ";")
-	cgroupPaths.Store(key, s)
+	d.cgroupPaths.Store(key, s)
 	return s
 }
-
-var cgroupPaths sync.Map
 
 // findInode finds the directory under root whose inode is ino and returns
 // its path relative to root ("/" for root itself).

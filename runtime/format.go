@@ -19,7 +19,7 @@ import (
 
 // formatPrintf renders one printf record (after its id) the way C's printf
 // would, with bpftrace's conventions for strings and tuples.
-func formatPrintf(pf *compiler.Printf, rec []byte) string {
+func (d *decoder) formatPrintf(pf *compiler.Printf, rec []byte) string {
 	var b strings.Builder
 	f := pf.Format
 	arg := 0
@@ -42,7 +42,7 @@ func formatPrintf(pf *compiler.Printf, rec []byte) string {
 		}
 		t, off := pf.Args[arg], pf.Offs[arg]
 		arg++
-		b.WriteString(formatVerb(v, t, rec[off:off+t.MemSize()]))
+		b.WriteString(d.formatVerb(v, t, rec[off:off+t.MemSize()]))
 	}
 	return b.String()
 }
@@ -53,7 +53,7 @@ func goSpec(spec string, verb byte) string {
 	return "%" + body + string(verb)
 }
 
-func formatVerb(v compiler.Verb, t *compiler.Type, data []byte) string {
+func (d *decoder) formatVerb(v compiler.Verb, t *compiler.Type, data []byte) string {
 	switch t.Kind {
 	case compiler.KString:
 		s := cString(data)
@@ -68,12 +68,12 @@ func formatVerb(v compiler.Verb, t *compiler.Type, data []byte) string {
 		if v.Conv == 'r' {
 			return rawMode(v.Spec, bufBytes(t, data))
 		}
-		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
+		return fmt.Sprintf(goSpec(v.Spec, 's'), d.formatValue(t, data))
 	case compiler.KTuple, compiler.KInet, compiler.KStack, compiler.KSym, compiler.KArray:
-		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
+		return fmt.Sprintf(goSpec(v.Spec, 's'), d.formatValue(t, data))
 	}
 	if t.Format != compiler.FormatPlain && (v.Conv == 's' || v.Conv == 'd') {
-		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
+		return fmt.Sprintf(goSpec(v.Spec, 's'), d.formatValue(t, data))
 	}
 	if v.Conv == 'g' {
 		// %gr: the flags by name, padded as %s would be.
@@ -114,7 +114,7 @@ func formatVerb(v compiler.Verb, t *compiler.Type, data []byte) string {
 	case 'p':
 		return fmt.Sprintf("0x%x", binary.LittleEndian.Uint64(data))
 	case 's':
-		return fmt.Sprintf(goSpec(v.Spec, 's'), formatValue(t, data))
+		return fmt.Sprintf(goSpec(v.Spec, 's'), d.formatValue(t, data))
 	}
 	return strconv.FormatUint(u, 10)
 }
@@ -180,7 +180,9 @@ func formatJoin(pf *compiler.Printf, rec []byte) string {
 }
 
 // formatValue renders a value of type t the way bpftrace prints map keys and values.
-func formatValue(t *compiler.Type, data []byte) string { return textValue(decode(t, data)) }
+func (d *decoder) formatValue(t *compiler.Type, data []byte) string {
+	return textValue(d.decode(t, data))
+}
 
 // arrayElems renders each element of an array with f, widened to the
 // 8 bytes the integer formatters read.

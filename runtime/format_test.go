@@ -47,7 +47,7 @@ func TestFormatPrintf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		pf, rec := printfRecord(t, tt.format, tt.args, tt.data...)
-		if got := formatPrintf(pf, rec); got != tt.want {
+		if got := newDecoder(nil).formatPrintf(pf, rec); got != tt.want {
 			t.Errorf("%q: %q, want %q", tt.format, got, tt.want)
 		}
 	}

@@ -33,8 +33,8 @@ func jsonCountLine(w io.Writer, typ, field string, n uint64) {
 
 // jsonMap prints one map as a JSON record: only the top entries (0: all),
 // values divided by div (0: as is).
-func jsonMap(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64) error {
-	d, err := readDump(m, bm, top, div, false)
+func (dec *decoder) jsonMap(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64) error {
+	d, err := dec.readDump(m, bm, top, div, false)
 	if err != nil {
 		return err
 	}

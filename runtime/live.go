@@ -36,6 +36,7 @@ type Live struct {
 	shared map[string]*sharedMap // stats, stacks, exit flag: by object name
 	units  []*unit               // one per committed batch that loaded programs
 	stats  *ebpf.MapSpec         // the stats map's spec, once created
+	dec    *decoder              // its runs' and scrapes'
 
 	exitOnce sync.Once
 	exited   chan struct{}
@@ -92,8 +93,7 @@ func NewLive(opts Options) *Live {
 	if opts.Err == nil {
 		opts.Err = os.Stderr
 	}
-	l := &Live{opts: opts, out: NewSyncWriter(opts.Out), start: monotonicNS(), exited: make(chan struct{})}
-	syms.env = opts.Env
+	l := &Live{opts: opts, out: NewSyncWriter(opts.Out), start: monotonicNS(), exited: make(chan struct{}), dec: newDecoder(opts.Env)}
 	l.reset()
 	return l
 }
@@ -250,7 +250,7 @@ func (b *Batch) bindMaps(first int) (scratch *ebpf.Map, err error) {
 		b.newShr[spec.Name] = &sharedMap{spec: spec, bm: bm}
 		b.byName[spec.Name] = bm
 		if spec == obj.Stacks {
-			syms.stacks = bm // printing a stack reads it, from any reader
+			l.dec.syms.setStacks(bm) // printing a stack reads it, from any reader
 		}
 	}
 	if obj.Scratch != nil {
@@ -303,7 +303,7 @@ func (b *Batch) startRing() error {
 	for _, m := range obj.Maps {
 		coll.Maps[m.Spec.Name] = b.byName[m.Spec.Name]
 	}
-	r := &run{obj: obj, opts: l.opts, out: bufio.NewWriterSize(l.out, 64<<10), coll: coll, ring: rd, exited: make(chan struct{})}
+	r := &run{obj: obj, opts: l.opts, out: bufio.NewWriterSize(l.out, 64<<10), coll: coll, dec: l.dec, ring: rd, exited: make(chan struct{})}
 	b.u.run = r
 	r.startReader()
 	go func() {
@@ -373,12 +373,7 @@ func (b *Batch) Discard() {
 	for _, m := range b.newMaps {
 		m.bm.Close()
 	}
-	for _, m := range b.newShr {
-		if m.bm == syms.stacks {
-			syms.stacks = nil
-		}
-		m.bm.Close()
-	}
+	b.live.dec.syms.closeShared(b.newShr)
 }
 
 // close detaches the probe and closes its programs.
@@ -505,9 +500,9 @@ func (l *Live) PrintMap(w io.Writer, name string) error {
 		return err
 	}
 	if l.opts.JSON {
-		return jsonMap(w, lm.m, lm.bm, 0, 0)
+		return l.dec.jsonMap(w, lm.m, lm.bm, 0, 0)
 	}
-	return printMap(w, lm.m, lm.bm)
+	return l.dec.printMap(w, lm.m, lm.bm)
 }
 
 // ClearMap deletes every element of a map.
@@ -587,7 +582,7 @@ func (l *Live) finalRun() *run {
 		obj.Stats = l.stats
 		coll.Maps[l.stats.Name] = l.shared[l.stats.Name].bm
 	}
-	return &run{obj: obj, opts: l.opts, out: bufio.NewWriterSize(l.out, 64<<10), coll: coll}
+	return &run{obj: obj, opts: l.opts, out: bufio.NewWriterSize(l.out, 64<<10), coll: coll, dec: l.dec}
 }
 
 // ServeMetrics serves the Live's maps at http://addr/metrics (:metrics),
@@ -611,7 +606,7 @@ func (l *Live) publishMetrics() {
 }
 
 func (l *Live) metricsView() *metricsView {
-	v := &metricsView{}
+	v := &metricsView{dec: l.dec}
 	for _, lm := range l.sortedMaps() {
 		v.maps = append(v.maps, lm.m)
 		v.bms = append(v.bms, lm.bm)
@@ -643,12 +638,7 @@ func (l *Live) free() {
 	for _, lm := range l.maps {
 		lm.bm.Close()
 	}
-	for _, sm := range l.shared {
-		if sm.bm == syms.stacks {
-			syms.stacks = nil
-		}
-		sm.bm.Close()
-	}
+	l.dec.syms.closeShared(l.shared)
 	l.maps, l.shared = map[string]*liveMap{}, map[string]*sharedMap{}
 }
 

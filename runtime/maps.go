@@ -24,7 +24,7 @@ type entry struct {
 }
 
 // readMap reads and merges every element of a map.
-func readMap(m *compiler.Map, bm *ebpf.Map) ([]entry, error) {
+func (dec *decoder) readMap(m *compiler.Map, bm *ebpf.Map) ([]entry, error) {
 	var out []entry
 	err := eachElem(bm, func(key, val []byte) {
 		switch m.Value.Kind {
@@ -33,7 +33,7 @@ func readMap(m *compiler.Map, bm *ebpf.Map) ([]entry, error) {
 			for i := 0; i+8 <= len(val); i += 8 {
 				s += binary.LittleEndian.Uint64(val[i:])
 			}
-			if s == 0 && bm.Type() == ebpf.PerCPUArray && !zeroed.has(m) {
+			if s == 0 && bm.Type() == ebpf.PerCPUArray && !dec.zeroed.has(m) {
 				return // a keyless count that never counted: nothing to print
 			}
 			out = append(out, numEntry(key, int64(s)))
@@ -145,12 +145,8 @@ func clearMap(bm *ebpf.Map) error {
 	return it.Err()
 }
 
-// zeroMap sets every value to zero (histograms lose their buckets).
-// zeroed holds keyless counts that zero() set to 0: unlike ones that never
-// counted, they print as 0.
-// A scrape (metrics.go) reads it from another goroutine.
-var zeroed = &zeroedSet{m: map[*compiler.Map]bool{}}
-
+// zeroedSet holds keyless counts that zero() set to 0: unlike ones that
+// never counted, they print as 0.
 type zeroedSet struct {
 	mu sync.Mutex
 	m  map[*compiler.Map]bool
@@ -172,9 +168,10 @@ func (z *zeroedSet) set(m *compiler.Map, on bool) {
 	}
 }
 
-func zeroMap(m *compiler.Map, bm *ebpf.Map) error {
+// zeroMap sets every value to zero (histograms lose their buckets).
+func (dec *decoder) zeroMap(m *compiler.Map, bm *ebpf.Map) error {
 	if bm.Type() == ebpf.PerCPUArray {
-		zeroed.set(m, true)
+		dec.zeroed.set(m, true)
 	}
 	if m.Value.IsHist() || bm.Type() == ebpf.PerCPUArray {
 		return clearMap(bm)

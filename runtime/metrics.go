@@ -41,6 +41,7 @@ type metricsView struct {
 	bms    []*ebpf.Map // bms[i] holds maps[i]
 	stats  *ebpf.Map   // nil: the script counts no losses
 	probes int
+	dec    *decoder // reads maps; nil when there are none
 }
 
 // mapCollector is a prometheus.Collector over the published view.
@@ -74,7 +75,7 @@ func (c *mapCollector) Collect(ch chan<- prometheus.Metric) {
 	c.constant(ch, "bpfsh_map_full_total", "Map updates refused because a map was full.",
 		prometheus.CounterValue, float64(counts.MapFull), nil)
 	for i, m := range v.maps {
-		if err := c.collectMap(ch, m, v.bms[i]); err != nil {
+		if err := c.collectMap(ch, v.dec, m, v.bms[i]); err != nil {
 			ch <- prometheus.NewInvalidMetric(prometheus.NewDesc(metricName(m), "", nil, nil), err)
 		}
 	}
@@ -141,12 +142,12 @@ func (c *mapCollector) shape(m *compiler.Map) mapShape {
 }
 
 // collectMap reads a map through the value tree and sends its series.
-func (c *mapCollector) collectMap(ch chan<- prometheus.Metric, m *compiler.Map, bm *ebpf.Map) error {
+func (c *mapCollector) collectMap(ch chan<- prometheus.Metric, dec *decoder, m *compiler.Map, bm *ebpf.Map) error {
 	if m.Value.Kind == compiler.KTseries {
 		return nil // a time series is a chart of past intervals: Prometheus keeps its own
 	}
 	// Unsorted: the client orders series itself, and a big map sorts slowly.
-	d, err := readDump(m, bm, -1, 0, true)
+	d, err := dec.readDump(m, bm, -1, 0, true)
 	if err != nil {
 		return err
 	}

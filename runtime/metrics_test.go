@@ -146,7 +146,7 @@ func scrape(tb testing.TB, h http.Handler) string {
 
 func collectorOf(m *compiler.Map, bm *ebpf.Map) *mapCollector {
 	coll := &mapCollector{version: "test"}
-	coll.view.Store(&metricsView{maps: []*compiler.Map{m}, bms: []*ebpf.Map{bm}})
+	coll.view.Store(&metricsView{maps: []*compiler.Map{m}, bms: []*ebpf.Map{bm}, dec: newDecoder(nil)})
 	return coll
 }
 

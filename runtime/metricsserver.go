@@ -88,8 +88,8 @@ func (s *MetricsServer) publish(v *metricsView) {
 }
 
 // viewOf is the view of one loaded object.
-func viewOf(obj *compiler.Object, loaded map[string]*ebpf.Map, probes int) *metricsView {
-	v := &metricsView{probes: probes}
+func viewOf(obj *compiler.Object, loaded map[string]*ebpf.Map, probes int, dec *decoder) *metricsView {
+	v := &metricsView{probes: probes, dec: dec}
 	for _, m := range obj.Maps {
 		if bm := loaded[m.Spec.Name]; bm != nil {
 			v.maps = append(v.maps, m)

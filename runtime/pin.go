@@ -27,7 +27,7 @@ import (
 // pinfs.go says who is trusted there and how a pin cut short is recognised.
 
 // PinRoot is where policies are pinned.
-var PinRoot = "/sys/fs/bpf/bpfsh"
+const PinRoot = "/sys/fs/bpf/bpfsh"
 
 // PinInfo describes a pinned policy.
 type PinInfo struct {
@@ -159,7 +159,7 @@ func Pin(obj *compiler.Object, opts PinOptions) error {
 			return fmt.Errorf("pinned policy %s is incomplete (%s): remove it first with bpfsh unpin %s", opts.Name, old.Incomplete, opts.Name)
 		}
 	}
-	r := &run{obj: obj, opts: Options{Env: opts.Env, Err: io.Discard}}
+	r := &run{obj: obj, opts: Options{Env: opts.Env, Err: io.Discard}, dec: newDecoder(opts.Env)}
 	defer r.close()
 	if err := r.load(); err != nil {
 		return err

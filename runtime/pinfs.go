@@ -87,7 +87,7 @@ func trustedRoot(create bool) (bool, error) {
 
 // pinLockWait is how long a pin, unpin or listing waits for another
 // bpfsh's before giving up.
-var pinLockWait = 30 * time.Second
+const pinLockWait = 30 * time.Second
 
 // lockPins takes the lock every pin, unpin and listing holds: flock on
 // PinRoot itself (bpffs has no regular files to lock, and PinRoot, unlike a

@@ -41,7 +41,7 @@ func ServePinnedMetrics(name string, obj *compiler.Object, cfg *MetricsConfig, e
 		return nil, err
 	}
 	s.closers = func() { closeMaps(loaded) }
-	s.serve(viewOf(obj, loaded, len(info.Links)))
+	s.serve(viewOf(obj, loaded, len(info.Links), newDecoder(nil)))
 	return s, nil
 }
 

@@ -60,13 +60,12 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	}
 	guard := newOutputGuard(opts.Out)
 	out := bufio.NewWriterSize(guard, 64<<10)
-	r := &run{obj: obj, opts: opts, out: out, guard: guard}
+	r := &run{obj: obj, opts: opts, out: out, guard: guard, dec: newDecoder(opts.Env)}
 	defer func() {
 		if !r.stuck.Load() {
 			out.Flush()
 		}
 	}()
-	syms.env = opts.Env
 
 	// Signals are caught from the start so that an early Ctrl-C still cleans
 	// up. SIGUSR1 runs the self:signal:SIGUSR1 probes (none: it is ignored,
@@ -143,7 +142,7 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if opts.DryRun {
 		return 0, nil
 	}
-	r.metrics.serve(viewOf(obj, r.coll.Maps, len(g.attachable)))
+	r.metrics.serve(viewOf(obj, r.coll.Maps, len(g.attachable), r.dec))
 	if r.obj.Ring != nil {
 		// Opened now: records wait in the ring buffer until it is read,
 		// and the probes went live a little sooner.
@@ -281,7 +280,7 @@ func (r *run) finishUnblocked(end []*ebpf.Program, signalled bool) error {
 // prints the maps and what was lost.
 func (r *run) finish(end []*ebpf.Program) error {
 	r.detach()
-	r.metrics.publish(viewOf(r.obj, r.coll.Maps, 0))
+	r.metrics.publish(viewOf(r.obj, r.coll.Maps, 0, r.dec))
 	r.drain()
 	r.mu.Lock()
 	r.inEnd = true
@@ -341,6 +340,7 @@ type run struct {
 	out     *bufio.Writer
 	guard   *outputGuard // what out writes through (nil in the REPL's runs)
 	coll    *ebpf.Collection
+	dec     *decoder // shared with a Live's other runs
 	progs   map[*compiler.Program]*ebpf.Program
 	links   []io.Closer
 	ring    *ringbuf.Reader
@@ -380,7 +380,7 @@ func (r *run) load() error {
 		r.coll.Programs[p.Spec.Name] = prog // closed with the collection
 	}
 	if r.obj.Stacks != nil {
-		syms.stacks = byName[r.obj.Stacks.Name]
+		r.dec.syms.setStacks(byName[r.obj.Stacks.Name])
 	}
 	r.exited = make(chan struct{})
 	return nil
@@ -495,7 +495,7 @@ func (r *run) handle(raw []byte) {
 // system(), cat(), errorf() or warnf().
 func (r *run) record(pf *compiler.Printf, raw []byte) {
 	if pf.Value {
-		v := decode(pf.Args[0], raw[8:8+pf.Args[0].MemSize()])
+		v := r.dec.decode(pf.Args[0], raw[8:8+pf.Args[0].MemSize()])
 		if r.opts.JSON {
 			jsonLine(r.out, "value", v)
 		} else {
@@ -520,7 +520,7 @@ func (r *run) record(pf *compiler.Printf, raw []byte) {
 		}
 		return
 	}
-	text := formatPrintf(pf, raw)
+	text := r.dec.formatPrintf(pf, raw)
 	if r.opts.JSON {
 		switch pf.Kind {
 		case 0:
@@ -582,30 +582,30 @@ func (r *run) mapEvent(id uint64, raw []byte) {
 		if len(raw) >= 32 {
 			top, div = binary.LittleEndian.Uint64(raw[16:]), binary.LittleEndian.Uint64(raw[24:])
 		}
-		if bm.Type() == ebpf.PerCPUArray && !m.Value.IsHist() && !zeroed.has(m) {
+		if bm.Type() == ebpf.PerCPUArray && !m.Value.IsHist() && !r.dec.zeroed.has(m) {
 			// print() of a keyless count shows 0 before the first
 			// count or after clear(), as bpftrace does; the
 			// listing at exit leaves it out.
-			zeroed.set(m, true)
-			defer zeroed.set(m, false)
+			r.dec.zeroed.set(m, true)
+			defer r.dec.zeroed.set(m, false)
 		}
 		if m.Key == nil && m.Value.Kind == compiler.KInt && !r.opts.JSON {
 			// Likewise an integer scalar never assigned.
-			if es, _ := readMap(m, bm); len(es) == 0 {
+			if es, _ := r.dec.readMap(m, bm); len(es) == 0 {
 				fmt.Fprintf(r.out, "%s: 0\n", m.Name)
 				break
 			}
 		}
 		if r.opts.JSON {
-			err = jsonMap(r.out, m, bm, int(top), int64(div))
+			err = r.dec.jsonMap(r.out, m, bm, int(top), int64(div))
 		} else {
-			err = printMapZero(r.out, m, bm, int(top), int64(div), true)
+			err = r.dec.printMapZero(r.out, m, bm, int(top), int64(div), true)
 		}
 	case compiler.EventClear:
-		zeroed.set(m, false)
+		r.dec.zeroed.set(m, false)
 		err = clearMap(bm)
 	case compiler.EventZero:
-		err = zeroMap(m, bm)
+		err = r.dec.zeroMap(m, bm)
 	}
 	if err != nil {
 		fmt.Fprintf(r.opts.Err, "ERROR: %v\n", err)
@@ -625,9 +625,9 @@ func (r *run) printMaps() {
 		r.out.WriteString("\n\n")
 	}
 	for _, m := range maps {
-		print := printMap
+		print := r.dec.printMap
 		if r.opts.JSON {
-			print = func(w io.Writer, m *compiler.Map, bm *ebpf.Map) error { return jsonMap(w, m, bm, 0, 0) }
+			print = func(w io.Writer, m *compiler.Map, bm *ebpf.Map) error { return r.dec.jsonMap(w, m, bm, 0, 0) }
 		}
 		if err := print(r.out, m, r.coll.Maps[m.Spec.Name]); err != nil {
 			fmt.Fprintf(r.opts.Err, "%v\n", err)

@@ -43,7 +43,25 @@ type elfSyms struct {
 	loads []elf.ProgHeader
 }
 
-var syms = &symbolizer{files: map[string]*elfSyms{}}
+// setStacks makes bm the stack map that stacks are read from.
+func (s *symbolizer) setStacks(bm *ebpf.Map) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stacks = bm
+}
+
+// closeShared closes a Live's shared maps; stacks are no longer read from
+// the one that held them.
+func (s *symbolizer) closeShared(ms map[string]*sharedMap) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range ms {
+		if m.bm == s.stacks {
+			s.stacks = nil
+		}
+		m.bm.Close()
+	}
+}
 
 func (s *symbolizer) kernelSyms() []symbol {
 	if s.kLoaded || s.env == nil {

@@ -78,13 +78,13 @@ func textKey(v Value) string {
 }
 
 // printMap writes a map in bpftrace's text format.
-func printMap(w io.Writer, m *compiler.Map, bm *ebpf.Map) error {
-	return printMapZero(w, m, bm, 0, 0, false)
+func (dec *decoder) printMap(w io.Writer, m *compiler.Map, bm *ebpf.Map) error {
+	return dec.printMapZero(w, m, bm, 0, 0, false)
 }
 
 // printMapZero prints a map as print(@m, top, div) does (see readDump).
-func printMapZero(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64, zero bool) error {
-	d, err := readDump(m, bm, top, div, zero)
+func (dec *decoder) printMapZero(w io.Writer, m *compiler.Map, bm *ebpf.Map, top int, div int64, zero bool) error {
+	d, err := dec.readDump(m, bm, top, div, zero)
 	if err != nil {
 		return err
 	}

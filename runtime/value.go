@@ -3,8 +3,10 @@ package runtime
 import (
 	"encoding/binary"
 	"strconv"
+	"sync"
 
 	"github.com/bpfsh/bpfsh/compiler"
+	"github.com/bpfsh/bpfsh/probes"
 )
 
 // The value tree: what decoding an event's or a map's bytes produces,
@@ -71,8 +73,29 @@ func (Array) isValue()  {}
 func (Hist) isValue()   {}
 func (Series) isValue() {}
 
+// A decoder turns one run's bytes into values. Besides the bytes it reads
+// the machine (kallsyms, processes' mappings and cgroup mounts, through the
+// run's Env), the run's stack map, and what the run's zero() calls did. A
+// Live's readers and its scrapes share the Live's; a scrape reads it from
+// another goroutine.
+type decoder struct {
+	syms        *symbolizer
+	zeroed      zeroedSet
+	usernames   sync.Map // uid → name
+	cgroupPaths sync.Map // "id/filter" → cgroup_path()'s text
+}
+
+// newDecoder is a decoder for a run on env (nil: addresses and ids print as
+// numbers).
+func newDecoder(env *probes.Env) *decoder {
+	return &decoder{
+		syms:   &symbolizer{env: env, files: map[string]*elfSyms{}},
+		zeroed: zeroedSet{m: map[*compiler.Map]bool{}},
+	}
+}
+
 // decode turns the bytes of a value of type t into a tree.
-func decode(t *compiler.Type, data []byte) Value {
+func (d *decoder) decode(t *compiler.Type, data []byte) Value {
 	switch t.Kind {
 	case compiler.KString:
 		return Str(cString(data))
@@ -82,25 +105,25 @@ func decode(t *compiler.Type, data []byte) Value {
 		vals := make([]Value, len(t.Elems))
 		for i, e := range t.Elems {
 			off := t.ElemOffset(i)
-			vals[i] = decode(e, data[off:off+e.MemSize()])
+			vals[i] = d.decode(e, data[off:off+e.MemSize()])
 		}
 		if t.Names != nil {
 			return Record{Names: t.Names, Vals: vals}
 		}
 		return Tuple(vals)
 	case compiler.KArray:
-		return Array(arrayElems(t, data, decode))
+		return Array(arrayElems(t, data, d.decode))
 	case compiler.KInet:
 		return Str(formatInet(data))
 	case compiler.KStack:
-		return Str(syms.formatStack(t, data, 8))
+		return Str(d.syms.formatStack(t, data, 8))
 	case compiler.KSym:
-		return Str(syms.formatSym(t, data))
+		return Str(d.syms.formatSym(t, data))
 	case compiler.KPtr:
 		u := binary.LittleEndian.Uint64(data)
 		return Named{Text: "0x" + strconv.FormatUint(u, 16), Num: Uint(u)}
 	case compiler.KInt:
-		return decodeInt(t, binary.LittleEndian.Uint64(data))
+		return d.decodeInt(t, binary.LittleEndian.Uint64(data))
 	case compiler.KStruct:
 		if t.BTF != nil {
 			return decodeBTF(t.BTF, data)
@@ -123,7 +146,7 @@ func syscallName(nr int64) string {
 
 // decodeInt is an integer's node: a bool, an enumerator, the text of a
 // special format (strerror, strftime, …: text in JSON too), or a number.
-func decodeInt(t *compiler.Type, u uint64) Value {
+func (d *decoder) decodeInt(t *compiler.Type, u uint64) Value {
 	if t.Bool {
 		return Bool(u != 0)
 	}
@@ -140,9 +163,9 @@ func decodeInt(t *compiler.Type, u uint64) Value {
 	case compiler.FormatTime:
 		return Str(strftime(t.TimeFormat, monoToWall(u)))
 	case compiler.FormatUsername:
-		return Str(username(u))
+		return Str(d.username(u))
 	case compiler.FormatCgroupPath:
-		return Str(cgroupPath(u, t.TimeFormat))
+		return Str(d.cgroupPath(u, t.TimeFormat))
 	case compiler.FormatSignal:
 		return Str(signalName(int64(u)))
 	case compiler.FormatSyscall:

@@ -74,7 +74,7 @@ func TestDecode(t *testing.T) {
 		{"no value", &compiler.Type{Kind: compiler.KNone}, words(9), "9", `"9"`},
 	}
 	for _, tt := range tests {
-		v := decode(tt.t, tt.data)
+		v := newDecoder(nil).decode(tt.t, tt.data)
 		if got := textValue(v); got != tt.text {
 			t.Errorf("%s: text %q, want %q", tt.name, got, tt.text)
 		}
@@ -168,7 +168,7 @@ func TestDecodeStruct(t *testing.T) {
 	binary.LittleEndian.PutUint32(data[24:], 42)           // in.v
 	copy(data[28:], "comm")
 	var b strings.Builder
-	writeText(&b, decode(&compiler.Type{Kind: compiler.KStruct, BTF: st, Inline: true, Size: 40}, data))
+	writeText(&b, newDecoder(nil).decode(&compiler.Type{Kind: compiler.KStruct, BTF: st, Inline: true, Size: 40}, data))
 	want := "{ .a = -2, .b = 65534, .lo = -3, .hi = 22, .arr = [7,-1], .p = 0xffff888012, .in = { .v = 42 }, .name = comm }"
 	if b.String() != want {
 		t.Errorf("got  %s\nwant %s", b.String(), want)
