@@ -2,14 +2,20 @@ package tests
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"unsafe"
 
 	"github.com/bpfsh/bpfsh/internal/privtest"
+	"github.com/bpfsh/bpfsh/probes"
+	"golang.org/x/sys/unix"
 )
 
 // TestHostileInputBounded runs the issue's hostile scripts through the
@@ -52,4 +58,131 @@ func TestHostileInputBounded(t *testing.T) {
 			t.Errorf("%s: %d MiB resident", c.name, rss>>10)
 		}
 	}
+}
+
+// TestTracepointKeepsPerfEvents: while a bpfsh program runs on a
+// tracepoint, other perf users of that tracepoint (perf stat, perf record)
+// still see its events. A program that returned 0 would drop every event
+// for all of them; bpfsh's return 1, as bpftrace's do.
+func TestTracepointKeepsPerfEvents(t *testing.T) {
+	privtest.Require(t)
+	bin, trig := binaries(t)
+	idFile := filepath.Join(probes.TracefsRoot(), "events/syscalls/sys_enter_getppid/id")
+	data, err := os.ReadFile(idFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A counting perf event on the tracepoint on every CPU, as perf stat -a opens.
+	attr := unix.PerfEventAttr{Type: unix.PERF_TYPE_TRACEPOINT, Config: id, Size: uint32(unsafe.Sizeof(unix.PerfEventAttr{}))}
+	var fds []int
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	set := onlineSet(t)
+	for cpu := 0; cpu < 1024; cpu++ {
+		if !set.IsSet(cpu) {
+			continue
+		}
+		fd, err := unix.PerfEventOpen(&attr, -1, cpu, -1, unix.PERF_FLAG_FD_CLOEXEC)
+		if err != nil {
+			t.Fatalf("perf_event_open on CPU %d: %v", cpu, err)
+		}
+		fds = append(fds, fd)
+	}
+	const calls = 1000
+	out, err := exec.Command(bin, "-c", trig+" getppid "+strconv.Itoa(calls),
+		"-e", `t:syscalls:sys_enter_getppid /pid == cpid/ { @ = count(); }`).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "@: "+strconv.Itoa(calls)) {
+		t.Fatalf("bpfsh did not count %d calls:\n%s", calls, out)
+	}
+	var seen uint64
+	for _, fd := range fds {
+		buf := make([]byte, 8)
+		if _, err := unix.Read(fd, buf); err != nil {
+			t.Fatal(err)
+		}
+		seen += binary.NativeEndian.Uint64(buf)
+	}
+	if seen < calls {
+		t.Errorf("a perf counter on sys_enter_getppid saw %d events while bpfsh traced %d calls: bpfsh's program hid them", seen, calls)
+	}
+}
+
+func onlineSet(t *testing.T) unix.CPUSet {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+// TestTooManyProgramsOnOneEvent: the kernel runs at most 64 BPF programs on
+// one tracepoint; the 65th probe on it fails with that said, not E2BIG.
+func TestTooManyProgramsOnOneEvent(t *testing.T) {
+	privtest.Require(t)
+	bin, _ := binaries(t)
+	var src strings.Builder
+	for k := 1; k <= 65; k++ {
+		src.WriteString("t:syscalls:sys_enter_getppid /pid == " + strconv.Itoa(k) + "/ { @ = count(); }\n")
+	}
+	script := filepath.Join(t.TempDir(), "many.bt")
+	if err := os.WriteFile(script, []byte(src.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, script).CombinedOutput()
+	if err == nil {
+		t.Fatalf("65 probes on one tracepoint attached:\n%s", out)
+	}
+	if !strings.Contains(string(out), "at most 64 BPF programs on one event") {
+		t.Errorf("want the kernel's limit named:\n%s", out)
+	}
+}
+
+// TestLostEventsReported overloads a tiny ring buffer with printf records
+// from a hot tracepoint: every event is either printed or counted as lost,
+// and the loss is reported (text and JSON), never silent.
+func TestLostEventsReported(t *testing.T) {
+	privtest.Require(t)
+	bin, trig := binaries(t)
+	const calls = 200000
+	prog := `t:syscalls:sys_enter_getppid /pid == cpid/ { printf("ev %s %d\n", "padding-padding-padding-padding-padding-padding", nsecs); }`
+	for _, format := range []string{"text", "json"} {
+		cmd := exec.Command(bin, "-f", format, "-c", trig+" getppid "+strconv.Itoa(calls), "-e", prog)
+		cmd.Env = append(os.Environ(), "BPFSH_PERF_RB_PAGES=1")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", format, err, tail(string(out)))
+		}
+		printed := strings.Count(string(out), "ev padding-")
+		var lost int
+		re := regexp.MustCompile(`Lost (\d+) events`)
+		if format == "json" {
+			re = regexp.MustCompile(`\{"type": "lost_events", "count": \d+, "data": \{"events": (\d+)\}\}`)
+		}
+		if m := re.FindStringSubmatch(string(out)); m != nil {
+			lost, _ = strconv.Atoi(m[1])
+		}
+		if lost == 0 {
+			t.Errorf("%s: no loss reported with a 4 KiB ring buffer (%d of %d printed):\n%s", format, printed, calls, tail(string(out)))
+		}
+		if printed+lost != calls {
+			t.Errorf("%s: printed %d + lost %d = %d, want %d events accounted for", format, printed, lost, printed+lost, calls)
+		}
+	}
+}
+
+func tail(s string) string {
+	if len(s) > 2000 {
+		return "..." + s[len(s)-2000:]
+	}
+	return s
 }
