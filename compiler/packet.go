@@ -378,25 +378,44 @@ func (pg *pktGen) ipv4(l4 bool) {
 		pg.read(asm.R5, asm.R2, ethLen+2, asm.Half)
 		pg.put("ip.len", asm.R5)
 	}
-	pg.putImm("ip.version", 4)
+	pg.ipFields(4, ethLen+8, ethLen+12)
+	pg.read(asm.R0, asm.R2, ethLen+9, asm.Byte)
+	pg.put("ip.proto", asm.R0)
+}
+
+// ipFields stores what IPv4 and IPv6 headers both have: ip.version, ip.ttl
+// (the byte at ttl) and ip.saddr and ip.daddr (one after the other from
+// saddr), as inet values (family, then the address).
+func (pg *pktGen) ipFields(version int64, ttl, saddr int) {
+	pg.putImm("ip.version", version)
 	if pg.wants("ip.ttl") {
-		pg.read(asm.R0, asm.R2, ethLen+8, asm.Byte)
+		pg.read(asm.R0, asm.R2, ttl, asm.Byte)
 		pg.put("ip.ttl", asm.R0)
 	}
-	for _, a := range []struct {
-		key string
-		off int
-	}{{"ip.saddr", ethLen + 12}, {"ip.daddr", ethLen + 16}} {
-		if v, ok := pg.slot(a.key); ok {
+	size := 4
+	if version == 6 {
+		size = 16
+	}
+	for i, key := range []string{"ip.saddr", "ip.daddr"} {
+		v, ok := pg.slot(key)
+		if !ok {
+			continue
+		}
+		off := int16(saddr + i*size)
+		if version == 4 {
 			pg.emit(storeImm(v.base(), v.off, 2, asm.DWord), // AF_INET
-				asm.LoadMem(asm.R0, asm.R2, int16(a.off), asm.Word),
+				asm.LoadMem(asm.R0, asm.R2, off, asm.Word),
 				asm.StoreMem(v.base(), v.off+8, asm.R0, asm.Word),
 				storeImm(v.base(), v.off+12, 0, asm.Word),
 				storeImm(v.base(), v.off+16, 0, asm.DWord))
+			continue
 		}
+		pg.emit(storeImm(v.base(), v.off, 10, asm.DWord), // AF_INET6
+			asm.LoadMem(asm.R0, asm.R2, off, asm.DWord),
+			asm.StoreMem(v.base(), v.off+8, asm.R0, asm.DWord),
+			asm.LoadMem(asm.R0, asm.R2, off+8, asm.DWord),
+			asm.StoreMem(v.base(), v.off+16, asm.R0, asm.DWord))
 	}
-	pg.read(asm.R0, asm.R2, ethLen+9, asm.Byte)
-	pg.put("ip.proto", asm.R0)
 }
 
 // ipv6 leaves the next header in R0 and the payload length in R5.
@@ -412,23 +431,8 @@ func (pg *pktGen) ipv6(l4 bool) {
 		pg.emit(asm.Mov.Reg(asm.R4, asm.R5), asm.Add.Imm(asm.R4, ip6Len))
 		pg.put("ip.len", asm.R4)
 	}
-	pg.putImm("ip.version", 6)
-	if pg.wants("ip.ttl") {
-		pg.read(asm.R0, asm.R2, ethLen+7, asm.Byte) // hop limit
-		pg.put("ip.ttl", asm.R0)
-	}
-	for _, a := range []struct {
-		key string
-		off int
-	}{{"ip.saddr", ethLen + 8}, {"ip.daddr", ethLen + 24}} {
-		if v, ok := pg.slot(a.key); ok {
-			pg.emit(storeImm(v.base(), v.off, 10, asm.DWord), // AF_INET6
-				asm.LoadMem(asm.R0, asm.R2, int16(a.off), asm.DWord),
-				asm.StoreMem(v.base(), v.off+8, asm.R0, asm.DWord),
-				asm.LoadMem(asm.R0, asm.R2, int16(a.off+8), asm.DWord),
-				asm.StoreMem(v.base(), v.off+16, asm.R0, asm.DWord))
-		}
-	}
+	// The TTL is the hop limit.
+	pg.ipFields(6, ethLen+7, ethLen+8)
 	pg.read(asm.R0, asm.R2, ethLen+6, asm.Byte) // next header
 	pg.put("ip.proto", asm.R0)
 }
