@@ -42,16 +42,14 @@ func checkGetopt(k *checker, e *lang.Call) *Type {
 	if !k.nargs(e, 1, 3) {
 		return tInt64
 	}
-	name, ok := e.Args[0].(*lang.StrLit)
+	name, ok := k.strArg(e, 0, "first argument to getopt() must be a string literal")
 	if !ok {
-		k.errorf(e.Args[0].Sp(), "first argument to getopt() must be a string literal")
 		return tInt64
 	}
 	p := NamedParam{Name: name.Val, Kind: "bool", Default: "false"}
 	if len(e.Args) == 3 {
-		d, ok := e.Args[2].(*lang.StrLit)
+		d, ok := k.strArg(e, 2, "getopt()'s description (its third argument) must be a string literal")
 		if !ok {
-			k.errorf(e.Args[2].Sp(), "getopt()'s description (its third argument) must be a string literal")
 			return tInt64
 		}
 		p.Description = d.Val

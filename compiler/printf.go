@@ -80,9 +80,8 @@ func checkPrintf(k *checker, e *lang.Call) *Type {
 		k.errorf(e.Span, "printf() needs a format string")
 		return tNone
 	}
-	lit, ok := e.Args[0].(*lang.StrLit)
+	lit, ok := k.strArg(e, 0, "printf()'s format must be a string literal")
 	if !ok {
-		k.errorf(e.Args[0].Sp(), "printf()'s format must be a string literal")
 		return tNone
 	}
 	// Every later reader of the format (records, debugf, iterators) sees

@@ -102,10 +102,7 @@ func checkCgroupPath(k *checker, e *lang.Call) *Type {
 	}
 	filter := ""
 	if len(e.Args) == 2 {
-		lit, ok := e.Args[1].(*lang.StrLit)
-		if !ok {
-			k.errorf(e.Args[1].Sp(), "cgroup_path()'s filter must be a string literal")
-		} else {
+		if lit, ok := k.strArg(e, 1, "cgroup_path()'s filter must be a string literal"); ok {
 			filter = lit.Val
 		}
 	}
@@ -137,9 +134,8 @@ func emitUsermode(g *gen) *val {
 
 func checkCgroupid(k *checker, e *lang.Call) *Type {
 	if k.nargs(e, 1, 1) {
-		lit, ok := e.Args[0].(*lang.StrLit)
+		lit, ok := k.strArg(e, 0, "cgroupid() takes a cgroup path as a string literal")
 		if !ok {
-			k.errorf(e.Args[0].Sp(), "cgroupid() takes a cgroup path as a string literal")
 			return tUint64
 		}
 		if _, err := k.c.opts.Env.CgroupID(lit.Val); err != nil {

@@ -294,6 +294,16 @@ func (c *compiler) constName(e lang.Expr) string {
 	return lit.Val
 }
 
+// strArg is argument i of e when it is a string literal; else it says msg
+// there.
+func (k *checker) strArg(e *lang.Call, i int, msg string) (*lang.StrLit, bool) {
+	lit, ok := e.Args[i].(*lang.StrLit)
+	if !ok {
+		k.errorf(e.Args[i].Sp(), "%s", msg)
+	}
+	return lit, ok
+}
+
 func plural(n int) string {
 	if n == 1 {
 		return ""

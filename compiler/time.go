@@ -67,9 +67,8 @@ func checkStrftime(k *checker, e *lang.Call) *Type {
 	if !k.nargs(e, 2, 2) {
 		return tInt64
 	}
-	lit, ok := e.Args[0].(*lang.StrLit)
+	lit, ok := k.strArg(e, 0, "strftime()'s format must be a string literal")
 	if !ok {
-		k.errorf(e.Args[0].Sp(), "strftime()'s format must be a string literal")
 		return tInt64
 	}
 	if t := k.expr(e.Args[1]); t.Kind != KInt {
