@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bpfsh/bpfsh/lang"
 	"github.com/bpfsh/bpfsh/probes"
 )
 
@@ -13,14 +12,7 @@ import (
 func TestKaddr(t *testing.T) {
 	env := probes.Env{TracefsRoot: testEnv.TracefsRoot, SysfsRoot: testEnv.SysfsRoot, ProcRoot: "testdata/kallsyms",
 		BTFFile: testEnv.BTFFile, Hz: testEnv.Hz, SkipCgroupCheck: true}
-	compileIn := func(src string) (*Object, *lang.Diags) {
-		prog, diags := lang.Parse("test.bt", []byte(src))
-		if diags.HasErrors() {
-			t.Fatalf("parse %q:\n%s", src, diags.Format())
-		}
-		return Compile(prog, Options{Env: &env})
-	}
-	obj, diags := compileIn(`BEGIN { @a = kaddr("vfs_read"); @v = *kaddr("some_var"); }`)
+	obj, diags := compileWith(t, &env, false, `BEGIN { @a = kaddr("vfs_read"); @v = *kaddr("some_var"); }`)
 	if diags.HasErrors() {
 		t.Fatal(diags.Format())
 	}
@@ -33,7 +25,7 @@ func TestKaddr(t *testing.T) {
 	if strings.Join(got, " ") != "vfs_read some_var" && strings.Join(got, " ") != "some_var vfs_read" {
 		t.Errorf("kernel address patches for %v, want vfs_read and some_var", got)
 	}
-	_, diags = compileIn(`BEGIN { @a = kaddr("no_such_symbol"); }`)
+	_, diags = compileWith(t, &env, false, `BEGIN { @a = kaddr("no_such_symbol"); }`)
 	if want := `test.bt:1:20: error: kaddr(): no kernel symbol "no_such_symbol" in /proc/kallsyms`; !strings.Contains(diags.Format(), want) {
 		t.Errorf("want %q, got\n%s", want, diags.Format())
 	}

@@ -23,13 +23,6 @@ func TestKprobeFunctions(t *testing.T) {
 func testKprobeFunctions(t *testing.T, tracing string) {
 	env := probes.Env{TracefsRoot: tracing, SysfsRoot: testEnv.SysfsRoot, ProcRoot: "testdata/kprobes/proc",
 		BTFFile: testEnv.BTFFile, Hz: testEnv.Hz, SkipCgroupCheck: true}
-	compileIn := func(src string) (*Object, *lang.Diags) {
-		prog, diags := lang.Parse("test.bt", []byte(src))
-		if diags.HasErrors() {
-			t.Fatalf("parse %q:\n%s", src, diags.Format())
-		}
-		return Compile(prog, Options{Env: &env})
-	}
 	for _, tc := range []struct{ spec, symbol string }{
 		{"kprobe:blk_account_io_start", ""},
 		{"kprobe:finish_task_switch", "finish_task_switch.isra.0"},
@@ -44,7 +37,7 @@ func testKprobeFunctions(t *testing.T, tracing string) {
 		if tc.spec == "kprobe:untraceable_fn" && strings.HasSuffix(tracing, "/tracing") {
 			continue
 		}
-		obj, diags := compileIn(tc.spec + ` { printf("%s\n", probe); }`)
+		obj, diags := compileWith(t, &env, false, tc.spec+` { printf("%s\n", probe); }`)
 		if diags.HasErrors() {
 			t.Errorf("%s:\n%s", tc.spec, diags.Format())
 			continue
@@ -70,7 +63,7 @@ hint: did you mean blk_account_io_start?`},
 		if strings.Contains(tc.src, "untraceable") && strings.HasSuffix(tracing, "nofilter") {
 			continue
 		}
-		_, diags := compileIn(tc.src)
+		_, diags := compileWith(t, &env, false, tc.src)
 		if got := diags.Format(); !strings.Contains(got, tc.want) || strings.Count(got, "error:") != 1 {
 			t.Errorf("%q: want one error\n%s\ngot\n%s", tc.src, tc.want, got)
 		}
