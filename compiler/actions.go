@@ -7,7 +7,7 @@ import (
 )
 
 // Actions on the machine: signal(). The others have a file each:
-// override.go, writeuser.go, percpu.go (percpu_kaddr()), sockops.go
+// override.go, writeuser.go, kaddr.go (percpu_kaddr()), sockops.go
 // (setsockopt(), reply), packet.go (drop). Each asks needUnsafeAt.
 
 var signals = map[string]int64{

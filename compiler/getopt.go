@@ -39,10 +39,7 @@ type getoptInfo struct {
 }
 
 func checkGetopt(k *checker, e *lang.Call) *Type {
-	if !k.nargs(e, 1, 3) {
-		return tInt64
-	}
-	name, ok := k.strArg(e, 0, "first argument to getopt() must be a string literal")
+	name, ok := k.firstStrArg(e, 1, 3, "first argument to getopt() must be a string literal")
 	if !ok {
 		return tInt64
 	}

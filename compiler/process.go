@@ -133,14 +133,12 @@ func emitUsermode(g *gen) *val {
 }
 
 func checkCgroupid(k *checker, e *lang.Call) *Type {
-	if k.nargs(e, 1, 1) {
-		lit, ok := k.strArg(e, 0, "cgroupid() takes a cgroup path as a string literal")
-		if !ok {
-			return tUint64
-		}
-		if _, err := k.c.opts.Env.CgroupID(lit.Val); err != nil {
-			k.errorf(lit.Span, "cgroupid(): %v", err)
-		}
+	lit, ok := k.firstStrArg(e, 1, 1, "cgroupid() takes a cgroup path as a string literal")
+	if !ok {
+		return tUint64
+	}
+	if _, err := k.c.opts.Env.CgroupID(lit.Val); err != nil {
+		k.errorf(lit.Span, "cgroupid(): %v", err)
 	}
 	return tUint64
 }

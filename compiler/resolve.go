@@ -304,6 +304,15 @@ func (k *checker) strArg(e *lang.Call, i int, msg string) (*lang.StrLit, bool) {
 	return lit, ok
 }
 
+// firstStrArg checks a call of lo to hi arguments whose first must be a
+// string literal (else it says msg).
+func (k *checker) firstStrArg(e *lang.Call, lo, hi int, msg string) (*lang.StrLit, bool) {
+	if !k.nargs(e, lo, hi) {
+		return nil, false
+	}
+	return k.strArg(e, 0, msg)
+}
+
 func plural(n int) string {
 	if n == 1 {
 		return ""

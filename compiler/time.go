@@ -64,10 +64,7 @@ func emitElapsed(g *gen) *val {
 }
 
 func checkStrftime(k *checker, e *lang.Call) *Type {
-	if !k.nargs(e, 2, 2) {
-		return tInt64
-	}
-	lit, ok := k.strArg(e, 0, "strftime()'s format must be a string literal")
+	lit, ok := k.firstStrArg(e, 2, 2, "strftime()'s format must be a string literal")
 	if !ok {
 		return tInt64
 	}
