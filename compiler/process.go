@@ -1,13 +1,16 @@
 package compiler
 
 import (
+	"strings"
+
 	"github.com/cilium/ebpf/asm"
 
 	"github.com/bpfsh/bpfsh/lang"
+	"github.com/bpfsh/bpfsh/probes"
 )
 
 // The current process: pid and tid (in a pid namespace), uid, gid,
-// username, comm, cgroup, cgroupid(), cgroup_path(), usermode.
+// username, comm, cgroup, cgroupid(), cgroup_path(), usermode, reg().
 //
 // pid and tid count in the pid namespace bpfsh runs in (bpftrace's
 // curr_ns): in a container they are the container's numbers, through
@@ -147,4 +150,30 @@ func checkCgroupid(k *checker, e *lang.Call) *Type {
 func emitCgroupid(g *gen, e *lang.Call) *val {
 	id, _ := g.c.opts.Env.CgroupID(e.Args[0].(*lang.StrLit).Val)
 	return imm(int64(id), tUint64)
+}
+
+// reg("ip"): a register of the probed task, as bpftrace's, read from the
+// struct pt_regs the probe's context is (kprobes, uprobes, usdt).
+
+func checkReg(k *checker, e *lang.Call) *Type {
+	lit, ok := k.nameArg(e, 1, 1, "the register's name")
+	if !ok {
+		return tUint64
+	}
+	k.needCtx(e.Span, "reg()")
+	if k.sc.ctx == nil || !k.sc.ctx.PtRegs {
+		k.contextErrorf(e.Span, "reg() reads the registers of kprobe, uprobe and usdt probes, not of %s probes", k.sc.prov.Name)
+		return tUint64
+	}
+	if _, ok := probes.RegOffset(lit.Val); !ok {
+		k.errorf(lit.Span, "reg(): no register %q", lit.Val).Hint("registers: %s", strings.Join(probes.RegNames(), ", "))
+	}
+	return tUint64
+}
+
+func emitReg(g *gen, e *lang.Call) *val {
+	off, _ := probes.RegOffset(g.c.constName(e.Args[0]))
+	r := g.newTemp(tUint64)
+	g.emit(asm.LoadMem(r.reg, ctxReg, int16(off), asm.DWord))
+	return r
 }
