@@ -2,10 +2,7 @@ package probes
 
 import (
 	"errors"
-	"io"
-	"strconv"
 
-	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,24 +23,14 @@ var hardwareEvents = []softwareEvent{
 }
 
 func init() {
-	register(&Provider{
-		Name:     "hardware",
-		Aliases:  []string{"h"},
-		ProgType: ebpf.PerfEvent,
-		Expand: func(_ *Env, parts []string) ([]Point, error) {
-			ev, count, err := expandPerfEvent("hardware", hardwareEvents, parts, "unknown hardware event %q (bpfsh -l 'hardware:*' lists them)")
-			if err != nil {
-				return nil, err
-			}
-			return []Point{{Provider: "hardware", Target: []string{ev.name, strconv.FormatUint(count, 10)}}}, nil
-		},
-		Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
-			ev, n := perfEventTarget(hardwareEvents, p)
-			c, err := attachPerf(prog, unix.PERF_TYPE_HARDWARE, ev.config, n, 0, env.onlineCPUs())
+	register(perfEvents{
+		name: "hardware", alias: "h", typ: unix.PERF_TYPE_HARDWARE, events: hardwareEvents,
+		unknown: "unknown hardware event %q (bpfsh -l 'hardware:*' lists them)",
+		attachErr: func(ev softwareEvent, err error) error {
 			if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EOPNOTSUPP) {
-				return nil, errorf("this machine has no hardware counter for %s (a VM without a virtual PMU?): %v", ev.name, err)
+				return errorf("this machine has no hardware counter for %s (a VM without a virtual PMU?): %v", ev.name, err)
 			}
-			return c, err
+			return err
 		},
-	})
+	}.provider())
 }

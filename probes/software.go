@@ -30,23 +30,48 @@ var softwareEvents = []softwareEvent{
 }
 
 func init() {
-	register(&Provider{
-		Name:     "software",
-		Aliases:  []string{"s"},
+	register(perfEvents{name: "software", alias: "s", typ: unix.PERF_TYPE_SOFTWARE, events: softwareEvents,
+		unknown: "unknown software event %q", asWritten: true}.provider())
+}
+
+// perfEvents describes a provider of perf events (software, hardware):
+// EVENT[:COUNT] samples the event on every CPU.
+type perfEvents struct {
+	name, alias string
+	typ         uint32 // PERF_TYPE_*
+	events      []softwareEvent
+	unknown     string // the error for an event it does not have (%q: the name)
+	// asWritten: the point keeps the event's name as written, an alias
+	// too (probe prints software:cpu:N for the alias).
+	asWritten bool
+	attachErr func(softwareEvent, error) error // explains an attach error; nil: none
+}
+
+func (pe perfEvents) provider() *Provider {
+	return &Provider{
+		Name:     pe.name,
+		Aliases:  []string{pe.alias},
 		ProgType: ebpf.PerfEvent,
 		Expand: func(_ *Env, parts []string) ([]Point, error) {
-			_, count, err := expandPerfEvent("software", softwareEvents, parts, "unknown software event %q")
+			ev, count, err := expandPerfEvent(pe.name, pe.events, parts, pe.unknown)
 			if err != nil {
 				return nil, err
 			}
-			// The event keeps the name it was given (probe prints software:cpu:N for the alias).
-			return []Point{{Provider: "software", Target: []string{parts[0], strconv.FormatUint(count, 10)}}}, nil
+			name := ev.name
+			if pe.asWritten {
+				name = parts[0]
+			}
+			return []Point{{Provider: pe.name, Target: []string{name, strconv.FormatUint(count, 10)}}}, nil
 		},
 		Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
-			ev, n := perfEventTarget(softwareEvents, p)
-			return attachPerf(prog, unix.PERF_TYPE_SOFTWARE, ev.config, n, 0, env.onlineCPUs())
+			ev, n := perfEventTarget(pe.events, p)
+			c, err := attachPerf(prog, pe.typ, ev.config, n, 0, env.onlineCPUs())
+			if err != nil && pe.attachErr != nil {
+				return nil, pe.attachErr(ev, err)
+			}
+			return c, err
 		},
-	})
+	}
 }
 
 // expandPerfEvent reads EVENT[:COUNT] of a software or hardware probe: the
