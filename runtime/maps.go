@@ -192,20 +192,9 @@ func (dec *decoder) zeroMap(m *compiler.Map, bm *ebpf.Map) error {
 	if err := it.Err(); err != nil {
 		return err
 	}
-	zero := make([]byte, bm.ValueSize())
+	zero := zeroValue(bm, m.PerCPU)
 	for _, k := range keys {
-		var err error
-		if m.PerCPU {
-			n, _ := ebpf.PossibleCPU()
-			vals := make([][]byte, n)
-			for i := range vals {
-				vals[i] = zero
-			}
-			err = bm.Put(k, vals)
-		} else {
-			err = bm.Put(k, zero)
-		}
-		if err != nil {
+		if err := bm.Put(k, zero); err != nil {
 			return err
 		}
 	}
@@ -213,24 +202,28 @@ func (dec *decoder) zeroMap(m *compiler.Map, bm *ebpf.Map) error {
 }
 
 func zeroArray(bm *ebpf.Map) error {
-	zero := make([]byte, bm.ValueSize())
+	zero := zeroValue(bm, bm.Type() == ebpf.PerCPUArray)
 	for i := uint32(0); i < bm.MaxEntries(); i++ {
-		var err error
-		if bm.Type() == ebpf.PerCPUArray {
-			n, _ := ebpf.PossibleCPU()
-			vals := make([][]byte, n)
-			for j := range vals {
-				vals[j] = zero
-			}
-			err = bm.Put(i, vals)
-		} else {
-			err = bm.Put(i, zero)
-		}
-		if err != nil {
+		if err := bm.Put(i, zero); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// zeroValue is a zero value to Put in bm: one for every possible CPU in a
+// per-CPU map.
+func zeroValue(bm *ebpf.Map, perCPU bool) any {
+	zero := make([]byte, bm.ValueSize())
+	if !perCPU {
+		return zero
+	}
+	n, _ := ebpf.PossibleCPU()
+	vals := make([][]byte, n)
+	for i := range vals {
+		vals[i] = zero
+	}
+	return vals
 }
 
 // mapFullMessage explains failed map updates in bpftrace's words, naming
