@@ -349,6 +349,13 @@ func (p *Preprocessor) expand(toks []token, hide map[string]bool, inCond bool) [
 
 // skipParens returns the index of the ')' closing the '(' at toks[i].
 func skipParens(toks []token, i int) int {
+	return min(topLevel(toks, i, ")"), len(toks)-1)
+}
+
+// topLevel returns the index of the first token from i on that is text and
+// outside the parentheses opened from i on (a ')' closes them), or
+// len(toks).
+func topLevel(toks []token, i int, text string) int {
 	depth := 0
 	for ; i < len(toks); i++ {
 		switch toks[i].text {
@@ -356,12 +363,12 @@ func skipParens(toks []token, i int) int {
 			depth++
 		case ")":
 			depth--
-			if depth == 0 {
-				return i
-			}
+		}
+		if depth == 0 && toks[i].text == text {
+			return i
 		}
 	}
-	return len(toks) - 1
+	return len(toks)
 }
 
 // enumerators records the enumerators of every enum { ... } in a
@@ -391,21 +398,9 @@ func (p *Preprocessor) enumerators(text []token) {
 func (p *Preprocessor) enumBody(body []token) {
 	next, ok := int64(0), true
 	for len(body) > 0 {
-		item := body
-		k := 0
-		depth := 0
-		for ; k < len(body); k++ {
-			switch body[k].text {
-			case "(":
-				depth++
-			case ")":
-				depth--
-			}
-			if body[k].text == "," && depth == 0 {
-				break
-			}
-		}
-		item, body = body[:k], body[min(k+1, len(body)):]
+		k := topLevel(body, 0, ",")
+		item := body[:k]
+		body = body[min(k+1, len(body)):]
 		if len(item) == 0 || item[0].kind != tIdent {
 			continue
 		}
