@@ -119,17 +119,12 @@ var typedPrograms = []string{
 }
 
 func TestTypedProgramsVerify(t *testing.T) {
-	for _, src := range typedPrograms {
-		obj, diags := compile(t, src)
-		if diags.HasErrors() {
-			t.Errorf("%s:\n%s", src, diags.Format())
-			continue
-		}
+	eachCompiled(t, typedPrograms, func(src string, obj *Object) {
 		if !privtest.Enabled() {
-			continue
+			return
 		}
 		if err := verify(obj); err != nil {
 			t.Errorf("%s:\n%+v", src, err)
 		}
-	}
+	})
 }

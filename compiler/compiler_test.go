@@ -29,6 +29,20 @@ func compile(t testing.TB, src string, params ...string) (*Object, *lang.Diags) 
 	return Compile(prog, Options{Env: testEnv, Params: params, Unsafe: true})
 }
 
+// eachCompiled compiles each src, which must compile, and calls f with
+// its object.
+func eachCompiled(t *testing.T, srcs []string, f func(src string, obj *Object)) {
+	t.Helper()
+	for _, src := range srcs {
+		obj, diags := compile(t, src)
+		if diags.HasErrors() {
+			t.Errorf("%s:\n%s", src, diags.Format())
+			continue
+		}
+		f(src, obj)
+	}
+}
+
 // wantErrors compiles each src, which must fail with want among its
 // diagnostics.
 func wantErrors(t *testing.T, tests []struct{ src, want string }) {

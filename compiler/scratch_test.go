@@ -34,16 +34,11 @@ var scratchPrograms = []string{
 }
 
 func TestScratchPrograms(t *testing.T) {
-	for _, src := range scratchPrograms {
-		obj, diags := compile(t, src)
-		if diags.HasErrors() {
-			t.Errorf("%s:\n%s", src, diags.Format())
-			continue
-		}
+	eachCompiled(t, scratchPrograms, func(src string, obj *Object) {
 		if obj.Scratch == nil {
 			t.Errorf("%s: no scratch memory", src)
 		}
-	}
+	})
 }
 
 // TestNoScratchWhenTheStackSuffices: programs that fit the stack keep their

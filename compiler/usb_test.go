@@ -10,22 +10,17 @@ import (
 )
 
 func TestUSBCompile(t *testing.T) {
-	for _, src := range []string{
+	eachCompiled(t, []string{
 		`usb:device /vendor == 0x046d && product == 0xc52b/ { allow; }`,
 		`usb:device /serial == "4C53" && port == "1-2.3" && busnum == 1/ { allow; } usb:device { deny; }`,
 		`usb:device /class == 9 || subclass == 0 || protocol == 0 || deschash == 0x1234/ { @[manufacturer, product_name] = count(); allow; }`,
 		`usb:interface /ifclass == 3 && ifsubclass == 1 && ifprotocol == 1 && ifnum == 0/ { printf("%s %04x\n", port, vendor); deny; }`,
 		`usb:device { if (vendor == 1) { allow; } else { deny; } }`,
-	} {
-		obj, diags := compile(t, src)
-		if diags.HasErrors() {
-			t.Errorf("%s:\n%s", src, diags.Format())
-			continue
-		}
+	}, func(src string, obj *Object) {
 		if obj.Programs[0].Provider.Runs != probes.OnDevice {
 			t.Errorf("%s: runs %v", src, obj.Programs[0].Provider.Runs)
 		}
-	}
+	})
 }
 
 // The verdict is returned with its source line.
