@@ -227,6 +227,11 @@ func TestPinKilled(t *testing.T) {
 
 // pinnedProgID is the program behind a pinned policy's link.
 func pinnedProgID(t *testing.T, name, file string) uint32 {
+	return uint32(pinnedLink(t, name, file).Program)
+}
+
+// pinnedLink describes one of a pinned policy's links.
+func pinnedLink(t *testing.T, name, file string) *link.Info {
 	t.Helper()
 	l, err := link.LoadPinnedLink(filepath.Join("/sys/fs/bpf/bpfsh", name, file), nil)
 	if err != nil {
@@ -237,7 +242,7 @@ func pinnedProgID(t *testing.T, name, file string) uint32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return uint32(info.Program)
+	return info
 }
 
 // TestSockopsRepinFailureKeepsPolicy: re-pinning a sockops policy with a
@@ -633,20 +638,6 @@ func TestSockopsBareIntegerWarns(t *testing.T) {
 	}
 }
 
-func pinnedLinkID(t *testing.T, name string) link.ID {
-	t.Helper()
-	l, err := link.LoadPinnedLink(filepath.Join("/sys/fs/bpf/bpfsh", name, "link0"), nil)
-	if err != nil {
-		t.Fatalf("load pinned link: %v", err)
-	}
-	defer l.Close()
-	info, err := l.Info()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.ID
-}
-
 func TestSockopsPin(t *testing.T) {
 	privtest.Require(t)
 	bin, _ := binaries(t)
@@ -673,14 +664,14 @@ func TestSockopsPin(t *testing.T) {
 	}
 
 	// Re-pinning replaces the program behind the same link: no gap.
-	before := pinnedLinkID(t, name)
+	before := pinnedLink(t, name, "link0").ID
 	script := filepath.Join(t.TempDir(), "syn2.bt")
 	os.WriteFile(script, []byte("sockops /op == TIMEOUT_INIT && rport == 12345/ { reply = 2s; }\n"), 0o644)
 	out = run(t, bin, "--unsafe", "--pin", name, script)
 	if !strings.Contains(out, "replaced "+name) {
 		t.Errorf("re-pin said %q", out)
 	}
-	if after := pinnedLinkID(t, name); after != before {
+	if after := pinnedLink(t, name, "link0").ID; after != before {
 		t.Errorf("re-pinning made a new link (%d → %d): the policy was detached in between", before, after)
 	}
 	if rto := firstRTO(t, ns, 12345); rto != 2000000 {
