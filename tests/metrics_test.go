@@ -226,8 +226,7 @@ func httpGet(t *testing.T, url, accept string) string {
 func TestMetricsREPL(t *testing.T) {
 	privtest.Require(t)
 	bin, _ := binaries(t)
-	tm := startTerm(t, bin, []string{"HOME=" + t.TempDir()})
-	tm.expect(prompt)
+	tm := startREPL(t, bin, t.TempDir())
 	tm.send(":metrics 127.0.0.1:0\r")
 	addr := tm.expect(`serving metrics at http://(\S+)/metrics\n`)[1]
 	tm.send("@x = 5\r")

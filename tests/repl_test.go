@@ -35,6 +35,15 @@ type term struct {
 	mark int // expect looks at the screen from this line on
 }
 
+// startREPL starts bpfsh's REPL on a terminal, with HOME at home, and
+// waits for its prompt.
+func startREPL(t *testing.T, bin, home string) *term {
+	t.Helper()
+	tm := startTerm(t, bin, []string{"HOME=" + home})
+	tm.expect(prompt)
+	return tm
+}
+
 func startTerm(t *testing.T, bin string, env []string, args ...string) *term {
 	t.Helper()
 	m, s, err := pty.Open()
@@ -339,8 +348,7 @@ func TestREPL(t *testing.T) {
 	}
 	privtest.Tool(t, "bpftool", "bpftool") // inspects kernel objects
 	home := t.TempDir()
-	tm := startTerm(t, bin, []string{"HOME=" + home})
-	tm.expect(prompt)
+	tm := startREPL(t, bin, home)
 
 	// Two probes, one after the other; both run.
 	tm.send("i:ms:100 { @a = count(); }\r")
@@ -471,8 +479,7 @@ func TestREPL(t *testing.T) {
 func TestREPLSession(t *testing.T) {
 	privtest.Require(t)
 	bin, _ := binaries(t)
-	tm := startTerm(t, bin, []string{"HOME=" + t.TempDir()})
-	tm.expect(prompt)
+	tm := startREPL(t, bin, t.TempDir())
 
 	tm.line("@x = 5")
 	tm.send(":probes\r")
@@ -527,8 +534,7 @@ func TestREPLHistoryFile(t *testing.T) {
 	privtest.Require(t)
 	bin, _ := binaries(t)
 	home := t.TempDir()
-	tm := startTerm(t, bin, []string{"HOME=" + home})
-	tm.expect(prompt)
+	tm := startREPL(t, bin, home)
 	tm.line("1 + 1")
 	tm.send("\x04")
 	tm.exited("Ctrl-D")
