@@ -147,16 +147,26 @@ func pktHeaderOf(f *lang.Field) string {
 
 // packetStmt checks the verdict statements drop; and pass;.
 func (k *checker) packetStmt(s *lang.ExprStmt) bool {
-	id, ok := s.X.(*lang.Ident)
-	if !ok || (id.Name != "drop" && id.Name != "pass") {
-		return false
-	}
-	if !k.packetProbe() {
-		k.errorf(id.Span, "%s is a packet verdict: only xdp and tc probes have one", id.Name)
-	} else if id.Name == "drop" {
+	here := k.packetProbe()
+	id, ok := k.verdict(s, "drop", "pass", here, "packet verdict: only xdp and tc probes have one")
+	if ok && here && id.Name == "drop" {
 		k.needUnsafeAt(id.Span, "drop", "discards packets")
 	}
-	return true
+	return ok
+}
+
+// verdict is s's identifier when s is the verdict statement a; or b;
+// (drop;/pass;, allow;/deny;). Outside the probes that have them (here
+// false) it says so: "NAME is a " what.
+func (k *checker) verdict(s *lang.ExprStmt, a, b string, here bool, what string) (*lang.Ident, bool) {
+	id, ok := s.X.(*lang.Ident)
+	if !ok || (id.Name != a && id.Name != b) {
+		return nil, false
+	}
+	if !here {
+		k.errorf(id.Span, "%s is a %s", id.Name, what)
+	}
+	return id, true
 }
 
 // pktUse is what a probe reads from its packet.

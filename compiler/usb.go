@@ -17,14 +17,8 @@ func (k *checker) usbProbe() bool { return k.sc.prov != nil && k.sc.prov.Runs ==
 
 // usbStmt checks the verdict statements allow; and deny;.
 func (k *checker) usbStmt(s *lang.ExprStmt) bool {
-	id, ok := s.X.(*lang.Ident)
-	if !ok || (id.Name != "allow" && id.Name != "deny") {
-		return false
-	}
-	if !k.usbProbe() {
-		k.errorf(id.Span, "%s is a USB verdict: only usb:device and usb:interface probes have one", id.Name)
-	}
-	return true
+	_, ok := k.verdict(s, "allow", "deny", k.usbProbe(), "USB verdict: only usb:device and usb:interface probes have one")
+	return ok
 }
 
 // usbIdent reports the USB attributes used where they do not exist.
