@@ -16,24 +16,23 @@ import (
 // interval fires on one CPU at a fixed period; profile fires on every CPU.
 // Both are cpu-clock software perf events with a BPF program attached.
 func init() {
-	register(&Provider{
-		Name:     "interval",
-		Aliases:  []string{"i"},
-		ProgType: ebpf.PerfEvent,
-		Expand:   func(_ *Env, parts []string) ([]Point, error) { return expandRate("interval", parts) },
-		Attach: func(_ *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
-			return attachClock(prog, p, []int{0})
-		},
-	})
-	register(&Provider{
-		Name:     "profile",
-		Aliases:  []string{"p"},
-		ProgType: ebpf.PerfEvent,
-		Expand:   func(_ *Env, parts []string) ([]Point, error) { return expandRate("profile", parts) },
-		Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
-			return attachClock(prog, p, env.onlineCPUs())
-		},
-	})
+	for _, c := range []struct {
+		name, alias string
+		cpus        func(*Env) []int
+	}{
+		{"interval", "i", func(*Env) []int { return []int{0} }},
+		{"profile", "p", (*Env).onlineCPUs},
+	} {
+		register(&Provider{
+			Name:     c.name,
+			Aliases:  []string{c.alias},
+			ProgType: ebpf.PerfEvent,
+			Expand:   func(_ *Env, parts []string) ([]Point, error) { return expandRate(c.name, parts) },
+			Attach: func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
+				return attachClock(prog, p, c.cpus(env))
+			},
+		})
+	}
 }
 
 // expandRate accepts UNIT:N (s, ms, us, hz) and the newer single-part form (1s, 100ms, 99hz).
