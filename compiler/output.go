@@ -61,24 +61,7 @@ func emitDebugf(g *gen, e *lang.Call) *val {
 // length modifiers: integers are passed as 64 bits.
 func traceFormat(f string, verbs []Verb) string {
 	var b strings.Builder
-	vi := 0
-	for i := 0; i < len(f); i++ {
-		if f[i] != '%' {
-			b.WriteByte(f[i])
-			continue
-		}
-		if i+1 < len(f) && f[i+1] == '%' {
-			b.WriteString("%%")
-			i++
-			continue
-		}
-		if vi >= len(verbs) {
-			b.WriteString(f[i:])
-			break
-		}
-		v := verbs[vi]
-		vi++
-		i += len(v.Spec) - 1
+	WalkFormat(f, verbs, func(s string) { b.WriteString(s) }, func(_ int, v Verb) {
 		body := strings.TrimRight(v.Spec[1:len(v.Spec)-1], "hlzjtL")
 		switch v.Conv {
 		case 's':
@@ -88,7 +71,7 @@ func traceFormat(f string, verbs []Verb) string {
 		default:
 			b.WriteString("%" + body + "ll" + string(v.Conv))
 		}
-	}
+	})
 	return b.String()
 }
 

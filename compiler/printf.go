@@ -9,6 +9,32 @@ import (
 	"github.com/bpfsh/bpfsh/lang"
 )
 
+// WalkFormat goes through format f, whose conversions ParseFormat found
+// as verbs: text gets the text between conversions as written (%% stays
+// %%), conv each conversion with its index. What follows a conversion
+// verbs lacks is text.
+func WalkFormat(f string, verbs []Verb, text func(string), conv func(int, Verb)) {
+	start, vi := 0, 0
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			continue
+		}
+		if i+1 < len(f) && f[i+1] == '%' {
+			i++
+			continue
+		}
+		if vi >= len(verbs) {
+			break
+		}
+		text(f[start:i])
+		conv(vi, verbs[vi])
+		i += len(verbs[vi].Spec) - 1
+		start = i + 1
+		vi++
+	}
+	text(f[start:])
+}
+
 // ParseFormat splits a printf format into conversions. Length modifiers
 // (h, hh, l, ll, z, j, t) are accepted and ignored: arguments are 64-bit.
 func ParseFormat(f string) ([]Verb, error) {

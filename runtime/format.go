@@ -21,29 +21,15 @@ import (
 // would, with bpftrace's conventions for strings and tuples.
 func (d *decoder) formatPrintf(pf *compiler.Printf, rec []byte) string {
 	var b strings.Builder
-	f := pf.Format
-	arg := 0
-	for i := 0; i < len(f); i++ {
-		if f[i] != '%' {
-			b.WriteByte(f[i])
-			continue
-		}
-		if i+1 < len(f) && f[i+1] == '%' {
-			b.WriteByte('%')
-			i++
-			continue
-		}
-		v := pf.Verbs[arg]
-		i += len(v.Spec) - 1
+	text := func(s string) { b.WriteString(strings.ReplaceAll(s, "%%", "%")) }
+	compiler.WalkFormat(pf.Format, pf.Verbs, text, func(arg int, v compiler.Verb) {
 		if arg >= len(pf.Args) {
 			b.WriteString(v.Spec)
-			arg++
-			continue
+			return
 		}
 		t, off := pf.Args[arg], pf.Offs[arg]
-		arg++
 		b.WriteString(d.formatVerb(v, t, rec[off:off+t.MemSize()]))
-	}
+	})
 	return b.String()
 }
 
