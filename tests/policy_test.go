@@ -166,9 +166,8 @@ func TestPinConcurrent(t *testing.T) {
 func TestPinKilled(t *testing.T) {
 	privtest.Require(t)
 	bin, _ := binaries(t)
-	name := fmt.Sprintf("bpfsh-killed-%d", os.Getpid())
+	name := testPolicy(t, bin, "bpfsh-killed")
 	dir := filepath.Join("/sys/fs/bpf/bpfsh", name)
-	t.Cleanup(func() { exec.Command(bin, "unpin", name).Run() })
 	seen := map[string]int{}
 	for round := 0; round < 8; round++ {
 		cmd := exec.Command(bin, "--pin", name, "-e", `t:syscalls:sys_enter_get* { }`)
@@ -225,6 +224,14 @@ func TestPinKilled(t *testing.T) {
 	}
 }
 
+// testPolicy names a policy for this test (prefix and the test's pid), and
+// unpins it when the test ends.
+func testPolicy(t *testing.T, bin, prefix string) string {
+	name := fmt.Sprintf("%s-%d", prefix, os.Getpid())
+	t.Cleanup(func() { exec.Command(bin, "unpin", name).Run() })
+	return name
+}
+
 // pinnedProgID is the program behind a pinned policy's link.
 func pinnedProgID(t *testing.T, name, file string) uint32 {
 	return uint32(pinnedLink(t, name, file).Program)
@@ -253,8 +260,7 @@ func pinnedLink(t *testing.T, name, file string) *link.Info {
 func TestSockopsRepinFailureKeepsPolicy(t *testing.T) {
 	privtest.Require(t)
 	bin, _ := binaries(t)
-	name := fmt.Sprintf("bpfsh-repin-%d", os.Getpid())
-	t.Cleanup(func() { exec.Command(bin, "unpin", name).Run() })
+	name := testPolicy(t, bin, "bpfsh-repin")
 	ns := netns(t, 12371)
 	p := newVethPair(t)
 	pin := func(script string) (string, error) {
@@ -641,8 +647,7 @@ func TestSockopsBareIntegerWarns(t *testing.T) {
 func TestSockopsPin(t *testing.T) {
 	privtest.Require(t)
 	bin, _ := binaries(t)
-	name := fmt.Sprintf("bpfsh-test-%d", os.Getpid())
-	t.Cleanup(func() { exec.Command(bin, "unpin", name).Run() })
+	name := testPolicy(t, bin, "bpfsh-test")
 	ns := netns(t, 12345)
 
 	out := run(t, bin, "--unsafe", "--pin", name, filepath.Join(repoRoot(), "examples", "syn-rto.bt"))
@@ -1059,8 +1064,7 @@ func TestPacketXDPPin(t *testing.T) {
 	p := newVethPair(t)
 	bin, _ := binaries(t)
 	tool := pkttool(t)
-	name := fmt.Sprintf("bpfsh-pkt-test-%d", os.Getpid())
-	t.Cleanup(func() { exec.Command(bin, "unpin", name).Run() })
+	name := testPolicy(t, bin, "bpfsh-pkt-test")
 	startIn(t, p.b, "ready", tool, "serve", "7000")
 	out := run(t, "nsenter", "--net=/run/netns/"+p.b, bin, "--unsafe", "--pin", name, "-e", `xdp:pb /sport == dport/ { drop; }`)
 	if !strings.Contains(out, "pinned "+name+": xdp:pb") {
