@@ -44,6 +44,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// privBinaries is binaries for a test that needs root (privtest.Require).
+func privBinaries(t *testing.T) (bpfsh, trig string) {
+	t.Helper()
+	privtest.Require(t)
+	return binaries(t)
+}
+
 // binaries builds ./cmd/bpfsh and ./tests/trig (static, CGO_ENABLED=0) once
 // and returns their paths. The trigger binary is named exactly "trig" so
 // scripts can filter on comm == "trig".

@@ -41,8 +41,7 @@ var infoProbes = map[string]string{
 // TestInfoMatchesWhatLoads: for every probe type --info lists, a program of
 // that type attaches exactly when --info says it works here.
 func TestInfoMatchesWhatLoads(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	out, err := exec.Command(bin, "--info").CombinedOutput()
 	if err != nil {
 		t.Fatalf("bpfsh --info: %v\n%s", err, out)

@@ -71,8 +71,7 @@ func progName(id float64) string {
 // exit(), END, Ctrl-C, SIGTERM, SIGHUP, a compile error, an attach failing
 // halfway through — and checks that no program, map or link survives.
 func TestTeardown(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	privtest.Tool(t, "bpftool", "bpftool") // inspects kernel objects
 	if left := bpfObjects(t); len(left) > 0 {
 		t.Logf("objects alive before the test (not ours to judge): %v", left)
@@ -167,8 +166,7 @@ func (b *syncBuffer) String() string {
 // it: nothing is loaded or attached first (bpfsh catches signals from the
 // start of compiling, to set the handlers up on another CPU).
 func TestInterruptWhileCompiling(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	var src strings.Builder
 	for k := 1; k <= 20000; k++ {
 		fmt.Fprintf(&src, "t:syscalls:sys_enter_openat /pid == %d/ { @[comm] = count(); }\n", k)
@@ -210,8 +208,7 @@ func TestInterruptWhileCompiling(t *testing.T) {
 // goroutine dump. (On main the first three were caught and ignored until
 // the script came.)
 func TestSignalWhileReadingScript(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	fifo := filepath.Join(t.TempDir(), "fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
@@ -256,8 +253,7 @@ func TestSignalWhileReadingScript(t *testing.T) {
 // register dump: while it reads a script there (bpfsh -), and while it
 // runs one, which then ends as after Ctrl-C, with its maps printed.
 func TestQuitOnTerminal(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	tm := startTerm(t, bin, nil, "-")
 	time.Sleep(300 * time.Millisecond)
 	tm.send("\x1c")
@@ -290,8 +286,7 @@ func TestQuitOnTerminal(t *testing.T) {
 // with a message on stderr that the rest of the output is dropped; on main
 // it waited until the reader drained the pipe.
 func TestTermWhileOutputBlocked(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -374,8 +369,7 @@ func waitChild(t *testing.T, cmd *exec.Cmd) int {
 // exists, held before exec) never lets the command run: on main, the
 // command ran, untraced, 5 times of 5.
 func TestChildNeverRunsUntraced(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	dir := t.TempDir()
 	var src strings.Builder
 	for k := 1; k <= 300; k++ {
@@ -419,8 +413,7 @@ func TestChildNeverRunsUntraced(t *testing.T) {
 // away (| head -1: on main, Go's SIGPIPE killed bpfsh and left the command
 // orphaned).
 func TestChildEndsWithBpfsh(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	prog := `i:ms:10 { printf("tick\n"); }`
 	t.Run("SIGKILL", func(t *testing.T) {
 		cmd, stdout := startWithChild(t, bin, prog)

@@ -224,8 +224,7 @@ func httpGet(t *testing.T, url, accept string) string {
 // TestMetricsREPL: :metrics serves the session's maps, the ones probes add
 // after it too.
 func TestMetricsREPL(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	tm := startREPL(t, bin, t.TempDir())
 	tm.send(":metrics 127.0.0.1:0\r")
 	addr := tm.expect(`serving metrics at http://(\S+)/metrics\n`)[1]
@@ -249,8 +248,7 @@ func TestMetricsREPL(t *testing.T) {
 // environment (that of @files' keys): bpfsh metrics compiles it again with what it was pinned
 // with, not with its own arguments or environment.
 func TestMetricsPinned(t *testing.T) {
-	privtest.Require(t)
-	bpfsh, trig := binaries(t)
+	bpfsh, trig := privBinaries(t)
 	ptrig := filepath.Join(t.TempDir(), "mptrig")
 	copyFile(t, trig, ptrig, 0o755)
 	name := fmt.Sprintf("metrics-test-%d", os.Getpid())

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/bpfsh/bpfsh/internal/privtest"
 )
 
 // bareNamespace runs script with sh in a private mount namespace where
@@ -35,8 +33,7 @@ func bareNamespace(t *testing.T, script string) (string, error) {
 // are not mounted, bpfsh mounts the one a script needs and says so in one
 // line (none with -q); as another user it says which mount is missing.
 func TestMountsWhatItNeeds(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	const tracefsLine = "bpfsh: mounted tracefs at /sys/kernel/tracing"
 	const bpffsLine = "bpfsh: mounted bpffs at /sys/fs/bpf"
 	nonce := strconv.FormatInt(time.Now().UnixNano()%1e9, 10) // the trace buffer outlives the test

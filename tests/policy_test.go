@@ -164,8 +164,7 @@ func TestPinConcurrent(t *testing.T) {
 // complete policy, or one that bpfsh pins calls incomplete; unpin removes
 // it whatever state it is in, links included.
 func TestPinKilled(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	name := testPolicy(t, bin, "bpfsh-killed")
 	dir := filepath.Join("/sys/fs/bpf/bpfsh", name)
 	seen := map[string]int{}
@@ -258,8 +257,7 @@ func pinnedLink(t *testing.T, name, file string) *link.Info {
 // it (the sockops link already updated, then the XDP link's interface is
 // gone): the update is reverted.
 func TestSockopsRepinFailureKeepsPolicy(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	name := testPolicy(t, bin, "bpfsh-repin")
 	ns := netns(t, 12371)
 	p := newVethPair(t)
@@ -335,8 +333,7 @@ func TestUnsafeGatesPolicies(t *testing.T) {
 // the sticky bit) gets a warning naming who; --pin refuses it unless
 // --trust-script; a root-owned script in sticky /tmp gets no warning.
 func TestScriptTrust(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	base := t.TempDir() // under sticky /tmp, root's, 0700
 	os.Chmod(base, 0o755)
 	script := func(dir string, mode os.FileMode, uid, gid int) string {
@@ -632,8 +629,7 @@ sockops /op == STATE_CB && rport == 12349/ { printf("state %s:%d -> %s:%d new=%d
 // TestSockopsBareIntegerWarns: a bare integer reply for TIMEOUT_INIT is
 // jiffies, and bpfsh says so; a duration shows its conversion in -d asm.
 func TestSockopsBareIntegerWarns(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	out, _ := exec.Command(bin, "--unsafe", "-d", "asm", "-e", "sockops /op == TIMEOUT_INIT/ { reply = 750; }").CombinedOutput()
 	if !strings.Contains(string(out), "warning: 750 is taken as jiffies") || !strings.Contains(string(out), "hint: write a duration") {
 		t.Errorf("no jiffies warning:\n%s", out)
@@ -645,8 +641,7 @@ func TestSockopsBareIntegerWarns(t *testing.T) {
 }
 
 func TestSockopsPin(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	name := testPolicy(t, bin, "bpfsh-test")
 	ns := netns(t, 12345)
 

@@ -66,8 +66,7 @@ func TestHostileInputBounded(t *testing.T) {
 // still see its events. A program that returned 0 would drop every event
 // for all of them; bpfsh's return 1, as bpftrace's do.
 func TestTracepointKeepsPerfEvents(t *testing.T) {
-	privtest.Require(t)
-	bin, trig := binaries(t)
+	bin, trig := privBinaries(t)
 	idFile := filepath.Join(probes.TracefsRoot(), "events/syscalls/sys_enter_getppid/id")
 	data, err := os.ReadFile(idFile)
 	if err != nil {
@@ -129,8 +128,7 @@ func onlineSet(t *testing.T) unix.CPUSet {
 // TestTooManyProgramsOnOneEvent: the kernel runs at most 64 BPF programs on
 // one tracepoint; the 65th probe on it fails with that said, not E2BIG.
 func TestTooManyProgramsOnOneEvent(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	var src strings.Builder
 	for k := 1; k <= 65; k++ {
 		src.WriteString("t:syscalls:sys_enter_getppid /pid == " + strconv.Itoa(k) + "/ { @ = count(); }\n")
@@ -152,8 +150,7 @@ func TestTooManyProgramsOnOneEvent(t *testing.T) {
 // from a hot tracepoint: every event is either printed or counted as lost,
 // and the loss is reported (text and JSON), never silent.
 func TestLostEventsReported(t *testing.T) {
-	privtest.Require(t)
-	bin, trig := binaries(t)
+	bin, trig := privBinaries(t)
 	const calls = 200000
 	prog := `t:syscalls:sys_enter_getppid /pid == cpid/ { printf("ev %s %d\n", "padding-padding-padding-padding-padding-padding", nsecs); }`
 	for _, format := range []string{"text", "json"} {
@@ -194,8 +191,7 @@ func tail(s string) string {
 // position in the script and what to do, never as "a bpfsh bug" with the
 // verifier's log.
 func TestVerifierRefusalsExplained(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	dir := t.TempDir()
 	var maps5000, fds strings.Builder
 	maps5000.WriteString("i:s:1 {")
@@ -356,8 +352,7 @@ func readable(p string) bool {
 // system, /dev/full) ends the run with a message on stderr and exit status
 // 1; what was left to say (the maps) is said on stderr instead.
 func TestOutputErrorsReported(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
 	privtest.Need(t, err == nil, "no /dev/full")
 	defer full.Close()
@@ -396,8 +391,7 @@ func TestOutputErrorsReported(t *testing.T) {
 // directory others can write (root would overwrite the planter's choice of
 // file); in a directory only root writes, a symlink is followed as usual.
 func TestOutputSymlinkRefused(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	shared, private := t.TempDir(), t.TempDir()
 	os.Chmod(shared, os.ModeSticky|0o777)
 	victim := filepath.Join(private, "victim")

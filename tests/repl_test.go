@@ -334,8 +334,7 @@ func alive(obj string) bool {
 }
 
 func TestREPL(t *testing.T) {
-	privtest.Require(t)
-	bin, shared := binaries(t)
+	bin, shared := privBinaries(t)
 	// trig under a name of its own: other runs on this machine may call
 	// getppid from a "trig" at the same time.
 	trig := filepath.Join(t.TempDir(), "trigrepl")
@@ -477,8 +476,7 @@ func TestREPL(t *testing.T) {
 // TestREPLSession checks what a session keeps across blocks: map types,
 // END at exit, exit() ending the session, statements and :reset.
 func TestREPLSession(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	tm := startREPL(t, bin, t.TempDir())
 
 	tm.line("@x = 5")
@@ -514,8 +512,7 @@ func TestREPLSession(t *testing.T) {
 // TestStdinScript: with a pipe on stdin and no program, bpfsh runs stdin as
 // a script, as `bpfsh -` does.
 func TestStdinScript(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	cmd := exec.Command(bin)
 	cmd.Stdin = strings.NewReader(`BEGIN { printf("hi\n"); exit(); }`)
 	out, err := cmd.CombinedOutput()
@@ -531,8 +528,7 @@ func TestStdinScript(t *testing.T) {
 // through a symlink planted in HOME (root's lines would land in a file of
 // the planter's choosing); the REPL says why it keeps no history.
 func TestREPLHistoryFile(t *testing.T) {
-	privtest.Require(t)
-	bin, _ := binaries(t)
+	bin, _ := privBinaries(t)
 	home := t.TempDir()
 	tm := startREPL(t, bin, home)
 	tm.line("1 + 1")
