@@ -206,7 +206,7 @@ func TestPacketSamePortRun(t *testing.T) {
 				ret, err := prog.Run(&ebpf.RunOptions{Data: c.pkt})
 				if errors.Is(err, syscall.EINVAL) && hook.spec != "xdp:lo" && len(c.pkt) < 14+40 {
 					// The kernel's skb test runner refuses some short frames;
-					// tests/packet_test.go sends them through a real tc hook.
+					// tests/policy_test.go sends them through a real tc hook.
 					t.Logf("%s: the kernel's test runner refuses this frame", c.name)
 					continue
 				}

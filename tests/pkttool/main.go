@@ -1,5 +1,5 @@
 // Command pkttool sends and receives the traffic of the packet-probe tests
-// (tests/packet_test.go), inside the network namespaces the tests make.
+// (tests/policy_test.go), inside the network namespaces the tests make.
 //
 //	pkttool serve PORT...                         TCP accept and UDP echo on every address
 //	pkttool udp LADDR:LPORT RADDR:RPORT N MS      send N datagrams, print how many were echoed
