@@ -75,17 +75,8 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	stopQuitQuietly() // the run catches SIGQUIT now
 	defer signal.Stop(sigs)
 	defer signal.Stop(usr1)
-	select {
-	case s := <-sigs:
-		// Sent while the script was compiled, when nothing is loaded:
-		// end as the signal ends a process that does not catch it (but
-		// SIGQUIT without Go's goroutine dump).
-		if s != syscall.SIGQUIT {
-			signal.Reset(s)
-			syscall.Kill(os.Getpid(), s.(syscall.Signal))
-		}
-		return 1, fmt.Errorf("interrupted by %v", s)
-	default:
+	if err := endIfSignalled(sigs); err != nil {
+		return 1, err
 	}
 
 	defer r.close()
@@ -123,18 +114,11 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 	if err := r.attach(g.attachable); err != nil {
 		return 1, err
 	}
-	var usb *usbGuard
-	if g.usb && opts.DryRun {
-		// What a run would take over must be there; nothing changes.
-		if _, err := usbHubs(newUSBGuard(r.obj, r.progs, opts.USB).sys); err != nil {
-			return 1, err
-		}
+	usb, err := r.takeUSB(g)
+	if err != nil {
+		return 1, err
 	}
-	if g.usb && !opts.DryRun {
-		// Before the attach line: whatever is plugged in after it is judged.
-		if usb, err = r.startUSB(); err != nil {
-			return 1, err
-		}
+	if usb != nil {
 		defer usb.close()
 	}
 	injectPanic()
@@ -177,6 +161,37 @@ func Run(obj *compiler.Object, opts Options) (code int, err error) {
 		return 1, err
 	}
 	return r.exitCode, nil
+}
+
+// endIfSignalled ends the run on a signal sent while the script was
+// compiled, when nothing is loaded: as the signal ends a process that does
+// not catch it (but SIGQUIT without Go's goroutine dump).
+func endIfSignalled(sigs <-chan os.Signal) error {
+	select {
+	case s := <-sigs:
+		if s != syscall.SIGQUIT {
+			signal.Reset(s)
+			syscall.Kill(os.Getpid(), s.(syscall.Signal))
+		}
+		return fmt.Errorf("interrupted by %v", s)
+	default:
+		return nil
+	}
+}
+
+// takeUSB starts the usb probes' guard before the attach line, so that
+// whatever is plugged in after it is judged; a dry run only checks that
+// what a run would take over is there (nil guard: no usb probes, or a dry
+// run).
+func (r *run) takeUSB(g programGroups) (*usbGuard, error) {
+	switch {
+	case !g.usb:
+		return nil, nil
+	case r.opts.DryRun:
+		_, err := usbHubs(newUSBGuard(r.obj, r.progs, r.opts.USB).sys)
+		return nil, err
+	}
+	return r.startUSB()
 }
 
 // programGroups sorts a script's programs by when they run.
