@@ -1,18 +1,19 @@
-# vmtest: kprobe:F attaches to F's compiler clone (finish_task_switch.isra.0) and fires, named as written; an absent F is a positioned error with the nearest names
+# vmtest: kprobe:F attaches to F's compiler clone (finish_task_switch.isra.0, copy_strings.isra.0) and fires, named as written; an absent F is a positioned error with the nearest names
 . /cases/lib.sh
 
-# A function the kernel can trace only under a GCC suffix (finish_task_switch.isra.0 on 6.12).
+# A function the kernel can trace only under a GCC suffix and that this case surely triggers:
+# finish_task_switch (every context switch; .isra.0 on 6.1 and 6.12), copy_strings (every
+# execve; .isra.0 on 5.10), link_path_walk (every path lookup). The first one that is suffixed
+# only on this kernel; not just any such function, most never run in this guest.
 aff=/sys/kernel/tracing/available_filter_functions
-fn=finish_task_switch
-if grep -q "^$fn\$" $aff || ! grep -q "^$fn\.[a-z]" $aff; then
-	fn=$(sed -n 's/^\([a-z_0-9]*\)\.isra\.0$/\1/p' $aff | while read -r f; do
-		grep -q "^$f\$" $aff || { echo "$f"; break; }
-	done)
-	[ -n "$fn" ] || skip "no traceable function exists only as NAME.isra.0"
-fi
+fn=
+for f in finish_task_switch copy_strings link_path_walk; do
+	if ! grep -q "^$f\$" $aff && grep -q "^$f\.[a-z]" $aff; then fn=$f; break; fi
+done
+[ -n "$fn" ] || skip "none of finish_task_switch, copy_strings, link_path_walk is traceable only under a compiler suffix here"
 log "function only suffixed: $fn ($(grep -m1 "^$fn\." $aff))"
 bpfsh_start -e "kprobe:$fn { @[probe] = count(); } kretprobe:$fn { @r = count(); }"
-sleep 1
+for i in 1 2 3; do cat /proc/self/stat >/dev/null; sleep 0.2; done
 bpfsh_stop
 expect_rc 0
 n=$(map_value "" "kprobe:$fn")
