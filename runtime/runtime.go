@@ -391,6 +391,7 @@ func (r *run) load() error {
 	if err != nil {
 		return err
 	}
+	waitPrintkEvent(r.obj.Programs, r.opts.Env)
 	for p, prog := range r.progs {
 		r.coll.Programs[p.Spec.Name] = prog // closed with the collection
 	}
