@@ -343,6 +343,8 @@ modlist() { # list-file module...
 modlist usbcore.list usbcore
 modlist usb.list hid hid-generic usbhid scsi_mod sd_mod usb-storage uas xhci-hcd xhci-pci
 modlist usbmore.list evdev usbnet cdc_ether snd-usb-audio
+# tc without tcx links (before 6.6): the clsact qdisc (sch_ingress) and its bpf filter (cls_bpf).
+modlist net.list sch_ingress cls_bpf
 cp "$HERE/init" "$ROOT/init"
 chmod 755 "$ROOT/init"
 cp "$CASEDIR"/*.sh "$ROOT/cases/"

@@ -361,6 +361,12 @@ usb_more_drivers() {
 		[ -n "$ko" ] && _usb_insmod "$ko" $params
 	done </modules/usbmore.list
 }
+# tc_modules: sch_ingress (the clsact qdisc) and cls_bpf, which tc probes need without tcx links.
+tc_modules() {
+	while read -r ko params; do
+		[ -n "$ko" ] && _usb_insmod "$ko" $params
+	done </modules/net.list
+}
 # usb_plug QEMU-DEVICE,ID...: hot-plug a device that may get no driver; wait until the kernel has
 # it (a device with its ids, VID PID given) and print its sysfs directory in USB_NEW.
 usb_plug() {
