@@ -66,10 +66,10 @@ func lackingHelper(spec *ebpf.ProgramSpec, env *probes.Env) string {
 	return ""
 }
 
-// checkHelpers fails, before anything is created in the kernel, when a
-// program calls a helper of probes.Helpers that this kernel lacks for
-// its type: one line naming the construct, the helper and the first
-// Linux version that has it, instead of a load that fails half-way.
+// checkHelpers fails when a program calls a helper of probes.Helpers
+// that this kernel lacks for its type: one line naming the construct, the
+// helper and the first Linux version that has it, instead of a load that
+// fails half-way.
 func checkHelpers(progs []*compiler.Program, env *probes.Env) error {
 	for _, p := range progs {
 		if why := lackingHelper(p.Spec, env); why != "" {
@@ -77,6 +77,19 @@ func checkHelpers(progs []*compiler.Program, env *probes.Env) error {
 		}
 	}
 	return nil
+}
+
+// lackingOr is checkHelpers' error for progs when there is one, else err:
+// the error of a load that failed. A run asks only then: the kernel
+// answers each helper with a program load of its own (a tenth of a
+// millisecond or more at every start), and a load that succeeds had all
+// it needed. What the failed load created is closed by its caller, so a
+// run that lacks a helper still leaves nothing behind.
+func lackingOr(progs []*compiler.Program, env *probes.Env, err error) error {
+	if lack := checkHelpers(progs, env); lack != nil {
+		return lack
+	}
+	return err
 }
 
 // helperMessage says which construct needs fn and since when: "for

@@ -1,9 +1,14 @@
 package runtime
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+
+	"github.com/bpfsh/bpfsh/compiler"
+	"github.com/bpfsh/bpfsh/internal/privtest"
 )
 
 // A kernel without a helper the program calls gets one line naming the
@@ -20,5 +25,25 @@ func TestMissingHelper(t *testing.T) {
 		if tt.want == "" && got != "" || len(got) < len(tt.want) || got[:len(tt.want)] != tt.want {
 			t.Errorf("log %q: got %q, want it to start %q", tt.log, got, tt.want)
 		}
+	}
+}
+
+// A load that failed is explained by the helper the kernel lacks, when a
+// program calls one (here bpf_get_func_ip, which socket filters
+// cannot call), and otherwise keeps its own error.
+func TestLackingOr(t *testing.T) {
+	privtest.Require(t)
+	calls := func(fn asm.BuiltinFunc) *compiler.Program {
+		return &compiler.Program{Spec: &ebpf.ProgramSpec{Type: ebpf.SocketFilter, License: "GPL",
+			Instructions: asm.Instructions{fn.Call(), asm.Mov.Imm(asm.R0, 0), asm.Return()}}}
+	}
+	loadErr := errors.New("load failed")
+	has, lacks := calls(asm.FnKtimeGetNs), calls(asm.FnGetFuncIp)
+	if err := lackingOr([]*compiler.Program{has}, nil, loadErr); err != loadErr {
+		t.Errorf("all helpers there: got %v, want the load's error", err)
+	}
+	want := "func in kprobes needs bpf_get_func_ip, Linux 5.15; this kernel does not have it"
+	if err := lackingOr([]*compiler.Program{has, lacks}, nil, loadErr); err == nil || err.Error() != want {
+		t.Errorf("a helper lacking: got %v, want %q", err, want)
 	}
 }

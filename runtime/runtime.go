@@ -378,18 +378,15 @@ type run struct {
 
 // load creates the object's maps and loads its programs.
 func (r *run) load() error {
-	if err := checkHelpers(r.obj.Programs, r.opts.Env); err != nil {
-		return err
-	}
 	memlockFirst(r.opts.Env)
 	byName, err := createMaps(r.obj.MapSpecs())
 	if err != nil {
-		return fmt.Errorf("load: %w", err)
+		return lackingOr(r.obj.Programs, r.opts.Env, fmt.Errorf("load: %w", err))
 	}
 	r.coll = &ebpf.Collection{Maps: byName, Programs: map[string]*ebpf.Program{}}
 	r.progs, err = loadPrograms(r.obj, r.obj.Programs, byName, patchValues{start: monotonicNS(), childPID: r.childPID}, r.opts)
 	if err != nil {
-		return err
+		return lackingOr(r.obj.Programs, r.opts.Env, err)
 	}
 	waitPrintkEvent(r.obj.Programs, r.opts.Env)
 	for p, prog := range r.progs {
