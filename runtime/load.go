@@ -266,7 +266,10 @@ func loadError(err error, spec *ebpf.ProgramSpec, plainRanges bool, env *probes.
 
 // parallel runs do(0) ... do(n-1) on up to GOMAXPROCS goroutines and
 // returns the error of the lowest index that failed (the first one a
-// sequential loop would have met), after all have finished.
+// sequential loop would have met), after all have finished. The caller is
+// one of the workers: its goroutine, locked to the main thread
+// (cmd/bpfsh), would otherwise block at once, and each time it blocks
+// the thread hands its P to another and takes one back.
 func parallel(n int, do func(i int) error) error {
 	workers := min(n, goruntime.GOMAXPROCS(0))
 	if workers <= 1 {
@@ -280,23 +283,27 @@ func parallel(n int, do func(i int) error) error {
 	errs := make([]error, n)
 	var next sync.Mutex
 	i := 0
+	work := func() {
+		for {
+			next.Lock()
+			j := i
+			i++
+			next.Unlock()
+			if j >= n {
+				return
+			}
+			errs[j] = do(j)
+		}
+	}
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
+	for w := 1; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				next.Lock()
-				j := i
-				i++
-				next.Unlock()
-				if j >= n {
-					return
-				}
-				errs[j] = do(j)
-			}
+			work()
 		}()
 	}
+	work()
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
