@@ -2,6 +2,7 @@ package probes
 
 import (
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -60,7 +61,7 @@ var SyscallDispatcher = &Provider{
 // (used, by name) that every one of them has with the same type in the
 // same register. The points it does not replace come back in rest.
 func DispatchSyscalls(env *Env, points []Point, used []string) (merged, rest []Point) {
-	if syscallNumbers == nil {
+	if len(syscallNumbers) == 0 {
 		return nil, points
 	}
 	byDir := map[string][]string{}
@@ -96,11 +97,28 @@ func syscallDir(p Point) (string, bool) {
 	}
 	for _, dir := range []string{"sys_enter", "sys_exit"} {
 		if name, ok := strings.CutPrefix(p.Target[1], dir+"_"); ok {
-			_, known := syscallNumbers[name]
+			_, known := syscallNumber(name)
 			return dir, known
 		}
 	}
 	return "", false
+}
+
+// sysnum is a syscall's name and number (sysnum_ARCH.go).
+type sysnum struct {
+	name string
+	nr   int
+}
+
+// syscallNumber is the number of the syscall named name. syscallNumbers
+// is a sorted table, data in the binary: a map would be built at every
+// start, for every script.
+func syscallNumber(name string) (int, bool) {
+	i, ok := slices.BinarySearchFunc(syscallNumbers, name, func(s sysnum, name string) int { return strings.Compare(s.name, name) })
+	if !ok {
+		return 0, false
+	}
+	return syscallNumbers[i].nr, true
 }
 
 func tracepointPoints(names []string) []Point {
@@ -136,7 +154,8 @@ func syscallDispatchContext(env *Env, p Point) (*Context, error) {
 			return nil, err
 		}
 		_, short, _ := strings.Cut(name, "_"+strings.TrimPrefix(p.Target[1], "sys_")+"_")
-		ctx.Syscalls.Probes[syscallNumbers[short]] = "tracepoint:syscalls:" + name
+		nr, _ := syscallNumber(short)
+		ctx.Syscalls.Probes[nr] = "tracepoint:syscalls:" + name
 		var args []Field
 		for _, f := range tc.Args {
 			if f, ok := syscallArg(f, d.NrOffset, regs); ok && (i == 0 || hasSame(ctx.Args, f)) {

@@ -4,6 +4,6 @@ package probes
 
 // Elsewhere bpfsh knows no syscall numbers: syscall tracepoints attach
 // one by one.
-var syscallNumbers map[string]int
+var syscallNumbers []sysnum
 
 var syscallArgRegs []string
