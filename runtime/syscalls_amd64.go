@@ -3,8 +3,9 @@
 package runtime
 
 // syscallNames are this architecture's own system calls' names by
-// number (syscall_name()); genericSyscallNames has the rest.
-var syscallNames = map[int64]string{
+// number (syscall_name()); genericSyscallNames has the rest. A slice
+// of constants is data in the binary: a map would be built at every start.
+var syscallNames = []string{
 	0:   "read",
 	1:   "write",
 	2:   "open",

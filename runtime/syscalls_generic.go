@@ -5,8 +5,8 @@
 package runtime
 
 // genericSyscallNames are the names of the system calls that every
-// architecture numbers alike (Linux 5.1 on, from 424).
-var genericSyscallNames = map[int64]string{
+// architecture numbers alike (Linux 5.1 on, from 424), by number.
+var genericSyscallNames = []string{
 	424: "pidfd_send_signal",
 	425: "io_uring_setup",
 	426: "io_uring_enter",

@@ -4,4 +4,4 @@ package runtime
 
 // syscallNames has no table for this architecture: syscall_name() prints
 // numbers (scripts/gensyscalls.sh writes the tables).
-var syscallNames, genericSyscallNames = map[int64]string{}, map[int64]string{}
+var syscallNames, genericSyscallNames []string

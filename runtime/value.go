@@ -135,11 +135,10 @@ func (d *decoder) decode(t *compiler.Type, data []byte) Value {
 // syscallName names system call nr of this architecture; a number it
 // does not know prints as the number.
 func syscallName(nr int64) string {
-	if name, ok := syscallNames[nr]; ok {
-		return name
-	}
-	if name, ok := genericSyscallNames[nr]; ok {
-		return name
+	for _, names := range [][]string{syscallNames, genericSyscallNames} {
+		if nr >= 0 && nr < int64(len(names)) && names[nr] != "" {
+			return names[nr]
+		}
 	}
 	return strconv.FormatInt(nr, 10)
 }

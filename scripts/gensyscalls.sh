@@ -28,8 +28,9 @@ for arch in amd64 arm64; do
 	{
 		header ""
 		echo "// syscallNames are this architecture's own system calls' names by"
-		echo "// number (syscall_name()); genericSyscallNames has the rest."
-		echo "var syscallNames = map[int64]string{"
+		echo "// number (syscall_name()); genericSyscallNames has the rest. A slice"
+		echo "// of constants is data in the binary: a map would be built at every start."
+		echo "var syscallNames = []string{"
 		table "$arch" '$3 < lim'
 		echo "}"
 	} > "$out"
@@ -40,8 +41,8 @@ out=runtime/syscalls_generic.go
 {
 	header "//go:build amd64 || arm64"
 	echo "// genericSyscallNames are the names of the system calls that every"
-	echo "// architecture numbers alike (Linux 5.1 on, from $first_generic)."
-	echo "var genericSyscallNames = map[int64]string{"
+	echo "// architecture numbers alike (Linux 5.1 on, from $first_generic), by number."
+	echo "var genericSyscallNames = []string{"
 	table amd64 '$3 >= lim'
 	echo "}"
 } > "$out"
