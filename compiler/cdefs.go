@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cilium/ebpf/btf"
 
@@ -582,7 +583,7 @@ func (p *cparser) ctype() (btf.Type, bool) {
 		}
 		return ty, ok
 	}
-	if ty, ok := cTypedefs[t.text]; ok {
+	if ty, ok := cTypedefs()[t.text]; ok {
 		p.next()
 		return ty, true
 	}
@@ -641,8 +642,9 @@ func cBaseType(words []string) (btf.Type, bool) {
 	return &btf.Int{Name: strings.Join(words, " "), Size: uint32(size), Encoding: enc}, true
 }
 
-// cTypedefs are the fixed-width names scripts use without an #include.
-var cTypedefs = fixedWidthTypedefs()
+// cTypedefs are the fixed-width names scripts use without an #include,
+// built when a C declaration or cast first needs one, not at every start.
+var cTypedefs = sync.OnceValue(fixedWidthTypedefs)
 
 func fixedWidthTypedefs() map[string]btf.Type {
 	m := map[string]btf.Type{

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -264,20 +265,22 @@ const (
 	precPrimary = 13
 )
 
-var binaryOpPrec = map[string]int{}
-
-func init() {
+// binaryOpPrec is binaryPrec by operator text, built when a program is
+// first printed rather than at every start.
+var binaryOpPrec = sync.OnceValue(func() map[string]int {
+	m := map[string]int{}
 	for k, v := range binaryPrec {
 		if v > 0 {
-			binaryOpPrec[tokKind(k).String()] = v
+			m[tokKind(k).String()] = v
 		}
 	}
-}
+	return m
+})
 
 func exprPrec(e Expr) int {
 	switch e := e.(type) {
 	case *Binary:
-		if p, ok := binaryOpPrec[e.Op]; ok {
+		if p, ok := binaryOpPrec()[e.Op]; ok {
 			return p
 		}
 		return precTernary // "?:"
@@ -347,7 +350,7 @@ func (pr *printer) expr(e Expr, min int) {
 			pr.expr(e.Y, precTernary)
 			return
 		}
-		p := binaryOpPrec[e.Op]
+		p := binaryOpPrec()[e.Op]
 		pr.expr(e.X, p)
 		pr.f(" %s ", e.Op)
 		pr.expr(e.Y, p+1)

@@ -176,8 +176,10 @@ type Provider struct {
 	Attach func(env *Env, prog *ebpf.Program, p Point) (io.Closer, error)
 }
 
-var registry = map[string]*Provider{}
-var canonical []*Provider
+// The providers register in init functions: sized for them all (and
+// their aliases), the table is not rebuilt as it grows at every start.
+var registry = make(map[string]*Provider, 64)
+var canonical = make([]*Provider, 0, 32)
 
 func register(p *Provider) {
 	canonical = append(canonical, p)

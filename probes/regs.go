@@ -19,7 +19,7 @@ func RegOffset(name string) (int, bool) {
 	}
 	for _, n := range regNames {
 		if n == name {
-			r := usdtRegs[name]
+			r := usdtRegs()[name]
 			return r[0], true
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -20,7 +21,7 @@ func init() {
 		ProgType:   ebpf.SockOps,
 		AttachType: ebpf.AttachCGroupSockOps,
 		Expand:     expandCgroup("sockops"),
-		Context:    func(*Env, Point) (*Context, error) { return sockopsContext, nil },
+		Context:    func(*Env, Point) (*Context, error) { return sockopsContext(), nil },
 		Attach: func(_ *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
 			return link.AttachCgroup(link.CgroupOptions{Path: p.Target[0], Attach: ebpf.AttachCGroupSockOps, Program: prog})
 		},
@@ -122,8 +123,9 @@ const (
 
 func sockField(name string, off int) Field { return Field{Name: name, Offset: off, Size: 4} }
 
-// sockopsContext describes struct bpf_sock_ops (include/uapi/linux/bpf.h).
-var sockopsContext = func() *Context {
+// sockopsContext describes struct bpf_sock_ops (include/uapi/linux/bpf.h),
+// built when a script first uses sockops, not at every start.
+var sockopsContext = sync.OnceValue(func() *Context {
 	c := &Context{Return: 1, Reply: &Field{Name: "reply", Offset: 4, Size: 4}}
 	raw := []struct {
 		name string
@@ -177,7 +179,7 @@ var sockopsContext = func() *Context {
 	// Using these ops in a script turns on their callbacks.
 	c.CallbackFlags = map[string]int64{"RTO_CB": 1, "RETRANS_CB": 2, "STATE_CB": 4, "RTT_CB": 8}
 	return c
-}()
+})
 
 // SockoptConsts are names usable with setsockopt() and in comparisons.
 var SockoptConsts = map[string]int64{

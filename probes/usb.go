@@ -3,6 +3,7 @@ package probes
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -32,9 +33,9 @@ func init() {
 		},
 		Context: func(_ *Env, p Point) (*Context, error) {
 			if p.Target[0] == "interface" {
-				return usbInterfaceContext, nil
+				return usbInterfaceContext(), nil
 			}
-			return usbDeviceContext, nil
+			return usbDeviceContext(), nil
 		},
 	})
 }
@@ -104,9 +105,10 @@ func usbContext(iface bool) *Context {
 	return c
 }
 
+// The usb providers' contexts, built when a script first uses one.
 var (
-	usbDeviceContext    = usbContext(false)
-	usbInterfaceContext = usbContext(true)
+	usbDeviceContext    = sync.OnceValue(func() *Context { return usbContext(false) })
+	usbInterfaceContext = sync.OnceValue(func() *Context { return usbContext(true) })
 )
 
 // USBContext is the test run's context for a: the numbers, and the

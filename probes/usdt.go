@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -396,8 +397,9 @@ func usdtFileNames(file, spec string) ([]string, error) {
 }
 
 // x86-64 registers by every name, as pt_regs offsets; the value is in
-// the low bytes, except for the high-byte registers (shift 8).
-var usdtRegs = func() map[string][2]int {
+// the low bytes, except for the high-byte registers (shift 8). Built when
+// first asked, not at every start.
+var usdtRegs = sync.OnceValue(func() map[string][2]int {
 	m := map[string][2]int{}
 	legacy := []struct {
 		names []string
@@ -432,7 +434,7 @@ var usdtRegs = func() map[string][2]int {
 		}
 	}
 	return m
-}()
+})
 
 // ParseUSDTArgs parses a note's argument spec ("-4@%edi 8@-8(%rbp) 4@$3").
 func ParseUSDTArgs(spec string) ([]USDTArg, error) {
@@ -463,7 +465,7 @@ func parseUSDTArg(s string) (USDTArg, error) {
 		return a, errorf("invalid usdt argument size in %q", s)
 	}
 	reg := func(name string) (int, int, error) {
-		r, ok := usdtRegs[strings.TrimPrefix(name, "%")]
+		r, ok := usdtRegs()[strings.TrimPrefix(name, "%")]
 		if !ok || !strings.HasPrefix(name, "%") {
 			return 0, 0, errorf("unsupported register in usdt argument %q", s)
 		}
