@@ -552,6 +552,10 @@ var specParam = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile
 func (c *compiler) specParts(parts []string) []string {
 	out := make([]string, len(parts))
 	for i, p := range parts {
+		if !strings.Contains(p, "$") {
+			out[i] = p // nearly every spec: no regexp to compile at start
+			continue
+		}
 		out[i] = specParam().ReplaceAllStringFunc(p, func(m string) string {
 			n, _ := strconv.Atoi(m[1:])
 			if v, ok := c.param(n); ok {
