@@ -101,6 +101,9 @@ type Context struct {
 	// Returns is the BTF return type of the function or hook whose result
 	// the program may replace (fmod_ret, lsm); nil for void.
 	Returns btf.Type
+	// tracepointID is the ID line of a tracepoint's format (0 when none):
+	// attaching it needs no second read of tracefs.
+	tracepointID uint64
 }
 
 // Builtin returns the named builtin field.

@@ -30,14 +30,9 @@ func init() {
 
 // attachTracepoint opens the tracepoint's perf event and attaches prog.
 func attachTracepoint(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) {
-	file := env.tracefs() + "/events/" + p.Target[0] + "/" + p.Target[1] + "/id"
-	data, err := os.ReadFile(file)
+	id, err := tracepointID(env, p)
 	if err != nil {
-		return nil, errorf("tracepoint %s:%s: %v", p.Target[0], p.Target[1], err)
-	}
-	id, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
-	if err != nil {
-		return nil, errorf("%s: %v", file, err)
+		return nil, err
 	}
 	attr := unix.PerfEventAttr{
 		Type:        unix.PERF_TYPE_TRACEPOINT,
@@ -53,6 +48,24 @@ func attachTracepoint(env *Env, prog *ebpf.Program, p Point) (io.Closer, error) 
 		return nil, errorf("perf_event_open for tracepoint %s:%s: %v", p.Target[0], p.Target[1], err)
 	}
 	return attachPerfFD(prog, fd)
+}
+
+// tracepointID is the tracepoint's ID, from the format the script was
+// compiled with (its ID line) or else from its id file.
+func tracepointID(env *Env, p Point) (uint64, error) {
+	if c, ok := formatCache.Load(env.formatPath(p.Target[0], p.Target[1])); ok && c.(*Context).tracepointID != 0 {
+		return c.(*Context).tracepointID, nil
+	}
+	file := env.tracefs() + "/events/" + p.Target[0] + "/" + p.Target[1] + "/id"
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return 0, errorf("tracepoint %s:%s: %v", p.Target[0], p.Target[1], err)
+	}
+	id, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil {
+		return 0, errorf("%s: %v", file, err)
+	}
+	return id, nil
 }
 
 func (e *Env) eventsDir() string { return filepath.Join(e.tracefs(), "events") }
@@ -153,6 +166,9 @@ func ParseFormat(data []byte) (*Context, error) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
+		if id, ok := strings.CutPrefix(line, "ID:"); ok {
+			c.tracepointID, _ = strconv.ParseUint(strings.TrimSpace(id), 10, 64)
+		}
 		if !strings.HasPrefix(line, "field:") {
 			continue
 		}
