@@ -490,8 +490,11 @@ func logicalLines(src string) []string {
 				}
 				j++
 			}
-			if j >= len(src) || src[j] == '\n' {
-				j-- // unterminated: up to the end of the line
+			switch {
+			case j >= len(src): // unterminated (a backslash may have skipped past the end)
+				j = len(src) - 1
+			case src[j] == '\n': // unterminated: up to the end of the line
+				j--
 			}
 			b.WriteString(src[i : j+1])
 			i = j

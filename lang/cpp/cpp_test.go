@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -196,4 +197,20 @@ func kernelHeaderRelease() string {
 		}
 	}
 	return ""
+}
+
+// TestLogicalLinesUnterminated: a quote left open, even by a backslash at
+// the very end, runs to the end of its line or of the text (found by
+// FuzzCompile: `#"\` read past the end).
+func TestLogicalLinesUnterminated(t *testing.T) {
+	for src, want := range map[string][]string{
+		`#"\`:             {`#"\`},
+		"#define A \"x\\": {`#define A "x\`},
+		"#'a\nB":          {"#'a", "B"},
+		`#"a\"b" c`:       {`#"a\"b" c`},
+	} {
+		if got := logicalLines(src); !slices.Equal(got, want) {
+			t.Errorf("logicalLines(%q) = %q, want %q", src, got, want)
+		}
+	}
 }
