@@ -379,9 +379,9 @@ func (g *gen) histogram(m *lang.MapRef, call *lang.Call, mi *Map) {
 	g.emit(asm.Mov.Imm(asm.R0, 0))
 }
 
-// HistBuckets is how many buckets hist(n, bits) has: see finerLog2 (bits 0:
+// histSlots is how many buckets hist(n, bits) has: see finerLog2 (bits 0:
 // negative, zero, and [2^l, 2^(l+1)) for l up to 63).
-func HistBuckets(bits int) int { return (65-bits)<<bits + 1 }
+func histSlots(bits int) int { return (65-bits)<<bits + 1 }
 
 // finerLog2 sets idx to x's bucket in hist(x, bits), whose 2^bits buckets
 // per power of 2 are as bpftrace's: 0 for a negative x, x+1 below 2^bits

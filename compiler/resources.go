@@ -98,7 +98,7 @@ func (c *compiler) planMaps(maps map[string]*mapInfo) {
 			if mi.key == nil {
 				// Keyless: one per-CPU slot per bucket, indexed by bucket.
 				typ, keySize, flags = ebpf.PerCPUArray, 4, 0
-				maxEntries = uint32(HistBuckets(mi.val.Bits))
+				maxEntries = uint32(histSlots(mi.val.Bits))
 				if mi.val.Kind == KLhist {
 					maxEntries = uint32((mi.val.Max-mi.val.Min)/mi.val.Step + 2)
 				}

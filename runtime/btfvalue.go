@@ -37,9 +37,9 @@ func decodeBTF(typ btf.Type, data []byte) Value {
 		u := le(data, 8)
 		return Named{Text: "0x" + strconv.FormatUint(u, 16), Num: Uint(u)}
 	case *btf.Int:
-		return btfInt(le(data, len(data)), len(data), t.Encoding&btf.Signed != 0)
+		return btfInt(le(data, len(data)), 8*len(data), t.Encoding&btf.Signed != 0)
 	case *btf.Enum:
-		return btfInt(le(data, len(data)), len(data), t.Signed)
+		return btfInt(le(data, len(data)), 8*len(data), t.Signed)
 	}
 	return Uint(le(data, len(data)))
 }
@@ -59,11 +59,7 @@ func btfRecord(members []btf.Member, data []byte) Record {
 			v := le(data[off:], word) >> (m.Offset % 8)
 			v &= 1<<m.BitfieldSize - 1
 			i, signed := btf.UnderlyingType(m.Type).(*btf.Int)
-			signed = signed && i.Encoding&btf.Signed != 0
-			if signed && v>>(m.BitfieldSize-1) != 0 {
-				v |= ^uint64(0) << m.BitfieldSize
-			}
-			r.add(m.Name, btfInt(v, 8, signed))
+			r.add(m.Name, btfInt(v, int(m.BitfieldSize), signed && i.Encoding&btf.Signed != 0))
 			continue
 		}
 		v := decodeBTF(m.Type, data[off:off+size])
@@ -84,14 +80,11 @@ func le(data []byte, n int) uint64 {
 	return binary.LittleEndian.Uint64(b[:])
 }
 
-// btfInt is an n-byte integer, sign-extended when signed.
-func btfInt(u uint64, n int, signed bool) Value {
+// btfInt is an integer of the given bit width, sign-extended when signed.
+func btfInt(u uint64, bits int, signed bool) Value {
 	if !signed {
 		return Uint(u)
 	}
-	if n < 8 {
-		shift := 64 - 8*n
-		return Int(int64(u<<shift) >> shift)
-	}
-	return Int(int64(u))
+	shift := 64 - min(bits, 64)
+	return Int(int64(u<<shift) >> shift)
 }
